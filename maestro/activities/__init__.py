@@ -1,0 +1,1 @@
+"""Activities grouped by concern."""

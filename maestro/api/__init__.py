@@ -1,0 +1,1 @@
+"""FastAPI application: REST, SSE, OpenAPI and the built UI."""

@@ -1,0 +1,172 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import swagger_ui
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis
+from starlette.staticfiles import StaticFiles
+
+from maestro import __version__
+from maestro.api import problems
+from maestro.api.deps import Public, Runtime
+from maestro.api.health import readiness
+from maestro.api.idempotency import IdempotencyMiddleware
+from maestro.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from maestro.api.routes import audit, auth, health, search, streams, system, tokens, users
+from maestro.api.schemas import AuditEventPublic
+from maestro.api.ui import mount_ui
+from maestro.config import Settings
+from maestro.db import get_engine
+from maestro.domain.auditlog import on_audit_committed
+from maestro.domain.models import AuditEvent
+from maestro.events import make_envelope
+from maestro.events.streams import stream_key
+from maestro.telemetry import setup_tracing
+from maestro.temporal import connect
+
+log = logging.getLogger("maestro.api")
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.operation_id or route.name
+
+
+class _LazyTemporal:
+    """Connect on first use so the API starts (and reports not-ready) while Temporal is down."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client: Any = None
+        self.lock = asyncio.Lock()
+
+    async def __call__(self) -> Any:
+        if self.client is None:
+            async with self.lock:
+                if self.client is None:
+                    self.client = await connect(self.settings)
+        return self.client
+
+
+def _audit_publisher(redis_sync: SyncRedis, maxlen: int):  # type: ignore[no-untyped-def]
+    def publish(ev: AuditEvent) -> None:
+        env = make_envelope(
+            type="audit_appended",
+            entity="audit_event",
+            id=ev.id,
+            payload=AuditEventPublic.model_validate(ev).model_dump(mode="json", by_alias=True),
+            trace_id=ev.trace_id,
+        )
+        redis_sync.xadd(stream_key("audit"), {"e": env.model_dump_json(by_alias=True)}, maxlen=maxlen, approximate=True)
+
+    return publish
+
+
+async def _health_loop(rt: Runtime) -> None:
+    """Publish `health_changed` on the system topic whenever readiness changes (and every minute)."""
+    last: dict[str, Any] | None = None
+    ticks = 0
+    while True:
+        try:
+            result = await readiness(rt)
+            state = {k: v.status for k, v in result.checks.items()}
+            ticks += 1
+            if state != last or ticks * rt.settings.health_interval_seconds >= 60:
+                ticks = 0
+                last = state
+                env = make_envelope(
+                    type="health_changed", entity="system", id="ready", payload=result.model_dump(mode="json", by_alias=True)
+                )
+                await rt.redis.xadd(
+                    stream_key("system"), {"e": env.model_dump_json(by_alias=True)}, maxlen=1000, approximate=True
+                )
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.debug("health publish failed", exc_info=True)
+        await asyncio.sleep(rt.settings.health_interval_seconds)
+
+
+def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
+    setup_tracing(settings, service="maestro-api")
+    engine = get_engine(settings.effective_database_url)
+    redis = Redis.from_url(settings.effective_redis_url, socket_connect_timeout=2)
+    redis_sync = SyncRedis.from_url(settings.effective_redis_url, socket_connect_timeout=2, socket_timeout=2)
+    rt = Runtime(settings=settings, engine=engine, redis=redis, redis_sync=redis_sync, temporal=_LazyTemporal(settings))
+    on_audit_committed(engine, _audit_publisher(redis_sync, settings.stream_maxlen))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_health_loop(rt)) if start_background else None
+        yield
+        if task:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await redis.aclose()
+        redis_sync.close()
+
+    app = FastAPI(
+        title="Maestro Build Plane API",
+        version=__version__,
+        description="REST and SSE API of Maestro. Errors are application/problem+json.",
+        openapi_url="/api/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    problems.install(app)
+
+    api = APIRouter(prefix="/api")
+    for r in (
+        health.router,
+        auth.router,
+        tokens.router,
+        users.router,
+        audit.router,
+        streams.router,
+        search.router,
+        system.router,
+    ):
+        api.include_router(r)
+    app.include_router(api)
+
+    @app.get("/metrics", include_in_schema=False, dependencies=[Public])
+    def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    static = Path(swagger_ui.__file__).parent / "static"
+    app.mount("/api/docs/static", StaticFiles(directory=static), name="docs-static")
+
+    @app.get("/api/docs", include_in_schema=False, dependencies=[Public])
+    def docs(request: Request) -> HTMLResponse:
+        nonce = request.state.csp_nonce
+        return HTMLResponse(
+            f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Maestro API</title>
+<link rel="stylesheet" href="/api/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/static/swagger-ui-bundle.js"></script>
+<script nonce="{nonce}">window.ui = SwaggerUIBundle({{url: "/api/openapi.json", dom_id: "#swagger-ui"}});</script>
+</body></html>"""
+        )
+
+    mount_ui(app, settings)
+
+    # middleware: last added runs first
+    app.add_middleware(IdempotencyMiddleware, redis=lambda: rt.redis, ttl_seconds=settings.idempotency_ttl_seconds)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, hsts=True)
+    return app

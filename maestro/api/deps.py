@@ -1,0 +1,180 @@
+"""Dependencies every router reuses: runtime, DB session, principal, permissions, scope."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from redis import Redis as SyncRedis
+from redis.asyncio import Redis
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+from temporalio.client import Client
+
+from maestro.api.problems import Problem
+from maestro.config import Settings
+from maestro.domain.identity import Principal, bindings_for
+from maestro.domain.models import ApiToken, Environment, LoginSession, Project, User
+from maestro.domain.rbac import PERMISSIONS, ScopePath
+from maestro.domain.security import TOKEN_PREFIX, sha256_hex
+from maestro.domain.types import utcnow
+
+SESSION_COOKIE = "maestro_session"
+CSRF_HEADER = "x-csrf-token"
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+AUTHENTICATED = "authenticated"  # pseudo-permission: any logged-in principal
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    redis: Redis
+    redis_sync: SyncRedis
+    temporal: Callable[[], Any]  # async () -> temporalio Client
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def get_runtime(request: Request) -> Runtime:
+    rt: Runtime = request.app.state.runtime
+    return rt
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(rt: RuntimeDep) -> Iterator[Session]:
+    with Session(rt.engine, expire_on_commit=False) as s:
+        yield s
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+async def get_temporal(rt: RuntimeDep) -> Client:
+    try:
+        client: Client = await rt.temporal()
+    except Exception as exc:
+        raise Problem(503, f"Temporal is not reachable at {rt.settings.effective_temporal_address}: {exc}") from exc
+    return client
+
+
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+def _unauthorized(detail: str, remediation: str | None = None) -> Problem:
+    return Problem(401, detail, remediation=remediation, headers={"WWW-Authenticate": 'Bearer realm="maestro"'})
+
+
+def resolve_principal(request: Request, s: Session, settings: Settings) -> Principal | None:
+    auth = request.headers.get("authorization")
+    now = utcnow()
+    if auth:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() != "bearer" or not value.startswith(TOKEN_PREFIX):
+            raise _unauthorized("The Authorization header must be `Bearer mst_...` (a Maestro API token).")
+        tok = s.exec(select(ApiToken).where(ApiToken.token_hash == sha256_hex(value.strip()))).first()
+        if tok is None:
+            raise _unauthorized("The API token is not valid.", "Create a new token under Admin → API tokens.")
+        if tok.revoked_at is not None:
+            raise _unauthorized(
+                f"The API token {tok.prefix} was revoked.", "Create a new token; revoked tokens never work again."
+            )
+        if tok.expires_at is not None and tok.expires_at <= now:
+            raise _unauthorized(f"The API token {tok.prefix} expired at {tok.expires_at.isoformat()}.", "Create a new token.")
+        user = s.get(User, tok.owner_id)
+        if user is None or not user.is_active:
+            raise _unauthorized("The owner of this API token is deactivated.")
+        if tok.last_used_at is None or now - tok.last_used_at > timedelta(minutes=1):
+            tok.last_used_at = now  # not audited: usage, not a change of state
+            s.add(tok)
+            s.commit()
+        return Principal(
+            user=user,
+            tenant_id=user.tenant_id,
+            kind="token",
+            token=tok,
+            bindings=bindings_for(s, user_id=user.id, token_id=tok.id),
+        )
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        ls = s.exec(select(LoginSession).where(LoginSession.token_hash == sha256_hex(raw))).first()
+        if ls is None or ls.revoked_at is not None or ls.expires_at <= now:
+            raise _unauthorized("Your session has expired or was signed out.", "Log in again.")
+        user = s.get(User, ls.user_id)
+        if user is None or not user.is_active:
+            raise _unauthorized("This user is deactivated.")
+        if request.method in MUTATING:
+            sent = request.headers.get(CSRF_HEADER, "")
+            if not sent or not hmac.compare_digest(sent, ls.csrf_token):
+                raise Problem(
+                    403,
+                    "Missing or wrong CSRF token for a cookie-authenticated change.",
+                    title="CSRF token required",
+                    remediation="Send the csrfToken from /api/auth/me in the X-CSRF-Token header.",
+                )
+        return Principal(
+            user=user, tenant_id=user.tenant_id, kind="session", session=ls, bindings=bindings_for(s, user_id=user.id)
+        )
+    return None
+
+
+def resolve_scope(s: Session, principal: Principal, env: str | None) -> ScopePath:
+    if not env:
+        return ScopePath(principal.tenant_id)
+    row = s.exec(
+        select(Environment, Project)
+        .join(Project, col(Project.id) == col(Environment.project_id))
+        .where(Project.tenant_id == principal.tenant_id)
+        .where((Environment.id == env) | (Environment.name == env))
+    ).first()
+    if row is None:
+        raise Problem(
+            404,
+            f"Unknown environment {env!r}.",
+            errors=[{"field": "query.env", "message": "unknown environment"}],
+            remediation="Use one of the names listed by GET /api/environments.",
+        )
+    e, p = row
+    return ScopePath(principal.tenant_id, p.id, e.id)
+
+
+def Require(permission: str) -> Any:  # noqa: N802 - reads like a declaration on the route
+    """Declare a route's permission. Every non-public route must use exactly one."""
+    if permission != AUTHENTICATED and permission not in PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}: add it to maestro.domain.rbac.PERMISSIONS")
+
+    def checker(
+        request: Request,
+        rt: RuntimeDep,
+        s: SessionDep,
+        env: Annotated[str | None, Query(description="Environment name or id the action applies to.")] = None,
+    ) -> Principal:
+        principal = resolve_principal(request, s, rt.settings)
+        if principal is None:
+            raise _unauthorized("This route needs you to log in or send an API token.")
+        if permission != AUTHENTICATED:
+            scope = resolve_scope(s, principal, env)
+            if not principal.can(permission, scope):
+                raise Problem(
+                    403,
+                    f"You lack the permission {permission!r} here ({PERMISSIONS[permission]}).",
+                    remediation=f"Ask an admin to bind you a role that grants {permission}.",
+                )
+        request.state.principal = principal
+        return principal
+
+    checker.__maestro_permission__ = permission  # type: ignore[attr-defined]
+    return Depends(checker)
+
+
+def public() -> None:
+    """Marks a route as reachable without credentials (login, health)."""
+
+
+public.__maestro_public__ = True  # type: ignore[attr-defined]
+Public = Depends(public)

@@ -1,0 +1,172 @@
+"""Pure ASGI middleware: request context + tracing + metrics + security headers, body limit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from typing import Any
+
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from maestro.api.context import request_id_var, trace_id_var
+from maestro.api.problems import PROBLEM_JSON, problem_body
+
+log = logging.getLogger("maestro.api")
+tracer = trace.get_tracer("maestro.api")
+
+HTTP_REQUESTS = Counter("maestro_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_LATENCY = Histogram(
+    "maestro_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+def csp(nonce: str) -> str:
+    return (
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{nonce}'; "
+        f"style-src 'self' 'nonce-{nonce}'; "
+        "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+
+def security_headers(nonce: str, *, hsts: bool) -> list[tuple[bytes, bytes]]:
+    out = [
+        (b"content-security-policy", csp(nonce).encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        (b"x-frame-options", b"DENY"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+    ]
+    if hsts:
+        out.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+    return out
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def send_problem(
+    send: Send, status: int, detail: str, extra_headers: list[tuple[bytes, bytes]] | None = None, **kw: Any
+) -> None:
+    body = json.dumps(problem_body(status, detail, **kw)).encode()
+    headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra_headers or [])})
+    await send({"type": "http.response.body", "body": body})
+
+
+class RequestContextMiddleware:
+    """Outermost layer: every response (errors included) carries ids and security headers."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool = True) -> None:
+        self.app = app
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = headers.get("x-request-id", "")[:64] or secrets.token_hex(8)
+        nonce = secrets.token_urlsafe(16)
+        scope.setdefault("state", {})["csp_nonce"] = nonce
+        method = scope["method"]
+        ctx = propagate.extract(headers)
+        started = time.perf_counter()
+        status_holder = {"status": 500, "started": False}
+        with tracer.start_as_current_span(f"HTTP {method}", context=ctx, kind=SpanKind.SERVER) as span:
+            trace_id = format(span.get_span_context().trace_id, "032x")
+            t1 = request_id_var.set(request_id)
+            t2 = trace_id_var.set(trace_id)
+            extra = [
+                (b"x-request-id", request_id.encode()),
+                (b"x-trace-id", trace_id.encode()),
+                *security_headers(nonce, hsts=self.hsts),
+            ]
+
+            async def send_wrapper(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    status_holder["status"] = message["status"]
+                    status_holder["started"] = True
+                    hdrs = [h for h in message.get("headers", []) if h[0].lower() not in {k for k, _ in extra}]
+                    message = {**message, "headers": hdrs + extra}
+                await send(message)
+
+            try:
+                await self.app(scope, receive, send_wrapper)
+            except BodyTooLarge:
+                if not status_holder["started"]:
+                    await send_problem(send_wrapper, 413, "The request body is larger than the configured limit.")
+            except Exception as exc:
+                log.exception("unhandled error", exc_info=exc)
+                span.set_status(Status(StatusCode.ERROR))
+                if not status_holder["started"]:
+                    await send_problem(
+                        send_wrapper, 500, "The server failed to handle this request. No stack trace is shown for safety."
+                    )
+            finally:
+                route = scope.get("route")
+                route_path = getattr(route, "path", None) or "unmatched"
+                span.update_name(f"{method} {route_path}")
+                span.set_attribute("http.request.method", method)
+                span.set_attribute("http.route", route_path)
+                span.set_attribute("http.response.status_code", status_holder["status"])
+                elapsed = time.perf_counter() - started
+                if route_path != "/metrics":
+                    HTTP_REQUESTS.labels(method, route_path, str(status_holder["status"])).inc()
+                    HTTP_LATENCY.labels(method, route_path).observe(elapsed)
+                log.info(
+                    "request",
+                    extra={
+                        "method": method,
+                        "path": scope["path"],
+                        "route": route_path,
+                        "status": status_holder["status"],
+                        "duration_ms": round(elapsed * 1000, 2),
+                    },
+                )
+                request_id_var.reset(t1)
+                trace_id_var.reset(t2)
+
+
+class BodyLimitMiddleware:
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for k, v in scope["headers"]:
+            if k.lower() == b"content-length":
+                try:
+                    declared = int(v)
+                except ValueError:
+                    await send_problem(send, 400, "Content-Length is not a number.")
+                    return
+                if declared > self.max_bytes:
+                    await send_problem(send, 413, f"The request body is {declared} bytes; the limit is {self.max_bytes} bytes.")
+                    return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise BodyTooLarge()
+            return message
+
+        await self.app(scope, limited, send)

@@ -1,0 +1,278 @@
+"""The `maestro` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import httpx
+import typer
+from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from maestro.config import Settings
+
+from maestro import __version__
+
+app = typer.Typer(
+    help="Maestro Build Plane: plan → build → verify → ship → observe → prove.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
+admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(admin_app, name="admin")
+
+
+def _settings() -> Settings:
+    from maestro.config import Settings
+
+    try:
+        return Settings()
+    except (ValidationError, ValueError) as exc:
+        typer.echo(f"maestro: invalid configuration: {exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _say(msg: str) -> None:
+    typer.echo(msg)
+    sys.stdout.flush()
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(f"maestro {__version__}")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations and bootstrap the default tenant and first admin."""
+    from maestro.db import get_engine
+    from maestro.domain.identity import bootstrap
+    from maestro.migrate import upgrade
+
+    s = _settings()
+    upgrade(s.effective_database_url)
+    res = bootstrap(get_engine(s.effective_database_url), admin_username=s.admin_username, admin_password=s.admin_password)
+    _say("migrations applied")
+    if res.created and res.admin_password:
+        _print_credentials(res.admin_username, res.admin_password)
+
+
+def _print_credentials(user: str, password: str) -> None:
+    _say("")
+    _say("  First start: an admin user was created. This password is shown ONCE:")
+    _say(f"    username: {user}")
+    _say(f"    password: {password}")
+    _say("  (lost it? `maestro admin reset-password " + user + "`)")
+    _say("")
+
+
+@app.command()
+def api() -> None:
+    """Run the API (uvicorn) against the configured services."""
+    import uvicorn
+
+    from maestro.api.app import create_app
+    from maestro.telemetry import setup_logging
+
+    s = _settings()
+    setup_logging(s.log_level)
+    uvicorn.run(
+        create_app(s),
+        host=s.api_host,
+        port=s.api_port,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=5,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker serving the control task queue."""
+    from maestro.telemetry import setup_logging, setup_tracing
+    from maestro.workers.control import run_worker
+
+    s = _settings()
+    setup_logging(s.log_level)
+    setup_tracing(s, service="maestro-worker")
+    asyncio.run(run_worker(s))
+
+
+@app.command()
+def openapi(out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None) -> None:
+    """Print the OpenAPI 3.1 document (the frontend client is generated from it)."""
+    from maestro.api.app import create_app
+    from maestro.config import Settings
+
+    spec = create_app(Settings(data_dir=Path("/nonexistent-maestro")), start_background=False).openapi()
+    text = json.dumps(spec, indent=2, sort_keys=False) + "\n"
+    if out:
+        out.write_text(text)
+    else:
+        typer.echo(text, nl=False)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit hash chain and report the first broken link."""
+    from sqlmodel import Session
+
+    from maestro.db import get_engine
+    from maestro.domain.auditlog import verify
+
+    s = _settings()
+    with Session(get_engine(s.effective_database_url)) as session:
+        r = verify(session)
+    if r.ok:
+        _say(f"audit chain OK: {r.checked} events verified")
+        return
+    typer.echo(f"audit chain BROKEN at seq {r.first_broken_seq}: {r.reason} ({r.checked} events read)", err=True)
+    raise typer.Exit(1)
+
+
+@admin_app.command("reset-password")
+def reset_password(username: str) -> None:
+    """Set a new random password for a user (printed once) and end their sessions."""
+    from maestro.db import get_engine
+    from maestro.domain.identity import reset_password as reset
+
+    s = _settings()
+    try:
+        pw = reset(get_engine(s.effective_database_url), username=username)
+    except LookupError as exc:
+        typer.echo(f"maestro: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    _say(f"new password for {username}: {pw}")
+
+
+@app.command()
+def up() -> None:
+    """Start the whole embedded stack (Temporal, Valkey, SQLite, worker, API) and supervise it."""
+    from maestro import stack
+    from maestro.db import get_engine
+    from maestro.domain.identity import bootstrap
+    from maestro.migrate import upgrade
+
+    s = _settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    data = s.data_dir.resolve()
+    logs = data / "logs"
+    children: list[stack.Child] = []
+    stopping = False
+
+    def on_signal(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+
+    def shutdown() -> None:
+        for c in reversed(children):
+            if c.alive():
+                _say(f"  stopping {c.name} ...")
+            c.stop()
+
+    try:
+        stack.check_ports(s)
+        child_env = {
+            "MAESTRO_DATA_DIR": str(data),
+            "MAESTRO_DATABASE_URL": s.effective_database_url,
+            "MAESTRO_REDIS_URL": s.effective_redis_url,
+            "MAESTRO_TEMPORAL_ADDRESS": s.effective_temporal_address,
+        }
+        if s.effective_temporal_ui_url:
+            child_env["MAESTRO_TEMPORAL_UI_URL"] = s.effective_temporal_ui_url
+        _say(f"maestro {__version__}: starting the embedded stack in {data}")
+        if s.redis_url is None:
+            (data / "valkey").mkdir(exist_ok=True)
+            c = stack.Child("valkey", stack.valkey_command(s.redis_port, data / "valkey"), logs / "valkey.log")
+            c.start()
+            children.append(c)
+        if s.temporal_address is None:
+            c = stack.Child("temporal", stack.temporal_command(s, data / "temporal.db"), logs / "temporal.log")
+            c.start()
+            children.append(c)
+        by_name = {c.name: c for c in children}
+        stack.wait_until(lambda: stack.redis_healthy(s.effective_redis_url), "redis", by_name.get("valkey"), 30)
+        _say(f"  ✓ redis     {s.effective_redis_url}")
+        upgrade(s.effective_database_url)
+        boot = bootstrap(get_engine(s.effective_database_url), admin_username=s.admin_username, admin_password=s.admin_password)
+        _say(f"  ✓ database  {s.effective_database_url} (migrations applied)")
+        stack.wait_until(lambda: stack.temporal_healthy(s.effective_temporal_address), "temporal", by_name.get("temporal"), 90)
+        if s.temporal_address is not None:
+            from maestro.temporal import connect, ensure_search_attributes
+
+            async def _attrs() -> list[str]:
+                return await ensure_search_attributes(await connect(s), s.temporal_namespace)
+
+            asyncio.run(_attrs())
+        _say(f"  ✓ temporal  {s.effective_temporal_address}")
+        frontend = stack.REPO_ROOT / "frontend"
+        if s.ui_build == "auto" and stack.ui_needs_build(frontend):
+            try:
+                stack.build_ui(frontend, _say)
+            except Exception as exc:  # the API still runs and says the UI is not built
+                _say(f"  ! web UI build failed ({exc}); run `make ui` to see why")
+        me = [sys.executable, "-m", "maestro.cli"]
+        for name in ("worker", "api"):
+            c = stack.Child(name, [*me, name], logs / f"{name}.log", env=child_env)
+            c.start()
+            children.append(c)
+        api_url = f"http://{'127.0.0.1' if s.api_host in ('0.0.0.0', '::') else s.api_host}:{s.api_port}"
+
+        def ready() -> bool:
+            return httpx.get(f"{api_url}/api/ready", timeout=3).status_code == 200
+
+        stack.wait_until(ready, "api", children[-1], 60)
+        _say("")
+        _say(f"  Maestro UI and API   {s.effective_public_url}")
+        _say(f"  API docs             {s.effective_public_url}/api/docs")
+        if s.effective_temporal_ui_url:
+            _say(f"  Temporal Web UI      {s.effective_temporal_ui_url}")
+        _say(f"  Logs                 {logs}")
+        if boot.created and boot.admin_password:
+            _print_credentials(boot.admin_username, boot.admin_password)
+        _say("  Ready. Press Ctrl-C to stop.")
+        while not stopping:
+            time.sleep(0.5)
+            for c in children:
+                if c.alive() or stopping:
+                    continue
+                now = time.monotonic()
+                c.restarts = [t for t in c.restarts if now - t < 60] + [now]
+                if len(c.restarts) > 5:
+                    raise stack.StackError(f"{c.name} keeps exiting; last log lines ({c.log_path}):\n{c.tail()}")
+                _say(f"  ! {c.name} exited (code {c.proc.returncode if c.proc else '?'}); restarting")
+                c.start()
+        _say("stopping ...")
+    except stack.StackError as exc:
+        typer.echo(f"maestro up: {exc}", err=True)
+        shutdown()
+        raise typer.Exit(1) from exc
+    except BaseException:
+        shutdown()
+        raise
+    shutdown()
+    _say("stopped")
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("MAESTRO_LOG_LEVEL", "WARNING"))
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""One Settings object for every Maestro process.
+
+Values come from (highest priority first) ``MAESTRO_*`` environment variables, an optional config
+file (TOML, YAML or JSON) named by ``MAESTRO_CONFIG_FILE``, then the defaults below.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+WELL_KNOWN_PASSWORDS = frozenset(
+    {"admin", "password", "changeme", "maestro", "secret", "letmein", "123456", "12345678", "admin123"}
+)
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """Reads the optional config file named by MAESTRO_CONFIG_FILE (keys are field names)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = os.environ.get("MAESTRO_CONFIG_FILE")
+        if not path:
+            return {}
+        p = Path(path)
+        if not p.is_file():
+            raise ValueError(f"MAESTRO_CONFIG_FILE={path} does not exist")
+        text = p.read_text()
+        if p.suffix == ".toml":
+            data = tomllib.loads(text)
+        elif p.suffix in {".yaml", ".yml"}:
+            data = yaml.safe_load(text) or {}
+        elif p.suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise ValueError(f"MAESTRO_CONFIG_FILE must end in .toml, .yaml, .yml or .json, got {path}")
+        if not isinstance(data, dict):
+            raise ValueError(f"MAESTRO_CONFIG_FILE={path} must hold a mapping of setting names to values")
+        return {str(k).lower(): v for k, v in data.items()}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MAESTRO_", extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="`production` refuses unsafe defaults (insecure cookies)."
+    )
+    data_dir: Path = Field(Path(".maestro"), description="Where the embedded stack keeps its data.")
+    log_level: str = Field("INFO", description="Python log level for Maestro processes.")
+
+    api_host: str = Field("127.0.0.1", description="Interface the API binds to.")
+    api_port: int = Field(8000, description="Port of the API and web UI.")
+    public_url: str | None = Field(None, description="External URL of the UI (default: http://api_host:api_port).")
+
+    temporal_address: str | None = Field(
+        None, description="host:port of an external Temporal frontend; unset starts the embedded dev server."
+    )
+    temporal_namespace: str = Field("default", description="Temporal namespace.")
+    temporal_port: int = Field(7233, description="Port of the embedded Temporal server.")
+    temporal_ui_port: int = Field(8233, description="Port of the embedded Temporal Web UI.")
+    temporal_ui_url: str | None = Field(None, description="Temporal Web UI URL for links (external Temporal).")
+    control_task_queue: str = Field("maestro-control", description="Task queue of control workflows.")
+
+    redis_url: str | None = Field(None, description="redis:// URL of an external Redis/Valkey; unset starts embedded Valkey.")
+    redis_port: int = Field(6390, description="Port of the embedded Valkey server.")
+
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL (sqlite:///... or postgresql+psycopg://...); unset uses SQLite in data_dir."
+    )
+
+    cookie_secure: bool = Field(True, description="Send the session cookie with the Secure flag.")
+    session_ttl_hours: int = Field(12, description="Lifetime of a login session.")
+    login_max_failures: int = Field(5, description="Failed logins allowed per username+client in the window.")
+    login_window_seconds: int = Field(300, description="Window of the failed-login rate limit.")
+    admin_username: str = Field("admin", description="Username of the bootstrap admin.")
+    admin_password: str | None = Field(None, description="Bootstrap admin password; unset generates one and prints it once.")
+
+    max_body_bytes: int = Field(1_048_576, description="Largest request body accepted (bytes).")
+    idempotency_ttl_seconds: int = Field(86_400, description="How long Idempotency-Key responses are kept.")
+    stream_maxlen: int = Field(10_000, description="Approximate max length of each Redis event stream.")
+    sse_heartbeat_seconds: float = Field(15.0, description="Seconds between SSE heartbeats.")
+    health_interval_seconds: float = Field(5.0, description="How often the API re-checks readiness for the live ribbon.")
+
+    ui_build: Literal["auto", "never"] = Field(
+        "auto", description="`maestro up` builds the web UI when it is missing or stale (`never` skips it)."
+    )
+
+    otlp_endpoint: str | None = Field(None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        pw = self.admin_password
+        if pw is not None and (pw.lower() in WELL_KNOWN_PASSWORDS or len(pw) < 12):
+            raise ValueError(
+                "MAESTRO_ADMIN_PASSWORD is a well-known or short value (min 12 chars): unset it to have Maestro generate one"
+            )
+        if self.environment == "production" and not self.cookie_secure:
+            raise ValueError("MAESTRO_COOKIE_SECURE=false is refused when MAESTRO_ENVIRONMENT=production")
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _ConfigFileSource(settings_cls))
+
+    # Derived values -------------------------------------------------------------------------
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'maestro.db').resolve()}"
+
+    @property
+    def effective_redis_url(self) -> str:
+        return self.redis_url or f"redis://127.0.0.1:{self.redis_port}/0"
+
+    @property
+    def effective_temporal_address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def effective_temporal_ui_url(self) -> str | None:
+        if self.temporal_ui_url:
+            return self.temporal_ui_url
+        if self.temporal_address is None:
+            return f"http://127.0.0.1:{self.temporal_ui_port}"
+        return None
+
+    @property
+    def effective_public_url(self) -> str:
+        host = "localhost" if self.api_host in {"127.0.0.1", "0.0.0.0", "::"} else self.api_host
+        return self.public_url or f"http://{host}:{self.api_port}"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,78 @@
+"""Redis Streams: one bounded stream per topic, read back by id for SSE resume."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from maestro.events.envelope import Envelope
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    permission: str
+    description: str
+
+
+# Topics grow with each capability; the SSE route only serves topics listed here.
+TOPICS: dict[str, Topic] = {
+    t.name: t
+    for t in [
+        Topic("system", "system:read", "health_changed: readiness of temporal, redis and db"),
+        Topic("audit", "audit:read", "audit_appended: every mutation, as it is recorded"),
+    ]
+}
+
+
+def stream_key(topic: str) -> str:
+    return f"maestro:stream:{topic}"
+
+
+async def publish(redis: Redis, topic: str, env: Envelope, *, maxlen: int = 10_000) -> str:
+    data = env.model_dump_json(by_alias=True)
+    sid = await redis.xadd(stream_key(topic), {"e": data}, maxlen=maxlen, approximate=True)
+    return sid.decode() if isinstance(sid, bytes) else str(sid)
+
+
+@dataclass
+class StreamEntry:
+    id: str
+    data: str
+
+
+def _decode(entries: list[Any]) -> list[StreamEntry]:
+    out = []
+    for sid, fields in entries:
+        sid = sid.decode() if isinstance(sid, bytes) else sid
+        raw = fields.get(b"e") or fields.get("e") or b"{}"
+        out.append(StreamEntry(sid, raw.decode() if isinstance(raw, bytes) else raw))
+    return out
+
+
+async def read_since(redis: Redis, topic: str, last_id: str, *, block_ms: int, count: int = 500) -> list[StreamEntry]:
+    """Entries after ``last_id`` (``$`` = only new ones), waiting up to ``block_ms``."""
+    res = await redis.xread({stream_key(topic): last_id}, block=block_ms, count=count)
+    if not res:
+        return []
+    entries: Any = res[0][1]  # type: ignore[index]
+    return _decode(entries)
+
+
+async def oldest_id(redis: Redis, topic: str) -> str | None:
+    first = await redis.xrange(stream_key(topic), count=1)
+    return _decode(first)[0].id if first else None
+
+
+async def newest_id(redis: Redis, topic: str) -> str | None:
+    last = await redis.xrevrange(stream_key(topic), count=1)
+    return _decode(last)[0].id if last else None
+
+
+def id_before(a: str, b: str) -> bool:
+    """Stream id order (``ms-seq``)."""
+    am, _, asq = a.partition("-")
+    bm, _, bsq = b.partition("-")
+    return (int(am), int(asq or 0)) < (int(bm), int(bsq or 0))

@@ -1,0 +1,1 @@
+"""Worker assembly: which workflows and activities run on which task queue."""

@@ -1,0 +1,136 @@
+"""Real services for the test session: Temporal dev server, Valkey, PostgreSQL."""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+
+from maestro import stack
+from maestro.config import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def valkey_server() -> Iterator[str]:
+    d = Path(tempfile.mkdtemp(prefix="maestro-valkey-"))
+    port = free_port()
+    child = stack.Child("valkey", stack.valkey_command(port, d), d / "valkey.log")
+    child.start()
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        stack.wait_until(lambda: stack.redis_healthy(url), "valkey", child, 30)
+        yield url
+    finally:
+        child.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def temporal_server(*, ui: bool = False) -> Iterator[tuple[str, int | None]]:
+    d = Path(tempfile.mkdtemp(prefix="maestro-temporal-"))
+    s = Settings(temporal_port=free_port(), temporal_ui_port=free_port())
+    child = stack.Child("temporal", stack.temporal_command(s, d / "temporal.db", headless=not ui), d / "temporal.log")
+    child.start()
+    address = f"127.0.0.1:{s.temporal_port}"
+    try:
+        stack.wait_until(lambda: stack.temporal_healthy(address), "temporal", child, 90)
+        yield address, (s.temporal_ui_port if ui else None)
+    finally:
+        child.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """MAESTRO_TEST_POSTGRES_URL when given, else a throwaway cluster from Debian's binaries.
+
+    Yields a URL to a fresh, empty database that is dropped afterwards.
+    """
+    base = os.environ.get("MAESTRO_TEST_POSTGRES_URL")
+    cluster: tuple[Path, Path, list[str]] | None = None
+    if not base:
+        bindir = _pg_bin()
+        if bindir is None:
+            raise RuntimeError("PostgreSQL binaries not found: run `make test-deps` (installs Debian's postgresql)")
+        d = Path(tempfile.mkdtemp(prefix="maestro-pg-"))
+        os.chmod(d, 0o755)
+        port = free_port()
+        run_as: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user
+            user = "postgres"
+            pw = pwd.getpwnam(user)
+            os.chown(d, pw.pw_uid, pw.pw_gid)
+            run_as = ["runuser", "-u", user, "--"]
+        subprocess.run(
+            [*run_as, str(bindir / "initdb"), "-D", str(d / "data"), "-A", "trust", "-U", "postgres"],
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                *run_as,
+                str(bindir / "pg_ctl"),
+                "-D",
+                str(d / "data"),
+                "-l",
+                str(d / "pg.log"),
+                "-w",
+                "-o",
+                f"-p {port} -k {d} -c listen_addresses=127.0.0.1 -c fsync=off",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
+        cluster = (bindir, d, run_as)
+        base = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    dbname = f"maestro_test_{uuid.uuid4().hex[:10]}"
+    admin_url = base
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+    url = base.rsplit("/", 1)[0] + f"/{dbname}"
+    url = url.replace("postgresql://", "postgresql+psycopg://", 1)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        if cluster:
+            bindir, d, run_as = cluster
+            subprocess.run([*run_as, str(bindir / "pg_ctl"), "-D", str(d / "data"), "-m", "fast", "stop"], capture_output=True)
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def wait_for(pred, timeout: float = 10.0, interval: float = 0.05):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s")

@@ -1,0 +1,115 @@
+"""Every error is application/problem+json with traceId and remediation, naming the field."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import login
+
+
+def assert_problem(r, status: int) -> dict:  # type: ignore[no-untyped-def,type-arg]
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["status"] == status
+    for k in ("type", "title", "detail", "traceId", "remediation"):
+        assert body[k], f"{k} missing in {body}"
+    assert len(body["traceId"]) == 32
+    assert body["traceId"] == r.headers["x-trace-id"]
+    return body  # type: ignore[no-any-return]
+
+
+def test_malformed_json_is_400_problem(client: TestClient) -> None:
+    r = client.post("/api/auth/login", content=b'{"username": "admin", ', headers={"content-type": "application/json"})
+    body = assert_problem(r, 400)
+    assert "JSON" in body["detail"]
+
+
+def test_wrong_type_names_the_field(client: TestClient) -> None:
+    caller = login(client)
+    r = caller.post("/api/tokens", json={"name": "ci", "scopes": ["runs:read"], "expiresInDays": "soon"})
+    body = assert_problem(r, 422)
+    assert [e["field"] for e in body["errors"]] == ["expiresInDays"]
+    assert "expiresInDays" in body["detail"]
+
+
+def test_unknown_field_on_create_is_refused_and_nothing_is_written(client: TestClient) -> None:
+    caller = login(client)
+    before = caller.get("/api/tokens").json()["items"]
+    r = caller.post("/api/tokens", json={"name": "ci", "scopes": ["runs:read"], "admin": True})
+    body = assert_problem(r, 422)
+    assert body["errors"][0]["field"] == "admin"
+    assert "unknown field" in body["errors"][0]["message"]
+    assert caller.get("/api/tokens").json()["items"] == before
+
+
+def test_missing_field(client: TestClient) -> None:
+    body = assert_problem(client.post("/api/auth/login", json={"username": "admin"}), 422)
+    assert body["errors"] == [{"field": "password", "message": "field required"}]
+
+
+def test_oversized_body_is_413(client: TestClient, migrated) -> None:  # type: ignore[no-untyped-def]
+    big = b'{"username":"' + b"a" * (migrated.max_body_bytes + 10) + b'"}'
+    body = assert_problem(client.post("/api/auth/login", content=big, headers={"content-type": "application/json"}), 413)
+    assert str(migrated.max_body_bytes) in body["detail"]
+
+
+def test_404_and_405(client: TestClient) -> None:
+    assert_problem(client.get("/api/no-such-thing"), 404)
+    assert_problem(client.post("/api/no-such-thing"), 404)
+    body = assert_problem(client.delete("/api/health"), 405)
+    assert "method" in body["detail"]
+
+
+def test_unhandled_exception_hides_stack_trace(app, client: TestClient) -> None:  # type: ignore[no-untyped-def]
+    @app.get("/api/test-boom")
+    def boom() -> None:
+        raise RuntimeError("secret internals /etc/passwd")
+
+    r = client.get("/api/test-boom")
+    body = assert_problem(r, 500)
+    assert "secret internals" not in r.text and "Traceback" not in r.text
+    assert "traceId" in body["remediation"]
+
+
+def test_bad_cursor_is_400_naming_cursor(client: TestClient) -> None:
+    caller = login(client)
+    for bad in ("not-base64!!", "eyJrIjoidXNlcnMiLCJ2IjpbXX0"):  # garbage; a cursor of another list
+        body = assert_problem(caller.get(f"/api/audit?cursor={bad}"), 400)
+        assert body["errors"][0]["field"] == "query.cursor"
+
+
+def test_limit_out_of_range(client: TestClient) -> None:
+    caller = login(client)
+    body = assert_problem(caller.get("/api/audit?limit=0"), 422)
+    assert body["errors"][0]["field"] == "query.limit"
+
+
+@pytest.mark.parametrize("path", ["/api/health", "/api/no-such-thing", "/api/docs", "/", "/admin/tokens"])
+def test_security_headers_everywhere(client: TestClient, path: str) -> None:
+    r1, r2 = client.get(path), client.get(path)
+    for r in (r1, r2):
+        csp = r.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in csp and "script-src 'self' 'nonce-" in csp
+        assert "'unsafe-inline'" not in csp
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert r.headers["referrer-policy"] == "strict-origin-when-cross-origin"
+        assert r.headers["strict-transport-security"].startswith("max-age=")
+    nonce = lambda r: r.headers["content-security-policy"].split("'nonce-")[1].split("'")[0]  # noqa: E731
+    assert nonce(r1) != nonce(r2)
+
+
+def test_docs_page_uses_the_nonce_and_local_assets(client: TestClient) -> None:
+    r = client.get("/api/docs")
+    nonce = r.headers["content-security-policy"].split("'nonce-")[1].split("'")[0]
+    assert f'nonce="{nonce}"' in r.text
+    assert "http" not in r.text.split("<body>")[1]  # no CDN
+    assert client.get("/api/docs/static/swagger-ui-bundle.js").status_code == 200
+
+
+def test_openapi_31_with_readable_operation_ids(client: TestClient) -> None:
+    spec = client.get("/api/openapi.json").json()
+    assert spec["openapi"].startswith("3.1")
+    ops = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
+    assert {"auth-login", "tokens-create", "tokens-revoke", "audit-list", "audit-verify", "ready-get"} <= ops
