@@ -8,6 +8,7 @@ import secrets
 import time
 from typing import Any
 
+import fastapi.routing
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter, Histogram
@@ -50,6 +51,15 @@ def security_headers(nonce: str, *, hsts: bool) -> list[tuple[bytes, bytes]]:
     if hsts:
         out.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
     return out
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's full path template (``/api/tokens/{token_id}``), or ``unmatched``."""
+    # FastAPI >= 0.16x routes through included-router contexts; their path is the full template.
+    get_ctx = getattr(fastapi.routing, "_get_scope_effective_route_context", None)
+    ctx = get_ctx(scope) if get_ctx else None
+    path = getattr(ctx, "path", None) or getattr(scope.get("route"), "path", None)
+    return str(path) if path else "unmatched"
 
 
 class BodyTooLarge(Exception):
@@ -115,8 +125,7 @@ class RequestContextMiddleware:
                         send_wrapper, 500, "The server failed to handle this request. No stack trace is shown for safety."
                     )
             finally:
-                route = scope.get("route")
-                route_path = getattr(route, "path", None) or "unmatched"
+                route_path = route_template(scope)
                 span.update_name(f"{method} {route_path}")
                 span.set_attribute("http.request.method", method)
                 span.set_attribute("http.route", route_path)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter
 from pydantic import Field
@@ -34,12 +34,25 @@ class DiagnosticsCreate(InputModel):
     step_seconds: float = Field(0.2, ge=0, le=60)
 
 
+class DiagnosticStepPublic(ApiModel):
+    index: int
+    worker_pid: int
+    worker_host: str
+    attempt: int
+
+
+class DiagnosticsResultPublic(ApiModel):
+    steps: list[DiagnosticStepPublic]
+    started_at: str
+    finished_at: str
+
+
 class DiagnosticsRun(ApiModel):
     workflow_id: str
     status: str
     temporal_ui_url: str | None
     progress: dict[str, int] | None = None
-    result: dict[str, Any] | None = None
+    result: DiagnosticsResultPublic | None = None
 
 
 def _ui_link(rt: RuntimeDep, workflow_id: str) -> str | None:
@@ -105,5 +118,5 @@ async def get_diagnostics(
         run.progress = await handle.query("get_progress", result_type=dict)
     elif desc.status == WorkflowExecutionStatus.COMPLETED:
         res = await handle.result()
-        run.result = dataclasses.asdict(res)
+        run.result = DiagnosticsResultPublic.model_validate(dataclasses.asdict(res))
     return run

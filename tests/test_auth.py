@@ -1,0 +1,137 @@
+"""Login sessions, CSRF, API tokens (scopes, expiry, revocation) and the failed-login limit."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from maestro.domain.models import ApiToken
+from maestro.domain.types import utcnow
+from tests.conftest import ADMIN_PASSWORD
+from tests.factories import PASSWORD, bearer, login, make_token, make_user
+
+
+def test_login_sets_secure_httponly_cookie_and_me_works(client: TestClient) -> None:
+    r = client.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+    assert r.status_code == 200
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
+    me = client.get("/api/auth/me").json()
+    assert me["user"]["username"] == "admin" and me["permissions"] == ["admin:*"]
+    assert me["csrfToken"] == r.json()["csrfToken"]
+
+
+def test_wrong_password_and_unknown_user_look_the_same(client: TestClient) -> None:
+    a = client.post("/api/auth/login", json={"username": "admin", "password": "nope"})
+    b = client.post("/api/auth/login", json={"username": "ghost", "password": "nope"})
+    assert a.status_code == b.status_code == 401
+    assert a.json()["detail"] == b.json()["detail"]
+
+
+def test_failed_logins_are_rate_limited(client: TestClient) -> None:
+    for _ in range(3):  # login_max_failures=3 in the test settings
+        assert client.post("/api/auth/login", json={"username": "admin", "password": "bad"}).status_code == 401
+    r = client.post("/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD})
+    assert r.status_code == 429
+    assert int(r.headers["retry-after"]) > 0
+    assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_csrf_required_on_cookie_mutations(client: TestClient) -> None:
+    caller = login(client)
+    no_header = client.post("/api/tokens", json={"name": "x", "scopes": ["runs:read"]})
+    assert no_header.status_code == 403 and "CSRF" in no_header.json()["detail"]
+    wrong = client.post("/api/tokens", json={"name": "x", "scopes": ["runs:read"]}, headers={"X-CSRF-Token": "forged"})
+    assert wrong.status_code == 403
+    assert caller.get("/api/tokens").json()["items"] == []  # nothing was written
+    assert caller.post("/api/tokens", json={"name": "x", "scopes": ["runs:read"]}).status_code == 201
+
+
+def test_logout_ends_the_session(client: TestClient) -> None:
+    caller = login(client)
+    cookie = client.cookies.get("maestro_session")
+    assert caller.post("/api/auth/logout").status_code == 204
+    client.cookies.clear()
+    client.cookies.set("maestro_session", cookie or "")
+    r = client.get("/api/auth/me")
+    assert r.status_code == 401 and "Log in again" in r.json()["remediation"]
+
+
+def test_token_lifecycle_shown_once_used_revoked(client: TestClient) -> None:
+    caller = login(client)
+    created = make_token(caller, ["system:read", "tokens:self"])
+    secret = created["secret"]
+    assert secret.startswith(created["token"]["prefix"] + "_")
+    listed = caller.get("/api/tokens").json()["items"]
+    assert [t["id"] for t in listed] == [created["token"]["id"]]
+    assert secret not in caller.get("/api/tokens").text  # never shown again
+    client.cookies.clear()
+    ok = client.get("/api/system/info", headers=bearer(secret))
+    assert ok.status_code == 200
+    # a bearer token needs no CSRF token
+    assert (
+        client.post("/api/tokens", json={"name": "child", "scopes": ["system:read"]}, headers=bearer(secret)).status_code == 201
+    )
+    caller = login(client)
+    revoked = caller.post(f"/api/tokens/{created['token']['id']}/revoke", json={"reason": "leaked"})
+    assert revoked.status_code == 200 and revoked.json()["revokedAt"]
+    client.cookies.clear()
+    r = client.get("/api/system/info", headers=bearer(secret))
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]
+    assert caller.post(f"/api/tokens/{created['token']['id']}/revoke", json={}).status_code in (401, 409)
+
+
+def test_expired_token_is_refused(client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]
+    caller = login(client)
+    created = make_token(caller, ["system:read"], expiresInDays=1)
+    with Session(engine) as s:
+        tok = s.get(ApiToken, created["token"]["id"])
+        assert tok is not None
+        tok.expires_at = utcnow() - timedelta(seconds=1)
+        s.add(tok)
+        s.commit()
+    client.cookies.clear()
+    r = client.get("/api/system/info", headers=bearer(created["secret"]))
+    assert r.status_code == 401 and "expired" in r.json()["detail"]
+
+
+def test_garbage_bearer_is_401(client: TestClient) -> None:
+    assert client.get("/api/auth/me", headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert client.get("/api/auth/me", headers={"Authorization": "Bearer mst_00000000_x"}).status_code == 401
+
+
+def test_token_scopes_limit_what_it_can_do(client: TestClient) -> None:
+    caller = login(client)
+    secret = make_token(caller, ["system:read"])["secret"]
+    client.cookies.clear()
+    r = client.get("/api/users", headers=bearer(secret))  # admin owner, but the token lacks admin:users
+    assert r.status_code == 403 and "admin:users" in r.json()["detail"]
+
+
+def test_token_cannot_carry_more_than_its_owner(client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]
+    viewer = make_user(engine, roles=["viewer"])
+    caller = login(client, viewer.username, PASSWORD)
+    r = caller.post("/api/tokens", json={"name": "sneaky", "scopes": ["admin:users"]})
+    assert r.status_code == 403 and r.json()["errors"][0]["field"] == "scopes"
+    assert caller.post("/api/tokens", json={"name": "bad", "scopes": ["runs:fly"]}).status_code == 422
+
+
+def test_users_cannot_revoke_others_tokens(client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]
+    admin = login(client)
+    admin_token = make_token(admin, ["system:read"])
+    viewer = make_user(engine, roles=["viewer"])
+    caller = login(client, viewer.username, PASSWORD)
+    assert caller.post(f"/api/tokens/{admin_token['token']['id']}/revoke", json={}).status_code == 404
+
+
+def test_deactivated_user_loses_access(client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]
+    op = make_user(engine, roles=["operator"])
+    caller = login(client, op.username, PASSWORD)
+    secret = make_token(caller, ["system:read"])["secret"]
+    admin = login(client)
+    assert admin.patch(f"/api/users/{op.id}", json={"isActive": False}).status_code == 200
+    client.cookies.clear()
+    assert client.get("/api/system/info", headers=bearer(secret)).status_code == 401
+    assert client.post("/api/auth/login", json={"username": op.username, "password": PASSWORD}).status_code == 401

@@ -1,0 +1,120 @@
+"""`maestro up` end to end: the embedded stack starts, serves, stops cleanly and keeps its data."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from maestro.stack import port_in_use
+from tests.services import free_port, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def up_env(data: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAESTRO_")}
+    env.update(
+        {
+            "MAESTRO_DATA_DIR": str(data),
+            "MAESTRO_API_PORT": str(free_port()),
+            "MAESTRO_TEMPORAL_PORT": str(free_port()),
+            "MAESTRO_TEMPORAL_UI_PORT": str(free_port()),
+            "MAESTRO_REDIS_PORT": str(free_port()),
+            "MAESTRO_UI_BUILD": "never",
+        }
+    )
+    return env
+
+
+class Up:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "maestro.cli", "up"], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def wait_ready(self) -> str:
+        def ready() -> bool:
+            assert self.proc.poll() is None, self.output()
+            return "Ready." in self.output()
+
+        wait_for(ready, 120, 0.2)
+        return self.output()
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(60)
+
+
+def session(base: str, username: str, password: str) -> httpx.Client:
+    c = httpx.Client(base_url=base, timeout=15)
+    r = c.post("/api/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    c.headers["X-CSRF-Token"] = r.json()["csrfToken"]
+    # Secure cookie over plain-http loopback: carry it by hand
+    c.headers["Cookie"] = f"maestro_session={r.cookies['maestro_session']}"
+    return c
+
+
+def test_up_serves_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
+    env = up_env(tmp_path / "data")
+    base = f"http://127.0.0.1:{env['MAESTRO_API_PORT']}"
+    ports = [int(env[k]) for k in ("MAESTRO_API_PORT", "MAESTRO_TEMPORAL_PORT", "MAESTRO_TEMPORAL_UI_PORT", "MAESTRO_REDIS_PORT")]
+
+    first = Up(env, tmp_path / "up1.log")
+    try:
+        out = first.wait_ready()
+        password = re.search(r"password: (\S+)", out).group(1)  # type: ignore[union-attr]
+        assert f"http://localhost:{env['MAESTRO_API_PORT']}" in out
+        assert f"http://127.0.0.1:{env['MAESTRO_TEMPORAL_UI_PORT']}" in out
+        ready = httpx.get(f"{base}/api/ready").json()
+        assert ready["status"] == "ok"
+        assert httpx.get(f"http://127.0.0.1:{env['MAESTRO_TEMPORAL_UI_PORT']}/", follow_redirects=True).status_code == 200
+        c = session(base, "admin", password)
+        assert c.post("/api/users", json={"username": "alice", "password": "alice-password-123"}).status_code == 201
+        wid = c.post("/api/system/diagnostics", json={"steps": 1, "stepSeconds": 0}).json()["workflowId"]
+        wait_for(lambda: c.get(f"/api/system/diagnostics/{wid}").json()["status"] == "COMPLETED", 60, 0.2)
+    finally:
+        code = first.stop()
+    assert code == 0, first.output()
+    assert "stopped" in first.output()
+    wait_for(lambda: not any(port_in_use("127.0.0.1", p) for p in ports), 10)
+
+    second = Up(env, tmp_path / "up2.log")
+    try:
+        out = second.wait_ready()
+        assert "password:" not in out  # credentials are printed on first start only
+        c = session(base, "admin", password)
+        users = [u["username"] for u in c.get("/api/users").json()["items"]]
+        assert "alice" in users
+        assert c.get("/api/audit/verify").json()["ok"] is True
+        actions = [e["action"] for e in c.get("/api/audit?limit=100").json()["items"]]
+        assert "user.create" in actions and "system.diagnostics.start" in actions
+        assert c.get(f"/api/system/diagnostics/{wid}").json()["status"] == "COMPLETED"  # Temporal history kept
+    finally:
+        assert second.stop() == 0
+
+
+def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
+    env = up_env(tmp_path / "data")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", int(env["MAESTRO_API_PORT"])))
+        s.listen()
+        t0 = time.monotonic()
+        out = subprocess.run([sys.executable, "-m", "maestro.cli", "up"], env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 1
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1 and "MAESTRO_API_PORT" in lines[0] and env["MAESTRO_API_PORT"] in lines[0]
+    assert time.monotonic() - t0 < 30
