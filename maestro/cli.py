@@ -116,7 +116,10 @@ def openapi(out: Annotated[Path | None, typer.Option(help="Write to this file in
     from maestro.api.app import create_app
     from maestro.config import Settings
 
-    spec = create_app(Settings(data_dir=Path("/nonexistent-maestro")), start_background=False).openapi()
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:  # no service is contacted: the spec comes from the code
+        spec = create_app(Settings(data_dir=Path(tmp)), start_background=False).openapi()
     text = json.dumps(spec, indent=2, sort_keys=False) + "\n"
     if out:
         out.write_text(text)

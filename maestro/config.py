@@ -101,6 +101,14 @@ class Settings(BaseSettings):
 
     otlp_endpoint: str | None = Field(None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, data: Any) -> Any:
+        """`MAESTRO_REDIS_URL=` (empty) means "not set", as in most deployment tools."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v != ""}
+        return data
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         pw = self.admin_password

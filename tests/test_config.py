@@ -41,3 +41,10 @@ def test_cli_reports_bad_config_in_one_line(tmp_path: Path) -> None:
     assert out.returncode == 2
     assert "invalid configuration" in out.stderr and "MAESTRO_ADMIN_PASSWORD" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_empty_values_mean_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAESTRO_ADMIN_PASSWORD", "")
+    monkeypatch.setenv("MAESTRO_REDIS_URL", "")
+    s = Settings()
+    assert s.admin_password is None and s.redis_url is None

@@ -1,0 +1,23 @@
+"""The README stays true: every setting is documented, and the two commands are the Makefile's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from maestro.config import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_setting_is_in_the_readme_table() -> None:
+    readme = (ROOT / "README.md").read_text()
+    missing = [f"MAESTRO_{n.upper()}" for n in Settings.model_fields if f"`MAESTRO_{n.upper()}`" not in readme]
+    assert missing == []
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "make up " in readme and "make test " in readme
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    assert "\nup:" in makefile and "\ntest:" in makefile
