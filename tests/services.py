@@ -7,14 +7,17 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 
 from maestro import stack
@@ -153,3 +156,51 @@ def live_api(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     finally:
         server.should_exit = True
         t.join(10)
+
+
+def up_env(data: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAESTRO_")}
+    env.update(
+        {
+            "MAESTRO_DATA_DIR": str(data),
+            "MAESTRO_API_PORT": str(free_port()),
+            "MAESTRO_TEMPORAL_PORT": str(free_port()),
+            "MAESTRO_TEMPORAL_UI_PORT": str(free_port()),
+            "MAESTRO_REDIS_PORT": str(free_port()),
+            "MAESTRO_UI_BUILD": "never",
+        }
+    )
+    return env
+
+
+class Up:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "maestro.cli", "up"], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+        )
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def wait_ready(self) -> str:
+        def ready() -> bool:
+            assert self.proc.poll() is None, self.output()
+            return "Ready." in self.output()
+
+        wait_for(ready, 120, 0.2)
+        return self.output()
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(60)
+
+
+def session(base: str, username: str, password: str) -> httpx.Client:
+    c = httpx.Client(base_url=base, timeout=15)
+    r = c.post("/api/auth/login", json={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    c.headers["X-CSRF-Token"] = r.json()["csrfToken"]
+    # Secure cookie over plain-http loopback: carry it by hand
+    c.headers["Cookie"] = f"maestro_session={r.cookies['maestro_session']}"
+    return c

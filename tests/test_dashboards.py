@@ -23,7 +23,9 @@ def test_rules_pass_promtool() -> None:
 
 def test_dashboards_use_exported_metrics(client: TestClient) -> None:
     client.get("/api/health")
-    exported = set(re.findall(r"^(maestro_[a-z_]+?)(?:_bucket|_count|_sum|_total|_created)?[{ ]", client.get("/metrics").text, re.M))
+    exported = set(
+        re.findall(r"^(maestro_[a-z_]+?)(?:_bucket|_count|_sum|_total|_created)?[{ ]", client.get("/metrics").text, re.M)
+    )
     rules = (ROOT / "prometheus" / "maestro-api.rules.yml").read_text()
     recorded = set(re.findall(r"record: (\S+)", rules))
     for f in (ROOT / "grafana").glob("*.json"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import socket
 import subprocess
 import sys
@@ -15,57 +14,9 @@ import httpx
 import pytest
 
 from maestro.stack import port_in_use
-from tests.services import free_port, wait_for
+from tests.services import Up, session, up_env, wait_for
 
 pytestmark = pytest.mark.slow
-
-
-def up_env(data: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MAESTRO_")}
-    env.update(
-        {
-            "MAESTRO_DATA_DIR": str(data),
-            "MAESTRO_API_PORT": str(free_port()),
-            "MAESTRO_TEMPORAL_PORT": str(free_port()),
-            "MAESTRO_TEMPORAL_UI_PORT": str(free_port()),
-            "MAESTRO_REDIS_PORT": str(free_port()),
-            "MAESTRO_UI_BUILD": "never",
-        }
-    )
-    return env
-
-
-class Up:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "maestro.cli", "up"], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
-        )
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def wait_ready(self) -> str:
-        def ready() -> bool:
-            assert self.proc.poll() is None, self.output()
-            return "Ready." in self.output()
-
-        wait_for(ready, 120, 0.2)
-        return self.output()
-
-    def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(60)
-
-
-def session(base: str, username: str, password: str) -> httpx.Client:
-    c = httpx.Client(base_url=base, timeout=15)
-    r = c.post("/api/auth/login", json={"username": username, "password": password})
-    assert r.status_code == 200, r.text
-    c.headers["X-CSRF-Token"] = r.json()["csrfToken"]
-    # Secure cookie over plain-http loopback: carry it by hand
-    c.headers["Cookie"] = f"maestro_session={r.cookies['maestro_session']}"
-    return c
 
 
 def test_up_serves_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
@@ -118,3 +69,41 @@ def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
     lines = out.stderr.strip().splitlines()
     assert len(lines) == 1 and "MAESTRO_API_PORT" in lines[0] and env["MAESTRO_API_PORT"] in lines[0]
     assert time.monotonic() - t0 < 30
+
+
+def test_up_uses_external_services_when_configured(
+    tmp_path: Path, redis_url: str, temporal_address: str, postgres_url: str
+) -> None:
+    """Production path: external Redis, Temporal and PostgreSQL; `up` starts only the worker and API."""
+    from sqlalchemy import text
+
+    from maestro.db import get_engine
+
+    with get_engine(postgres_url).begin() as c:
+        c.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    env = up_env(tmp_path / "data")
+    env.update(
+        {
+            "MAESTRO_REDIS_URL": redis_url,
+            "MAESTRO_TEMPORAL_ADDRESS": temporal_address,
+            "MAESTRO_DATABASE_URL": postgres_url,
+            "MAESTRO_CONTROL_TASK_QUEUE": f"ext-{os.getpid()}",
+        }
+    )
+    up = Up(env, tmp_path / "up.log")
+    try:
+        out = up.wait_ready()
+        assert "postgresql+psycopg://" in out and redis_url in out and temporal_address in out
+        assert not (tmp_path / "data" / "logs" / "valkey.log").exists()
+        assert not (tmp_path / "data" / "logs" / "temporal.log").exists()
+        assert not (tmp_path / "data" / "maestro.db").exists()
+        base = f"http://127.0.0.1:{env['MAESTRO_API_PORT']}"
+        password = re.search(r"password: (\S+)", out).group(1)  # type: ignore[union-attr]
+        c = session(base, "admin", password)
+        wid = c.post("/api/system/diagnostics", json={"steps": 1, "stepSeconds": 0}).json()["workflowId"]
+        wait_for(lambda: c.get(f"/api/system/diagnostics/{wid}").json()["status"] == "COMPLETED", 60, 0.2)
+        with get_engine(postgres_url).connect() as conn:
+            actions = conn.execute(text("SELECT action FROM audit_event ORDER BY seq")).scalars().all()
+        assert actions[0] == "system.bootstrap" and "system.diagnostics.start" in actions
+    finally:
+        assert up.stop() == 0
