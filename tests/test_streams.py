@@ -110,3 +110,10 @@ def test_health_changes_are_streamed(app, migrated: Settings) -> None:  # type: 
     payload = events[0]["data"]["payload"]
     assert events[0]["event"] == "health_changed"
     assert payload["status"] == "ok" and set(payload["checks"]) == {"temporal", "redis", "db"}
+
+
+def test_streams_are_not_compressed(server: str) -> None:
+    c = _login(server)
+    with c.stream("GET", "/api/streams/system", headers={"Accept-Encoding": "gzip"}, timeout=httpx.Timeout(5)) as r:
+        assert "content-encoding" not in r.headers
+        assert next(r.iter_lines()).startswith("retry:")

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 
 from maestro import __version__
@@ -168,5 +169,6 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     # middleware: last added runs first
     app.add_middleware(IdempotencyMiddleware, redis=lambda: rt.redis, ttl_seconds=settings.idempotency_ttl_seconds)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(GZipMiddleware, minimum_size=1024)  # skips text/event-stream
     app.add_middleware(RequestContextMiddleware, hsts=True)
     return app
