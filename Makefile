@@ -17,8 +17,8 @@ test-deps:
 	@scripts/test-deps.sh
 
 lint:
-	$(VENV)/ruff check maestro tests bench
-	$(VENV)/ruff format --check maestro tests bench
+	$(VENV)/ruff check maestro tests bench scripts
+	$(VENV)/ruff format --check maestro tests bench scripts
 
 typecheck:
 	$(VENV)/mypy

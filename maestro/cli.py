@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from maestro.config import Settings
 
 from maestro import __version__
+from maestro.ci import run_command, runs_app
 
 app = typer.Typer(
     help="Maestro Build Plane: plan → build → verify → ship → observe → prove.",
@@ -29,6 +30,8 @@ app = typer.Typer(
 audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(runs_app, name="runs")
+app.command("run")(run_command)
 app.add_typer(admin_app, name="admin")
 
 
@@ -111,12 +114,26 @@ def worker() -> None:
 
 
 @app.command()
+def runner(pool: Annotated[str | None, typer.Option(help="Pool to serve (task queue maestro-runner-POOL).")] = None) -> None:
+    """Run a step runner for a pool."""
+    from maestro.telemetry import setup_logging, setup_tracing
+    from maestro.workers.runner import run_runner
+
+    s = _settings()
+    if pool:
+        s = s.model_copy(update={"runner_pool": pool})
+    setup_logging(s.log_level)
+    setup_tracing(s, service="maestro-runner")
+    asyncio.run(run_runner(s))
+
+
+@app.command()
 def openapi(out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None) -> None:
     """Print the OpenAPI 3.1 document (the frontend client is generated from it)."""
+    import tempfile
+
     from maestro.api.app import create_app
     from maestro.config import Settings
-
-    import tempfile
 
     with tempfile.TemporaryDirectory() as tmp:  # no service is contacted: the spec comes from the code
         spec = create_app(Settings(data_dir=Path(tmp)), start_background=False).openapi()
@@ -230,7 +247,7 @@ def up() -> None:
             except Exception as exc:  # the API still runs and says the UI is not built
                 _say(f"  ! web UI build failed ({exc}); run `make ui` to see why")
         me = [sys.executable, "-m", "maestro.cli"]
-        for name in ("worker", "api"):
+        for name in ("worker", "runner", "api"):
             c = stack.Child(name, [*me, name], logs / f"{name}.log", env=child_env)
             c.start()
             children.append(c)

@@ -95,6 +95,17 @@ class Settings(BaseSettings):
     sse_heartbeat_seconds: float = Field(15.0, description="Seconds between SSE heartbeats.")
     health_interval_seconds: float = Field(5.0, description="How often the API re-checks readiness for the live ribbon.")
 
+    rate_card: dict[str, float] = Field(
+        default_factory=lambda: {"default": 0.008 / 60},
+        description='USD per runner-second by pool, JSON (e.g. {"default": 0.000133, "gpu": 0.01}).',
+    )
+    runner_queue_prefix: str = Field("maestro-runner-", description="Runner task queues are PREFIX + pool.")
+    runner_pool: str = Field("default", description="Pool served by `maestro runner` (task queue maestro-runner-POOL).")
+    workspace_dir: Path | None = Field(None, description="Step workspaces (default: data_dir/workspaces).")
+    artifact_dir: Path | None = Field(None, description="Content-addressed artifact store (default: data_dir/artifacts).")
+    step_log_max_lines: int = Field(100_000, description="Log lines kept per step attempt; the rest is cut with a marker.")
+    step_log_max_line_bytes: int = Field(16_384, description="Longer log lines are truncated.")
+
     ui_build: Literal["auto", "never"] = Field(
         "auto", description="`maestro up` builds the web UI when it is missing or stale (`never` skips it)."
     )
@@ -151,6 +162,14 @@ class Settings(BaseSettings):
         if self.temporal_address is None:
             return f"http://127.0.0.1:{self.temporal_ui_port}"
         return None
+
+    @property
+    def effective_workspace_dir(self) -> Path:
+        return (self.workspace_dir or self.data_dir / "workspaces").resolve()
+
+    @property
+    def effective_artifact_dir(self) -> Path:
+        return (self.artifact_dir or self.data_dir / "artifacts").resolve()
 
     @property
     def effective_public_url(self) -> str:

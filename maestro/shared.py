@@ -43,3 +43,146 @@ class DiagnosticsResult:
     steps: list[DiagnosticStepResult] = field(default_factory=list)
     started_at: str = ""
     finished_at: str = ""
+
+
+def runner_queue(pool: str, prefix: str = "maestro-runner-") -> str:
+    return f"{prefix}{pool}"
+
+
+# ---- runs -------------------------------------------------------------------------------------
+
+
+@dataclass
+class StepPlan:
+    key: str
+    step_id: str
+    name: str
+    kind: str  # "run" | "approval"
+    run: str | None
+    env: dict[str, str]
+    needs: list[str]
+    if_: str | None
+    timeout_s: int
+    retries: int
+    artifacts: list[str]
+    matrix: dict[str, str]
+    pool: str
+    message: str = ""
+
+
+@dataclass
+class ReusedStep:
+    outputs: dict[str, str]
+    source_run_id: str
+
+
+@dataclass
+class RunInput:
+    run_id: str
+    pipeline: str
+    env_name: str
+    steps: list[StepPlan]
+    inputs: dict[str, str | float | bool]
+    source_url: str | None = None
+    source_ref: str = "HEAD"
+    rate_card: dict[str, float] = field(default_factory=dict)
+    reuse: dict[str, ReusedStep] = field(default_factory=dict)
+    log_max_lines: int = 100_000
+    log_max_line_bytes: int = 16_384
+    runner_queue_prefix: str = "maestro-runner-"
+
+
+@dataclass
+class SourceInput:
+    run_id: str
+    url: str
+    ref: str
+
+
+@dataclass
+class StepInput:
+    run_id: str
+    key: str
+    attempt: int
+    command: str
+    env: dict[str, str]
+    timeout_s: int
+    artifacts: list[str]
+    source_url: str | None
+    commit: str | None
+    log_max_lines: int
+    log_max_line_bytes: int
+
+
+@dataclass
+class ArtifactRef:
+    id: str
+    path: str
+    sha256: str
+    size: int
+
+
+@dataclass
+class StepOutcome:
+    exit_code: int | None
+    timed_out: bool
+    outputs: dict[str, str]
+    artifacts: list[ArtifactRef]
+    log_lines: int
+    started_at: str
+    finished_at: str
+    duration_ms: int
+    message: str = ""
+
+
+@dataclass
+class StepUpdate:
+    run_id: str
+    key: str
+    status: str
+    attempt: int = 0
+    exit_code: int | None = None
+    outputs: dict[str, str] | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_ms: int | None = None
+    cost_usd: float | None = None
+    log_lines: int | None = None
+    message: str | None = None
+    decided_by: str | None = None
+    decision_reason: str | None = None
+    reused_from: str | None = None
+
+
+@dataclass
+class RunUpdate:
+    run_id: str
+    status: str
+    at: str
+    commit: str | None = None
+    error: str | None = None
+    paused: bool | None = None
+    outputs: dict[str, dict[str, str]] | None = None
+
+
+@dataclass
+class ActionInput:
+    """Who asks, why, and (for approvals) which step."""
+
+    by: str
+    reason: str = ""
+    step: str | None = None
+
+
+@dataclass
+class ActionResult:
+    status: str
+    detail: str = ""
+
+
+@dataclass
+class RunState:
+    status: str
+    paused: bool
+    steps: dict[str, str]
+    waiting: list[str]

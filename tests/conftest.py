@@ -59,6 +59,7 @@ def settings(tmp_path: Path, db_url: str, redis_url: str, temporal_address: str)
         redis_url=redis_url,
         temporal_address=temporal_address,
         control_task_queue=f"test-{uuid.uuid4().hex[:8]}",
+        runner_queue_prefix=f"test-runner-{uuid.uuid4().hex[:8]}-",
         admin_password=ADMIN_PASSWORD,
         sse_heartbeat_seconds=0.5,
         login_max_failures=3,
@@ -87,3 +88,31 @@ def client(app) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
 @pytest.fixture
 def engine(migrated: Settings):  # type: ignore[no-untyped-def]
     return get_engine(migrated.effective_database_url)
+
+
+@pytest.fixture
+def workers(migrated: Settings) -> Iterator[Settings]:
+    """The control worker and a runner (pool "default"), in-process on their own event loop."""
+    import asyncio
+    import threading
+
+    from maestro.temporal import connect
+    from maestro.workers.control import build_worker
+    from maestro.workers.runner import build_runner
+
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    started = threading.Event()
+
+    async def main() -> None:
+        client = await connect(migrated)
+        async with build_worker(client, migrated), build_runner(client, migrated):
+            started.set()
+            await stop.wait()
+
+    t = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    t.start()
+    assert started.wait(30), "workers did not start"
+    yield migrated
+    loop.call_soon_threadsafe(stop.set)
+    t.join(30)

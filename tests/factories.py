@@ -32,6 +32,9 @@ class Caller:
     def post(self, url: str, **kw: Any):  # type: ignore[no-untyped-def]
         return self._mut("POST", url, **kw)
 
+    def put(self, url: str, **kw: Any):  # type: ignore[no-untyped-def]
+        return self._mut("PUT", url, **kw)
+
     def patch(self, url: str, **kw: Any):  # type: ignore[no-untyped-def]
         return self._mut("PATCH", url, **kw)
 

@@ -21,3 +21,13 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert "make test" in (ROOT / ".ci" / "run").read_text()
     makefile = (ROOT / "Makefile").read_text()
     assert "\nup:" in makefile and "\ntest:" in makefile
+
+
+def test_readme_table_is_generated_from_settings() -> None:
+    import subprocess
+    import sys
+
+    before = (ROOT / "README.md").read_text()
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "settings_table.py")], check=True)
+    after = (ROOT / "README.md").read_text()
+    assert after == before, "README settings table is stale: run `python scripts/settings_table.py`"

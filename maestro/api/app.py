@@ -25,7 +25,7 @@ from maestro.api.deps import Public, Runtime
 from maestro.api.health import readiness
 from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from maestro.api.routes import audit, auth, health, search, streams, system, tokens, users
+from maestro.api.routes import audit, auth, health, pipelines, runs, search, streams, system, tokens, users
 from maestro.api.schemas import AuditEventPublic
 from maestro.api.ui import mount_ui
 from maestro.config import Settings
@@ -131,17 +131,9 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     app.state.runtime = rt
     problems.install(app)
 
-    api = APIRouter(prefix="/api")
-    for r in (
-        health.router,
-        auth.router,
-        tokens.router,
-        users.router,
-        audit.router,
-        streams.router,
-        search.router,
-        system.router,
-    ):
+    api = APIRouter(prefix="/api", responses=problems.PROBLEM_RESPONSES)
+    routers = (health, auth, tokens, users, audit, streams, search, system, pipelines, runs)
+    for r in (m.router for m in routers):
         api.include_router(r)
     app.include_router(api)
 

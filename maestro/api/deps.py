@@ -19,7 +19,7 @@ from maestro.api.problems import Problem
 from maestro.config import Settings
 from maestro.domain.identity import Principal, bindings_for
 from maestro.domain.models import ApiToken, Environment, LoginSession, Project, User
-from maestro.domain.rbac import PERMISSIONS, ScopePath
+from maestro.domain.rbac import PERMISSIONS, ScopePath, grants
 from maestro.domain.security import TOKEN_PREFIX, sha256_hex
 from maestro.domain.types import utcnow
 
@@ -143,8 +143,38 @@ def resolve_scope(s: Session, principal: Principal, env: str | None) -> ScopePat
     return ScopePath(principal.tenant_id, p.id, e.id)
 
 
-def Require(permission: str) -> Any:  # noqa: N802 - reads like a declaration on the route
-    """Declare a route's permission. Every non-public route must use exactly one."""
+def authorize(s: Session, principal: Principal, permission: str, env: str | None) -> ScopePath:
+    """Check ``permission`` at an environment named in the body or by the target (runs, rollouts)."""
+    scope = resolve_scope(s, principal, env)
+    if not principal.can(permission, scope):
+        where = f"environment {env!r}" if env else "this tenant"
+        raise Problem(
+            403,
+            f"You lack the permission {permission!r} in {where} ({PERMISSIONS[permission]}).",
+            remediation=f"Ask an admin to bind you a role that grants {permission} there.",
+        )
+    return scope
+
+
+def readable_envs(s: Session, principal: Principal, permission: str) -> set[str] | None:
+    """Environment names where ``permission`` holds; None means all of them (tenant-wide)."""
+    if principal.can(permission, ScopePath(principal.tenant_id)):
+        return None
+    rows = s.exec(
+        select(Environment, Project)
+        .join(Project, col(Project.id) == col(Environment.project_id))
+        .where(Project.tenant_id == principal.tenant_id)
+    ).all()
+    return {e.name for e, p in rows if principal.can(permission, ScopePath(principal.tenant_id, p.id, e.id))}
+
+
+def Require(permission: str, *, scope: str = "request") -> Any:  # noqa: N802 - reads like a declaration on the route
+    """Declare a route's permission. Every non-public route must use exactly one.
+
+    ``scope="request"`` checks it where the request acts (``?env=`` or the tenant);
+    ``scope="any"`` checks the caller holds it somewhere, and the handler calls ``authorize`` for
+    the environment named in the body or by the target.
+    """
     if permission != AUTHENTICATED and permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}: add it to maestro.domain.rbac.PERMISSIONS")
 
@@ -157,9 +187,16 @@ def Require(permission: str) -> Any:  # noqa: N802 - reads like a declaration on
         principal = resolve_principal(request, s, rt.settings)
         if principal is None:
             raise _unauthorized("This route needs you to log in or send an API token.")
-        if permission != AUTHENTICATED:
-            scope = resolve_scope(s, principal, env)
-            if not principal.can(permission, scope):
+        if permission != AUTHENTICATED and scope == "any":
+            if not grants(principal.all_permissions(), permission):
+                raise Problem(
+                    403,
+                    f"You lack the permission {permission!r} ({PERMISSIONS[permission]}).",
+                    remediation=f"Ask an admin to bind you a role that grants {permission}.",
+                )
+        elif permission != AUTHENTICATED:
+            where = resolve_scope(s, principal, env)
+            if not principal.can(permission, where):
                 raise Problem(
                     403,
                     f"You lack the permission {permission!r} here ({PERMISSIONS[permission]}).",

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from maestro.api.context import current_trace_id
@@ -44,6 +45,30 @@ _TITLES = {
     429: "Too many requests",
     500: "Internal server error",
     503: "Service unavailable",
+}
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemDetails(BaseModel):
+    """application/problem+json (RFC 9457) as every Maestro error is shaped."""
+
+    model_config = ConfigDict(title="Problem", populate_by_name=True)
+    type: str
+    title: str
+    status: int
+    detail: str
+    trace_id: str = Field(alias="traceId")
+    remediation: str
+    errors: list[FieldError] | None = None
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ProblemDetails, "content": {PROBLEM_JSON: {}}, "description": "Client error (problem+json)"},
+    "5XX": {"model": ProblemDetails, "content": {PROBLEM_JSON: {}}, "description": "Server error (problem+json)"},
 }
 
 

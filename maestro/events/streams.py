@@ -23,6 +23,8 @@ TOPICS: dict[str, Topic] = {
     for t in [
         Topic("system", "system:read", "health_changed: readiness of temporal, redis and db"),
         Topic("audit", "audit:read", "audit_appended: every mutation, as it is recorded"),
+        Topic("runs", "runs:read", "run_started, step_started, step_completed, run_progress, approval_requested, run_completed"),
+        Topic("logs", "runs:read", "log_line of one run (pass ?run=ID)"),
     ]
 }
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import maestro.domain.models  # noqa: F401  (registers the tables)
+import maestro.domain.models
+import maestro.domain.runs  # noqa: F401
 from maestro.db import make_engine
 
 config = context.config

@@ -28,6 +28,9 @@ def list_audit(
     until: Annotated[datetime | None, Query(description="Only events before this time (ISO 8601).")] = None,
     actor: Annotated[str | None, Query(max_length=200, description="Exact actor, or a prefix ending in *.")] = None,
     action: Annotated[str | None, Query(max_length=100, description="Exact action (token.create) or prefix (token.*).")] = None,
+    until_seq: Annotated[
+        int | None, Query(ge=1, description="Only events at or before this sequence number (jump to an event).")
+    ] = None,
 ) -> Page[AuditEventPublic]:
     """The append-only audit log, newest first."""
     stmt = select(AuditEvent)
@@ -35,6 +38,8 @@ def list_audit(
         stmt = stmt.where(AuditEvent.ts >= since)
     if until:
         stmt = stmt.where(AuditEvent.ts < until)
+    if until_seq:
+        stmt = stmt.where(col(AuditEvent.seq) <= until_seq)
     for column, value in ((AuditEvent.actor, actor), (AuditEvent.action, action)):
         if value:
             stmt = stmt.where(col(column).startswith(value[:-1])) if value.endswith("*") else stmt.where(column == value)

@@ -13,6 +13,7 @@ from maestro.api.deps import AUTHENTICATED, Require, RuntimeDep
 from maestro.api.problems import Problem
 from maestro.domain.identity import Principal
 from maestro.domain.rbac import grants
+from maestro.events.envelope import Envelope
 from maestro.events.streams import TOPICS, id_before, newest_id, oldest_id, read_since
 
 router = APIRouter(prefix="/streams", tags=["streams"])
@@ -32,7 +33,16 @@ def _frame(sid: str, data: str) -> bytes:
     "/{topic}",
     operation_id="streams-get",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "Server-sent events"}},
+    responses={
+        200: {
+            "content": {
+                "text/event-stream": {
+                    "schema": Envelope.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+                }
+            },
+            "description": "Server-sent events; each `data:` is an Envelope",
+        }
+    },
 )
 async def stream(
     *,
@@ -42,6 +52,7 @@ async def stream(
     principal: Annotated[Principal, Require(AUTHENTICATED)],
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", pattern=_STREAM_ID)] = None,
     since: Annotated[str | None, Query(pattern=_STREAM_ID, description="Resume after this event id (as Last-Event-ID).")] = None,
+    run: Annotated[str | None, Query(max_length=64, description="For the logs topic: the run id.")] = None,
 ) -> StreamingResponse:
     """Server-sent events of one topic. Reconnect with Last-Event-ID to get what you missed."""
     t = TOPICS.get(topic)
@@ -49,6 +60,12 @@ async def stream(
         raise Problem(404, f"Unknown stream topic {topic!r}.", remediation=f"Use one of: {', '.join(sorted(TOPICS))}.")
     if not grants(principal.all_permissions(), t.permission):
         raise Problem(403, f"Reading the {topic!r} stream needs the permission {t.permission!r}.")
+    if topic == "logs":
+        if not run:
+            raise Problem(
+                422, "The logs stream needs ?run=RUN_ID.", errors=[{"field": "query.run", "message": "required for logs"}]
+            )
+        topic = f"logs:{run}"
     resume = last_event_id or since
     redis = rt.redis
     heartbeat_ms = int(rt.settings.sse_heartbeat_seconds * 1000)

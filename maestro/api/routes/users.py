@@ -184,7 +184,13 @@ def create_binding(*, user_id: str, body: RoleBindingCreate, session: SessionDep
 
 
 @router.delete("/role-bindings/{binding_id}", operation_id="role-bindings-delete", status_code=204)
-def delete_binding(*, binding_id: str, session: SessionDep, principal: AdminDep) -> Response:
+def delete_binding(
+    *,
+    binding_id: str,
+    session: SessionDep,
+    principal: AdminDep,
+    reason: Annotated[str | None, Query(max_length=500, description="Why; recorded in the audit log.")] = None,
+) -> Response:
     b = session.get(RoleBinding, binding_id)
     if b is None:
         raise Problem(404, f"No role binding with id {binding_id!r}.")
@@ -205,7 +211,7 @@ def delete_binding(*, binding_id: str, session: SessionDep, principal: AdminDep)
         action="rolebinding.delete",
         target_type=b.subject_type,
         target_id=b.subject_id,
-        change={"binding": b.id, "role": b.role, "scope_type": b.scope_type, "scope_id": b.scope_id},
+        change={"binding": b.id, "role": b.role, "scope_type": b.scope_type, "scope_id": b.scope_id, "reason": reason},
     )
     session.commit()
     return Response(status_code=204)

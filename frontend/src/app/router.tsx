@@ -1,0 +1,45 @@
+import { createBrowserRouter, Outlet } from "react-router";
+import { BootFallback, RequireAuth } from "@/features/auth/require-auth";
+import { PageError, RouteError } from "@/features/errors/route-error";
+
+/**
+ * Routes are thin and lazy: each page module (and the signed-in shell) exports `Component` and
+ * is loaded on first visit, so the entry chunk holds only React, the router, the query cache and
+ * the generated client. React Router fetches the shell and the page chunks in parallel.
+ */
+export const router = createBrowserRouter([
+  {
+    path: "/login",
+    lazy: () => import("@/features/auth/login-page"),
+    errorElement: <RouteError />,
+    hydrateFallbackElement: <BootFallback />,
+  },
+  {
+    path: "/",
+    element: (
+      <RequireAuth>
+        <Outlet />
+      </RequireAuth>
+    ),
+    errorElement: <RouteError />,
+    hydrateFallbackElement: <BootFallback />,
+    children: [
+      {
+        lazy: () => import("@/features/shell/app-shell"),
+        children: [
+          {
+            errorElement: <PageError />,
+            children: [
+              { index: true, lazy: () => import("@/features/home/home-page") },
+              { path: "admin/tokens", lazy: () => import("@/features/tokens/tokens-page") },
+              { path: "admin/users", lazy: () => import("@/features/users/users-page") },
+              { path: "admin/users/:userId", lazy: () => import("@/features/users/user-detail-page") },
+              { path: "admin/audit", lazy: () => import("@/features/audit/audit-page") },
+              { path: "*", lazy: () => import("@/features/errors/not-found-page") },
+            ],
+          },
+        ],
+      },
+    ],
+  },
+]);

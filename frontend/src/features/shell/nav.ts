@@ -1,0 +1,43 @@
+import type { LucideIcon } from "lucide-react";
+import { KeyRoundIcon, LayoutDashboardIcon, ScrollTextIcon, UsersIcon } from "lucide-react";
+import { canAny, type Permission } from "@/lib/permissions";
+
+/** The IA sections that exist so far. Later capabilities add theirs here — no placeholders. */
+export interface NavItem {
+  to: string;
+  label: string;
+  icon: LucideIcon;
+  /** Shown only to callers holding one of these (none = everyone signed in). */
+  anyOf?: Permission[];
+  keywords?: string[];
+  end?: boolean;
+}
+
+export interface NavSection {
+  id: string;
+  label: string;
+  items: NavItem[];
+}
+
+export const NAV_SECTIONS: NavSection[] = [
+  {
+    id: "hub",
+    label: "Control Hub",
+    items: [{ to: "/", label: "Overview", icon: LayoutDashboardIcon, end: true, keywords: ["home", "health", "control hub"] }],
+  },
+  {
+    id: "admin",
+    label: "Admin",
+    items: [
+      { to: "/admin/tokens", label: "API tokens", icon: KeyRoundIcon, anyOf: ["tokens:self", "admin:tokens"], keywords: ["token", "key", "api"] },
+      { to: "/admin/users", label: "Users & roles", icon: UsersIcon, anyOf: ["admin:users"], keywords: ["user", "role", "binding", "rbac"] },
+      { to: "/admin/audit", label: "Audit log", icon: ScrollTextIcon, anyOf: ["audit:read"], keywords: ["audit", "history", "chain"] },
+    ],
+  },
+];
+
+export function visibleSections(permissions: readonly string[]): NavSection[] {
+  return NAV_SECTIONS.map((s) => ({ ...s, items: s.items.filter((i) => !i.anyOf || canAny(permissions, i.anyOf)) })).filter(
+    (s) => s.items.length > 0,
+  );
+}

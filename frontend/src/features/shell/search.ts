@@ -1,0 +1,48 @@
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import type { LucideIcon } from "lucide-react";
+import { FileSearchIcon, KeyRoundIcon, LayersIcon, ScrollTextIcon, UserIcon } from "lucide-react";
+import { useEffect, useState } from "react";
+import { searchOptions } from "@/client/@tanstack/react-query.gen";
+import type { SearchResponse } from "@/client/types.gen";
+
+export type SearchHit = SearchResponse["items"][number];
+
+export const MIN_QUERY = 2;
+
+function useDebounced<T>(value: T, ms: number): T {
+  const [debounced, setDebounced] = useState(value);
+  useEffect(() => {
+    const t = setTimeout(() => setDebounced(value), ms);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return debounced;
+}
+
+/** GET /api/search for the palette and the omnibar (entities by name or id). */
+export function useSearchHits(query: string, limit = 8) {
+  const q = useDebounced(query.trim(), 150);
+  const enabled = q.length >= MIN_QUERY;
+  const result = useQuery({
+    ...searchOptions({ query: { q, limit } }),
+    enabled,
+    placeholderData: keepPreviousData,
+    staleTime: 10_000,
+  });
+  return {
+    hits: enabled ? (result.data?.items ?? []) : [],
+    isFetching: enabled && result.isFetching,
+    error: enabled ? result.error : null,
+    settledQuery: q,
+  };
+}
+
+const KIND_ICONS: Record<string, LucideIcon> = {
+  user: UserIcon,
+  token: KeyRoundIcon,
+  audit: ScrollTextIcon,
+  environment: LayersIcon,
+};
+
+export function kindIcon(kind: string): LucideIcon {
+  return KIND_ICONS[kind] ?? FileSearchIcon;
+}

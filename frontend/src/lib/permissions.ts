@@ -1,0 +1,18 @@
+/** Permission names match maestro/domain/rbac.py; `admin:*` grants everything. */
+export type Permission =
+  | "audit:read"
+  | "tokens:self"
+  | "system:read"
+  | "admin:users"
+  | "admin:tokens"
+  | "admin:*"
+  | (string & {});
+
+export function can(held: readonly string[] | undefined, wanted: Permission): boolean {
+  if (!held) return false;
+  return held.includes("admin:*") || held.includes(wanted);
+}
+
+export function canAny(held: readonly string[] | undefined, wanted: readonly Permission[]): boolean {
+  return wanted.some((w) => can(held, w));
+}

@@ -1,0 +1,64 @@
+import { useEffect, useRef, useState } from "react";
+
+/**
+ * Subscribes to GET /api/streams/{topic} with EventSource (which resumes with Last-Event-ID
+ * by itself). Each event's `data` is the JSON envelope {ts, type, id, entity, payload, traceId};
+ * handlers are keyed by the envelope type (= the SSE event name) and are expected to write into
+ * the TanStack Query cache, never into a second store.
+ */
+/**
+ * The SSE envelope. openapi.json declares the stream route as bare text/event-stream with no
+ * schema, so there is no generated type for it yet: this is only the part the UI reads, and each
+ * handler casts `payload` to the generated type of the entity it carries.
+ */
+export interface StreamEnvelope {
+  type: string;
+  id?: string;
+  entity?: string;
+  payload?: unknown;
+}
+
+export type StreamState = "connecting" | "open" | "closed";
+export type StreamHandlers = Record<string, (envelope: StreamEnvelope) => void>;
+
+export function useEventStream(topic: string, handlers: StreamHandlers, enabled = true): StreamState {
+  const handlersRef = useRef(handlers);
+  const [state, setState] = useState<StreamState>("connecting");
+
+  useEffect(() => {
+    handlersRef.current = handlers;
+  });
+
+  const types = Object.keys(handlers).sort().join(",");
+
+  useEffect(() => {
+    if (!enabled || typeof EventSource === "undefined") return;
+    const source = new EventSource(`/api/streams/${encodeURIComponent(topic)}`);
+    const onOpen = () => setState("open");
+    const onError = () => setState(source.readyState === EventSource.CLOSED ? "closed" : "connecting");
+    const listeners = types.split(",").filter(Boolean).map((type) => {
+      const listener = (event: MessageEvent<string>) => {
+        let envelope: StreamEnvelope;
+        try {
+          envelope = JSON.parse(event.data) as StreamEnvelope;
+        } catch {
+          return;
+        }
+        handlersRef.current[type]?.(envelope);
+      };
+      source.addEventListener(type, listener as EventListener);
+      return [type, listener] as const;
+    });
+    source.addEventListener("open", onOpen);
+    source.addEventListener("error", onError);
+    return () => {
+      for (const [type, listener] of listeners) source.removeEventListener(type, listener as EventListener);
+      source.removeEventListener("open", onOpen);
+      source.removeEventListener("error", onError);
+      source.close();
+      setState("closed");
+    };
+  }, [topic, types, enabled]);
+
+  return enabled ? state : "closed";
+}

@@ -1,0 +1,434 @@
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, StreamingResponse
+from pydantic import Field
+from sqlmodel import Session, col, or_, select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from maestro.api.context import current_trace_id
+from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize, readable_envs
+from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
+from maestro.api.problems import Problem
+from maestro.api.schemas import InputModel
+from maestro.artifacts import DigestMismatch, LocalStore
+from maestro.domain.auditlog import append_audit
+from maestro.domain.identity import Principal
+from maestro.domain.runs import TERMINAL_RUN, Artifact, LogChunk, Run
+from maestro.pipelines import launch, store
+from maestro.pipelines.spec import SpecError
+from maestro.shared import ActionInput, ActionResult
+
+router = APIRouter(tags=["runs"])
+
+Reader = Annotated[Principal, Require("runs:read", scope="any")]
+Writer = Annotated[Principal, Require("runs:write", scope="any")]
+
+
+class RunCreate(InputModel):
+    pipeline: str = Field(description="Pipeline name or id.")
+    version: int | None = Field(None, ge=1, description="Default: the latest version.")
+    inputs: dict[str, str | float | bool] = Field(default_factory=dict)
+    ref: str | None = Field(None, max_length=200, description="Git ref/commit of the pipeline's source.")
+    env: str = Field("dev", max_length=63)
+    labels: dict[str, str] = Field(default_factory=dict)
+
+
+class StepPublic(ApiModel):
+    id: str
+    key: str
+    step_id: str
+    name: str
+    kind: str
+    position: int
+    needs: list[str]
+    pool: str
+    status: str
+    attempt: int
+    exit_code: int | None
+    outputs: dict[str, str]
+    reused_from: str | None
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+    cost_usd: float
+    log_lines: int
+    message: str
+    decided_by: str | None
+    decision_reason: str | None
+
+
+class ArtifactPublic(ApiModel):
+    id: str
+    run_id: str
+    step_key: str
+    path: str
+    sha256: str
+    size: int
+    media_type: str
+    created_at: datetime
+
+
+class RunPublic(ApiModel):
+    id: str
+    pipeline_id: str
+    pipeline_name: str
+    version: int
+    number: int
+    workflow_id: str
+    status: str
+    env: str
+    ref: str
+    branch: str
+    commit: str
+    inputs: dict[str, Any]
+    labels: dict[str, str]
+    owner: str
+    trace_id: str
+    cost_usd: float
+    rerun_of: str | None
+    error: str
+    paused: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    duration_ms: int | None
+
+
+class RunDetail(RunPublic):
+    outputs: dict[str, Any]
+    steps: list[StepPublic]
+    artifacts: list[ArtifactPublic]
+    attestations: list[dict[str, Any]] = Field(
+        default_factory=list, description="Signed attestations (none until signing is configured)."
+    )
+    temporal_ui_url: str | None
+
+
+class RunAction(InputModel):
+    action: Literal["cancel", "pause", "resume", "approve", "reject", "rerun", "rerun-failed"]
+    reason: str = Field("", max_length=2000)
+    step: str | None = Field(None, max_length=200, description="Approval step key (when several wait).")
+
+
+class RunActionResult(ApiModel):
+    action: str
+    status: str
+    detail: str = ""
+    run: RunPublic
+
+
+def _run_or_404(s: Session, principal: Principal, run_id: str) -> Run:
+    run = store.find_run(s, tenant_id=principal.tenant_id, ref=run_id)
+    if run is None:
+        raise Problem(404, f"No run {run_id!r}.", remediation="List runs with GET /api/runs.")
+    envs = readable_envs(s, principal, "runs:read")
+    if envs is not None and run.env not in envs:
+        raise Problem(404, f"No run {run_id!r}.")
+    return run
+
+
+def _ui_link(rt: RuntimeDep, run: Run) -> str | None:
+    base = rt.settings.effective_temporal_ui_url
+    return f"{base}/namespaces/{rt.settings.temporal_namespace}/workflows/{run.workflow_id}" if base else None
+
+
+def _detail(rt: RuntimeDep, s: Session, run: Run) -> RunDetail:
+    steps = [StepPublic.model_validate(x) for x in store.steps_of(s, run_id=run.id)]
+    arts = [
+        ArtifactPublic.model_validate(a)
+        for a in s.exec(select(Artifact).where(Artifact.run_id == run.id).order_by(col(Artifact.created_at))).all()
+    ]
+    return RunDetail.model_validate({**run.model_dump(), "steps": steps, "artifacts": arts, "temporal_ui_url": _ui_link(rt, run)})
+
+
+@router.post("/runs", operation_id="runs-create", response_model=RunDetail, status_code=201)
+async def create_run(
+    *, body: RunCreate, rt: RuntimeDep, temporal: TemporalDep, session: SessionDep, principal: Writer
+) -> RunDetail:
+    """Start a run of a pipeline version in an environment."""
+    authorize(session, principal, "runs:write", body.env)
+    pipeline = store.find_pipeline(session, tenant_id=principal.tenant_id, ref=body.pipeline)
+    if pipeline is None:
+        raise Problem(404, f"No pipeline {body.pipeline!r}.", errors=[{"field": "pipeline", "message": "unknown pipeline"}])
+    version = store.get_version(session, pipeline=pipeline, version=body.version or pipeline.latest_version)
+    if version is None:
+        raise Problem(
+            404,
+            f"Pipeline {pipeline.name} has no version {body.version}.",
+            errors=[{"field": "version", "message": "unknown version"}],
+        )
+    try:
+        run = await launch.start_run(
+            session=session,
+            temporal=temporal,
+            settings=rt.settings,
+            pipeline=pipeline,
+            version=version,
+            inputs=dict(body.inputs),
+            env=body.env,
+            ref=body.ref,
+            labels=body.labels,
+            actor=principal.actor,
+            owner=principal.user.username,
+            trace_id=current_trace_id(),
+        )
+    except SpecError as exc:
+        raise Problem(422, f"Invalid inputs: {exc}", errors=exc.errors) from exc
+    except launch.StartFailed as exc:
+        raise Problem(503, f"The run was recorded but its workflow could not start: {exc}") from exc
+    return _detail(rt, session, run)
+
+
+@router.get("/runs", operation_id="runs-list", response_model=Page[RunPublic])
+def list_runs(
+    *,
+    session: SessionDep,
+    principal: Reader,
+    page: Annotated[PageParams, Depends(page_params)],
+    status: Annotated[list[str] | None, Query(description="One or more statuses.")] = None,
+    pipeline: Annotated[str | None, Query(max_length=63)] = None,
+    owner: Annotated[str | None, Query(max_length=200)] = None,
+    env: Annotated[str | None, Query(max_length=63)] = None,
+    branch: Annotated[str | None, Query(max_length=200)] = None,
+    label: Annotated[list[str] | None, Query(description="key=value; repeat for several.")] = None,
+    cost_min: Annotated[float | None, Query(ge=0)] = None,
+    cost_max: Annotated[float | None, Query(ge=0)] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Free text: pipeline, workflow id, owner, commit, branch.")
+    ] = None,
+) -> Page[RunPublic]:
+    """Runs, newest first, with filters. Only environments you may read are listed."""
+    stmt = select(Run).where(Run.tenant_id == principal.tenant_id)
+    envs = readable_envs(session, principal, "runs:read")
+    if envs is not None:
+        stmt = stmt.where(col(Run.env).in_(sorted(envs)))
+    if status:
+        stmt = stmt.where(col(Run.status).in_(status))
+    if pipeline:
+        stmt = stmt.where(Run.pipeline_name == pipeline)
+    if owner:
+        stmt = stmt.where(Run.owner == owner)
+    if env:
+        stmt = stmt.where(Run.env == env)
+    if branch:
+        stmt = stmt.where(Run.branch == branch)
+    if cost_min is not None:
+        stmt = stmt.where(Run.cost_usd >= cost_min)
+    if cost_max is not None:
+        stmt = stmt.where(Run.cost_usd <= cost_max)
+    for lab in label or []:
+        k, sep, v = lab.partition("=")
+        if not sep:
+            raise Problem(
+                422, f"label filter {lab!r} must be key=value", errors=[{"field": "query.label", "message": "use key=value"}]
+            )
+        stmt = stmt.where(col(Run.labels)[k].as_string() == v)
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(
+            or_(
+                col(Run.pipeline_name).ilike(like),
+                col(Run.workflow_id).ilike(like),
+                col(Run.owner).ilike(like),
+                col(Run.commit).ilike(like),
+                col(Run.branch).ilike(like),
+            )
+        )
+    return paginate(session, stmt, order=[Run.created_at, Run.id], params=page, kind="runs", to_public=RunPublic.model_validate)
+
+
+@router.get("/runs/{run_id}", operation_id="runs-get", response_model=RunDetail)
+def get_run(*, run_id: str, rt: RuntimeDep, session: SessionDep, principal: Reader) -> RunDetail:
+    """A run with its steps (status, attempt, timings, exit code), artifacts and attestations."""
+    return _detail(rt, session, _run_or_404(session, principal, run_id))
+
+
+@router.post("/runs/{run_id}/actions", operation_id="runs-action", response_model=RunActionResult)
+async def run_action(
+    *, run_id: str, body: RunAction, rt: RuntimeDep, temporal: TemporalDep, session: SessionDep, principal: Writer
+) -> RunActionResult:
+    """cancel, pause, resume, approve, reject (Temporal updates: refusals are 409 with the reason), rerun, rerun-failed."""
+    run = _run_or_404(session, principal, run_id)
+    authorize(session, principal, "runs:write", run.env)
+    if body.action in {"rerun", "rerun-failed"}:
+        if body.action == "rerun-failed" and run.status not in {"failed", "cancelled"}:
+            raise Problem(409, f"rerun-failed needs a failed or cancelled run; this one is {run.status}.")
+        pipeline = store.find_pipeline(session, tenant_id=principal.tenant_id, ref=run.pipeline_id)
+        version = store.get_version(session, pipeline=pipeline, version=run.version) if pipeline else None
+        if pipeline is None or version is None:
+            raise Problem(404, "The run's pipeline version no longer exists.")
+        try:
+            new = await launch.start_run(
+                session=session,
+                temporal=temporal,
+                settings=rt.settings,
+                pipeline=pipeline,
+                version=version,
+                inputs=dict(run.inputs),
+                env=run.env,
+                ref=run.commit or run.ref or None,
+                labels=dict(run.labels),
+                actor=principal.actor,
+                owner=principal.user.username,
+                trace_id=current_trace_id(),
+                rerun_of=run,
+                reuse_succeeded=body.action == "rerun-failed",
+            )
+        except launch.StartFailed as exc:
+            raise Problem(503, f"The rerun was recorded but its workflow could not start: {exc}") from exc
+        return RunActionResult(action=body.action, status="started", detail=new.id, run=RunPublic.model_validate(new))
+    if run.status in TERMINAL_RUN:
+        raise Problem(
+            409, f"The run is {run.status}; {body.action} applies to running runs only.", remediation="Use rerun to run it again."
+        )
+    handle = temporal.get_workflow_handle(run.workflow_id)
+    update = body.action
+    try:
+        res: ActionResult = await handle.execute_update(
+            update, ActionInput(by=principal.actor, reason=body.reason, step=body.step), result_type=ActionResult
+        )
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        msg = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
+        raise Problem(409, f"Refused: {msg}.", remediation="Reload the run to see its current state.") from exc
+    except RPCError as exc:
+        raise Problem(409, f"The run's workflow does not accept {update}: {exc.message}") from exc
+    append_audit(
+        session,
+        actor=principal.actor,
+        action=f"run.{update}",
+        target_type="run",
+        target_id=run.id,
+        change={"reason": body.reason, "step": body.step or res.detail},
+    )
+    session.commit()
+    session.refresh(run)
+    return RunActionResult(action=update, status=res.status, detail=res.detail, run=RunPublic.model_validate(run))
+
+
+@router.get("/runs/{run_id}/artifacts", operation_id="runs-artifacts-list", response_model=Items[ArtifactPublic])
+def list_artifacts(*, run_id: str, session: SessionDep, principal: Reader) -> Items[ArtifactPublic]:
+    run = _run_or_404(session, principal, run_id)
+    rows = session.exec(select(Artifact).where(Artifact.run_id == run.id).order_by(col(Artifact.created_at))).all()
+    return Items[ArtifactPublic](items=[ArtifactPublic.model_validate(a) for a in rows])
+
+
+@router.get(
+    "/artifacts/{artifact_id}",
+    operation_id="artifacts-download",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The artifact's bytes (digest verified)"}},
+)
+def download_artifact(*, artifact_id: str, rt: RuntimeDep, session: SessionDep, principal: Reader) -> FileResponse:
+    """Download an artifact; its bytes are re-hashed first and refused if they do not match the digest."""
+    a = session.get(Artifact, artifact_id)
+    if a is None:
+        raise Problem(404, f"No artifact {artifact_id!r}.")
+    _run_or_404(session, principal, a.run_id)
+    try:
+        path = LocalStore(rt.settings.effective_artifact_dir).verified_path(a.sha256)
+    except FileNotFoundError as exc:
+        raise Problem(404, f"The bytes of artifact {a.path} are missing from the store.") from exc
+    except DigestMismatch as exc:
+        raise Problem(
+            409,
+            f"Artifact {a.path} is corrupted in the store: {exc}",
+            title="Digest mismatch",
+            remediation="Do not use this artifact; rerun the step that produced it.",
+        ) from exc
+    return FileResponse(
+        path,
+        media_type=a.media_type,
+        filename=a.path.rsplit("/", 1)[-1],
+        headers={"Digest": f"sha-256={a.sha256}", "X-Maestro-Sha256": a.sha256},
+    )
+
+
+def _line_filter(step: str | None, q: str | None, since_n: int | None, since_ts: str | None):  # type: ignore[no-untyped-def]
+    ql = q.lower() if q else None
+
+    def keep(ln: dict[str, Any]) -> bool:
+        if step and ln["step"] != step:
+            return False
+        if since_n is not None and ln["n"] <= since_n:
+            return False
+        if since_ts is not None and ln["ts"] <= since_ts:
+            return False
+        return not (ql and ql not in ln["line"].lower())
+
+    return keep
+
+
+@router.get(
+    "/runs/{run_id}/logs",
+    operation_id="runs-logs",
+    response_class=StreamingResponse,
+    responses={
+        200: {"content": {"application/x-ndjson": {}}, "description": "NDJSON lines {ts, step, stream, line, n, attempt}"}
+    },
+)
+async def run_logs(
+    *,
+    run_id: str,
+    request: Request,
+    rt: RuntimeDep,
+    session: SessionDep,
+    principal: Reader,
+    step: Annotated[str | None, Query(max_length=200)] = None,
+    since: Annotated[str | None, Query(max_length=64, description="A line number n (with step) or an ISO timestamp.")] = None,
+    q: Annotated[str | None, Query(max_length=200, description="Only lines containing this text (case-insensitive).")] = None,
+    follow: Annotated[bool, Query(description="Keep streaming until the run finishes.")] = False,
+) -> StreamingResponse:
+    """A run's log lines as NDJSON from durable storage; with follow=true, new lines as they arrive."""
+    run = _run_or_404(session, principal, run_id)
+    since_n: int | None = None
+    since_ts: str | None = None
+    if since:
+        if since.isdigit():
+            since_n = int(since)
+        else:
+            try:
+                since_ts = datetime.fromisoformat(since.replace("Z", "+00:00")).isoformat(timespec="microseconds")
+            except ValueError as exc:
+                raise Problem(
+                    422,
+                    "since must be a line number or an ISO timestamp",
+                    errors=[{"field": "query.since", "message": "invalid"}],
+                ) from exc
+    keep = _line_filter(step, q, since_n, since_ts)
+    engine = rt.engine
+
+    def fetch(after_id: int) -> tuple[list[LogChunk], str]:
+        with Session(engine) as s:
+            stmt = select(LogChunk).where(LogChunk.run_id == run.id, col(LogChunk.id) > after_id)
+            if step:
+                stmt = stmt.where(LogChunk.step_key == step)
+            rows = list(s.exec(stmt.order_by(col(LogChunk.id)).limit(200)).all())
+            status = s.exec(select(Run.status).where(Run.id == run.id)).one()
+            return rows, status
+
+    async def gen() -> AsyncIterator[bytes]:
+        last = 0
+        while True:
+            rows, status = await asyncio.to_thread(fetch, last)
+            for c in rows:
+                last = c.id or last
+                out = [json.dumps(ln) + "\n" for ln in c.lines if keep(ln)]
+                if out:
+                    yield "".join(out).encode()
+            if rows:
+                continue
+            if not follow or status in TERMINAL_RUN or await request.is_disconnected():
+                return
+            await asyncio.sleep(0.25)
+
+    return StreamingResponse(gen(), media_type="application/x-ndjson", headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,156 @@
+"""`maestro run` and `maestro runs ...`: the API from a CI job (MAESTRO_URL + MAESTRO_TOKEN)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+runs_app = typer.Typer(help="Runs: list, show, cancel.", no_args_is_help=True)
+
+URL_HELP = "API base URL (env MAESTRO_URL, default http://localhost:8000)."
+TOKEN_HELP = "API token (env MAESTRO_TOKEN)."  # noqa: S105 - help text
+
+
+def _client(url: str | None, token: str | None) -> httpx.Client:
+    base = url or os.environ.get("MAESTRO_URL") or "http://localhost:8000"
+    tok = token or os.environ.get("MAESTRO_TOKEN")
+    if not tok:
+        typer.echo("maestro: set MAESTRO_TOKEN (create one under Admin → API tokens) or pass --token", err=True)
+        raise typer.Exit(2)
+    return httpx.Client(base_url=base.rstrip("/"), headers={"Authorization": f"Bearer {tok}"}, timeout=30)
+
+
+def _check(r: httpx.Response) -> Any:
+    if r.status_code >= 400:
+        try:
+            p = r.json()
+            msg = p.get("detail", r.text)
+            for e in p.get("errors") or []:
+                msg += f"\n  {e['field']}: {e['message']}"
+            if p.get("remediation"):
+                msg += f"\n  → {p['remediation']}"
+        except ValueError:
+            msg = r.text
+        typer.echo(f"maestro: {r.status_code} {msg}", err=True)
+        raise typer.Exit(1)
+    return r.json() if r.content else None
+
+
+def _inputs(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for p in pairs:
+        k, sep, v = p.partition("=")
+        if not sep:
+            typer.echo(f"maestro: --input {p!r} must be key=value", err=True)
+            raise typer.Exit(2)
+        out[k] = v
+    return out
+
+
+def follow_logs(c: httpx.Client, run_id: str) -> None:
+    with c.stream("GET", f"/api/runs/{run_id}/logs", params={"follow": "true"}, timeout=None) as r:
+        if r.status_code >= 400:
+            r.read()
+            _check(r)
+        for line in r.iter_lines():
+            if not line:
+                continue
+            ln = json.loads(line)
+            prefix = f"[{ln['step']}]" + (f"#{ln['attempt']}" if ln.get("attempt", 1) > 1 else "")
+            stream = sys.stderr if ln["stream"] == "stderr" else sys.stdout
+            print(f"{prefix} {ln['line']}", file=stream, flush=True)
+
+
+def run_command(
+    target: Annotated[str, typer.Argument(help="A pipeline spec file (registered or updated first) or a pipeline name.")],
+    input: Annotated[list[str] | None, typer.Option("--input", "-i", help="key=value; repeat.")] = None,
+    env: Annotated[str, typer.Option(help="Environment.")] = "dev",
+    ref: Annotated[str | None, typer.Option(help="Git ref or commit of the pipeline's source.")] = None,
+    label: Annotated[list[str] | None, typer.Option("--label", "-l", help="key=value; repeat.")] = None,
+    follow: Annotated[bool, typer.Option("--follow/--no-follow", help="Stream logs and exit with the run's result.")] = False,
+    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
+) -> None:
+    """Start a run (registering the spec file first when given one)."""
+    c = _client(url, token)
+    name = target
+    path = Path(target)
+    if path.is_file():
+        text = path.read_text()
+        r = c.post("/api/pipelines", json={"spec": text})
+        if r.status_code == 409:
+            import yaml
+
+            name = str((yaml.safe_load(text) or {}).get("name"))
+            _check(c.put(f"/api/pipelines/{name}", json={"spec": text}))
+        else:
+            name = _check(r)["name"]
+    body = {"pipeline": name, "inputs": _inputs(input or []), "env": env, "labels": _inputs(label or [])}
+    if ref:
+        body["ref"] = ref
+    run = _check(c.post("/api/runs", json=body))
+    typer.echo(f"started {run['workflowId']} ({run['id']})", err=True)
+    if not follow:
+        typer.echo(run["id"])
+        return
+    follow_logs(c, run["id"])
+    while True:
+        final = _check(c.get(f"/api/runs/{run['id']}"))
+        if final["status"] in {"succeeded", "failed", "cancelled", "error"}:
+            break
+        time.sleep(0.5)
+    typer.echo(f"{final['workflowId']}: {final['status']}" + (f" ({final['error']})" if final.get("error") else ""), err=True)
+    raise typer.Exit(0 if final["status"] == "succeeded" else 1)
+
+
+@runs_app.command("list")
+def runs_list(
+    pipeline: Annotated[str | None, typer.Option()] = None,
+    status: Annotated[str | None, typer.Option()] = None,
+    limit: Annotated[int, typer.Option()] = 20,
+    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
+) -> None:
+    """The newest runs."""
+    params: dict[str, Any] = {"limit": limit}
+    if pipeline:
+        params["pipeline"] = pipeline
+    if status:
+        params["status"] = status
+    page = _check(_client(url, token).get("/api/runs", params=params))
+    for r in page["items"]:
+        typer.echo(f"{r['id']}  {r['workflowId']:<32} {r['status']:<10} {r['env']:<8} {r['owner']:<12} {r['createdAt']}")
+
+
+@runs_app.command("show")
+def runs_show(
+    run_id: str,
+    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
+) -> None:
+    """One run with its steps."""
+    r = _check(_client(url, token).get(f"/api/runs/{run_id}"))
+    typer.echo(f"{r['workflowId']}  {r['status']}  env={r['env']}  commit={r['commit'][:12]}  cost=${r['costUsd']:.6f}")
+    for s in r["steps"]:
+        typer.echo(f"  {s['key']:<32} {s['status']:<10} attempt={s['attempt']} exit={s['exitCode']} {s['message']}")
+    for a in r["artifacts"]:
+        typer.echo(f"  artifact {a['path']} sha256:{a['sha256']} {a['size']}B")
+
+
+@runs_app.command("cancel")
+def runs_cancel(
+    run_id: str,
+    reason: Annotated[str, typer.Option()] = "",
+    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
+) -> None:
+    """Cancel a run (its running steps' processes are killed)."""
+    r = _check(_client(url, token).post(f"/api/runs/{run_id}/actions", json={"action": "cancel", "reason": reason}))
+    typer.echo(f"{r['run']['workflowId']}: {r['status']}")

@@ -1,0 +1,167 @@
+"""Pipelines, versions, runs, steps, artifacts and durable log chunks (the SQL projection)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from maestro.domain.types import UTCDateTime, new_id, utcnow
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, **kw)
+
+
+def _json(default: Any = dict) -> Any:
+    return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
+
+
+class RunStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    waiting = "waiting"  # an approval gate is open
+    paused = "paused"
+    succeeded = "succeeded"
+    failed = "failed"
+    cancelled = "cancelled"
+    error = "error"  # could not start
+
+
+TERMINAL_RUN = {RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled, RunStatus.error}
+
+
+class StepStatus(StrEnum):
+    pending = "pending"
+    running = "running"
+    waiting = "waiting"
+    succeeded = "succeeded"
+    failed = "failed"
+    skipped = "skipped"
+    cancelled = "cancelled"
+
+
+TERMINAL_STEP = {StepStatus.succeeded, StepStatus.failed, StepStatus.skipped, StepStatus.cancelled}
+
+
+class Pipeline(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    name: str = Field(max_length=63)
+    description: str = Field(default="", max_length=2000)
+    latest_version: int = 1
+    run_counter: int = 0
+    created_by: str = Field(max_length=200)
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class PipelineVersion(SQLModel, table=True):
+    __tablename__ = "pipeline_version"
+    __table_args__ = (UniqueConstraint("pipeline_id", "version"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    pipeline_id: str = Field(foreign_key="pipeline.id", index=True)
+    version: int
+    spec: dict[str, Any] = _json()
+    source_text: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str = Field(max_length=80)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = _ts()
+
+
+class Run(SQLModel, table=True):
+    __table_args__ = (
+        UniqueConstraint("pipeline_id", "number"),
+        Index("ix_run_created", "created_at", "id"),
+        Index("ix_run_status_created", "status", "created_at", "id"),
+        Index("ix_run_pipeline_created", "pipeline_name", "created_at", "id"),
+        Index("ix_run_env_created", "env", "created_at", "id"),
+        Index("ix_run_owner_created", "owner", "created_at", "id"),
+    )
+    id: str = Field(default_factory=new_id, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    pipeline_id: str = Field(foreign_key="pipeline.id")
+    pipeline_name: str = Field(max_length=63)
+    version_id: str = Field(foreign_key="pipeline_version.id")
+    version: int
+    number: int
+    workflow_id: str = Field(max_length=200, unique=True)
+    status: str = Field(default=RunStatus.queued, max_length=16)
+    env: str = Field(max_length=63)
+    ref: str = Field(default="", max_length=200)
+    branch: str = Field(default="", max_length=200, index=True)
+    commit: str = Field(default="", max_length=64)
+    inputs: dict[str, Any] = _json()
+    labels: dict[str, str] = _json()
+    outputs: dict[str, Any] = _json()
+    owner: str = Field(max_length=200)
+    trace_id: str = Field(default="", max_length=32)
+    cost_usd: float = 0.0
+    rerun_of: str | None = Field(default=None, max_length=32)
+    error: str = Field(default="", max_length=2000)
+    paused: bool = False
+    created_at: datetime = _ts()
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    duration_ms: int | None = None
+
+
+class StepRun(SQLModel, table=True):
+    __tablename__ = "step_run"
+    __table_args__ = (UniqueConstraint("run_id", "key"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    run_id: str = Field(foreign_key="run.id", index=True)
+    key: str = Field(max_length=200)
+    step_id: str = Field(max_length=63)
+    name: str = Field(max_length=300)
+    kind: str = Field(default="run", max_length=16)
+    position: int = 0
+    needs: list[str] = _json(list)
+    pool: str = Field(default="default", max_length=63)
+    status: str = Field(default=StepStatus.pending, max_length=16)
+    attempt: int = 0
+    exit_code: int | None = None
+    outputs: dict[str, str] = _json()
+    reused_from: str | None = Field(default=None, max_length=32)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    duration_ms: int | None = None
+    cost_usd: float = 0.0
+    log_lines: int = 0
+    message: str = Field(default="", max_length=2000)
+    decided_by: str | None = Field(default=None, max_length=200)
+    decision_reason: str | None = Field(default=None, max_length=2000)
+
+
+class Artifact(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("run_id", "step_key", "path"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    run_id: str = Field(foreign_key="run.id", index=True)
+    step_key: str = Field(max_length=200)
+    path: str = Field(max_length=1000)
+    sha256: str = Field(max_length=64, index=True)
+    size: int
+    media_type: str = Field(default="application/octet-stream", max_length=200)
+    uri: str = Field(max_length=2000)
+    created_at: datetime = _ts()
+
+
+class LogChunk(SQLModel, table=True):
+    """A batch of log lines of one step attempt; (run, step, attempt, chunk) is unique: no duplicates."""
+
+    __tablename__ = "log_chunk"
+    __table_args__ = (UniqueConstraint("run_id", "step_key", "attempt", "execution", "chunk"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(max_length=32, index=True)
+    step_key: str = Field(max_length=200)
+    attempt: int  # the step's attempt (retries)
+    execution: int = 1  # the runner execution of that attempt (>1 after a runner was lost)
+    chunk: int
+    first_line: int
+    line_count: int
+    lines: list[dict[str, Any]] = _json(list)  # [{ts, stream, line, n}]
+    created_at: datetime = _ts()

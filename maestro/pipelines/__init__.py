@@ -1,0 +1,1 @@
+"""Pipelines: spec, validation, DAG planning and expressions (pure), plus runs' data access."""

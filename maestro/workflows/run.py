@@ -1,0 +1,450 @@
+"""RunWorkflow: executes a pipeline's DAG, ready steps in parallel on runner queues.
+
+Controls are updates with validators (refusals reach the caller as errors with the reason):
+cancel, pause, resume, approve, reject. The SQL projection follows through control activities.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from maestro.pipelines.expr import ExprError, evaluate_condition, interpolate
+    from maestro.shared import (
+        ActionInput,
+        ActionResult,
+        RunInput,
+        RunState,
+        RunUpdate,
+        SourceInput,
+        StepInput,
+        StepOutcome,
+        StepPlan,
+        StepUpdate,
+        runner_queue,
+    )
+
+STATUS_ATTR = SearchAttributeKey.for_keyword("MaestroStatus")
+TERMINAL = {"succeeded", "failed", "skipped", "cancelled"}
+PROJECTION_TIMEOUT = timedelta(seconds=30)
+PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+
+
+@workflow.defn(name="RunWorkflow")
+class RunWorkflow:
+    def __init__(self) -> None:
+        self.status: dict[str, str] = {}
+        self.outputs: dict[str, dict[str, str]] = {}
+        self.paused = False
+        self.cancel_requested: ActionInput | None = None
+        self.decisions: dict[str, tuple[bool, ActionInput]] = {}
+        self.finished = False
+        self.inp: RunInput | None = None
+        self.commit: str | None = None
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.cancelled_unprojected: set[str] = set()
+
+    # ---- main ----------------------------------------------------------------------------
+    @workflow.run
+    async def run(self, inp: RunInput) -> str:
+        self.inp = inp
+        plan = {s.key: s for s in inp.steps}
+        order = [s.key for s in inp.steps]
+        for key in order:
+            self.status[key] = "pending"
+        await self._project_run("running")
+        for key, reused in inp.reuse.items():
+            if key in plan:
+                self.status[key] = "succeeded"
+                self.outputs[key] = reused.outputs
+                await self._project_step(
+                    StepUpdate(
+                        run_id=inp.run_id,
+                        key=key,
+                        status="succeeded",
+                        outputs=reused.outputs,
+                        reused_from=reused.source_run_id,
+                        message="reused from the earlier run",
+                    )
+                )
+        if inp.source_url:
+            pool = inp.steps[0].pool
+            try:
+                self.commit = await workflow.execute_activity(
+                    "resolve_source",
+                    SourceInput(run_id=inp.run_id, url=inp.source_url, ref=inp.source_ref),
+                    result_type=str,
+                    task_queue=runner_queue(pool, inp.runner_queue_prefix),
+                    start_to_close_timeout=timedelta(minutes=10),
+                    retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["SourceError"]),
+                )
+            except ActivityError as exc:
+                cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
+                for key in order:
+                    if self.status[key] == "pending":
+                        self.status[key] = "skipped"
+                        await self._project_step(
+                            StepUpdate(run_id=inp.run_id, key=key, status="skipped", message="source unavailable")
+                        )
+                await self._project_run("failed", error=f"source: {cause}")
+                self.finished = True
+                return "failed"
+            await self._project_run("running", commit=self.commit)
+
+        while True:
+            if self.cancel_requested is None:
+                for key in order:
+                    if self.status[key] != "pending" or key in self.tasks:
+                        continue
+                    step = plan[key]
+                    needs = [self.status[n] for n in step.needs]
+                    if any(s not in TERMINAL for s in needs):
+                        continue
+                    if not self._should_run(step, needs):
+                        self.status[key] = "skipped"
+                        await self._project_step(StepUpdate(run_id=inp.run_id, key=key, status="skipped"))
+                        continue
+                    if self.paused:
+                        continue
+                    self.status[key] = "running" if step.kind == "run" else "waiting"
+                    self.tasks[key] = asyncio.create_task(self._execute(step))
+            running = [k for k, t in self.tasks.items() if not t.done()]
+            if not running and (self.cancel_requested is not None or not self._startable(plan, order)):
+                break
+            await workflow.wait_condition(lambda: self._changed)
+            self._changed = False
+
+        if self.cancel_requested is not None:
+            for key in order:
+                if self.status[key] in {"pending", "waiting", "running"} or key in self.cancelled_unprojected:
+                    self.status[key] = "cancelled"
+                    await self._project_step(
+                        StepUpdate(
+                            run_id=inp.run_id,
+                            key=key,
+                            status="cancelled",
+                            finished_at=workflow.now().isoformat(),
+                            message=f"run cancelled by {self.cancel_requested.by}",
+                        )
+                    )
+            final = "cancelled"
+        elif any(s == "failed" for s in self.status.values()):
+            final = "failed"
+        else:
+            final = "succeeded"
+        await self._project_run(
+            final,
+            error=(f"cancelled by {self.cancel_requested.by}: {self.cancel_requested.reason}" if self.cancel_requested else None),
+        )
+        self.finished = True
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return final
+
+    _changed = False
+
+    def _poke(self) -> None:
+        self._changed = True
+
+    def _startable(self, plan: dict[str, StepPlan], order: list[str]) -> bool:
+        """True while some pending step can still start (now or after a resume)."""
+        return any(self.status[k] == "pending" for k in order)
+
+    def _ctx(self, step: StepPlan) -> dict[str, object]:
+        assert self.inp is not None
+        return {
+            "params": dict(self.inp.inputs),
+            "steps": {k.split("[")[0]: {"outputs": v} for k, v in self.outputs.items()}
+            | {k: {"outputs": v} for k, v in self.outputs.items()},
+            "matrix": step.matrix,
+            "env": step.env,
+            "run": {"env": self.inp.env_name, "id": self.inp.run_id, "pipeline": self.inp.pipeline, "commit": self.commit or ""},
+        }
+
+    def _should_run(self, step: StepPlan, needs: list[str]) -> bool:
+        if not step.if_:
+            return all(s == "succeeded" for s in needs)
+        try:
+            return evaluate_condition(step.if_, self._ctx(step), needs_status=needs)
+        except ExprError:
+            return False
+
+    # ---- a step ---------------------------------------------------------------------------
+    async def _execute(self, step: StepPlan) -> None:
+        assert self.inp is not None
+        try:
+            if step.kind == "approval":
+                await self._approval(step)
+            else:
+                await self._run_step(step)
+        except asyncio.CancelledError:
+            # the run was cancelled: the activity was cancelled with it (process group killed);
+            # the main loop projects the step as cancelled
+            self.status[step.key] = "cancelled"
+            self.cancelled_unprojected.add(step.key)
+        finally:
+            self._poke()
+
+    async def _approval(self, step: StepPlan) -> None:
+        assert self.inp is not None
+        await self._project_step(
+            StepUpdate(
+                run_id=self.inp.run_id,
+                key=step.key,
+                status="waiting",
+                message=step.message or "approval required",
+                started_at=workflow.now().isoformat(),
+            )
+        )
+        await self._project_run("waiting")
+        await workflow.wait_condition(lambda: step.key in self.decisions or self.cancel_requested is not None)
+        if step.key not in self.decisions:
+            return
+        approved, who = self.decisions[step.key]
+        self.status[step.key] = "succeeded" if approved else "failed"
+        await self._project_step(
+            StepUpdate(
+                run_id=self.inp.run_id,
+                key=step.key,
+                status=self.status[step.key],
+                finished_at=workflow.now().isoformat(),
+                decided_by=who.by,
+                decision_reason=who.reason,
+                message="approved" if approved else "rejected",
+            )
+        )
+        if self.cancel_requested is None:
+            await self._project_run("paused" if self.paused else "running")
+
+    async def _run_step(self, step: StepPlan) -> None:
+        assert self.inp is not None
+        inp = self.inp
+        ctx = self._ctx(step)
+        try:
+            command = interpolate(step.run or "", ctx)
+            env = {k: interpolate(v, ctx) for k, v in step.env.items()}
+        except ExprError as exc:
+            self.status[step.key] = "failed"
+            await self._project_step(
+                StepUpdate(run_id=inp.run_id, key=step.key, status="failed", message=f"expression error: {exc}")
+            )
+            return
+        rate = inp.rate_card.get(step.pool, inp.rate_card.get("default", 0.0))
+        total_cost = 0.0
+        for attempt in range(1, step.retries + 2):
+            await self._project_step(
+                StepUpdate(
+                    run_id=inp.run_id,
+                    key=step.key,
+                    status="running",
+                    attempt=attempt,
+                    started_at=workflow.now().isoformat(),
+                    message="",
+                )
+            )
+            try:
+                outcome: StepOutcome = await workflow.execute_activity(
+                    "run_step",
+                    StepInput(
+                        run_id=inp.run_id,
+                        key=step.key,
+                        attempt=attempt,
+                        command=command,
+                        env=env,
+                        timeout_s=step.timeout_s,
+                        artifacts=step.artifacts,
+                        source_url=inp.source_url,
+                        commit=self.commit,
+                        log_max_lines=inp.log_max_lines,
+                        log_max_line_bytes=inp.log_max_line_bytes,
+                    ),
+                    result_type=StepOutcome,
+                    task_queue=runner_queue(step.pool, inp.runner_queue_prefix),
+                    start_to_close_timeout=timedelta(seconds=step.timeout_s + 120),
+                    heartbeat_timeout=timedelta(seconds=10),
+                    retry_policy=RetryPolicy(
+                        maximum_attempts=3, initial_interval=timedelta(seconds=1), non_retryable_error_types=["SourceError"]
+                    ),
+                    cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                )
+            except (ActivityError, CancelledError) as exc:
+                if (
+                    self.cancel_requested is not None
+                    or isinstance(exc, CancelledError)
+                    or isinstance(getattr(exc, "cause", None), CancelledError)
+                ):
+                    self.status[step.key] = "cancelled"
+                    await self._project_step(
+                        StepUpdate(
+                            run_id=inp.run_id,
+                            key=step.key,
+                            status="cancelled",
+                            finished_at=workflow.now().isoformat(),
+                            message="cancelled; process group killed",
+                        )
+                    )
+                    return
+                root = getattr(exc, "cause", None)
+                cause = root.message if isinstance(root, ApplicationError) else str(exc)
+                self.status[step.key] = "failed"
+                await self._project_step(
+                    StepUpdate(
+                        run_id=inp.run_id,
+                        key=step.key,
+                        status="failed",
+                        finished_at=workflow.now().isoformat(),
+                        message=cause[:2000],
+                    )
+                )
+                return
+            total_cost += round(outcome.duration_ms / 1000 * rate, 8)
+            ok = outcome.exit_code == 0 and not outcome.timed_out
+            last = attempt == step.retries + 1
+            # a failed attempt with retries left stays "running": the next attempt starts right away
+            status = "succeeded" if ok else "failed" if last or self.cancel_requested is not None else "running"
+            if ok:
+                self.outputs[step.key] = outcome.outputs
+            msg = outcome.message or (
+                "" if ok else f"exit code {outcome.exit_code}" + ("" if last else f"; retrying ({attempt}/{step.retries})")
+            )
+            await self._project_step(
+                StepUpdate(
+                    run_id=inp.run_id,
+                    key=step.key,
+                    status=status,
+                    attempt=attempt,
+                    exit_code=outcome.exit_code,
+                    outputs=outcome.outputs,
+                    started_at=outcome.started_at,
+                    finished_at=outcome.finished_at,
+                    duration_ms=outcome.duration_ms,
+                    cost_usd=round(total_cost, 8),
+                    log_lines=outcome.log_lines,
+                    message=msg,
+                )
+            )
+            if ok or last or self.cancel_requested is not None:
+                self.status[step.key] = "succeeded" if ok else "failed"
+                return
+
+    # ---- projection helpers ---------------------------------------------------------------
+    async def _project_step(self, upd: StepUpdate) -> None:
+        await workflow.execute_activity(
+            "project_step", upd, start_to_close_timeout=PROJECTION_TIMEOUT, retry_policy=PROJECTION_RETRY
+        )
+
+    async def _project_run(self, status: str, *, commit: str | None = None, error: str | None = None) -> None:
+        assert self.inp is not None
+        workflow.upsert_search_attributes([STATUS_ATTR.value_set(status)])
+        outputs = dict(self.outputs) if status in {"succeeded", "failed", "cancelled"} else None
+        await workflow.execute_activity(
+            "project_run",
+            RunUpdate(
+                run_id=self.inp.run_id,
+                status=status,
+                at=workflow.now().isoformat(),
+                commit=commit,
+                error=error,
+                paused=self.paused,
+                outputs=outputs,
+            ),
+            start_to_close_timeout=PROJECTION_TIMEOUT,
+            retry_policy=PROJECTION_RETRY,
+        )
+
+    # ---- controls -------------------------------------------------------------------------
+    def _refuse_if_finished(self) -> None:
+        if self.finished or self.cancel_requested is not None:
+            raise ApplicationError("the run has already finished or is being cancelled", type="InvalidState")
+
+    @workflow.update
+    async def cancel(self, req: ActionInput) -> ActionResult:
+        self.cancel_requested = req
+        for t in self.tasks.values():
+            if not t.done():
+                t.cancel()
+        self._poke()
+        return ActionResult(status="cancelling")
+
+    @cancel.validator
+    def validate_cancel(self, req: ActionInput) -> None:
+        self._refuse_if_finished()
+
+    @workflow.update
+    async def pause(self, req: ActionInput) -> ActionResult:
+        self.paused = True
+        await self._project_run("paused")
+        return ActionResult(status="paused", detail="running steps finish; no new step starts until resume")
+
+    @pause.validator
+    def validate_pause(self, req: ActionInput) -> None:
+        self._refuse_if_finished()
+        if self.paused:
+            raise ApplicationError("the run is already paused", type="InvalidState")
+
+    @workflow.update
+    async def resume(self, req: ActionInput) -> ActionResult:
+        self.paused = False
+        waiting = any(s == "waiting" for s in self.status.values())
+        await self._project_run("waiting" if waiting else "running")
+        self._poke()
+        return ActionResult(status="running")
+
+    @resume.validator
+    def validate_resume(self, req: ActionInput) -> None:
+        self._refuse_if_finished()
+        if not self.paused:
+            raise ApplicationError("the run is not paused", type="InvalidState")
+
+    def _waiting_step(self, req: ActionInput) -> str:
+        waiting = [k for k, s in self.status.items() if s == "waiting" and k not in self.decisions]
+        if req.step:
+            if req.step not in waiting:
+                raise ApplicationError(
+                    f"step {req.step!r} is not waiting for approval (waiting: {waiting or 'none'})", type="InvalidState"
+                )
+            return req.step
+        if len(waiting) != 1:
+            raise ApplicationError(
+                "no step is waiting for approval" if not waiting else f"several steps wait for approval ({waiting}); name one",
+                type="InvalidState",
+            )
+        return waiting[0]
+
+    @workflow.update
+    async def approve(self, req: ActionInput) -> ActionResult:
+        key = self._waiting_step(req)
+        self.decisions[key] = (True, req)
+        self._poke()
+        return ActionResult(status="approved", detail=key)
+
+    @approve.validator
+    def validate_approve(self, req: ActionInput) -> None:
+        self._refuse_if_finished()
+        self._waiting_step(req)
+
+    @workflow.update
+    async def reject(self, req: ActionInput) -> ActionResult:
+        key = self._waiting_step(req)
+        self.decisions[key] = (False, req)
+        self._poke()
+        return ActionResult(status="rejected", detail=key)
+
+    @reject.validator
+    def validate_reject(self, req: ActionInput) -> None:
+        self._refuse_if_finished()
+        self._waiting_step(req)
+
+    @workflow.query
+    def get_state(self) -> RunState:
+        status = "finished" if self.finished else "paused" if self.paused else "running"
+        return RunState(
+            status=status,
+            paused=self.paused,
+            steps=dict(self.status),
+            waiting=[k for k, s in self.status.items() if s == "waiting"],
+        )

@@ -1,0 +1,90 @@
+"""Spec validation names the exact field and step; plans expand matrices; expressions are safe."""
+
+from __future__ import annotations
+
+import pytest
+
+from maestro.pipelines import expr
+from maestro.pipelines.spec import SpecError, parse, plan, resolve_inputs
+
+
+def errors_of(text: str) -> list[dict[str, str]]:
+    with pytest.raises(SpecError) as e:
+        parse(text)
+    return e.value.errors
+
+
+def test_cycle_is_reported_with_its_path() -> None:
+    errs = errors_of(
+        "name: p\nsteps:\n- {id: a, run: x, needs: [c]}\n- {id: b, run: x, needs: [a]}\n- {id: c, run: x, needs: [b]}\n"
+    )
+    assert errs == [{"field": "steps[0](a).needs", "message": "dependency cycle: a → c → b → a"}]
+
+
+def test_unknown_needs_duplicate_ids_bad_timeout_unknown_field() -> None:
+    errs = errors_of(
+        "name: p\nsteps:\n- {id: a, run: x}\n- {id: a, run: y, needs: [zz]}\n- {id: b, run: z, timeout: 3 days, colour: red}\n"
+    )
+    fields = {(e["field"], e["message"].split(":")[0]) for e in errs}
+    assert ("steps[2](b).timeout", "'3 days' is not a duration") in fields
+    assert ("steps[2](b).colour", "unknown field") in fields
+
+
+def test_duplicates_and_unknown_needs() -> None:
+    errs = errors_of("name: p\nsteps:\n- {id: a, run: x}\n- {id: a, run: y, needs: [zz]}\n")
+    assert {"field": "steps[1](a).id", "message": "duplicate step id (also steps[0])"} in errs
+    assert {"field": "steps[1](a).needs", "message": "unknown step 'zz'"} in errs
+
+
+@pytest.mark.parametrize("kind", ["sbom", "sign", "policy", "rollout"])
+def test_later_builtin_kinds_fail_clearly(kind: str) -> None:
+    errs = errors_of(f"name: p\nsteps:\n- {{id: a, uses: {kind}}}\n")
+    assert "not available yet" in errs[0]["message"] and errs[0]["field"] == "steps[0](a)"
+
+
+def test_expressions_are_checked() -> None:
+    errs = errors_of(
+        "name: p\nsteps:\n- {id: a, run: 'echo ${{ params.nope }}'}\n- {id: b, run: 'echo ${{ steps.a.outputs.v }}'}\n"
+    )
+    assert {"field": "steps[0](a).run", "message": "unknown param 'nope'"} in errs
+    assert {"field": "steps[1](b).run", "message": "steps.a.outputs.v is read but 'a' is not in needs"} in errs
+    errs = errors_of("name: p\nsteps:\n- {id: a, run: x, if: '__import__(\"os\")'}\n")
+    assert "bad expression" in errs[0]["message"]
+
+
+def test_artifact_globs_must_stay_in_the_workspace() -> None:
+    errs = errors_of("name: p\nsteps:\n- {id: a, run: x, artifacts: ['../etc/passwd']}\n")
+    assert errs[0]["field"] == "steps[0](a).artifacts"
+
+
+def test_bad_yaml_names_the_line() -> None:
+    errs = errors_of("name: p\nsteps:\n  - id: a\n   run: x\n")
+    assert errs[0]["field"] == "spec" and "line" in errs[0]["message"]
+
+
+def test_matrix_expansion_and_needs() -> None:
+    s = parse(
+        "name: p\nsteps:\n- {id: t, run: 'echo ${{ matrix.py }}', matrix: {py: ['3.11', '3.12']}}\n- {id: d, run: x, needs: [t]}\n"
+    )
+    p = plan(s)
+    assert [x.key for x in p] == ["t[py=3.11]", "t[py=3.12]", "d"]
+    assert p[2].needs == ["t[py=3.11]", "t[py=3.12]"]
+
+
+def test_inputs_are_typed() -> None:
+    s = parse(
+        "name: p\nparams: {n: {type: number, default: 1}, flag: {type: boolean}, mode: {enum: [a, b], default: a}}\nsteps: [{id: a, run: x}]\n"
+    )
+    assert resolve_inputs(s, {"n": "3", "flag": "true"}) == {"n": 3, "flag": True, "mode": "a"}
+    with pytest.raises(SpecError) as e:
+        resolve_inputs(s, {"n": "three", "mode": "c", "extra": 1})
+    assert {x["field"] for x in e.value.errors} == {"inputs.n", "inputs.mode", "inputs.extra"}
+
+
+def test_conditions() -> None:
+    ctx = {"params": {"deploy": True, "n": 3}}
+    assert expr.evaluate_condition("params.deploy && params.n >= 2", ctx, needs_status=["succeeded"])
+    assert not expr.evaluate_condition("params.deploy", ctx, needs_status=["failed"])  # implicit success()
+    assert expr.evaluate_condition("failure()", ctx, needs_status=["failed"])
+    assert expr.evaluate_condition("always()", ctx, needs_status=["failed"])
+    assert expr.interpolate("v=${{ params.n }} ${{ params.missing }}!", ctx) == "v=3 !"

@@ -1,0 +1,344 @@
+"""Pipelines and runs end to end on real Temporal + Valkey + SQL: DAGs, logs, artifacts, controls."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.factories import PASSWORD, Caller, login, make_user
+from tests.services import wait_for
+
+TERMINAL = {"succeeded", "failed", "cancelled", "error"}
+
+BUILD = """
+name: build
+params:
+  greeting: {default: hello}
+env:
+  GLOBAL: g
+steps:
+  - id: lint
+    run: echo "lint ${{ params.greeting }}"; echo "warn" >&2
+  - id: test
+    run: echo "python $PY"; echo "ok=yes" >> "$MAESTRO_OUTPUT"
+    env: {PY: "${{ matrix.py }}"}
+    matrix: {py: ["3.11", "3.12"]}
+  - id: package
+    needs: [lint, test]
+    run: |
+      mkdir -p dist
+      echo "wheel-${{ params.greeting }}" > dist/app.whl
+      echo "version=1.2.3" >> "$MAESTRO_OUTPUT"
+    artifacts: ["dist/*.whl"]
+  - id: report
+    needs: [package]
+    run: echo "version ${{ steps.package.outputs.version }} $GLOBAL"
+"""
+
+
+def register(caller: Caller, text: str) -> dict[str, Any]:
+    r = caller.post("/api/pipelines", json={"spec": text})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def start(caller: Caller, pipeline: str, **kw: Any) -> dict[str, Any]:
+    r = caller.post("/api/runs", json={"pipeline": pipeline, **kw})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def wait_run(caller: Caller, run_id: str, statuses: set[str] = TERMINAL, timeout: float = 60) -> dict[str, Any]:
+    def done() -> dict[str, Any] | None:
+        body = caller.get(f"/api/runs/{run_id}").json()
+        return body if body["status"] in statuses else None
+
+    return wait_for(done, timeout, 0.1)  # type: ignore[no-any-return]
+
+
+def wait_step(caller: Caller, run_id: str, key: str, status: str, timeout: float = 60) -> dict[str, Any]:
+    def ok() -> dict[str, Any] | None:
+        steps = {s["key"]: s for s in caller.get(f"/api/runs/{run_id}").json()["steps"]}
+        return steps[key] if steps[key]["status"] == status else None
+
+    return wait_for(ok, timeout, 0.1)  # type: ignore[no-any-return]
+
+
+def logs(caller: Caller, run_id: str, **params: Any) -> list[dict[str, Any]]:
+    r = caller.get(f"/api/runs/{run_id}/logs", params=params)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    return [json.loads(x) for x in r.text.splitlines() if x]
+
+
+@pytest.fixture
+def caller(client: TestClient, workers) -> Caller:  # type: ignore[no-untyped-def]
+    return login(client)
+
+
+def test_dag_runs_with_parallel_matrix_outputs_logs_and_artifacts(caller: Caller, workers) -> None:  # type: ignore[no-untyped-def]
+    register(caller, BUILD)
+    run = start(caller, "build", inputs={"greeting": "hi"}, labels={"team": "core"})
+    assert run["workflowId"] == "run-build-1" and run["status"] in {"queued", "running"}
+    done = wait_run(caller, run["id"])
+    assert done["status"] == "succeeded", done
+    steps = {s["key"]: s for s in done["steps"]}
+    assert set(steps) == {"lint", "test[py=3.11]", "test[py=3.12]", "package", "report"}
+    assert all(s["status"] == "succeeded" and s["exitCode"] == 0 and s["attempt"] == 1 for s in steps.values())
+    assert steps["package"]["outputs"] == {"version": "1.2.3"}
+    # parallel: the matrix legs overlapped with lint, and package started after all of them
+    assert steps["package"]["startedAt"] >= max(steps[k]["finishedAt"] for k in ("lint", "test[py=3.11]", "test[py=3.12]"))
+    lines = logs(caller, run["id"])
+    text = {(ln["step"], ln["stream"], ln["line"]) for ln in lines}
+    assert ("lint", "stdout", "lint hi") in text and ("lint", "stderr", "warn") in text
+    assert ("test[py=3.12]", "stdout", "python 3.12") in text
+    assert ("report", "stdout", "version 1.2.3 g") in text
+    assert set(lines[0]) >= {"ts", "step", "stream", "line", "n"}
+    # artifact with a digest that matches its bytes
+    [art] = done["artifacts"]
+    assert art["path"] == "dist/app.whl" and art["size"] == len(b"wheel-hi\n")
+    body = caller.get(f"/api/artifacts/{art['id']}")
+    assert body.status_code == 200 and body.content == b"wheel-hi\n"
+    assert hashlib.sha256(body.content).hexdigest() == art["sha256"] == body.headers["x-maestro-sha256"]
+    assert done["costUsd"] > 0 and done["durationMs"] > 0
+    assert done["temporalUiUrl"] is None or done["workflowId"] in done["temporalUiUrl"]
+    # lists agree with detail; filters
+    listed = caller.get("/api/runs", params={"pipeline": "build", "status": "succeeded", "label": "team=core"}).json()["items"]
+    assert [r["id"] for r in listed] == [run["id"]]
+    assert caller.get("/api/runs", params={"label": "team=other"}).json()["items"] == []
+    assert [ln["line"] for ln in logs(caller, run["id"], step="report")] == ["version 1.2.3 g"]
+    assert [ln["step"] for ln in logs(caller, run["id"], q="PYTHON 3.11")] == ["test[py=3.11]"]
+
+
+def test_failing_command_fails_the_run_cleanly(caller: Caller) -> None:
+    register(
+        caller, "name: broken\nsteps:\n- {id: a, run: definitely-not-a-command --x}\n- {id: b, run: echo never, needs: [a]}\n"
+    )
+    done = wait_run(caller, start(caller, "broken")["id"])
+    steps = {s["key"]: s for s in done["steps"]}
+    assert done["status"] == "failed"
+    assert steps["a"]["status"] == "failed" and steps["a"]["exitCode"] == 127
+    assert steps["b"]["status"] == "skipped"
+    assert any("command not found" in ln["line"] for ln in logs(caller, done["id"], step="a"))
+
+
+def test_retries_record_attempts(caller: Caller) -> None:
+    register(
+        caller,
+        'name: flaky\nsteps:\n- id: a\n  retries: 2\n  run: test "$MAESTRO_ATTEMPT" = 3 || { echo try $MAESTRO_ATTEMPT; exit 1; }\n',
+    )
+    done = wait_run(caller, start(caller, "flaky")["id"])
+    assert done["status"] == "succeeded"
+    assert done["steps"][0]["attempt"] == 3
+    assert [(ln["attempt"], ln["line"]) for ln in logs(caller, done["id"]) if ln["stream"] == "stdout"] == [
+        (1, "try 1"),
+        (2, "try 2"),
+    ]
+
+
+def test_timeout_kills_the_process_group(caller: Caller, tmp_path: Path) -> None:
+    marker = tmp_path / "child.pid"
+    register(caller, f"name: slow\nsteps:\n- id: a\n  timeout: 2s\n  run: (sleep 300 & echo $! > {marker}; wait)\n")
+    done = wait_run(caller, start(caller, "slow")["id"])
+    assert done["status"] == "failed" and "timed out" in done["steps"][0]["message"]
+    pid = int(marker.read_text())
+    wait_for(lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], 5)
+
+
+def test_if_conditions_and_skips(caller: Caller) -> None:
+    register(
+        caller,
+        "name: cond\nparams: {deploy: {type: boolean, default: false}}\nsteps:\n"
+        "- {id: a, run: 'exit 1'}\n"
+        "- {id: on-failure, run: echo cleanup, needs: [a], if: 'failure()'}\n"
+        "- {id: deploy, run: echo deploy, if: params.deploy}\n",
+    )
+    done = wait_run(caller, start(caller, "cond")["id"])
+    st = {s["key"]: s["status"] for s in done["steps"]}
+    assert st == {"a": "failed", "on-failure": "succeeded", "deploy": "skipped"}
+
+
+def test_step_environment_is_scrubbed(caller: Caller, monkeypatch: pytest.MonkeyPatch) -> None:
+    register(caller, "name: envcheck\nsteps:\n- {id: a, run: env | sort}\n")
+    done = wait_run(caller, start(caller, "envcheck")["id"])
+    names = {ln["line"].split("=", 1)[0] for ln in logs(caller, done["id"]) if ln["stream"] == "stdout"}
+    leaked = {
+        n
+        for n in names
+        if n.startswith("MAESTRO_")
+        and n not in {"MAESTRO_RUN_ID", "MAESTRO_STEP", "MAESTRO_ATTEMPT", "MAESTRO_WORKSPACE", "MAESTRO_OUTPUT"}
+    }
+    assert leaked == set()
+    assert not names & {"PYTEST_CURRENT_TEST", "VIRTUAL_ENV", "POSTGRES_URL"}
+
+
+def test_log_cap_ends_with_a_marker(client: TestClient, migrated, workers) -> None:  # type: ignore[no-untyped-def]
+    caller = login(client)
+    register(caller, "name: flood\nsteps:\n- {id: a, run: 'seq 1 200000'}\n")
+    workers.step_log_max_lines = 0  # not used by the running workers: the cap travels in the run input
+    done = wait_run(caller, start(caller, "flood")["id"], timeout=120)
+    assert done["status"] == "succeeded"
+    lines = logs(caller, done["id"])
+    assert len(lines) <= 100_002 and lines[-1]["stream"] == "system"
+
+
+def test_approval_gate_approve_and_reject(caller: Caller) -> None:
+    register(
+        caller,
+        "name: gated\nsteps:\n- {id: build, run: echo built}\n- {id: gate, uses: approval, needs: [build], with: {message: 'Ship?'}}\n- {id: ship, run: echo shipped, needs: [gate]}\n",
+    )
+    run = start(caller, "gated")
+    gate = wait_step(caller, run["id"], "gate", "waiting")
+    assert gate["message"] == "Ship?"
+    assert wait_run(caller, run["id"], {"waiting"})["status"] == "waiting"
+    r = caller.post(f"/api/runs/{run['id']}/actions", json={"action": "approve", "reason": "looks good"})
+    assert r.status_code == 200, r.text
+    done = wait_run(caller, run["id"])
+    steps = {s["key"]: s for s in done["steps"]}
+    assert done["status"] == "succeeded"
+    assert steps["gate"]["decidedBy"] == "admin" and steps["gate"]["decisionReason"] == "looks good"
+    # refusals are 409 naming the state
+    again = caller.post(f"/api/runs/{run['id']}/actions", json={"action": "approve"})
+    assert again.status_code == 409 and "succeeded" in again.json()["detail"]
+    run2 = start(caller, "gated")
+    wait_step(caller, run2["id"], "gate", "waiting")
+    assert caller.post(f"/api/runs/{run2['id']}/actions", json={"action": "approve", "step": "build"}).status_code == 409
+    assert caller.post(f"/api/runs/{run2['id']}/actions", json={"action": "reject", "reason": "not today"}).status_code == 200
+    done2 = wait_run(caller, run2["id"])
+    st = {s["key"]: s["status"] for s in done2["steps"]}
+    assert done2["status"] == "failed" and st == {"build": "succeeded", "gate": "failed", "ship": "skipped"}
+    audit = [e["action"] for e in caller.get("/api/audit?action=run.*").json()["items"]]
+    assert "run.approve" in audit and "run.reject" in audit
+
+
+def test_cancel_kills_the_running_step(caller: Caller, tmp_path: Path) -> None:
+    marker = tmp_path / "pid"
+    register(
+        caller,
+        f"name: long\nsteps:\n- {{id: a, run: 'echo $$ > {marker}; sleep 300'}}\n- {{id: b, run: echo never, needs: [a]}}\n",
+    )
+    run = start(caller, "long")
+    wait_for(lambda: marker.exists() and marker.read_text().strip(), 30)
+    pid = int(marker.read_text())
+    r = caller.post(f"/api/runs/{run['id']}/actions", json={"action": "cancel", "reason": "wrong branch"})
+    assert r.status_code == 200, r.text
+    done = wait_run(caller, run["id"])
+    st = {s["key"]: s["status"] for s in done["steps"]}
+    assert done["status"] == "cancelled" and st == {"a": "cancelled", "b": "cancelled"}
+    wait_for(lambda: not Path(f"/proc/{pid}").exists(), 10)
+    assert caller.post(f"/api/runs/{run['id']}/actions", json={"action": "cancel"}).status_code == 409
+
+
+def test_pause_holds_new_steps_until_resume(caller: Caller, tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    register(
+        caller,
+        f"name: pausable\nsteps:\n- {{id: a, run: 'while [ ! -f {go} ]; do sleep 0.05; done'}}\n- {{id: b, run: echo b, needs: [a]}}\n",
+    )
+    run = start(caller, "pausable")
+    wait_step(caller, run["id"], "a", "running")
+    assert caller.post(f"/api/runs/{run['id']}/actions", json={"action": "pause"}).status_code == 200
+    assert caller.post(f"/api/runs/{run['id']}/actions", json={"action": "pause"}).status_code == 409
+    go.touch()
+    wait_step(caller, run["id"], "a", "succeeded")
+    time.sleep(1.0)
+    detail = caller.get(f"/api/runs/{run['id']}").json()
+    assert detail["status"] == "paused" and {s["key"]: s["status"] for s in detail["steps"]}["b"] == "pending"
+    assert caller.post(f"/api/runs/{run['id']}/actions", json={"action": "resume"}).status_code == 200
+    assert wait_run(caller, run["id"])["status"] == "succeeded"
+
+
+def test_rerun_failed_executes_only_the_failed_step(caller: Caller, tmp_path: Path) -> None:
+    flag = tmp_path / "fixed"
+    counter = tmp_path / "builds"
+    register(
+        caller,
+        f"name: partial\nsteps:\n- id: build\n  run: 'echo x >> {counter}; mkdir -p out; echo bin > out/app; echo v=7 >> $MAESTRO_OUTPUT'\n"
+        f"  artifacts: [out/app]\n- {{id: test, run: 'test -f {flag}', needs: [build]}}\n"
+        "- {id: use, run: 'echo got ${{ steps.build.outputs.v }}', needs: [build, test]}\n",
+    )
+    first = wait_run(caller, start(caller, "partial")["id"])
+    assert first["status"] == "failed"
+    flag.touch()
+    r = caller.post(f"/api/runs/{first['id']}/actions", json={"action": "rerun-failed"})
+    assert r.status_code == 200, r.text
+    second = wait_run(caller, r.json()["detail"])
+    steps = {s["key"]: s for s in second["steps"]}
+    assert second["status"] == "succeeded" and second["rerunOf"] == first["id"]
+    assert steps["build"]["reusedFrom"] == first["id"] and steps["test"]["reusedFrom"] is None
+    assert counter.read_text().count("x") == 1  # build did not execute again
+    assert [a["sha256"] for a in second["artifacts"]] == [a["sha256"] for a in first["artifacts"]]
+    assert "got 7" in [ln["line"] for ln in logs(caller, second["id"], step="use")]
+    assert caller.post(f"/api/runs/{second['id']}/actions", json={"action": "rerun-failed"}).status_code == 409
+    rerun = caller.post(f"/api/runs/{second['id']}/actions", json={"action": "rerun"}).json()
+    third = wait_run(caller, rerun["detail"])
+    assert third["status"] == "succeeded" and counter.read_text().count("x") == 2
+
+
+def test_source_checkout_records_the_commit(caller: Caller, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "hello.txt").write_text("from git\n")
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], check=True)
+    sha = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    register(caller, f"name: checkout\nsource: {{url: 'file://{repo}', ref: main}}\nsteps:\n- {{id: a, run: cat hello.txt}}\n")
+    done = wait_run(caller, start(caller, "checkout")["id"])
+    assert done["status"] == "succeeded" and done["commit"] == sha and done["branch"] == "main"
+    assert "from git" in [ln["line"] for ln in logs(caller, done["id"])]
+    bad = wait_run(caller, start(caller, "checkout", ref="no-such-branch")["id"])
+    assert bad["status"] == "failed" and "no-such-branch" in bad["error"]
+
+
+def test_bad_input(caller: Caller, client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]
+    r = caller.post("/api/pipelines", json={"spec": "name: x\nsteps:\n- {id: a, run: x, needs: [b]}\n"})
+    assert r.status_code == 422 and r.json()["errors"] == [{"field": "spec.steps[0](a).needs", "message": "unknown step 'b'"}]
+    register(caller, "name: typed\nparams: {n: {type: number}}\nsteps: [{id: a, run: x}]\n")
+    assert caller.post("/api/pipelines", json={"spec": "name: typed\nsteps: [{id: a, run: y}]\n"}).status_code == 409
+    r = caller.post("/api/runs", json={"pipeline": "typed", "inputs": {"n": "lots"}})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "inputs.n"
+    assert caller.post("/api/runs", json={"pipeline": "ghost"}).status_code == 404
+    assert caller.get("/api/runs/nope").status_code == 404
+    assert caller.post("/api/runs", json={"pipeline": "typed", "env": "moon"}).status_code == 404
+    viewer = make_user(engine, roles=["viewer"])
+    v = login(client, viewer.username, PASSWORD)
+    assert v.post("/api/runs", json={"pipeline": "typed"}).status_code == 403
+
+
+def test_versions_and_diff(caller: Caller) -> None:
+    p = register(caller, "name: evolve\nparams: {a: {default: x}}\nsteps:\n- {id: a, run: echo 1}\n- {id: b, run: echo 2}\n")
+    assert p["latestVersion"] == 1 and p["latest"]["contentHash"].startswith("sha256:")
+    same = caller.put(
+        f"/api/pipelines/{p['id']}",
+        json={"spec": "name: evolve\nparams: {a: {default: x}}\nsteps:\n- {id: a, run: echo 1}\n- {id: b, run: echo 2}\n"},
+    )
+    assert same.json()["latestVersion"] == 1  # unchanged content: no new version
+    v2 = caller.put(
+        f"/api/pipelines/{p['id']}",
+        json={
+            "spec": "name: evolve\nparams: {b: {default: y}}\nsteps:\n- {id: a, run: echo one, timeout: 60}\n- {id: c, run: echo 3, artifacts: [x.txt]}\n"
+        },
+    )
+    assert v2.status_code == 200 and v2.json()["latestVersion"] == 2
+    d = caller.get(f"/api/pipelines/{p['id']}/diff", params={"from": 1, "to": 2}).json()
+    assert d["stepsAdded"] == ["c"] and d["stepsRemoved"] == ["b"]
+    assert d["stepsChanged"] == [
+        {
+            "id": "a",
+            "changes": [{"field": "run", "from": "echo 1", "to": "echo one"}, {"field": "timeout", "from": None, "to": 60}],
+        }
+    ]
+    assert d["paramsAdded"] == ["b"] and d["paramsRemoved"] == ["a"]
+    versions = caller.get(f"/api/pipelines/{p['id']}/versions").json()["items"]
+    assert [v["version"] for v in versions] == [2, 1]
+    assert caller.get(f"/api/pipelines/{p['id']}/diff", params={"from": 1, "to": 9}).status_code == 404
+    schema = caller.get("/api/schemas/pipeline.json").json()
+    assert "steps" in schema["properties"]
