@@ -1,0 +1,106 @@
+"""Browser tests: Debian's Chromium driven by Playwright against a real `maestro up` stack."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.services import Up, session, up_env
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@dataclass
+class Stack:
+    base_url: str
+    admin_password: str
+    token: str
+    temporal_ui_url: str
+    env: dict[str, str]
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    if not (ROOT / "frontend" / "dist" / "index.html").is_file():
+        pytest.fail("the web UI is not built: run `make ui` (make test builds it before the browser tests)")
+    tmp = tmp_path_factory.mktemp("e2e-stack")
+    env = up_env(tmp / "data")
+    up = Up(env, tmp / "up.log")
+    try:
+        out = up.wait_ready()
+        password = re.search(r"password: (\S+)", out).group(1)  # type: ignore[union-attr]
+        base = f"http://localhost:{env['MAESTRO_API_PORT']}"
+        admin = session(base.replace("localhost", "127.0.0.1"), "admin", password)
+        tok = admin.post("/api/tokens", json={"name": "e2e-harness", "scopes": ["admin:*"], "expiresInDays": 1}).json()["secret"]
+        yield Stack(base, password, tok, f"http://127.0.0.1:{env['MAESTRO_TEMPORAL_UI_PORT']}", env)
+    finally:
+        up.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(params=["light"])
+def color_scheme(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def context(browser: Browser, stack: Stack, color_scheme: str) -> Iterator[BrowserContext]:
+    ctx = browser.new_context(base_url=stack.base_url, color_scheme=color_scheme)  # type: ignore[arg-type]
+    ctx.set_default_timeout(15_000)
+    yield ctx
+    ctx.close()
+
+
+def sign_in(page: Page, username: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("navigation").first).to_be_visible()
+
+
+@pytest.fixture
+def page(context: BrowserContext, stack: Stack) -> Page:
+    """A page signed in as the admin, on the Control Hub."""
+    pg = context.new_page()
+    sign_in(pg, "admin", stack.admin_password)
+    return pg
+
+
+_axe = Axe()
+
+
+def assert_axe_clean(page: Page) -> None:
+    page.wait_for_load_state("networkidle")
+    # open/close animations change opacity (and so contrast): judge the settled page
+    page.evaluate("() => Promise.all(document.getAnimations().map((a) => a.finished.catch(() => null)))")
+    result = _axe.run(page)
+    violations = [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']][:3]}" for v in result.response["violations"]
+    ]
+    assert violations == [], f"axe violations on {page.url}:\n" + "\n".join(violations)
