@@ -7,17 +7,16 @@ from __future__ import annotations
 
 import argparse
 import re
-import statistics
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from playwright.sync_api import sync_playwright  # noqa: E402
+from playwright.sync_api import sync_playwright
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-from tests.services import Up, up_env  # noqa: E402
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.services import Up, up_env
 
 
 def pct(xs: list[float], p: float) -> float:
