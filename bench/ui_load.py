@@ -55,7 +55,8 @@ def main() -> None:
                 page.get_by_role("button", name="Sign in").wait_for(state="visible")
                 t_login = page.evaluate("() => performance.now()")
                 scripts = page.evaluate(
-                    "() => performance.getEntriesByType('resource').filter(r => r.initiatorType === 'script' || r.name.endsWith('.js'))"
+                    "() => performance.getEntriesByType('resource')"
+                    ".filter(r => r.initiatorType === 'script' || r.name.endsWith('.js'))"
                     ".map(r => [r.decodedBodySize, r.encodedBodySize])"
                 )
                 page.get_by_label("Username").fill("admin")
