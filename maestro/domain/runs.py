@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from maestro.domain import models as _models  # noqa: F401  (tables these rows reference by foreign key)
 from maestro.domain.types import UTCDateTime, new_id, utcnow
 
 

@@ -1,0 +1,158 @@
+"""Killing the runner, the worker or the API mid-run loses nothing; the CI CLI follows a run to its end."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.services import Up, session, up_env, wait_for
+
+pytestmark = pytest.mark.slow
+
+
+class Stack:
+    def __init__(self, up: Up, base: str, token: str) -> None:
+        self.up, self.base, self.token = up, base, token
+        self.api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
+    def child_pid(self, name: str) -> int:
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                cmd = (d / "cmdline").read_bytes().split(b"\0")
+                ppid = int((d / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == self.up.proc.pid and b"maestro.cli" in cmd and name.encode() in cmd:
+                return int(d.name)
+        raise AssertionError(f"no {name} child of maestro up")
+
+    def kill(self, name: str) -> int:
+        pid = self.child_pid(name)
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: self._restarted(name, pid), 30, 0.2)
+        return pid
+
+    def _restarted(self, name: str, old: int) -> bool:
+        try:
+            return self.child_pid(name) != old
+        except AssertionError:
+            return False
+
+    def get(self, path: str, **kw):  # type: ignore[no-untyped-def]
+        """GET that rides out an API restart."""
+
+        def attempt():  # type: ignore[no-untyped-def]
+            try:
+                r = self.api.get(path, **kw)
+                return r if r.status_code == 200 else None
+            except httpx.TransportError:
+                return None
+
+        return wait_for(attempt, 30, 0.2)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("durability")
+    env = up_env(tmp / "data")
+    up = Up(env, tmp / "up.log")
+    try:
+        out = up.wait_ready()
+        password = re.search(r"password: (\S+)", out).group(1)  # type: ignore[union-attr]
+        base = f"http://127.0.0.1:{env['MAESTRO_API_PORT']}"
+        tok = session(base, "admin", password).post("/api/tokens", json={"name": "dur", "scopes": ["admin:*"]}).json()["secret"]
+        yield Stack(up, base, tok)
+    finally:
+        up.stop()
+
+
+def test_kills_mid_run_lose_no_run_and_no_log_line(stack: Stack, tmp_path: Path) -> None:
+    count = tmp_path / "count"
+    spec = f"""
+name: durable
+steps:
+  - id: a
+    run: 'echo a >> {count}; for i in $(seq 1 40); do echo "a line $i"; sleep 0.1; done'
+  - id: b
+    needs: [a]
+    run: 'echo b >> {count}; for i in $(seq 1 30); do echo "b line $i"; sleep 0.1; done'
+  - id: c
+    needs: [b]
+    run: 'echo c >> {count}; echo done'
+"""
+    assert stack.api.post("/api/pipelines", json={"spec": spec}).status_code == 201
+    run = stack.api.post("/api/runs", json={"pipeline": "durable"}).json()
+    rid = run["id"]
+
+    def step(key: str) -> dict:  # type: ignore[type-arg]
+        return {s["key"]: s for s in stack.get(f"/api/runs/{rid}").json()["steps"]}[key]
+
+    # the runner dies while step a is printing
+    wait_for(lambda: len(stack.get(f"/api/runs/{rid}/logs", params={"step": "a"}).text.splitlines()) >= 5, 30, 0.1)
+    stack.kill("runner")
+    # the worker dies while step b runs
+    wait_for(lambda: step("b")["status"] == "running", 60, 0.1)
+    stack.kill("worker")
+    # the API dies too
+    stack.kill("api")
+    final = wait_for(lambda: (d := stack.get(f"/api/runs/{rid}").json())["status"] in {"succeeded", "failed"} and d, 90, 0.2)
+    assert final["status"] == "succeeded", final
+    # a was in flight when its runner died: it ran again; b and c, never completed twice
+    assert count.read_text().split() == ["a", "a", "b", "c"]
+    lines = [json.loads(x) for x in stack.get(f"/api/runs/{rid}/logs").text.splitlines()]
+    by_step: dict[str, list[int]] = {}
+    for ln in lines:
+        by_step.setdefault(ln["step"], []).append(ln["n"])
+    for key, ns in by_step.items():
+        assert len(ns) == len(set(ns)) or key == "a", f"duplicate lines in {key}"
+    b_lines = [ln["line"] for ln in lines if ln["step"] == "b" and ln["stream"] == "stdout"]
+    assert b_lines == [f"b line {i}" for i in range(1, 31)]  # nothing lost, nothing twice
+    a_last = [ln["line"] for ln in lines if ln["step"] == "a" and ln["stream"] == "stdout"][-40:]
+    assert a_last == [f"a line {i}" for i in range(1, 41)]  # the re-execution's log is complete
+    assert any("previous runner of this step was lost" in ln["line"] for ln in lines if ln["step"] == "a")
+
+
+def test_cli_follows_a_run_and_exits_with_its_result(stack: Stack, tmp_path: Path) -> None:
+    ok = tmp_path / "ok.yaml"
+    ok.write_text("name: cli-ok\nparams: {who: {default: world}}\nsteps:\n- {id: hello, run: 'echo hello ${{ params.who }}'}\n")
+    env = {**os.environ, "MAESTRO_URL": stack.base, "MAESTRO_TOKEN": stack.token}
+    out = subprocess.run(
+        [sys.executable, "-m", "maestro.cli", "run", str(ok), "--input", "who=ci", "--follow"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "[hello] hello ci" in out.stdout and "succeeded" in out.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: cli-bad\nsteps:\n- {id: boom, run: 'echo failing >&2; exit 3'}\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "maestro.cli", "run", str(bad), "--follow"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 1 and "[boom] failing" in out.stderr and "failed" in out.stderr
+    listed = subprocess.run(
+        [sys.executable, "-m", "maestro.cli", "runs", "list", "--pipeline", "cli-bad"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert "run-cli-bad-1" in listed.stdout and "failed" in listed.stdout
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text("name: cli-invalid\nsteps:\n- {id: a, run: x, needs: [nope]}\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "maestro.cli", "run", str(invalid)], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 1 and "steps[0](a).needs: unknown step 'nope'" in out.stderr
