@@ -41,8 +41,10 @@ ui-check: ## generated client fresh, lint, types, component tests, production bu
 pytest:
 	$(VENV)/pytest
 
-bench:
+bench: ## benchmarks (not part of make test); figures go to docs/perf.md
 	$(VENV)/python bench/ui_load.py
+	$(VENV)/python bench/runs.py
+	$(VENV)/python bench/runs_list.py
 
 clean:
 	rm -rf .venv frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache

@@ -100,9 +100,18 @@ class Settings(BaseSettings):
         description='USD per runner-second by pool, JSON (e.g. {"default": 0.000133, "gpu": 0.01}).',
     )
     runner_queue_prefix: str = Field("maestro-runner-", description="Runner task queues are PREFIX + pool.")
+    runner_concurrency: int = Field(32, description="Steps one runner executes at the same time.")
     runner_pool: str = Field("default", description="Pool served by `maestro runner` (task queue maestro-runner-POOL).")
     workspace_dir: Path | None = Field(None, description="Step workspaces (default: data_dir/workspaces).")
     artifact_dir: Path | None = Field(None, description="Content-addressed artifact store (default: data_dir/artifacts).")
+    artifact_store: Literal["local", "s3"] = Field(
+        "local", description="Where artifacts live: a local directory or S3-compatible storage."
+    )
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO, Ceph, AWS); unset = AWS default.")
+    s3_bucket: str = Field("maestro-artifacts", description="Bucket for artifacts when MAESTRO_ARTIFACT_STORE=s3.")
+    s3_region: str = Field("us-east-1", description="S3 region.")
+    s3_access_key_id: str | None = Field(None, description="S3 access key (unset: the usual AWS credential chain).")
+    s3_secret_access_key: str | None = Field(None, description="S3 secret key.")
     step_log_max_lines: int = Field(100_000, description="Log lines kept per step attempt; the rest is cut with a marker.")
     step_log_max_line_bytes: int = Field(16_384, description="Longer log lines are truncated.")
 

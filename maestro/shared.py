@@ -186,3 +186,15 @@ class RunState:
     paused: bool
     steps: dict[str, str]
     waiting: list[str]
+
+
+@dataclass
+class ProjectionItem:
+    step: StepUpdate | None = None
+    run: RunUpdate | None = None
+
+
+@dataclass
+class ProjectionBatch:
+    run_id: str
+    items: list[ProjectionItem] = field(default_factory=list)

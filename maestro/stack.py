@@ -16,8 +16,10 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import redis
 
@@ -25,6 +27,7 @@ from maestro.config import Settings
 from maestro.shared import SEARCH_ATTRIBUTES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
 
 
 class StackError(RuntimeError):
@@ -191,7 +194,19 @@ def temporal_healthy(address: str) -> bool:
         client = await Client.connect(address)
         return await client.service_client.check_health()
 
-    return asyncio.run(check())
+    return run_coroutine(check())
+
+
+def run_coroutine(coro: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, also from a thread whose event loop is already running (e.g. under Playwright)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def redis_healthy(url: str) -> bool:

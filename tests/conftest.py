@@ -116,3 +116,8 @@ def workers(migrated: Settings) -> Iterator[Settings]:
     yield migrated
     loop.call_soon_threadsafe(stop.set)
     t.join(30)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: they need the built UI and take longest; everything else reports first."""
+    items.sort(key=lambda item: "/e2e/" in str(item.fspath))

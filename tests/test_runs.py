@@ -342,3 +342,72 @@ def test_versions_and_diff(caller: Caller) -> None:
     assert caller.get(f"/api/pipelines/{p['id']}/diff", params={"from": 1, "to": 9}).status_code == 404
     schema = caller.get("/api/schemas/pipeline.json").json()
     assert "steps" in schema["properties"]
+
+
+async def test_runs_are_findable_in_temporal_by_search_attributes(client: TestClient, workers, settings) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from temporalio.client import Client
+
+    caller = login(client)
+    register(caller, "name: findme\nsteps:\n- {id: a, run: 'true'}\n")
+    run = start(caller, "findme", env="staging")
+    await asyncio.to_thread(wait_run, caller, run["id"])
+    tc = await Client.connect(settings.effective_temporal_address)
+
+    async def found() -> list:  # type: ignore[type-arg]
+        return [
+            w
+            async for w in tc.list_workflows(
+                'MaestroPipeline = "findme" AND MaestroEnv = "staging" AND MaestroStatus = "succeeded"'
+            )
+        ]
+
+    for _ in range(50):  # visibility is eventually consistent
+        hits = await found()
+        if hits:
+            break
+        await asyncio.sleep(0.2)
+    assert [w.id for w in hits] == ["run-findme-1"]
+    desc = await tc.get_workflow_handle("run-findme-1").describe()
+    assert (await desc.memo_value("runId")) == run["id"]
+
+
+def test_run_events_stream_live(app, workers) -> None:  # type: ignore[no-untyped-def]
+    import httpx
+
+    from tests.services import live_api
+    from tests.test_streams import _login
+
+    with live_api(app) as url:
+        c = _login(url)
+        c.post(
+            "/api/pipelines",
+            json={"spec": "name: evented\nsteps:\n- {id: a, run: echo hi}\n- {id: gate, uses: approval, needs: [a]}\n"},
+        )
+        started: list[str] = []
+        events: list[dict] = []  # type: ignore[type-arg]
+        with c.stream("GET", "/api/streams/runs", timeout=httpx.Timeout(20)) as r:
+            started.append(c.post("/api/runs", json={"pipeline": "evented"}).json()["id"])
+            cur: dict = {}  # type: ignore[type-arg]
+            for line in r.iter_lines():
+                if line.startswith("event: "):
+                    cur["event"] = line[7:]
+                elif line.startswith("data: "):
+                    cur["data"] = json.loads(line[6:])
+                elif line == "" and "data" in cur:
+                    events.append(cur)
+                    cur = {}
+                    if events[-1]["event"] == "approval_requested" or len(events) > 50:
+                        break
+        kinds = [e["event"] for e in events]
+        assert kinds[0] == "run_started"
+        assert {"step_started", "step_completed", "approval_requested", "run_progress"} <= set(kinds)
+        assert all(e["data"]["payload"]["runId"] == started[0] for e in events)
+        r = c.post(f"/api/runs/{started[0]}/actions", json={"action": "approve"})
+        assert r.status_code == 200
+        with c.stream("GET", "/api/streams/logs", params={"run": started[0], "since": "0"}, timeout=httpx.Timeout(10)) as s:
+            for line in s.iter_lines():
+                if line.startswith("data: "):
+                    assert '"line": "hi"' in line or '"line":"hi"' in line
+                    break

@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from maestro.artifacts import LocalStore
+from maestro.artifacts import Store
 from maestro.domain.runs import Artifact, LogChunk
 from maestro.events.streams import stream_key
 from maestro.shared import ArtifactRef, SourceInput, StepInput, StepOutcome
@@ -154,7 +154,7 @@ def kill_group(proc: asyncio.subprocess.Process) -> None:
 
 
 class StepActivities:
-    def __init__(self, *, engine: Engine, redis: Redis, workspace_dir: Path, store: LocalStore) -> None:
+    def __init__(self, *, engine: Engine, redis: Redis, workspace_dir: Path, store: Store) -> None:
         self.engine = engine
         self.redis = redis
         self.workspace_dir = workspace_dir

@@ -77,14 +77,16 @@ class PipelineVersion(SQLModel, table=True):
 class Run(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("pipeline_id", "number"),
-        Index("ix_run_created", "created_at", "id"),
+        # every list is "newest first within a tenant": lead with tenant_id so the planner walks
+        # the index in order and stops after one page (also for free-text filters)
+        Index("ix_run_tenant_created", "tenant_id", "created_at", "id"),
         Index("ix_run_status_created", "status", "created_at", "id"),
         Index("ix_run_pipeline_created", "pipeline_name", "created_at", "id"),
         Index("ix_run_env_created", "env", "created_at", "id"),
         Index("ix_run_owner_created", "owner", "created_at", "id"),
     )
     id: str = Field(default_factory=new_id, primary_key=True)
-    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
     pipeline_id: str = Field(foreign_key="pipeline.id")
     pipeline_name: str = Field(max_length=63)
     version_id: str = Field(foreign_key="pipeline_version.id")
@@ -139,7 +141,7 @@ class StepRun(SQLModel, table=True):
 
 
 class Artifact(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("run_id", "step_key", "path"),)
+    __table_args__ = (UniqueConstraint("run_id", "step_key", "path", name="uq_artifact_run_step_path"),)
     id: str = Field(default_factory=new_id, primary_key=True)
     run_id: str = Field(foreign_key="run.id", index=True)
     step_key: str = Field(max_length=200)

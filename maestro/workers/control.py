@@ -33,7 +33,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
         client,
         task_queue=settings.control_task_queue,
         workflows=WORKFLOWS,
-        activities=[diagnostic_step, projection.project_run, projection.project_step],
+        activities=[diagnostic_step, projection.project_batch],
         activity_executor=_executor(),
     )
 

@@ -7,7 +7,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from maestro.activities.steps import StepActivities
-from maestro.artifacts import LocalStore
+from maestro.artifacts import make_store
 from maestro.config import Settings
 from maestro.db import get_engine
 from maestro.shared import runner_queue
@@ -19,13 +19,13 @@ def build_runner(client: Client, settings: Settings) -> Worker:
         engine=get_engine(settings.effective_database_url),
         redis=Redis.from_url(settings.effective_redis_url, socket_connect_timeout=2),
         workspace_dir=settings.effective_workspace_dir,
-        store=LocalStore(settings.effective_artifact_dir),
+        store=make_store(settings),
     )
     return Worker(
         client,
         task_queue=runner_queue(settings.runner_pool, settings.runner_queue_prefix),
         activities=[steps.resolve_source, steps.run_step],
-        max_concurrent_activities=8,
+        max_concurrent_activities=settings.runner_concurrency,
     )
 
 

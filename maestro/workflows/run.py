@@ -18,6 +18,8 @@ with workflow.unsafe.imports_passed_through():
     from maestro.shared import (
         ActionInput,
         ActionResult,
+        ProjectionBatch,
+        ProjectionItem,
         RunInput,
         RunState,
         RunUpdate,
@@ -48,6 +50,8 @@ class RunWorkflow:
         self.commit: str | None = None
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.cancelled_unprojected: set[str] = set()
+        self._pending: list[ProjectionItem] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     # ---- main ----------------------------------------------------------------------------
     @workflow.run
@@ -92,6 +96,7 @@ class RunWorkflow:
                             StepUpdate(run_id=inp.run_id, key=key, status="skipped", message="source unavailable")
                         )
                 await self._project_run("failed", error=f"source: {cause}")
+                await self._projections_done()
                 self.finished = True
                 return "failed"
             await self._project_run("running", commit=self.commit)
@@ -141,6 +146,7 @@ class RunWorkflow:
             final,
             error=(f"cancelled by {self.cancel_requested.by}: {self.cancel_requested.reason}" if self.cancel_requested else None),
         )
+        await self._projections_done()
         self.finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return final
@@ -332,28 +338,51 @@ class RunWorkflow:
                 return
 
     # ---- projection helpers ---------------------------------------------------------------
+    # Updates queue up and a single flusher applies them in order, as batches, with local
+    # activities (no task-queue round trip). The DAG never awaits them; a burst of parallel steps
+    # costs one SQL transaction, not one per update.
+    def _enqueue(self, item: ProjectionItem) -> None:
+        self._pending.append(item)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+
+    async def _flush(self) -> None:
+        assert self.inp is not None
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await workflow.execute_local_activity(
+                "project_batch",
+                ProjectionBatch(run_id=self.inp.run_id, items=batch),
+                start_to_close_timeout=PROJECTION_TIMEOUT,
+                retry_policy=PROJECTION_RETRY,
+            )
+
+    async def _projections_done(self) -> None:
+        while self._flusher is not None and not self._flusher.done():
+            await self._flusher
+        if self._pending:
+            self._flusher = asyncio.create_task(self._flush())
+            await self._flusher
+
     async def _project_step(self, upd: StepUpdate) -> None:
-        await workflow.execute_activity(
-            "project_step", upd, start_to_close_timeout=PROJECTION_TIMEOUT, retry_policy=PROJECTION_RETRY
-        )
+        self._enqueue(ProjectionItem(step=upd))
 
     async def _project_run(self, status: str, *, commit: str | None = None, error: str | None = None) -> None:
         assert self.inp is not None
         workflow.upsert_search_attributes([STATUS_ATTR.value_set(status)])
         outputs = dict(self.outputs) if status in {"succeeded", "failed", "cancelled"} else None
-        await workflow.execute_activity(
-            "project_run",
-            RunUpdate(
-                run_id=self.inp.run_id,
-                status=status,
-                at=workflow.now().isoformat(),
-                commit=commit,
-                error=error,
-                paused=self.paused,
-                outputs=outputs,
+        self._enqueue(
+            ProjectionItem(
+                run=RunUpdate(
+                    run_id=self.inp.run_id,
+                    status=status,
+                    at=workflow.now().isoformat(),
+                    commit=commit,
+                    error=error,
+                    paused=self.paused,
+                    outputs=outputs,
+                )
             ),
-            start_to_close_timeout=PROJECTION_TIMEOUT,
-            retry_policy=PROJECTION_RETRY,
         )
 
     # ---- controls -------------------------------------------------------------------------

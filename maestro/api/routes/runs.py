@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import Field
 from sqlmodel import Session, col, or_, select
+from starlette.background import BackgroundTask
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -19,7 +21,7 @@ from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, autho
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
 from maestro.api.schemas import InputModel
-from maestro.artifacts import DigestMismatch, LocalStore
+from maestro.artifacts import DigestMismatch, make_store
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.runs import TERMINAL_RUN, Artifact, LogChunk, Run
@@ -334,8 +336,9 @@ def download_artifact(*, artifact_id: str, rt: RuntimeDep, session: SessionDep, 
     if a is None:
         raise Problem(404, f"No artifact {artifact_id!r}.")
     _run_or_404(session, principal, a.run_id)
+    store = make_store(rt.settings)
     try:
-        path = LocalStore(rt.settings.effective_artifact_dir).verified_path(a.sha256)
+        path = store.verified_path(a.sha256)
     except FileNotFoundError as exc:
         raise Problem(404, f"The bytes of artifact {a.path} are missing from the store.") from exc
     except DigestMismatch as exc:
@@ -345,11 +348,13 @@ def download_artifact(*, artifact_id: str, rt: RuntimeDep, session: SessionDep, 
             title="Digest mismatch",
             remediation="Do not use this artifact; rerun the step that produced it.",
         ) from exc
+    cleanup = BackgroundTask(os.unlink, path) if store.temporary_downloads else None
     return FileResponse(
         path,
         media_type=a.media_type,
         filename=a.path.rsplit("/", 1)[-1],
         headers={"Digest": f"sha-256={a.sha256}", "X-Maestro-Sha256": a.sha256},
+        background=cleanup,
     )
 
 
