@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.ui_load import pct
-from tests.services import Up, session, up_env
+from tests.services import running_stack
 
 
 def wait_done(api: httpx.Client, rid: str, timeout: float = 300) -> dict:  # type: ignore[type-arg]
@@ -69,14 +68,9 @@ def main() -> None:
     ap.add_argument("--triggers", type=int, default=30)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="maestro-bench-runs-"))
-    env = up_env(tmp / "data")
-    up = Up(env, tmp / "up.log")
-    try:
-        out = up.wait_ready()
-        password = re.search(r"password: (\S+)", out).group(1)  # type: ignore[union-attr]
-        base = f"http://127.0.0.1:{env['MAESTRO_API_PORT']}"
-        tok = session(base, "admin", password).post("/api/tokens", json={"name": "bench", "scopes": ["admin:*"]}).json()["secret"]
-        api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {tok}"}, timeout=60)
+    with running_stack(tmp, token_name="bench") as stack:
+        env = stack.env
+        api = stack.api(timeout=60)
         marker = tmp / "started"
 
         # 1. trigger → first step running (the step records when its process started)
@@ -143,8 +137,6 @@ def main() -> None:
             f"50-step DAG wall                        p50 {pct(walls, 0.5) * 1000:6.0f} ms  (critical path {critical * 1000:.0f} ms, "
             f"ratio {pct(walls, 0.5) / critical:.2f}x)"
         )
-    finally:
-        up.stop()
 
 
 if __name__ == "__main__":

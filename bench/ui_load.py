@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -16,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from playwright.sync_api import sync_playwright
 
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.services import Up, up_env
+from tests.services import running_stack
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -34,13 +33,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=20)
     args = ap.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="maestro-bench-"))
-    env = up_env(tmp / "data")
-    up = Up(env, tmp / "up.log")
-    try:
-        out = up.wait_ready()
-        password = re.search(r"password: (\S+)", out).group(1)  # type: ignore[union-attr]
-        base = f"http://localhost:{env['MAESTRO_API_PORT']}"
+    with running_stack(Path(tempfile.mkdtemp(prefix="maestro-bench-")), token_name="bench") as stack:
+        base, password = stack.base_url, stack.admin_password
         baseline, login_tti, hub_tti, js_bytes, js_gzip = [], [], [], [], []
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -80,8 +74,6 @@ def main() -> None:
         print(f"ratio p95 /login vs baseline: {pct(login_tti, 0.95) / max(pct(baseline, 0.95), 0.001):.1f}x")
         print(f"JS on first load (/login): {js_bytes[0] / 1024:.0f} KiB decoded, {js_gzip[0] / 1024:.0f} KiB transferred (gzip)")
         print("budget: TTI p95 <= 2500 ms (aim <= 1000 ms):", "OK" if pct(login_tti, 0.95) <= 2500 else "OVER")
-    finally:
-        up.stop()
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -204,3 +205,42 @@ def session(base: str, username: str, password: str) -> httpx.Client:
     # Secure cookie over plain-http loopback: carry it by hand
     c.headers["Cookie"] = f"maestro_session={r.cookies['maestro_session']}"
     return c
+
+
+@dataclass
+class RunningStack:
+    """A `maestro up` stack on free ports, with its admin password and an admin API token."""
+
+    up: Up
+    env: dict[str, str]
+    base_url: str  # http://localhost:PORT (browsers treat localhost as a secure context)
+    admin_password: str
+    token: str
+
+    @property
+    def api_url(self) -> str:
+        return self.base_url.replace("localhost", "127.0.0.1")
+
+    @property
+    def temporal_ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['MAESTRO_TEMPORAL_UI_PORT']}"
+
+    def api(self, timeout: float = 30) -> httpx.Client:
+        return httpx.Client(base_url=self.api_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=timeout)
+
+
+@contextlib.contextmanager
+def running_stack(tmp: Path, *, token_name: str = "tests") -> Iterator[RunningStack]:
+    import re
+
+    env = up_env(tmp / "data")
+    up = Up(env, tmp / "up.log")
+    try:
+        out = up.wait_ready()
+        password = re.search(r"password: (\S+)", out).group(1)  # type: ignore[union-attr]
+        base = f"http://localhost:{env['MAESTRO_API_PORT']}"
+        admin = session(base.replace("localhost", "127.0.0.1"), "admin", password)
+        tok = admin.post("/api/tokens", json={"name": token_name, "scopes": ["admin:*"], "expiresInDays": 1}).json()["secret"]
+        yield RunningStack(up, env, base, password, tok)
+    finally:
+        up.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -14,15 +13,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.services import Up, session, up_env, wait_for
+from tests.services import RunningStack, running_stack, wait_for
 
 pytestmark = pytest.mark.slow
 
 
 class Stack:
-    def __init__(self, up: Up, base: str, token: str) -> None:
-        self.up, self.base, self.token = up, base, token
-        self.api = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    def __init__(self, running: RunningStack) -> None:
+        self.up, self.base, self.token = running.up, running.api_url, running.token
+        self.api = running.api()
 
     def child_pid(self, name: str) -> int:
         for d in Path("/proc").iterdir():
@@ -64,17 +63,8 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("durability")
-    env = up_env(tmp / "data")
-    up = Up(env, tmp / "up.log")
-    try:
-        out = up.wait_ready()
-        password = re.search(r"password: (\S+)", out).group(1)  # type: ignore[union-attr]
-        base = f"http://127.0.0.1:{env['MAESTRO_API_PORT']}"
-        tok = session(base, "admin", password).post("/api/tokens", json={"name": "dur", "scopes": ["admin:*"]}).json()["secret"]
-        yield Stack(up, base, tok)
-    finally:
-        up.stop()
+    with running_stack(tmp_path_factory.mktemp("durability")) as running:
+        yield Stack(running)
 
 
 def test_kills_mid_run_lose_no_run_and_no_log_line(stack: Stack, tmp_path: Path) -> None:

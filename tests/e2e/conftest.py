@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.services import Up, session, up_env
+from tests.services import RunningStack, running_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -25,34 +22,15 @@ CHROMIUM_ARGS = [
 ]
 
 
-@dataclass
-class Stack:
-    base_url: str
-    admin_password: str
-    token: str
-    temporal_ui_url: str
-    env: dict[str, str]
-
-    def api(self) -> httpx.Client:
-        return httpx.Client(base_url=self.base_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=30)
+Stack = RunningStack
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not (ROOT / "frontend" / "dist" / "index.html").is_file():
         pytest.fail("the web UI is not built: run `make ui` (make test builds it before the browser tests)")
-    tmp = tmp_path_factory.mktemp("e2e-stack")
-    env = up_env(tmp / "data")
-    up = Up(env, tmp / "up.log")
-    try:
-        out = up.wait_ready()
-        password = re.search(r"password: (\S+)", out).group(1)  # type: ignore[union-attr]
-        base = f"http://localhost:{env['MAESTRO_API_PORT']}"
-        admin = session(base.replace("localhost", "127.0.0.1"), "admin", password)
-        tok = admin.post("/api/tokens", json={"name": "e2e-harness", "scopes": ["admin:*"], "expiresInDays": 1}).json()["secret"]
-        yield Stack(base, password, tok, f"http://127.0.0.1:{env['MAESTRO_TEMPORAL_UI_PORT']}", env)
-    finally:
-        up.stop()
+    with running_stack(tmp_path_factory.mktemp("e2e-stack"), token_name="e2e-harness") as st:
+        yield st
 
 
 @pytest.fixture(scope="module")

@@ -213,7 +213,7 @@ steps:
     assert lines and {re.search(r'"step": ?"([^"]+)"', ln).group(1) for ln in lines} == {"flaky"}  # type: ignore[union-attr]
 
     page.get_by_role("tab", name=re.compile("Steps")).click()
-    expect(page.get_by_role("row").filter(has_text="prep")).to_contain_text("Reused from run")
+    expect(page.get_by_role("row", name=re.compile(r"^prep prep"))).to_contain_text("Reused from run")
 
 
 @pytest.mark.parametrize("color_scheme", ["light", "dark"], indirect=True)
