@@ -134,6 +134,8 @@ class ProjectionActivities:
                     run.cost_usd = sum(x.cost_usd for x in steps.values())
                     events.append((self._apply_run(run, item.run), run_payload(run, list(steps.values()))))
             run.cost_usd = sum(x.cost_usd for x in steps.values())
+            run.steps_total = len(steps)
+            run.steps_done = sum(1 for x in steps.values() if x.status in TERMINAL_STEP)
             s.add(run)
             s.commit()
         if any(item.step is not None for item in batch.items):

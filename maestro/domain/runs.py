@@ -104,6 +104,8 @@ class Run(SQLModel, table=True):
     owner: str = Field(max_length=200)
     trace_id: str = Field(default="", max_length=32)
     cost_usd: float = 0.0
+    steps_total: int = 0
+    steps_done: int = 0
     rerun_of: str | None = Field(default=None, max_length=32)
     error: str = Field(default="", max_length=2000)
     paused: bool = False

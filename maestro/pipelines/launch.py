@@ -86,6 +86,7 @@ async def start_run(
         owner=owner,
         trace_id=trace_id,
         rerun_of=rerun_of.id if rerun_of else None,
+        steps_total=len(plans),
     )
     session.add(run)
     session.flush()

@@ -31,6 +31,12 @@ export const router = createBrowserRouter([
             errorElement: <PageError />,
             children: [
               { index: true, lazy: () => import("@/features/home/home-page") },
+              { path: "runs", lazy: () => import("@/features/runs/runs-page") },
+              { path: "runs/:runId", lazy: () => import("@/features/runs/run-detail-page") },
+              { path: "pipelines", lazy: () => import("@/features/pipelines/pipelines-page") },
+              { path: "pipelines/new", lazy: () => import("@/features/pipelines/pipeline-new-page") },
+              { path: "pipelines/:pipelineId", lazy: () => import("@/features/pipelines/pipeline-page") },
+              { path: "pipelines/:pipelineId/compare", lazy: () => import("@/features/pipelines/compare-page") },
               { path: "admin/tokens", lazy: () => import("@/features/tokens/tokens-page") },
               { path: "admin/users", lazy: () => import("@/features/users/users-page") },
               { path: "admin/users/:userId", lazy: () => import("@/features/users/user-detail-page") },

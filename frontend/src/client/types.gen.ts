@@ -43,6 +43,24 @@ export type ArtifactPublic = {
 };
 
 /**
+ * ArtifactsChange
+ */
+export type ArtifactsChange = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * From
+     */
+    from: Array<string>;
+    /**
+     * To
+     */
+    to: Array<string>;
+};
+
+/**
  * AuditEventPublic
  */
 export type AuditEventPublic = {
@@ -235,6 +253,24 @@ export type EnvironmentPublic = {
      * Projectslug
      */
     projectSlug: string;
+};
+
+/**
+ * FieldChange
+ */
+export type FieldChange = {
+    /**
+     * Field
+     */
+    field: string;
+    /**
+     * From
+     */
+    from: unknown;
+    /**
+     * To
+     */
+    to: unknown;
 };
 
 /**
@@ -461,6 +497,24 @@ export type PageUserPublic = {
 };
 
 /**
+ * ParamChange
+ */
+export type ParamChange = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * From
+     */
+    from: unknown;
+    /**
+     * To
+     */
+    to: unknown;
+};
+
+/**
  * PermissionPublic
  */
 export type PermissionPublic = {
@@ -516,9 +570,7 @@ export type PipelineDetail = {
     /**
      * Plan
      */
-    plan: Array<{
-        [key: string]: unknown;
-    }>;
+    plan: Array<PlanStep>;
 };
 
 /**
@@ -544,9 +596,7 @@ export type PipelineDiff = {
     /**
      * Stepschanged
      */
-    stepsChanged: Array<{
-        [key: string]: unknown;
-    }>;
+    stepsChanged: Array<StepChange>;
     /**
      * Paramsadded
      */
@@ -558,15 +608,11 @@ export type PipelineDiff = {
     /**
      * Paramschanged
      */
-    paramsChanged: Array<{
-        [key: string]: unknown;
-    }>;
+    paramsChanged: Array<ParamChange>;
     /**
      * Artifactschanged
      */
-    artifactsChanged: Array<{
-        [key: string]: unknown;
-    }>;
+    artifactsChanged: Array<ArtifactsChange>;
     /**
      * Envchanged
      */
@@ -677,6 +723,44 @@ export type PipelineVersionSummary = {
      * Createdat
      */
     createdAt: string;
+};
+
+/**
+ * PlanStep
+ *
+ * One executable step after matrix expansion.
+ */
+export type PlanStep = {
+    /**
+     * Key
+     */
+    key: string;
+    /**
+     * Stepid
+     */
+    stepId: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Kind
+     */
+    kind: string;
+    /**
+     * Needs
+     */
+    needs: Array<string>;
+    /**
+     * Pool
+     */
+    pool: string;
+    /**
+     * Matrix
+     */
+    matrix: {
+        [key: string]: string;
+    };
 };
 
 /**
@@ -963,6 +1047,14 @@ export type RunDetail = {
      */
     costUsd: number;
     /**
+     * Stepstotal
+     */
+    stepsTotal: number;
+    /**
+     * Stepsdone
+     */
+    stepsDone: number;
+    /**
      * Rerunof
      */
     rerunOf: string | null;
@@ -1091,6 +1183,14 @@ export type RunPublic = {
      */
     costUsd: number;
     /**
+     * Stepstotal
+     */
+    stepsTotal: number;
+    /**
+     * Stepsdone
+     */
+    stepsDone: number;
+    /**
      * Rerunof
      */
     rerunOf: string | null;
@@ -1176,6 +1276,20 @@ export type SpecInput = {
     spec: string | {
         [key: string]: unknown;
     };
+};
+
+/**
+ * StepChange
+ */
+export type StepChange = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Changes
+     */
+    changes: Array<FieldChange>;
 };
 
 /**
@@ -1464,15 +1578,11 @@ export type ValidationResult = {
     /**
      * Errors
      */
-    errors: Array<{
-        [key: string]: string;
-    }>;
+    errors: Array<FieldError>;
     /**
      * Plan
      */
-    plan?: Array<{
-        [key: string]: unknown;
-    }>;
+    plan?: Array<PlanStep>;
     /**
      * Contenthash
      */

@@ -17,6 +17,15 @@ export const zArtifactPublic = z.object({
 });
 
 /**
+ * ArtifactsChange
+ */
+export const zArtifactsChange = z.object({
+    id: z.string(),
+    from: z.array(z.string()),
+    to: z.array(z.string())
+});
+
+/**
  * AuditEventPublic
  */
 export const zAuditEventPublic = z.object({
@@ -102,6 +111,15 @@ export const zEnvironmentPublic = z.object({
 });
 
 /**
+ * FieldChange
+ */
+export const zFieldChange = z.object({
+    field: z.string(),
+    from: z.unknown(),
+    to: z.unknown()
+});
+
+/**
  * FieldError
  */
 export const zFieldError = z.object({
@@ -148,6 +166,15 @@ export const zPageAuditEventPublic = z.object({
 });
 
 /**
+ * ParamChange
+ */
+export const zParamChange = z.object({
+    name: z.string(),
+    from: z.unknown(),
+    to: z.unknown()
+});
+
+/**
  * PermissionPublic
  */
 export const zPermissionPublic = z.object({
@@ -160,23 +187,6 @@ export const zPermissionPublic = z.object({
  */
 export const zItemsPermissionPublic = z.object({
     items: z.array(zPermissionPublic)
-});
-
-/**
- * PipelineDiff
- */
-export const zPipelineDiff = z.object({
-    fromVersion: z.int(),
-    toVersion: z.int(),
-    stepsAdded: z.array(z.string()),
-    stepsRemoved: z.array(z.string()),
-    stepsChanged: z.array(z.record(z.string(), z.unknown())),
-    paramsAdded: z.array(z.string()),
-    paramsRemoved: z.array(z.string()),
-    paramsChanged: z.array(z.record(z.string(), z.unknown())),
-    artifactsChanged: z.array(z.record(z.string(), z.unknown())),
-    envChanged: z.boolean(),
-    sourceChanged: z.boolean()
 });
 
 /**
@@ -216,22 +226,6 @@ export const zPipelineVersionPublic = z.object({
 });
 
 /**
- * PipelineDetail
- */
-export const zPipelineDetail = z.object({
-    id: z.string(),
-    name: z.string(),
-    description: z.string(),
-    latestVersion: z.int(),
-    createdBy: z.string(),
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
-    recentStatuses: z.optional(z.array(z.string())),
-    latest: zPipelineVersionPublic,
-    plan: z.array(z.record(z.string(), z.unknown()))
-});
-
-/**
  * PipelineVersionSummary
  */
 export const zPipelineVersionSummary = z.object({
@@ -246,6 +240,37 @@ export const zPipelineVersionSummary = z.object({
  */
 export const zItemsPipelineVersionSummary = z.object({
     items: z.array(zPipelineVersionSummary)
+});
+
+/**
+ * PlanStep
+ *
+ * One executable step after matrix expansion.
+ */
+export const zPlanStep = z.object({
+    key: z.string(),
+    stepId: z.string(),
+    name: z.string(),
+    kind: z.string(),
+    needs: z.array(z.string()),
+    pool: z.string(),
+    matrix: z.record(z.string(), z.string())
+});
+
+/**
+ * PipelineDetail
+ */
+export const zPipelineDetail = z.object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    latestVersion: z.int(),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    recentStatuses: z.optional(z.array(z.string())),
+    latest: zPipelineVersionPublic,
+    plan: z.array(zPlanStep)
 });
 
 /**
@@ -380,6 +405,8 @@ export const zRunPublic = z.object({
     owner: z.string(),
     traceId: z.string(),
     costUsd: z.number(),
+    stepsTotal: z.int(),
+    stepsDone: z.int(),
     rerunOf: z.nullable(z.string()),
     error: z.string(),
     paused: z.boolean(),
@@ -452,6 +479,31 @@ export const zSpecInput = z.object({
 });
 
 /**
+ * StepChange
+ */
+export const zStepChange = z.object({
+    id: z.string(),
+    changes: z.array(zFieldChange)
+});
+
+/**
+ * PipelineDiff
+ */
+export const zPipelineDiff = z.object({
+    fromVersion: z.int(),
+    toVersion: z.int(),
+    stepsAdded: z.array(z.string()),
+    stepsRemoved: z.array(z.string()),
+    stepsChanged: z.array(zStepChange),
+    paramsAdded: z.array(z.string()),
+    paramsRemoved: z.array(z.string()),
+    paramsChanged: z.array(zParamChange),
+    artifactsChanged: z.array(zArtifactsChange),
+    envChanged: z.boolean(),
+    sourceChanged: z.boolean()
+});
+
+/**
  * StepPublic
  */
 export const zStepPublic = z.object({
@@ -498,6 +550,8 @@ export const zRunDetail = z.object({
     owner: z.string(),
     traceId: z.string(),
     costUsd: z.number(),
+    stepsTotal: z.int(),
+    stepsDone: z.int(),
     rerunOf: z.nullable(z.string()),
     error: z.string(),
     paused: z.boolean(),
@@ -619,8 +673,8 @@ export const zUserUpdate = z.object({
  */
 export const zValidationResult = z.object({
     valid: z.boolean(),
-    errors: z.array(z.record(z.string(), z.string())),
-    plan: z.optional(z.array(z.record(z.string(), z.unknown()))),
+    errors: z.array(zFieldError),
+    plan: z.optional(z.array(zPlanStep)),
     contentHash: z.nullish(z.string())
 });
 

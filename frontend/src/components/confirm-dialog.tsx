@@ -24,6 +24,8 @@ export interface ConfirmDialogProps {
   /** Shown under the reason field; say where the reason goes. */
   reasonHint?: string;
   destructive?: boolean;
+  /** Extra fields shown above the reason (e.g. which approval step). */
+  children?: ReactNode;
   /** Resolve to close the dialog; reject to keep it open and show the error. */
   onConfirm: (reason: string) => Promise<unknown> | void;
 }
@@ -48,6 +50,7 @@ function ConfirmDialogBody({
   reasonLabel = "Reason",
   reasonHint = "Recorded with the change in the audit log.",
   destructive = false,
+  children,
   onConfirm,
 }: ConfirmDialogProps) {
   const [reason, setReason] = useState("");
@@ -82,6 +85,7 @@ function ConfirmDialogBody({
           <DialogTitle>{title}</DialogTitle>
           <DialogDescription>{description}</DialogDescription>
         </DialogHeader>
+        {children}
         {requireReason ? (
           <div className="grid gap-2">
             <Label htmlFor={reasonId}>{reasonLabel} (required)</Label>

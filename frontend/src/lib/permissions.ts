@@ -5,6 +5,9 @@ export type Permission =
   | "system:read"
   | "admin:users"
   | "admin:tokens"
+  | "runs:read"
+  | "runs:write"
+  | "pipelines:write"
   | "admin:*"
   | (string & {});
 

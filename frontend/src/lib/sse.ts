@@ -21,7 +21,16 @@ export interface StreamEnvelope {
 export type StreamState = "connecting" | "open" | "closed";
 export type StreamHandlers = Record<string, (envelope: StreamEnvelope) => void>;
 
-export function useEventStream(topic: string, handlers: StreamHandlers, enabled = true): StreamState {
+/**
+ * A handler named `open` runs on every (re)connection (e.g. to refetch what a gap may have hidden).
+ * `params` adds query parameters (e.g. `{ run: id }` for the logs topic); a change reconnects.
+ */
+export function useEventStream(
+  topic: string,
+  handlers: StreamHandlers,
+  enabled = true,
+  params?: Record<string, string>,
+): StreamState {
   const handlersRef = useRef(handlers);
   const [state, setState] = useState<StreamState>("connecting");
 
@@ -30,13 +39,17 @@ export function useEventStream(topic: string, handlers: StreamHandlers, enabled 
   });
 
   const types = Object.keys(handlers).sort().join(",");
+  const search = params ? new URLSearchParams(params).toString() : "";
 
   useEffect(() => {
     if (!enabled || typeof EventSource === "undefined") return;
-    const source = new EventSource(`/api/streams/${encodeURIComponent(topic)}`);
-    const onOpen = () => setState("open");
+    const source = new EventSource(`/api/streams/${encodeURIComponent(topic)}${search ? `?${search}` : ""}`);
+    const onOpen = () => {
+      setState("open");
+      handlersRef.current.open?.({ type: "open" });
+    };
     const onError = () => setState(source.readyState === EventSource.CLOSED ? "closed" : "connecting");
-    const listeners = types.split(",").filter(Boolean).map((type) => {
+    const listeners = types.split(",").filter((t) => t && t !== "open").map((type) => {
       const listener = (event: MessageEvent<string>) => {
         let envelope: StreamEnvelope;
         try {
@@ -58,7 +71,7 @@ export function useEventStream(topic: string, handlers: StreamHandlers, enabled 
       source.close();
       setState("closed");
     };
-  }, [topic, types, enabled]);
+  }, [topic, types, enabled, search]);
 
   return enabled ? state : "closed";
 }

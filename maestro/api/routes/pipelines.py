@@ -10,7 +10,7 @@ from sqlmodel import Session, col, select
 
 from maestro.api.deps import AUTHENTICATED, Require, SessionDep
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
-from maestro.api.problems import Problem
+from maestro.api.problems import FieldError, Problem
 from maestro.api.schemas import InputModel
 from maestro.domain.identity import Principal
 from maestro.domain.runs import Pipeline, PipelineVersion, Run
@@ -56,16 +56,51 @@ class PipelineVersionSummary(ApiModel):
     created_at: datetime
 
 
+class PlanStep(ApiModel):
+    """One executable step after matrix expansion."""
+
+    key: str
+    step_id: str
+    name: str
+    kind: str
+    needs: list[str]
+    pool: str
+    matrix: dict[str, str]
+
+
 class PipelineDetail(PipelinePublic):
     latest: PipelineVersionPublic
-    plan: list[dict[str, Any]]
+    plan: list[PlanStep]
 
 
 class ValidationResult(ApiModel):
     valid: bool
-    errors: list[dict[str, str]]
-    plan: list[dict[str, Any]] = Field(default_factory=list)
+    errors: list[FieldError]
+    plan: list[PlanStep] = Field(default_factory=list)
     content_hash: str | None = None
+
+
+class FieldChange(ApiModel):
+    field: str
+    from_: Any = Field(alias="from")
+    to: Any
+
+
+class StepChange(ApiModel):
+    id: str
+    changes: list[FieldChange]
+
+
+class ParamChange(ApiModel):
+    name: str
+    from_: Any = Field(alias="from")
+    to: Any
+
+
+class ArtifactsChange(ApiModel):
+    id: str
+    from_: list[str] = Field(alias="from")
+    to: list[str]
 
 
 class PipelineDiff(ApiModel):
@@ -73,11 +108,11 @@ class PipelineDiff(ApiModel):
     to_version: int
     steps_added: list[str]
     steps_removed: list[str]
-    steps_changed: list[dict[str, Any]]
+    steps_changed: list[StepChange]
     params_added: list[str]
     params_removed: list[str]
-    params_changed: list[dict[str, Any]]
-    artifacts_changed: list[dict[str, Any]]
+    params_changed: list[ParamChange]
+    artifacts_changed: list[ArtifactsChange]
     env_changed: bool
     source_changed: bool
 
@@ -102,9 +137,17 @@ def parse_input(body: SpecInput) -> tuple[specmod.PipelineSpec, str]:
         ) from exc
 
 
-def plan_public(spec: specmod.PipelineSpec) -> list[dict[str, Any]]:
+def plan_public(spec: specmod.PipelineSpec) -> list[PlanStep]:
     return [
-        {"key": p.key, "stepId": p.step_id, "name": p.name, "kind": p.kind, "needs": p.needs, "pool": p.pool, "matrix": p.matrix}
+        PlanStep(
+            key=p.key,
+            step_id=p.step_id,
+            name=p.name,
+            kind=p.kind,
+            needs=p.needs,
+            pool=p.pool,
+            matrix={k: str(v) for k, v in p.matrix.items()},
+        )
         for p in specmod.plan(spec)
     ]
 
@@ -138,7 +181,9 @@ def validate_pipeline(*, body: SpecInput, principal: Reader) -> ValidationResult
     try:
         spec, _ = parse_input(body)
     except Problem as exc:
-        return ValidationResult(valid=False, errors=exc.errors or [{"field": "spec", "message": exc.detail}])
+        return ValidationResult(
+            valid=False, errors=[FieldError(**e) for e in exc.errors or [{"field": "spec", "message": exc.detail}]]
+        )
     return ValidationResult(valid=True, errors=[], plan=plan_public(spec), content_hash=specmod.content_hash(spec))
 
 

@@ -96,6 +96,8 @@ class RunPublic(ApiModel):
     owner: str
     trace_id: str
     cost_usd: float
+    steps_total: int
+    steps_done: int
     rerun_of: str | None
     error: str
     paused: bool

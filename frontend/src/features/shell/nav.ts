@@ -1,5 +1,5 @@
 import type { LucideIcon } from "lucide-react";
-import { KeyRoundIcon, LayoutDashboardIcon, ScrollTextIcon, UsersIcon } from "lucide-react";
+import { KeyRoundIcon, LayoutDashboardIcon, PlayIcon, ScrollTextIcon, UsersIcon, WorkflowIcon } from "lucide-react";
 import { canAny, type Permission } from "@/lib/permissions";
 
 /** The IA sections that exist so far. Later capabilities add theirs here — no placeholders. */
@@ -24,6 +24,20 @@ export const NAV_SECTIONS: NavSection[] = [
     id: "hub",
     label: "Control Hub",
     items: [{ to: "/", label: "Overview", icon: LayoutDashboardIcon, end: true, keywords: ["home", "health", "control hub"] }],
+  },
+  {
+    id: "runs",
+    label: "Runs & Pipelines",
+    items: [
+      { to: "/runs", label: "Runs", icon: PlayIcon, anyOf: ["runs:read"], keywords: ["run", "build", "job", "logs", "runs & pipelines"] },
+      {
+        to: "/pipelines",
+        label: "Pipelines",
+        icon: WorkflowIcon,
+        anyOf: ["runs:read"],
+        keywords: ["pipeline", "dag", "spec", "yaml", "runs & pipelines"],
+      },
+    ],
   },
   {
     id: "admin",

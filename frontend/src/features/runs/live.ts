@@ -1,0 +1,81 @@
+import { useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { useEffect, useRef } from "react";
+import { useEventStream, type StreamEnvelope, type StreamState } from "@/lib/sse";
+import { useCan } from "@/features/auth/session";
+import { applyRunEvent, applyStepEvent, invalidateRun, invalidateRunLists, type RunEventPayload, type StepEventPayload } from "./queries";
+
+/**
+ * Coalesces refetches: events can arrive by the dozen per second, so each kind of refetch runs
+ * at most once per `ms` (the cache is patched from the event itself right away).
+ */
+function useThrottle(ms: number) {
+  const pending = useRef(new Map<string, () => void>());
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
+  return (key: string, run: () => void) => {
+    pending.current.set(key, run);
+    if (timer.current) return;
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      const jobs = [...pending.current.values()];
+      pending.current.clear();
+      for (const job of jobs) job();
+    }, ms);
+  };
+}
+
+function payloadOf<T>(e: StreamEnvelope): T | null {
+  const p = e.payload as T | undefined;
+  return p && typeof (p as { runId?: unknown }).runId === "string" ? p : null;
+}
+
+/**
+ * `/api/streams/runs` → the TanStack Query cache: every event patches the cached lists and run
+ * details at once; new runs, finished runs and step changes also trigger a (throttled) refetch so
+ * fields the events do not carry (timings, new rows under server-side filters) follow.
+ */
+export function useRunsLiveUpdates(): StreamState {
+  const queryClient = useQueryClient();
+  const enabled = useCan("runs:read");
+  const throttle = useThrottle(400);
+  const refetchLists = (qc: QueryClient) => throttle("lists", () => void invalidateRunLists(qc));
+  const refetchRun = (qc: QueryClient, id: string) => throttle(`run:${id}`, () => void invalidateRun(qc, id));
+
+  const onRun = (e: StreamEnvelope, refetch: boolean) => {
+    const p = payloadOf<RunEventPayload>(e);
+    if (!p) return;
+    const statusChanged = applyRunEvent(queryClient, p);
+    if (refetch || statusChanged) refetchLists(queryClient);
+    if (refetch) refetchRun(queryClient, p.runId);
+  };
+  const onStep = (e: StreamEnvelope) => {
+    const p = payloadOf<StepEventPayload>(e);
+    if (!p) return;
+    applyStepEvent(queryClient, p);
+    refetchRun(queryClient, p.runId);
+  };
+
+  return useEventStream(
+    "runs",
+    {
+      run_started: (e) => onRun(e, true),
+      run_progress: (e) => onRun(e, false),
+      run_completed: (e) => onRun(e, true),
+      step_started: onStep,
+      step_completed: onStep,
+      step_updated: onStep,
+      approval_requested: onStep,
+      // The server trimmed events we missed (or we reconnected): reload what is shown.
+      reset: () => {
+        refetchLists(queryClient);
+        void queryClient.invalidateQueries({ predicate: (q) => (q.queryKey[0] as { _id?: string })?._id === "runsGet" });
+      },
+    },
+    enabled,
+  );
+}

@@ -1,0 +1,121 @@
+/**
+ * The log viewer's data model, kept free of React so it can be tested on its own: an append-only
+ * buffer of log lines that drops duplicates (history and the live stream overlap), finds gaps
+ * (lines the live stream never delivered), and the per-step filter and line permalinks.
+ */
+export interface LogLine {
+  ts: string;
+  step: string;
+  stream: string;
+  line: string;
+  n: number;
+  attempt: number;
+}
+
+export const lineKey = (l: Pick<LogLine, "step" | "attempt" | "n">) => `${l.step}\u0000${l.attempt}\u0000${l.n}`;
+
+export function isLogLine(v: unknown): v is LogLine {
+  if (typeof v !== "object" || v === null) return false;
+  const l = v as Record<string, unknown>;
+  return typeof l.step === "string" && typeof l.line === "string" && typeof l.n === "number";
+}
+
+export interface LogGap {
+  step: string;
+  attempt: number;
+  /** Fetch lines after this number (the last one before the first missing line). */
+  after: number;
+}
+
+export class LogBuffer {
+  readonly lines: LogLine[] = [];
+  private readonly keys = new Set<string>();
+  /** Per step+attempt: how many lines are held and the highest line number seen. */
+  private readonly groups = new Map<string, { step: string; attempt: number; count: number; max: number }>();
+
+  /** Appends the lines not held yet (in the order given); returns how many were new. */
+  add(batch: readonly unknown[]): number {
+    let added = 0;
+    for (const raw of batch) {
+      if (!isLogLine(raw)) continue;
+      const l: LogLine = { ...raw, attempt: typeof raw.attempt === "number" ? raw.attempt : 1, stream: raw.stream ?? "stdout", ts: raw.ts ?? "" };
+      const key = lineKey(l);
+      if (this.keys.has(key)) continue;
+      this.keys.add(key);
+      this.lines.push(l);
+      const g = `${l.step}\u0000${l.attempt}`;
+      const group = this.groups.get(g) ?? { step: l.step, attempt: l.attempt, count: 0, max: 0 };
+      group.count++;
+      group.max = Math.max(group.max, l.n);
+      this.groups.set(g, group);
+      added++;
+    }
+    return added;
+  }
+
+  get size(): number {
+    return this.lines.length;
+  }
+
+  /** Step+attempt groups whose line numbers are not contiguous from 1: something was missed. */
+  gaps(): LogGap[] {
+    const out: LogGap[] = [];
+    for (const g of this.groups.values()) {
+      if (g.count >= g.max) continue;
+      const seen = new Set<number>();
+      for (const l of this.lines) if (l.step === g.step && l.attempt === g.attempt) seen.add(l.n);
+      let n = 1;
+      while (seen.has(n)) n++;
+      out.push({ step: g.step, attempt: g.attempt, after: n - 1 });
+    }
+    return out;
+  }
+
+  /** The latest timestamp held (ISO strings compare in time order). */
+  latestTs(): string {
+    let max = "";
+    for (const l of this.lines) if (l.ts > max) max = l.ts;
+    return max;
+  }
+}
+
+/** Indices (into `lines`) of the lines shown for a step filter; null = every line. */
+export function filterLines(lines: readonly LogLine[], step: string | null | undefined): number[] | null {
+  if (!step) return null;
+  const out: number[] = [];
+  for (let i = 0; i < lines.length; i++) if (lines[i].step === step) out.push(i);
+  return out;
+}
+
+/**
+ * Line permalinks: `#L<step>-<n>` (the step key URI-encoded, since matrix keys hold brackets and
+ * commas), with `@<attempt>` added for lines of a retried step's later attempts.
+ */
+export function lineAnchor(l: Pick<LogLine, "step" | "n" | "attempt">): string {
+  return `L${encodeURIComponent(l.step)}-${l.n}${l.attempt > 1 ? `@${l.attempt}` : ""}`;
+}
+
+export function parseLineAnchor(hash: string): { step: string; n: number; attempt: number | null } | null {
+  const m = /^#?L(.+)-(\d+)(?:@(\d+))?$/.exec(hash);
+  if (!m) return null;
+  let step: string;
+  try {
+    step = decodeURIComponent(m[1]);
+  } catch {
+    return null;
+  }
+  return { step, n: Number(m[2]), attempt: m[3] ? Number(m[3]) : null };
+}
+
+/** Index of the line a permalink names (no attempt = attempt 1, else the first attempt holding it). */
+export function findAnchored(lines: readonly LogLine[], a: { step: string; n: number; attempt: number | null }): number {
+  const want = a.attempt ?? 1;
+  let fallback = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i];
+    if (l.step !== a.step || l.n !== a.n) continue;
+    if (l.attempt === want) return i;
+    if (a.attempt === null && (fallback < 0 || l.attempt < lines[fallback].attempt)) fallback = i;
+  }
+  return fallback;
+}
