@@ -119,6 +119,7 @@ class Settings(BaseSettings):
         "auto", description="`maestro up` builds the web UI when it is missing or stale (`never` skips it)."
     )
 
+    trace_retention_hours: int = Field(72, description="Spans kept in the database for run waterfalls (0 = keep none).")
     otlp_endpoint: str | None = Field(None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318.")
 
     @model_validator(mode="before")

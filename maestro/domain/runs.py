@@ -170,3 +170,21 @@ class LogChunk(SQLModel, table=True):
     line_count: int
     lines: list[dict[str, Any]] = _json(list)  # [{ts, stream, line, n}]
     created_at: datetime = _ts()
+
+
+class TraceSpan(SQLModel, table=True):
+    """Finished OpenTelemetry spans kept locally (bounded retention) for run trace waterfalls."""
+
+    __tablename__ = "trace_span"
+    __table_args__ = (Index("ix_trace_span_trace", "trace_id", "start_time"),)
+    id: int | None = Field(default=None, primary_key=True)
+    trace_id: str = Field(max_length=32)
+    span_id: str = Field(max_length=16)
+    parent_id: str | None = Field(default=None, max_length=16)
+    name: str = Field(max_length=300)
+    service: str = Field(max_length=100)
+    kind: str = Field(default="internal", max_length=16)
+    start_time: datetime = Field(sa_type=UTCDateTime)
+    end_time: datetime = Field(sa_type=UTCDateTime, index=True)
+    status: str = Field(default="unset", max_length=8)
+    attributes: dict[str, Any] = _json()

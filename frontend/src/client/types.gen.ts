@@ -1221,6 +1221,20 @@ export type RunPublic = {
 };
 
 /**
+ * RunTrace
+ */
+export type RunTrace = {
+    /**
+     * Traceid
+     */
+    traceId: string;
+    /**
+     * Spans
+     */
+    spans: Array<SpanPublic>;
+};
+
+/**
  * ScopePublic
  */
 export type ScopePublic = {
@@ -1262,6 +1276,54 @@ export type SearchHit = {
      * Href
      */
     href: string;
+};
+
+/**
+ * SpanPublic
+ */
+export type SpanPublic = {
+    /**
+     * Spanid
+     */
+    spanId: string;
+    /**
+     * Parentid
+     */
+    parentId: string | null;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Service
+     */
+    service: string;
+    /**
+     * Kind
+     */
+    kind: string;
+    /**
+     * Starttime
+     */
+    startTime: string;
+    /**
+     * Endtime
+     */
+    endTime: string;
+    /**
+     * Durationms
+     */
+    durationMs: number;
+    /**
+     * Status
+     */
+    status: string;
+    /**
+     * Attributes
+     */
+    attributes: {
+        [key: string]: string | number | number | boolean;
+    };
 };
 
 /**
@@ -3345,3 +3407,42 @@ export type RunsLogsResponses = {
      */
     200: unknown;
 };
+
+export type RunsTraceData = {
+    body?: never;
+    path: {
+        /**
+         * Run Id
+         */
+        run_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/runs/{run_id}/trace';
+};
+
+export type RunsTraceErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RunsTraceResponses = {
+    /**
+     * Successful Response
+     */
+    200: RunTrace;
+};
+
+export type RunsTraceResponse = RunsTraceResponses[keyof RunsTraceResponses];

@@ -469,6 +469,35 @@ export const zItemsSearchHit = z.object({
 });
 
 /**
+ * SpanPublic
+ */
+export const zSpanPublic = z.object({
+    spanId: z.string(),
+    parentId: z.nullable(z.string()),
+    name: z.string(),
+    service: z.string(),
+    kind: z.string(),
+    startTime: z.iso.datetime(),
+    endTime: z.iso.datetime(),
+    durationMs: z.number(),
+    status: z.string(),
+    attributes: z.record(z.string(), z.union([
+        z.string(),
+        z.int(),
+        z.number(),
+        z.boolean()
+    ]))
+});
+
+/**
+ * RunTrace
+ */
+export const zRunTrace = z.object({
+    traceId: z.string(),
+    spans: z.array(zSpanPublic)
+});
+
+/**
  * SpecInput
  */
 export const zSpecInput = z.object({
@@ -1190,3 +1219,16 @@ export const zRunsLogsQuery = z.object({
     follow: z._default(z.optional(z.boolean()), false),
     env: z.nullish(z.string())
 });
+
+export const zRunsTracePath = z.object({
+    run_id: z.string()
+});
+
+export const zRunsTraceQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zRunsTraceResponse = zRunTrace;

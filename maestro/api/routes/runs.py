@@ -24,7 +24,7 @@ from maestro.api.schemas import InputModel
 from maestro.artifacts import DigestMismatch, make_store
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
-from maestro.domain.runs import TERMINAL_RUN, Artifact, LogChunk, Run
+from maestro.domain.runs import TERMINAL_RUN, Artifact, LogChunk, Run, TraceSpan
 from maestro.pipelines import launch, store
 from maestro.pipelines.spec import SpecError
 from maestro.shared import ActionInput, ActionResult
@@ -439,3 +439,44 @@ async def run_logs(
             await asyncio.sleep(0.25)
 
     return StreamingResponse(gen(), media_type="application/x-ndjson", headers={"Cache-Control": "no-cache"})
+
+
+class SpanPublic(ApiModel):
+    span_id: str
+    parent_id: str | None
+    name: str
+    service: str
+    kind: str
+    start_time: datetime
+    end_time: datetime
+    duration_ms: float
+    status: str
+    attributes: dict[str, str | int | float | bool]
+
+
+class RunTrace(ApiModel):
+    trace_id: str
+    spans: list[SpanPublic]
+
+
+@router.get("/runs/{run_id}/trace", operation_id="runs-trace", response_model=RunTrace)
+def run_trace(*, run_id: str, session: SessionDep, principal: Reader) -> RunTrace:
+    """The run's trace as a waterfall: API request → workflow → activities, with timings and attributes.
+
+    Spans are kept locally for MAESTRO_TRACE_RETENTION_HOURS (exported over OTLP too when configured).
+    """
+    run = _run_or_404(session, principal, run_id)
+    if not run.trace_id:
+        return RunTrace(trace_id="", spans=[])
+    rows = session.exec(
+        select(TraceSpan).where(TraceSpan.trace_id == run.trace_id).order_by(col(TraceSpan.start_time)).limit(5000)
+    ).all()
+    return RunTrace(
+        trace_id=run.trace_id,
+        spans=[
+            SpanPublic.model_validate(
+                {**r.model_dump(), "duration_ms": round((r.end_time - r.start_time).total_seconds() * 1000, 3)}
+            )
+            for r in rows
+        ],
+    )

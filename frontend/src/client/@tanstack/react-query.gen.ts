@@ -3,8 +3,8 @@
 import { type DefaultError, type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, healthGet, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, readyGet, roleBindingsDelete, rolesList, runsAction, runsArtifactsList, runsCreate, runsGet, runsList, runsLogs, schemasPipeline, scopesList, search, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
-import type { ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, HealthGetData, HealthGetResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsCreateData, RunsCreateResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
+import { artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, healthGet, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, readyGet, roleBindingsDelete, rolesList, runsAction, runsArtifactsList, runsCreate, runsGet, runsList, runsLogs, runsTrace, schemasPipeline, scopesList, search, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
+import type { ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, HealthGetData, HealthGetResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsCreateData, RunsCreateResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -977,4 +977,26 @@ export const runsLogsOptions = (options: Options<RunsLogsData>) => queryOptions<
         return data;
     },
     queryKey: runsLogsQueryKey(options)
+});
+
+export const runsTraceQueryKey = (options: Options<RunsTraceData>) => createQueryKey('runsTrace', options);
+
+/**
+ * Run Trace
+ *
+ * The run's trace as a waterfall: API request → workflow → activities, with timings and attributes.
+ *
+ * Spans are kept locally for MAESTRO_TRACE_RETENTION_HOURS (exported over OTLP too when configured).
+ */
+export const runsTraceOptions = (options: Options<RunsTraceData>) => queryOptions<RunsTraceResponse, DefaultError, RunsTraceResponse, ReturnType<typeof runsTraceQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await runsTrace({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: runsTraceQueryKey(options)
 });

@@ -1,0 +1,39 @@
+"""A run's trace waterfall: the API request, the workflow and its activities, kept locally."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.factories import login
+from tests.services import wait_for
+from tests.test_runs import register, start, wait_run
+
+
+def test_run_trace_lists_api_workflow_and_step_spans(client: TestClient, workers) -> None:  # type: ignore[no-untyped-def]
+    caller = login(client)
+    register(caller, "name: traced\nsteps:\n- {id: a, run: 'true'}\n- {id: b, run: 'true', needs: [a]}\n")
+    run = start(caller, "traced")
+    done = wait_run(caller, run["id"])
+    assert done["status"] == "succeeded" and len(done["traceId"]) == 32
+
+    def spans():  # type: ignore[no-untyped-def]
+        body = caller.get(f"/api/runs/{run['id']}/trace").json()
+        names = [s["name"] for s in body["spans"]]
+        return body if sum("RunActivity:run_step" in n for n in names) == 2 else None
+
+    body = wait_for(spans, 20, 0.2)  # spans are exported in batches
+    assert body["traceId"] == done["traceId"]
+    by_id = {s["spanId"]: s for s in body["spans"]}
+    names = [s["name"] for s in body["spans"]]
+    root = [s for s in body["spans"] if s["parentId"] not in by_id]
+    assert len(root) == 1 and root[0]["name"] == "POST /api/runs"
+    assert any(n.startswith("StartWorkflow:RunWorkflow") for n in names)
+    assert any(n.startswith("RunWorkflow:RunWorkflow") for n in names)
+    step = next(s for s in body["spans"] if s["name"].startswith("RunActivity:run_step"))
+    # every span hangs off the API request
+    cur = step
+    while cur["parentId"] in by_id:
+        cur = by_id[cur["parentId"]]
+    assert cur is root[0]
+    assert step["durationMs"] >= 0 and step["endTime"] >= step["startTime"]
+    assert caller.get("/api/runs/nope/trace").status_code == 404
