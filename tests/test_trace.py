@@ -37,3 +37,18 @@ def test_run_trace_lists_api_workflow_and_step_spans(client: TestClient, workers
     assert cur is root[0]
     assert step["durationMs"] >= 0 and step["endTime"] >= step["startTime"]
     assert caller.get("/api/runs/nope/trace").status_code == 404
+
+
+def test_run_metrics_come_from_the_projection(client: TestClient, workers) -> None:  # type: ignore[no-untyped-def]
+    caller = login(client)
+    register(caller, "name: measured\nsteps:\n- {id: a, run: 'sleep 0.2'}\n")
+    register(caller, "name: broken-m\nsteps:\n- {id: a, run: 'exit 1'}\n")
+    for name in ("measured", "measured", "broken-m"):
+        wait_run(caller, start(caller, name)["id"])
+    text = client.get("/metrics").text
+    assert 'maestro_runs_total{env="dev",pipeline="measured",status="succeeded"} 2.0' in text
+    assert 'maestro_runs_total{env="dev",pipeline="broken-m",status="failed"} 1.0' in text
+    assert 'maestro_run_duration_ms_count{env="dev",pipeline="measured"} 2.0' in text
+    assert 'maestro_run_duration_ms_bucket{env="dev",le="+Inf",pipeline="measured"} 2.0' in text
+    assert 'maestro_step_duration_ms_count{pool="default"} 3.0' in text
+    assert 'maestro_step_duration_ms_bucket{le="1000.0",pool="default"} 3.0' in text  # all three took < 1 s

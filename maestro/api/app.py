@@ -13,7 +13,7 @@ import swagger_ui
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from starlette.middleware.gzip import GZipMiddleware
@@ -24,6 +24,7 @@ from maestro.api import problems
 from maestro.api.deps import Public, Runtime
 from maestro.api.health import readiness
 from maestro.api.idempotency import IdempotencyMiddleware
+from maestro.api.metrics import ProjectionCollector
 from maestro.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from maestro.api.routes import audit, auth, health, pipelines, runs, search, streams, system, tokens, users
 from maestro.api.schemas import AuditEventPublic
@@ -137,9 +138,12 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
         api.include_router(r)
     app.include_router(api)
 
+    projection_metrics = CollectorRegistry(auto_describe=False)
+    projection_metrics.register(ProjectionCollector(engine))
+
     @app.get("/metrics", include_in_schema=False, dependencies=[Public])
     def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return Response(generate_latest() + generate_latest(projection_metrics), media_type=CONTENT_TYPE_LATEST)
 
     static = Path(swagger_ui.__file__).parent / "static"
     app.mount("/api/docs/static", StaticFiles(directory=static), name="docs-static")
