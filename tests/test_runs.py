@@ -136,6 +136,14 @@ def test_retries_record_attempts(caller: Caller) -> None:
     done = wait_run(caller, start(caller, "flaky")["id"])
     assert done["status"] == "succeeded"
     assert done["steps"][0]["attempt"] == 3
+    attempts = done["steps"][0]["attempts"]
+    assert [(a["attempt"], a["status"], a["exitCode"]) for a in attempts] == [
+        (1, "failed", 1),
+        (2, "failed", 1),
+        (3, "succeeded", 0),
+    ]
+    assert all(a["startedAt"] and a["finishedAt"] and a["startedAt"] <= a["finishedAt"] for a in attempts)
+    assert attempts[0]["finishedAt"] <= attempts[1]["startedAt"]
     assert [(ln["attempt"], ln["line"]) for ln in logs(caller, done["id"]) if ln["stream"] == "stdout"] == [
         (1, "try 1"),
         (2, "try 2"),

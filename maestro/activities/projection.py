@@ -52,6 +52,37 @@ def step_payload(st: StepRun) -> dict[str, Any]:
     }
 
 
+def _merge_attempt(attempts: list[dict[str, Any]], upd: StepUpdate) -> list[dict[str, Any]]:
+    """One record per attempt: the timeline draws each attempt's bar."""
+    out = [dict(a) for a in attempts]
+    rec = next((a for a in out if a.get("attempt") == upd.attempt), None)
+    if rec is None:
+        rec = {
+            "attempt": upd.attempt,
+            "status": upd.status,
+            "startedAt": None,
+            "finishedAt": None,
+            "exitCode": None,
+            "durationMs": None,
+            "message": "",
+        }
+        out.append(rec)
+    finished = upd.finished_at is not None or upd.exit_code is not None
+    rec["status"] = ("succeeded" if upd.exit_code == 0 else "failed") if finished and upd.status == "running" else upd.status
+    if upd.started_at:
+        rec["startedAt"] = upd.started_at
+    if upd.finished_at:
+        rec["finishedAt"] = upd.finished_at
+    if upd.exit_code is not None:
+        rec["exitCode"] = upd.exit_code
+    if upd.duration_ms is not None:
+        rec["durationMs"] = upd.duration_ms
+    if upd.message:
+        rec["message"] = upd.message
+    out.sort(key=lambda a: int(a.get("attempt") or 0))
+    return out
+
+
 class ProjectionActivities:
     def __init__(self, *, engine: Engine, redis: Redis, stream_maxlen: int = 10_000) -> None:
         self.engine = engine
@@ -107,6 +138,8 @@ class ProjectionActivities:
             st.finished_at = _dt(upd.finished_at)
         if upd.status == "running" and not upd.finished_at:
             st.finished_at, st.exit_code = None, None
+        if upd.attempt:
+            st.attempts = _merge_attempt(st.attempts, upd)
         if upd.status == "running":
             return "step_started"
         if upd.status == "waiting":

@@ -131,6 +131,7 @@ class StepRun(SQLModel, table=True):
     attempt: int = 0
     exit_code: int | None = None
     outputs: dict[str, str] = _json()
+    attempts: list[dict[str, Any]] = _json(list)  # [{attempt, status, startedAt, finishedAt, exitCode, durationMs, message}]
     reused_from: str | None = Field(default=None, max_length=32)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

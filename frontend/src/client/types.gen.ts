@@ -1341,6 +1341,40 @@ export type SpecInput = {
 };
 
 /**
+ * StepAttempt
+ */
+export type StepAttempt = {
+    /**
+     * Attempt
+     */
+    attempt: number;
+    /**
+     * Status
+     */
+    status: string;
+    /**
+     * Startedat
+     */
+    startedAt?: string | null;
+    /**
+     * Finishedat
+     */
+    finishedAt?: string | null;
+    /**
+     * Exitcode
+     */
+    exitCode?: number | null;
+    /**
+     * Durationms
+     */
+    durationMs?: number | null;
+    /**
+     * Message
+     */
+    message?: string;
+};
+
+/**
  * StepChange
  */
 export type StepChange = {
@@ -1408,6 +1442,12 @@ export type StepPublic = {
     outputs: {
         [key: string]: string;
     };
+    /**
+     * Attempts
+     *
+     * Every attempt, oldest first (retries).
+     */
+    attempts?: Array<StepAttempt>;
     /**
      * Reusedfrom
      */

@@ -508,6 +508,19 @@ export const zSpecInput = z.object({
 });
 
 /**
+ * StepAttempt
+ */
+export const zStepAttempt = z.object({
+    attempt: z.int(),
+    status: z.string(),
+    startedAt: z.nullish(z.iso.datetime()),
+    finishedAt: z.nullish(z.iso.datetime()),
+    exitCode: z.nullish(z.int()),
+    durationMs: z.nullish(z.int()),
+    message: z._default(z.optional(z.string()), '')
+});
+
+/**
  * StepChange
  */
 export const zStepChange = z.object({
@@ -548,6 +561,7 @@ export const zStepPublic = z.object({
     attempt: z.int(),
     exitCode: z.nullable(z.int()),
     outputs: z.record(z.string(), z.string()),
+    attempts: z.optional(z.array(zStepAttempt)),
     reusedFrom: z.nullable(z.string()),
     startedAt: z.nullable(z.iso.datetime()),
     finishedAt: z.nullable(z.iso.datetime()),

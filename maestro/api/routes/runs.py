@@ -44,6 +44,16 @@ class RunCreate(InputModel):
     labels: dict[str, str] = Field(default_factory=dict)
 
 
+class StepAttempt(ApiModel):
+    attempt: int
+    status: str
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    exit_code: int | None = None
+    duration_ms: int | None = None
+    message: str = ""
+
+
 class StepPublic(ApiModel):
     id: str
     key: str
@@ -57,6 +67,7 @@ class StepPublic(ApiModel):
     attempt: int
     exit_code: int | None
     outputs: dict[str, str]
+    attempts: list[StepAttempt] = Field(default_factory=list, description="Every attempt, oldest first (retries).")
     reused_from: str | None
     started_at: datetime | None
     finished_at: datetime | None

@@ -7,11 +7,15 @@ import { elapsedMs } from "./use-now";
 const ms = (iso: string | null | undefined) => (iso ? Date.parse(iso) : NaN);
 
 /**
- * A Gantt chart of the run's steps: one bar per step from its (current attempt's) start to its
- * end — to now while it runs — on a shared time axis. Retried steps show their attempt number.
+ * A Gantt chart of the run's steps on a shared time axis: one bar per attempt (earlier, failed
+ * attempts fainter), the current one to now while it runs. Retried steps show their attempt number.
  */
 export function RunTimeline({ run, now }: { run: RunDetail; now: number }) {
-  const starts = [ms(run.startedAt), ...run.steps.map((s) => ms(s.startedAt))].filter((t) => !Number.isNaN(t));
+  const earlier = (s: RunDetail["steps"][number]) =>
+    (s.attempts ?? []).filter((a) => a.attempt < s.attempt && a.startedAt && a.finishedAt);
+  const starts = [ms(run.startedAt), ...run.steps.flatMap((s) => [ms(s.startedAt), ...earlier(s).map((a) => ms(a.startedAt))])].filter(
+    (t) => !Number.isNaN(t),
+  );
   if (!starts.length) {
     return (
       <EmptyState
@@ -55,6 +59,9 @@ export function RunTimeline({ run, now }: { run: RunDetail; now: number }) {
             offset !== null ? `started at +${formatDuration(offset)}` : "not started",
             dur !== null ? `took ${formatDuration(dur)}${running ? " so far" : ""}` : null,
             s.attempt > 1 ? `attempt ${s.attempt}` : null,
+            ...earlier(s).map(
+              (a) => `attempt ${a.attempt} ${a.status} after ${formatDuration(ms(a.finishedAt) - ms(a.startedAt))}`,
+            ),
           ]
             .filter(Boolean)
             .join(", ");
@@ -68,6 +75,16 @@ export function RunTimeline({ run, now }: { run: RunDetail; now: number }) {
               </div>
               <div className="relative h-6 rounded bg-muted">
                 <span className="sr-only">{describe}</span>
+                {earlier(s).map((a) => (
+                  <span
+                    key={a.attempt}
+                    aria-hidden="true"
+                    title={`attempt ${a.attempt}: ${a.status}${a.exitCode !== null && a.exitCode !== undefined ? ` (exit ${a.exitCode})` : ""}`}
+                    data-attempt={a.attempt}
+                    className={cn("absolute top-1 bottom-1 min-w-1 rounded-sm opacity-50", TONE_FILL[statusTone(a.status)])}
+                    style={{ left: pct(ms(a.startedAt)), width: `calc(${pct(ms(a.finishedAt))} - ${pct(ms(a.startedAt))})` }}
+                  />
+                ))}
                 {!Number.isNaN(start) && !Number.isNaN(end) ? (
                   <span
                     aria-hidden="true"
