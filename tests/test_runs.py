@@ -398,7 +398,9 @@ def test_run_events_stream_live(app, workers) -> None:  # type: ignore[no-untype
         with c.stream("GET", "/api/streams/runs", timeout=httpx.Timeout(20)) as r:
             started.append(c.post("/api/runs", json={"pipeline": "evented"}).json()["id"])
             cur: dict = {}  # type: ignore[type-arg]
+            deadline = time.monotonic() + 30
             for line in r.iter_lines():
+                assert time.monotonic() < deadline, f"no approval_requested among {[e['event'] for e in events]}"
                 if line.startswith("event: "):
                     cur["event"] = line[7:]
                 elif line.startswith("data: "):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -35,6 +36,7 @@ def read_events(c: httpx.Client, n: int, *, last_id: str | None = None, topic: s
     """Read ``n`` events (id, event, data) from a stream, then disconnect."""
     headers = {"Last-Event-ID": last_id} if last_id else {}
     out: list[dict] = []  # type: ignore[type-arg]
+    deadline = time.monotonic() + 20  # heartbeats keep the socket busy: bound the wait ourselves
     with c.stream("GET", f"/api/streams/{topic}", headers=headers, timeout=httpx.Timeout(15)) as r:
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
@@ -42,6 +44,7 @@ def read_events(c: httpx.Client, n: int, *, last_id: str | None = None, topic: s
             on_open()
         cur: dict = {}  # type: ignore[type-arg]
         for line in r.iter_lines():
+            assert time.monotonic() < deadline, f"only {len(out)} of {n} events arrived"
             if line.startswith("id: "):
                 cur["id"] = line[4:]
             elif line.startswith("event: "):

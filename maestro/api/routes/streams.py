@@ -8,6 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from redis.exceptions import RedisError
 
 from maestro.api.deps import AUTHENTICATED, Require, RuntimeDep
 from maestro.api.problems import Problem
@@ -70,16 +71,23 @@ async def stream(
     redis = rt.redis
     heartbeat_ms = int(rt.settings.sse_heartbeat_seconds * 1000)
 
-    async def gen() -> AsyncIterator[bytes]:
-        cursor = resume or "$"
-        yield b"retry: 2000\n\n"
-        if resume:
+    # Where to start is fixed before the response begins: an event published once the client has
+    # seen the headers is always after this position, so nothing slips between connect and read.
+    try:
+        start = resume or await newest_id(redis, topic) or "0"
+        trimmed = False
+        if resume and resume != "0":
             oldest = await oldest_id(redis, topic)
-            if oldest is not None and id_before(resume, oldest) and resume != "0":
-                # the stream was trimmed past the client's position: tell it to refetch
-                yield f"event: reset\ndata: {json.dumps({'reason': 'events were trimmed; reload state'})}\n\n".encode()
-        else:
-            cursor = await newest_id(redis, topic) or "0"
+            trimmed = oldest is not None and id_before(resume, oldest)
+    except RedisError as exc:
+        raise Problem(503, "The event store (Redis) is unavailable.") from exc
+
+    async def gen() -> AsyncIterator[bytes]:
+        cursor = start
+        yield b"retry: 2000\n\n"
+        if trimmed:
+            # the stream was trimmed past the client's position: tell it to refetch
+            yield f"event: reset\ndata: {json.dumps({'reason': 'events were trimmed; reload state'})}\n\n".encode()
         last_sent = time.monotonic()
         while True:
             if await request.is_disconnected():
