@@ -36,6 +36,10 @@ def test_run_trace_lists_api_workflow_and_step_spans(client: TestClient, workers
         cur = by_id[cur["parentId"]]
     assert cur is root[0]
     assert step["durationMs"] >= 0 and step["endTime"] >= step["startTime"]
+    assert {s["attributes"].get("maestro.step") for s in body["spans"] if s["name"].startswith("RunActivity:run_step")} == {
+        "a",
+        "b",
+    }
     assert caller.get("/api/runs/nope/trace").status_code == 404
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from opentelemetry import trace
 from redis.asyncio import Redis
 from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError
@@ -219,6 +220,10 @@ class StepActivities:
     @activity.defn(name="run_step")
     async def run_step(self, inp: StepInput) -> StepOutcome:
         info = activity.info()
+        span = trace.get_current_span()  # the Temporal tracing interceptor's RunActivity span
+        span.set_attribute("maestro.run_id", inp.run_id)
+        span.set_attribute("maestro.step", inp.key)
+        span.set_attribute("maestro.attempt", inp.attempt)
         base = self.workspace_dir / inp.run_id / f"{safe_name(inp.key)}.{inp.attempt}.{info.attempt}"
         shutil.rmtree(base, ignore_errors=True)
         work = base / "work"
@@ -319,6 +324,8 @@ class StepActivities:
             if not artifacts:
                 sink.system(f"maestro: no file matched the artifact globs {inp.artifacts}")
         await sink.flush()
+        span.set_attribute("maestro.exit_code", -1 if code is None or timed_out else code)
+        span.set_attribute("maestro.log_lines", sink.n)
         finished = _now()
         return StepOutcome(
             exit_code=None if timed_out else code,

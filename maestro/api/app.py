@@ -26,7 +26,7 @@ from maestro.api.health import readiness
 from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.metrics import ProjectionCollector
 from maestro.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from maestro.api.routes import audit, auth, health, pipelines, runs, search, streams, system, tokens, users
+from maestro.api.routes import audit, auth, health, pipelines, runs, search, slo, streams, system, tokens, users
 from maestro.api.schemas import AuditEventPublic
 from maestro.api.ui import mount_ui
 from maestro.config import Settings
@@ -35,6 +35,7 @@ from maestro.domain.auditlog import on_audit_committed
 from maestro.domain.models import AuditEvent
 from maestro.events import make_envelope
 from maestro.events.streams import stream_key
+from maestro.observability.traffic import TrafficRecorder
 from maestro.telemetry import setup_tracing
 from maestro.temporal import connect
 
@@ -105,17 +106,19 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     engine = get_engine(settings.effective_database_url)
     redis = Redis.from_url(settings.effective_redis_url, socket_connect_timeout=2)
     redis_sync = SyncRedis.from_url(settings.effective_redis_url, socket_connect_timeout=2, socket_timeout=2)
+    traffic = TrafficRecorder()
     rt = Runtime(settings=settings, engine=engine, redis=redis, redis_sync=redis_sync, temporal=_LazyTemporal(settings))
     on_audit_committed(engine, _audit_publisher(redis_sync, settings.stream_maxlen))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_health_loop(rt)) if start_background else None
+        tasks = [asyncio.create_task(_health_loop(rt)), asyncio.create_task(traffic.run(engine))] if start_background else []
         yield
-        if task:
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await asyncio.to_thread(traffic.flush, engine)
         await redis.aclose()
         redis_sync.close()
 
@@ -130,10 +133,11 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.runtime = rt
+    rt.extras["traffic"] = traffic
     problems.install(app)
 
     api = APIRouter(prefix="/api", responses=problems.PROBLEM_RESPONSES)
-    routers = (health, auth, tokens, users, audit, streams, search, system, pipelines, runs)
+    routers = (health, auth, tokens, users, audit, streams, search, system, pipelines, runs, slo)
     for r in (m.router for m in routers):
         api.include_router(r)
     app.include_router(api)
@@ -166,5 +170,10 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     app.add_middleware(IdempotencyMiddleware, redis=lambda: rt.redis, ttl_seconds=settings.idempotency_ttl_seconds)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # skips text/event-stream
-    app.add_middleware(RequestContextMiddleware, hsts=True)
+
+    def count_outcome(route: str, status: int) -> None:
+        if route.startswith("/api/") and not route.startswith("/api/streams/"):
+            traffic.record(status)
+
+    app.add_middleware(RequestContextMiddleware, hsts=True, on_response=count_outcome)
     return app

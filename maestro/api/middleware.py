@@ -6,6 +6,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 import fastapi.routing
@@ -78,9 +79,10 @@ async def send_problem(
 class RequestContextMiddleware:
     """Outermost layer: every response (errors included) carries ids and security headers."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool = True) -> None:
+    def __init__(self, app: ASGIApp, *, hsts: bool = True, on_response: Callable[[str, int], None] | None = None) -> None:
         self.app = app
         self.hsts = hsts
+        self.on_response = on_response
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -134,6 +136,8 @@ class RequestContextMiddleware:
                 if route_path != "/metrics":
                     HTTP_REQUESTS.labels(method, route_path, str(status_holder["status"])).inc()
                     HTTP_LATENCY.labels(method, route_path).observe(elapsed)
+                    if self.on_response is not None:
+                        self.on_response(route_path, int(status_holder["status"]))
                 log.info(
                     "request",
                     extra={

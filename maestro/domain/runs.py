@@ -189,3 +189,26 @@ class TraceSpan(SQLModel, table=True):
     end_time: datetime = Field(sa_type=UTCDateTime, index=True)
     status: str = Field(default="unset", max_length=8)
     attributes: dict[str, Any] = _json()
+
+
+class ApiTraffic(SQLModel, table=True):
+    """API request outcomes per minute (all replicas add into the same row): the availability SLI."""
+
+    __tablename__ = "api_traffic"
+    minute: datetime = Field(sa_type=UTCDateTime, primary_key=True)
+    requests: int = 0
+    errors: int = 0
+
+
+class Slo(SQLModel, table=True):
+    id: str = Field(default_factory=new_id, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    name: str = Field(max_length=100)
+    description: str = Field(default="", max_length=1000)
+    sli: str = Field(max_length=32)  # availability | run_success | run_duration
+    objective: float
+    threshold_ms: int | None = None  # run_duration: a good run finishes within this
+    window_days: int = 30
+    pipeline: str | None = Field(default=None, max_length=63)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = _ts()

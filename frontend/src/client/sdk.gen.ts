@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { ArtifactsDownloadData, ArtifactsDownloadErrors, ArtifactsDownloadResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthMeData, AuthMeErrors, AuthMeResponses, EnvironmentsListData, EnvironmentsListErrors, EnvironmentsListResponses, HealthGetData, HealthGetErrors, HealthGetResponses, PermissionsListData, PermissionsListErrors, PermissionsListResponses, PipelinesCreateData, PipelinesCreateErrors, PipelinesCreateResponses, PipelinesDiffData, PipelinesDiffErrors, PipelinesDiffResponses, PipelinesGetData, PipelinesGetErrors, PipelinesGetResponses, PipelinesListData, PipelinesListErrors, PipelinesListResponses, PipelinesUpdateData, PipelinesUpdateErrors, PipelinesUpdateResponses, PipelinesValidateData, PipelinesValidateErrors, PipelinesValidateResponses, PipelinesVersionsGetData, PipelinesVersionsGetErrors, PipelinesVersionsGetResponses, PipelinesVersionsListData, PipelinesVersionsListErrors, PipelinesVersionsListResponses, ReadyGetData, ReadyGetErrors, ReadyGetResponses, RoleBindingsDeleteData, RoleBindingsDeleteErrors, RoleBindingsDeleteResponses, RolesListData, RolesListErrors, RolesListResponses, RunsActionData, RunsActionErrors, RunsActionResponses, RunsArtifactsListData, RunsArtifactsListErrors, RunsArtifactsListResponses, RunsCreateData, RunsCreateErrors, RunsCreateResponses, RunsGetData, RunsGetErrors, RunsGetResponses, RunsListData, RunsListErrors, RunsListResponses, RunsLogsData, RunsLogsErrors, RunsLogsResponses, RunsTraceData, RunsTraceErrors, RunsTraceResponses, SchemasPipelineData, SchemasPipelineErrors, SchemasPipelineResponses, ScopesListData, ScopesListErrors, ScopesListResponses, SearchData, SearchErrors, SearchResponses, StreamsGetData, StreamsGetErrors, StreamsGetResponse, StreamsGetResponses, SystemDiagnosticsGetData, SystemDiagnosticsGetErrors, SystemDiagnosticsGetResponses, SystemDiagnosticsStartData, SystemDiagnosticsStartErrors, SystemDiagnosticsStartResponses, SystemInfoData, SystemInfoErrors, SystemInfoResponses, TokensCreateData, TokensCreateErrors, TokensCreateResponses, TokensListData, TokensListErrors, TokensListResponses, TokensRevokeData, TokensRevokeErrors, TokensRevokeResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersRoleBindingsCreateData, UsersRoleBindingsCreateErrors, UsersRoleBindingsCreateResponses, UsersRoleBindingsListData, UsersRoleBindingsListErrors, UsersRoleBindingsListResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
+import type { ArtifactsDownloadData, ArtifactsDownloadErrors, ArtifactsDownloadResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthMeData, AuthMeErrors, AuthMeResponses, EnvironmentsListData, EnvironmentsListErrors, EnvironmentsListResponses, HealthGetData, HealthGetErrors, HealthGetResponses, PermissionsListData, PermissionsListErrors, PermissionsListResponses, PipelinesCreateData, PipelinesCreateErrors, PipelinesCreateResponses, PipelinesDiffData, PipelinesDiffErrors, PipelinesDiffResponses, PipelinesGetData, PipelinesGetErrors, PipelinesGetResponses, PipelinesListData, PipelinesListErrors, PipelinesListResponses, PipelinesUpdateData, PipelinesUpdateErrors, PipelinesUpdateResponses, PipelinesValidateData, PipelinesValidateErrors, PipelinesValidateResponses, PipelinesVersionsGetData, PipelinesVersionsGetErrors, PipelinesVersionsGetResponses, PipelinesVersionsListData, PipelinesVersionsListErrors, PipelinesVersionsListResponses, ReadyGetData, ReadyGetErrors, ReadyGetResponses, RoleBindingsDeleteData, RoleBindingsDeleteErrors, RoleBindingsDeleteResponses, RolesListData, RolesListErrors, RolesListResponses, RunsActionData, RunsActionErrors, RunsActionResponses, RunsArtifactsListData, RunsArtifactsListErrors, RunsArtifactsListResponses, RunsCreateData, RunsCreateErrors, RunsCreateResponses, RunsGetData, RunsGetErrors, RunsGetResponses, RunsListData, RunsListErrors, RunsListResponses, RunsLogsData, RunsLogsErrors, RunsLogsResponses, RunsTraceData, RunsTraceErrors, RunsTraceResponses, SchemasPipelineData, SchemasPipelineErrors, SchemasPipelineResponses, ScopesListData, ScopesListErrors, ScopesListResponses, SearchData, SearchErrors, SearchResponses, SloCreateData, SloCreateErrors, SloCreateResponses, SloDeleteData, SloDeleteErrors, SloDeleteResponses, SloListData, SloListErrors, SloListResponses, StreamsGetData, StreamsGetErrors, StreamsGetResponse, StreamsGetResponses, SystemDiagnosticsGetData, SystemDiagnosticsGetErrors, SystemDiagnosticsGetResponses, SystemDiagnosticsStartData, SystemDiagnosticsStartErrors, SystemDiagnosticsStartResponses, SystemInfoData, SystemInfoErrors, SystemInfoResponses, TokensCreateData, TokensCreateErrors, TokensCreateResponses, TokensListData, TokensListErrors, TokensListResponses, TokensRevokeData, TokensRevokeErrors, TokensRevokeResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersRoleBindingsCreateData, UsersRoleBindingsCreateErrors, UsersRoleBindingsCreateResponses, UsersRoleBindingsListData, UsersRoleBindingsListErrors, UsersRoleBindingsListResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -368,3 +368,29 @@ export const runsLogs = <ThrowOnError extends boolean = true>(options: Options<R
  * Spans are kept locally for MAESTRO_TRACE_RETENTION_HOURS (exported over OTLP too when configured).
  */
 export const runsTrace = <ThrowOnError extends boolean = true>(options: Options<RunsTraceData, ThrowOnError>) => (options.client ?? client).get<RunsTraceResponses, RunsTraceErrors, ThrowOnError>({ url: '/api/runs/{run_id}/trace', ...options });
+
+/**
+ * List Slos
+ *
+ * Every SLO (built-in and defined) with its SLI, error budget and multi-window burn rates.
+ */
+export const sloList = <ThrowOnError extends boolean = true>(options?: Options<SloListData, ThrowOnError>) => (options?.client ?? client).get<SloListResponses, SloListErrors, ThrowOnError>({ url: '/api/slo', ...options });
+
+/**
+ * Create Slo
+ *
+ * Declare an SLO: SLI, objective, window (and threshold for run_duration).
+ */
+export const sloCreate = <ThrowOnError extends boolean = true>(options: Options<SloCreateData, ThrowOnError>) => (options.client ?? client).post<SloCreateResponses, SloCreateErrors, ThrowOnError>({
+    url: '/api/slo',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete Slo
+ */
+export const sloDelete = <ThrowOnError extends boolean = true>(options: Options<SloDeleteData, ThrowOnError>) => (options.client ?? client).delete<SloDeleteResponses, SloDeleteErrors, ThrowOnError>({ url: '/api/slo/{slo_id}', ...options });

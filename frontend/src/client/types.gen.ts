@@ -137,6 +137,32 @@ export type AuditVerifyPublic = {
 };
 
 /**
+ * BurnAlert
+ */
+export type BurnAlert = {
+    /**
+     * Long
+     */
+    long: string;
+    /**
+     * Short
+     */
+    short: string;
+    /**
+     * Threshold
+     */
+    threshold: number;
+    /**
+     * Severity
+     */
+    severity: string;
+    /**
+     * Firing
+     */
+    firing: boolean;
+};
+
+/**
  * CheckPublic
  */
 export type CheckPublic = {
@@ -379,6 +405,16 @@ export type ItemsSearchHit = {
      * Items
      */
     items: Array<SearchHit>;
+};
+
+/**
+ * Items[SloPublic]
+ */
+export type ItemsSloPublic = {
+    /**
+     * Items
+     */
+    items: Array<SloPublic>;
 };
 
 /**
@@ -1276,6 +1312,126 @@ export type SearchHit = {
      * Href
      */
     href: string;
+};
+
+/**
+ * SloCreate
+ */
+export type SloCreate = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Description
+     */
+    description?: string;
+    /**
+     * Sli
+     *
+     * What is measured (see GET /api/slo/slis).
+     */
+    sli: 'availability' | 'run_success' | 'run_duration';
+    /**
+     * Objective
+     *
+     * Target share of good events, strictly between 0 and 1 (0.99 = 99%).
+     */
+    objective: number;
+    /**
+     * Windowdays
+     */
+    windowDays?: number;
+    /**
+     * Thresholdms
+     *
+     * run_duration only: a good run finishes within this.
+     */
+    thresholdMs?: number | null;
+    /**
+     * Pipeline
+     *
+     * Only this pipeline's runs (run SLIs).
+     */
+    pipeline?: string | null;
+};
+
+/**
+ * SloPublic
+ */
+export type SloPublic = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Slikind
+     */
+    sliKind: string;
+    /**
+     * Objective
+     */
+    objective: number;
+    /**
+     * Windowdays
+     */
+    windowDays: number;
+    /**
+     * Thresholdms
+     */
+    thresholdMs: number | null;
+    /**
+     * Pipeline
+     */
+    pipeline: string | null;
+    /**
+     * Builtin
+     */
+    builtin: boolean;
+    /**
+     * Sli
+     *
+     * Current SLI over the window (null: no events yet).
+     */
+    sli: number | null;
+    /**
+     * Good
+     */
+    good: number;
+    /**
+     * Total
+     */
+    total: number;
+    /**
+     * Errorbudgetremaining
+     *
+     * 1 = untouched, 0 = spent, negative = overspent.
+     */
+    errorBudgetRemaining: number | null;
+    /**
+     * Burnrates
+     *
+     * Burn rate per window (1 = spending exactly the budget).
+     */
+    burnRates: {
+        [key: string]: number | null;
+    };
+    /**
+     * Burnalerts
+     */
+    burnAlerts: Array<BurnAlert>;
+    /**
+     * Evaluatedat
+     */
+    evaluatedAt: string;
 };
 
 /**
@@ -3486,3 +3642,110 @@ export type RunsTraceResponses = {
 };
 
 export type RunsTraceResponse = RunsTraceResponses[keyof RunsTraceResponses];
+
+export type SloListData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/slo';
+};
+
+export type SloListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type SloListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsSloPublic;
+};
+
+export type SloListResponse = SloListResponses[keyof SloListResponses];
+
+export type SloCreateData = {
+    body: SloCreate;
+    path?: never;
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/slo';
+};
+
+export type SloCreateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type SloCreateResponses = {
+    /**
+     * Successful Response
+     */
+    201: SloPublic;
+};
+
+export type SloCreateResponse = SloCreateResponses[keyof SloCreateResponses];
+
+export type SloDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Slo Id
+         */
+        slo_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/slo/{slo_id}';
+};
+
+export type SloDeleteErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type SloDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type SloDeleteResponse = SloDeleteResponses[keyof SloDeleteResponses];

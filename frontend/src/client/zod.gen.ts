@@ -54,6 +54,17 @@ export const zAuditVerifyPublic = z.object({
 });
 
 /**
+ * BurnAlert
+ */
+export const zBurnAlert = z.object({
+    long: z.string(),
+    short: z.string(),
+    threshold: z.number(),
+    severity: z.string(),
+    firing: z.boolean()
+});
+
+/**
  * CheckPublic
  */
 export const zCheckPublic = z.object({
@@ -466,6 +477,52 @@ export const zSearchHit = z.object({
  */
 export const zItemsSearchHit = z.object({
     items: z.array(zSearchHit)
+});
+
+/**
+ * SloCreate
+ */
+export const zSloCreate = z.object({
+    name: z.string().check(z.minLength(1), z.maxLength(100)),
+    description: z._default(z.optional(z.string().check(z.maxLength(1000))), ''),
+    sli: z.enum([
+        'availability',
+        'run_success',
+        'run_duration'
+    ]),
+    objective: z.number(),
+    windowDays: z._default(z.optional(z.int().check(z.gte(1), z.lte(90))), 30),
+    thresholdMs: z.nullish(z.int().check(z.gte(1))),
+    pipeline: z.nullish(z.string().check(z.maxLength(63)))
+});
+
+/**
+ * SloPublic
+ */
+export const zSloPublic = z.object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    sliKind: z.string(),
+    objective: z.number(),
+    windowDays: z.int(),
+    thresholdMs: z.nullable(z.int()),
+    pipeline: z.nullable(z.string()),
+    builtin: z.boolean(),
+    sli: z.nullable(z.number()),
+    good: z.int(),
+    total: z.int(),
+    errorBudgetRemaining: z.nullable(z.number()),
+    burnRates: z.record(z.string(), z.nullable(z.number())),
+    burnAlerts: z.array(zBurnAlert),
+    evaluatedAt: z.iso.datetime()
+});
+
+/**
+ * Items[SloPublic]
+ */
+export const zItemsSloPublic = z.object({
+    items: z.array(zSloPublic)
 });
 
 /**
@@ -1246,3 +1303,36 @@ export const zRunsTraceQuery = z.object({
  * Successful Response
  */
 export const zRunsTraceResponse = zRunTrace;
+
+export const zSloListQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zSloListResponse = zItemsSloPublic;
+
+export const zSloCreateBody = zSloCreate;
+
+export const zSloCreateQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zSloCreateResponse = zSloPublic;
+
+export const zSloDeletePath = z.object({
+    slo_id: z.string()
+});
+
+export const zSloDeleteQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zSloDeleteResponse = z.void();

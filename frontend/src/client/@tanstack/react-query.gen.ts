@@ -3,8 +3,8 @@
 import { type DefaultError, type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, healthGet, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, readyGet, roleBindingsDelete, rolesList, runsAction, runsArtifactsList, runsCreate, runsGet, runsList, runsLogs, runsTrace, schemasPipeline, scopesList, search, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
-import type { ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, HealthGetData, HealthGetResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsCreateData, RunsCreateResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
+import { artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, healthGet, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, readyGet, roleBindingsDelete, rolesList, runsAction, runsArtifactsList, runsCreate, runsGet, runsList, runsLogs, runsTrace, schemasPipeline, scopesList, search, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
+import type { ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, HealthGetData, HealthGetResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsCreateData, RunsCreateResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -1000,3 +1000,59 @@ export const runsTraceOptions = (options: Options<RunsTraceData>) => queryOption
     },
     queryKey: runsTraceQueryKey(options)
 });
+
+export const sloListQueryKey = (options?: Options<SloListData>) => createQueryKey('sloList', options);
+
+/**
+ * List Slos
+ *
+ * Every SLO (built-in and defined) with its SLI, error budget and multi-window burn rates.
+ */
+export const sloListOptions = (options?: Options<SloListData>) => queryOptions<SloListResponse, DefaultError, SloListResponse, ReturnType<typeof sloListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await sloList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: sloListQueryKey(options)
+});
+
+/**
+ * Create Slo
+ *
+ * Declare an SLO: SLI, objective, window (and threshold for run_duration).
+ */
+export const sloCreateMutation = (options?: Partial<Options<SloCreateData>>): UseMutationOptions<SloCreateResponse, DefaultError, Options<SloCreateData>> => {
+    const mutationOptions: UseMutationOptions<SloCreateResponse, DefaultError, Options<SloCreateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await sloCreate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Delete Slo
+ */
+export const sloDeleteMutation = (options?: Partial<Options<SloDeleteData>>): UseMutationOptions<SloDeleteResponse, DefaultError, Options<SloDeleteData>> => {
+    const mutationOptions: UseMutationOptions<SloDeleteResponse, DefaultError, Options<SloDeleteData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await sloDelete({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};

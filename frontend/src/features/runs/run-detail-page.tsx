@@ -20,11 +20,12 @@ import { RunControls } from "./run-controls";
 import { RunLogs } from "./run-logs";
 import { RunArtifacts, RunSteps } from "./run-steps";
 import { RunTimeline } from "./run-timeline";
+import { RunTrace } from "./run-trace";
 import { StatusBadge } from "./status-badge";
 import { elapsedMs, useNow } from "./use-now";
 import type { RunDetail } from "./queries";
 
-const TABS = ["timeline", "logs", "steps", "artifacts"] as const;
+const TABS = ["timeline", "logs", "steps", "artifacts", "trace"] as const;
 type Tab = (typeof TABS)[number];
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
@@ -216,6 +217,7 @@ function RunDetailView() {
             <TabsTrigger value="logs">Logs</TabsTrigger>
             <TabsTrigger value="steps">Steps ({run.steps.length})</TabsTrigger>
             <TabsTrigger value="artifacts">Artifacts ({run.artifacts.length})</TabsTrigger>
+            <TabsTrigger value="trace">Trace</TabsTrigger>
           </TabsList>
           <TabsContent value="timeline">
             <RunTimeline run={run} now={now} />
@@ -239,6 +241,9 @@ function RunDetailView() {
           </TabsContent>
           <TabsContent value="artifacts">
             <RunArtifacts run={run} />
+          </TabsContent>
+          <TabsContent value="trace">
+            <RunTrace run={run} />
           </TabsContent>
         </Tabs>
       </div>

@@ -1,0 +1,1 @@
+"""SLOs, burn rates, request-outcome accounting (and, as they grow, alerts and insights)."""
