@@ -119,6 +119,10 @@ class Settings(BaseSettings):
         "auto", description="`maestro up` builds the web UI when it is missing or stale (`never` skips it)."
     )
 
+    alert_eval_interval_seconds: int = Field(30, description="How often the alert evaluator (a Temporal schedule) runs.")
+    alertmanager_url: str | None = Field(
+        None, description="Alertmanager base URL; firing/resolved alerts are pushed to its v2 API."
+    )
     trace_retention_hours: int = Field(72, description="Spans kept in the database for run waterfalls (0 = keep none).")
     otlp_endpoint: str | None = Field(None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 
@@ -38,6 +39,10 @@ def read_events(c: httpx.Client, n: int, *, last_id: str | None = None, topic: s
     out: list[dict] = []  # type: ignore[type-arg]
     deadline = time.monotonic() + 20  # heartbeats keep the socket busy: bound the wait ourselves
     with c.stream("GET", f"/api/streams/{topic}", headers=headers, timeout=httpx.Timeout(15)) as r:
+        # a watchdog: if nothing at all arrives, close the socket so the read fails instead of hanging
+        watchdog = threading.Timer(25, r.close)
+        watchdog.daemon = True
+        watchdog.start()
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/event-stream")
         if on_open:
@@ -56,6 +61,8 @@ def read_events(c: httpx.Client, n: int, *, last_id: str | None = None, topic: s
                 cur = {}
                 if len(out) == n:
                     break
+        watchdog.cancel()
+    assert len(out) == n, f"the stream ended after {len(out)} of {n} events"
     return out
 
 

@@ -26,12 +26,11 @@ from maestro.api.health import readiness
 from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.metrics import ProjectionCollector
 from maestro.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from maestro.api.routes import audit, auth, health, pipelines, runs, search, slo, streams, system, tokens, users
+from maestro.api.routes import alerts, audit, auth, health, pipelines, runs, search, slo, streams, system, tokens, users
 from maestro.api.schemas import AuditEventPublic
 from maestro.api.ui import mount_ui
 from maestro.config import Settings
 from maestro.db import get_engine
-from maestro.domain.auditlog import on_audit_committed
 from maestro.domain.models import AuditEvent
 from maestro.events import make_envelope
 from maestro.events.streams import stream_key
@@ -108,7 +107,6 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     redis_sync = SyncRedis.from_url(settings.effective_redis_url, socket_connect_timeout=2, socket_timeout=2)
     traffic = TrafficRecorder()
     rt = Runtime(settings=settings, engine=engine, redis=redis, redis_sync=redis_sync, temporal=_LazyTemporal(settings))
-    on_audit_committed(engine, _audit_publisher(redis_sync, settings.stream_maxlen))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -134,10 +132,11 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     )
     app.state.runtime = rt
     rt.extras["traffic"] = traffic
+    rt.extras["audit_publisher"] = _audit_publisher(redis_sync, settings.stream_maxlen)
     problems.install(app)
 
     api = APIRouter(prefix="/api", responses=problems.PROBLEM_RESPONSES)
-    routers = (health, auth, tokens, users, audit, streams, search, system, pipelines, runs, slo)
+    routers = (health, auth, tokens, users, audit, streams, search, system, pipelines, runs, slo, alerts)
     for r in (m.router for m in routers):
         api.include_router(r)
     app.include_router(api)

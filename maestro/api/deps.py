@@ -17,6 +17,7 @@ from temporalio.client import Client
 
 from maestro.api.problems import Problem
 from maestro.config import Settings
+from maestro.domain.auditlog import publish_audit_with
 from maestro.domain.identity import Principal, bindings_for
 from maestro.domain.models import ApiToken, Environment, LoginSession, Project, User
 from maestro.domain.rbac import PERMISSIONS, ScopePath, grants
@@ -49,6 +50,9 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 def get_session(rt: RuntimeDep) -> Iterator[Session]:
     with Session(rt.engine, expire_on_commit=False) as s:
+        publisher = rt.extras.get("audit_publisher")
+        if publisher is not None:
+            publish_audit_with(s, publisher)
         yield s
 
 

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from maestro.api.context import current_request_id, current_trace_id
@@ -16,18 +16,18 @@ from maestro.domain.types import new_id, utcnow
 
 log = logging.getLogger("maestro.audit")
 
-# Per engine: called with each committed AuditEvent (the API wires this to the `audit` stream).
-_listeners: dict[int, Callable[[AuditEvent], None]] = {}
+AUDIT_PUBLISHER = "audit_publisher"
 
 
-def on_audit_committed(engine: Engine, fn: Callable[[AuditEvent], None]) -> None:
-    _listeners[id(engine)] = fn
+def publish_audit_with(session: Session, fn: Callable[[AuditEvent], None]) -> None:
+    """After this session commits, ``fn`` gets each audit event it wrote (the API streams them)."""
+    session.info[AUDIT_PUBLISHER] = fn
 
 
 @event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     pending: list[AuditEvent] = session.info.pop("audit_pending", [])
-    fn = _listeners.get(id(session.get_bind())) if pending else None
+    fn: Callable[[AuditEvent], None] | None = session.info.get(AUDIT_PUBLISHER) if pending else None
     for ev in pending if fn else []:
         try:
             fn(ev)  # type: ignore[misc]

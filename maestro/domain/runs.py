@@ -212,3 +212,28 @@ class Slo(SQLModel, table=True):
     pipeline: str | None = Field(default=None, max_length=63)
     created_by: str = Field(max_length=200)
     created_at: datetime = _ts()
+
+
+class Alert(SQLModel, table=True):
+    """One alert per fingerprint; it fires, resolves and may fire again (fire_count counts noise)."""
+
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "fingerprint"),
+        Index("ix_alert_state_started", "tenant_id", "state", "starts_at"),
+    )
+    id: str = Field(default_factory=new_id, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    fingerprint: str = Field(max_length=200)
+    name: str = Field(max_length=200)
+    severity: str = Field(max_length=16)
+    state: str = Field(max_length=16)  # firing | resolved
+    labels: dict[str, str] = _json()
+    annotations: dict[str, str] = _json()
+    starts_at: datetime = Field(sa_type=UTCDateTime)
+    ends_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    updated_at: datetime = _ts()
+    fire_count: int = 1
+    acked_by: str | None = Field(default=None, max_length=200)
+    acked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    assignee: str | None = Field(default=None, max_length=200)
+    notify_status: str = Field(default="", max_length=2000)

@@ -25,6 +25,7 @@ TOPICS: dict[str, Topic] = {
         Topic("audit", "audit:read", "audit_appended: every mutation, as it is recorded"),
         Topic("runs", "runs:read", "run_started, step_started, step_completed, run_progress, approval_requested, run_completed"),
         Topic("logs", "runs:read", "log_line of one run (pass ?run=ID)"),
+        Topic("alerts", "system:read", "alert_fired, alert_resolved, alert_acked, alert_assigned"),
     ]
 }
 

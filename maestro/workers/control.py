@@ -4,6 +4,7 @@ import asyncio
 import logging
 import signal
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
 from redis import Redis
@@ -14,26 +15,29 @@ from maestro.activities.diagnostics import diagnostic_step
 from maestro.activities.projection import ProjectionActivities
 from maestro.config import Settings
 from maestro.db import get_engine
+from maestro.observability.alerts import AlertActivities
 from maestro.temporal import connect
+from maestro.workflows.alerts import AlertEvaluatorWorkflow
 from maestro.workflows.diagnostics import DiagnosticsWorkflow
 from maestro.workflows.run import RunWorkflow
 
 log = logging.getLogger("maestro.worker")
 
-WORKFLOWS: list[Any] = [DiagnosticsWorkflow, RunWorkflow]
+WORKFLOWS: list[Any] = [DiagnosticsWorkflow, RunWorkflow, AlertEvaluatorWorkflow]
 
 
 def build_worker(client: Client, settings: Settings) -> Worker:
-    projection = ProjectionActivities(
-        engine=get_engine(settings.effective_database_url),
-        redis=Redis.from_url(settings.effective_redis_url, socket_connect_timeout=2, socket_timeout=5),
-        stream_maxlen=settings.stream_maxlen,
+    engine = get_engine(settings.effective_database_url)
+    redis = Redis.from_url(settings.effective_redis_url, socket_connect_timeout=2, socket_timeout=5)
+    projection = ProjectionActivities(engine=engine, redis=redis, stream_maxlen=settings.stream_maxlen)
+    alerts = AlertActivities(
+        engine=engine, redis=redis, alertmanager_url=settings.alertmanager_url, public_url=settings.effective_public_url
     )
     return Worker(
         client,
         task_queue=settings.control_task_queue,
         workflows=WORKFLOWS,
-        activities=[diagnostic_step, projection.project_batch],
+        activities=[diagnostic_step, projection.project_batch, alerts.evaluate_alerts, alerts.push_alerts],
         activity_executor=_executor(),
     )
 
@@ -45,6 +49,8 @@ def _executor() -> ThreadPoolExecutor:
 async def serve(worker_factory, settings: Settings, what: str) -> None:  # type: ignore[no-untyped-def]
     client = await connect(settings, wait_seconds=60)
     worker = worker_factory(client, settings)
+    if asyncio.iscoroutine(worker):
+        worker = await worker
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -55,5 +61,48 @@ async def serve(worker_factory, settings: Settings, what: str) -> None:  # type:
         log.info("%s stopping", what)
 
 
+def evaluator_schedule_id(settings: Settings) -> str:
+    return f"maestro-alert-evaluator-{settings.control_task_queue}"
+
+
+async def ensure_evaluator_schedule(client: Client, settings: Settings) -> None:
+    """The alert evaluator runs as a Temporal schedule; created once, its interval kept in step with settings."""
+    from temporalio.client import (
+        Schedule,
+        ScheduleActionStartWorkflow,
+        ScheduleIntervalSpec,
+        ScheduleOverlapPolicy,
+        SchedulePolicy,
+        ScheduleSpec,
+        ScheduleUpdate,
+        ScheduleUpdateInput,
+    )
+    from temporalio.service import RPCError, RPCStatusCode
+
+    sid = evaluator_schedule_id(settings)
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow("AlertEvaluatorWorkflow", id=f"{sid}-tick", task_queue=settings.control_task_queue),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(seconds=settings.alert_eval_interval_seconds))]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    )
+    try:
+        await client.create_schedule(sid, schedule)
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.ALREADY_EXISTS:
+            raise
+
+        def update(_inp: ScheduleUpdateInput) -> ScheduleUpdate:
+            return ScheduleUpdate(schedule=schedule)
+
+        await client.get_schedule_handle(sid).update(update)
+    except Exception as exc:  # older servers raise a generic error for duplicates
+        if "already" not in str(exc).lower():
+            raise
+
+
 async def run_worker(settings: Settings) -> None:
-    await serve(build_worker, settings, "worker")
+    async def factory(client: Client, s: Settings) -> Worker:
+        await ensure_evaluator_schedule(client, s)
+        return build_worker(client, s)
+
+    await serve(factory, settings, "worker")

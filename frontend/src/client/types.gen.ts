@@ -5,6 +5,86 @@ export type ClientOptions = {
 };
 
 /**
+ * AckInput
+ */
+export type AckInput = {
+    /**
+     * Note
+     */
+    note?: string;
+};
+
+/**
+ * AlertPublic
+ */
+export type AlertPublic = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Fingerprint
+     */
+    fingerprint: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Severity
+     */
+    severity: string;
+    /**
+     * State
+     */
+    state: string;
+    /**
+     * Labels
+     */
+    labels: {
+        [key: string]: string;
+    };
+    /**
+     * Annotations
+     */
+    annotations: {
+        [key: string]: string;
+    };
+    /**
+     * Startsat
+     */
+    startsAt: string;
+    /**
+     * Endsat
+     */
+    endsAt: string | null;
+    /**
+     * Updatedat
+     */
+    updatedAt: string;
+    /**
+     * Firecount
+     */
+    fireCount: number;
+    /**
+     * Ackedby
+     */
+    ackedBy: string | null;
+    /**
+     * Ackedat
+     */
+    ackedAt: string | null;
+    /**
+     * Assignee
+     */
+    assignee: string | null;
+    /**
+     * Notifystatus
+     */
+    notifyStatus: string;
+};
+
+/**
  * ArtifactPublic
  */
 export type ArtifactPublic = {
@@ -58,6 +138,18 @@ export type ArtifactsChange = {
      * To
      */
     to: Array<string>;
+};
+
+/**
+ * AssignInput
+ */
+export type AssignInput = {
+    /**
+     * Assignee
+     *
+     * Username of the person taking it.
+     */
+    assignee: string;
 };
 
 /**
@@ -282,6 +374,28 @@ export type EnvironmentPublic = {
 };
 
 /**
+ * EvaluationPublic
+ */
+export type EvaluationPublic = {
+    /**
+     * Workflowid
+     */
+    workflowId: string;
+    /**
+     * Fired
+     */
+    fired: Array<string>;
+    /**
+     * Resolved
+     */
+    resolved: Array<string>;
+    /**
+     * Firing
+     */
+    firing: number;
+};
+
+/**
  * FieldChange
  */
 export type FieldChange = {
@@ -450,6 +564,22 @@ export type MePublic = {
      * Auth
      */
     auth: 'session' | 'token';
+};
+
+/**
+ * Page[AlertPublic]
+ */
+export type PageAlertPublic = {
+    /**
+     * Items
+     */
+    items: Array<AlertPublic>;
+    /**
+     * Nextcursor
+     *
+     * Pass as `cursor` to get the next page; null on the last page.
+     */
+    nextCursor?: string | null;
 };
 
 /**
@@ -3749,3 +3879,242 @@ export type SloDeleteResponses = {
 };
 
 export type SloDeleteResponse = SloDeleteResponses[keyof SloDeleteResponses];
+
+export type AlertsListData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * State
+         */
+        state?: string | null;
+        /**
+         * Severity
+         */
+        severity?: string | null;
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+        /**
+         * Limit
+         *
+         * Page size (1-500).
+         */
+        limit?: number;
+        /**
+         * Cursor
+         *
+         * `nextCursor` of the previous page.
+         */
+        cursor?: string | null;
+    };
+    url: '/api/alerts';
+};
+
+export type AlertsListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type AlertsListResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageAlertPublic;
+};
+
+export type AlertsListResponse = AlertsListResponses[keyof AlertsListResponses];
+
+export type AlertsGetData = {
+    body?: never;
+    path: {
+        /**
+         * Alert Id
+         */
+        alert_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/alerts/{alert_id}';
+};
+
+export type AlertsGetErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type AlertsGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: AlertPublic;
+};
+
+export type AlertsGetResponse = AlertsGetResponses[keyof AlertsGetResponses];
+
+export type AlertsAckData = {
+    body: AckInput;
+    path: {
+        /**
+         * Alert Id
+         */
+        alert_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/alerts/{alert_id}/ack';
+};
+
+export type AlertsAckErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type AlertsAckResponses = {
+    /**
+     * Successful Response
+     */
+    200: AlertPublic;
+};
+
+export type AlertsAckResponse = AlertsAckResponses[keyof AlertsAckResponses];
+
+export type AlertsAssignData = {
+    body: AssignInput;
+    path: {
+        /**
+         * Alert Id
+         */
+        alert_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/alerts/{alert_id}/assign';
+};
+
+export type AlertsAssignErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type AlertsAssignResponses = {
+    /**
+     * Successful Response
+     */
+    200: AlertPublic;
+};
+
+export type AlertsAssignResponse = AlertsAssignResponses[keyof AlertsAssignResponses];
+
+export type AlertsEvaluateData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/alerts/evaluate';
+};
+
+export type AlertsEvaluateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type AlertsEvaluateResponses = {
+    /**
+     * Successful Response
+     */
+    200: EvaluationPublic;
+};
+
+export type AlertsEvaluateResponse = AlertsEvaluateResponses[keyof AlertsEvaluateResponses];
+
+export type AlertsSyntheticData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/alerts/synthetic';
+};
+
+export type AlertsSyntheticErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type AlertsSyntheticResponses = {
+    /**
+     * Successful Response
+     */
+    201: AlertPublic;
+};
+
+export type AlertsSyntheticResponse = AlertsSyntheticResponses[keyof AlertsSyntheticResponses];

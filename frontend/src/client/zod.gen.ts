@@ -3,6 +3,34 @@
 import * as z from 'zod/mini';
 
 /**
+ * AckInput
+ */
+export const zAckInput = z.object({
+    note: z._default(z.optional(z.string().check(z.maxLength(1000))), '')
+});
+
+/**
+ * AlertPublic
+ */
+export const zAlertPublic = z.object({
+    id: z.string(),
+    fingerprint: z.string(),
+    name: z.string(),
+    severity: z.string(),
+    state: z.string(),
+    labels: z.record(z.string(), z.string()),
+    annotations: z.record(z.string(), z.string()),
+    startsAt: z.iso.datetime(),
+    endsAt: z.nullable(z.iso.datetime()),
+    updatedAt: z.iso.datetime(),
+    fireCount: z.int(),
+    ackedBy: z.nullable(z.string()),
+    ackedAt: z.nullable(z.iso.datetime()),
+    assignee: z.nullable(z.string()),
+    notifyStatus: z.string()
+});
+
+/**
  * ArtifactPublic
  */
 export const zArtifactPublic = z.object({
@@ -23,6 +51,13 @@ export const zArtifactsChange = z.object({
     id: z.string(),
     from: z.array(z.string()),
     to: z.array(z.string())
+});
+
+/**
+ * AssignInput
+ */
+export const zAssignInput = z.object({
+    assignee: z.string().check(z.minLength(1), z.maxLength(64))
 });
 
 /**
@@ -122,6 +157,16 @@ export const zEnvironmentPublic = z.object({
 });
 
 /**
+ * EvaluationPublic
+ */
+export const zEvaluationPublic = z.object({
+    workflowId: z.string(),
+    fired: z.array(z.string()),
+    resolved: z.array(z.string()),
+    firing: z.int()
+});
+
+/**
  * FieldChange
  */
 export const zFieldChange = z.object({
@@ -166,6 +211,14 @@ export const zItemsEnvironmentPublic = z.object({
 export const zLoginInput = z.object({
     username: z.string().check(z.minLength(1), z.maxLength(64)),
     password: z.string().check(z.minLength(1), z.maxLength(1024))
+});
+
+/**
+ * Page[AlertPublic]
+ */
+export const zPageAlertPublic = z.object({
+    items: z.array(zAlertPublic),
+    nextCursor: z.nullish(z.string())
 });
 
 /**
@@ -1336,3 +1389,77 @@ export const zSloDeleteQuery = z.object({
  * Successful Response
  */
 export const zSloDeleteResponse = z.void();
+
+export const zAlertsListQuery = z.object({
+    state: z.nullish(z.string().check(z.regex(/^(firing|resolved)$/))),
+    severity: z.nullish(z.string().check(z.maxLength(16))),
+    env: z.nullish(z.string()),
+    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 50),
+    cursor: z.nullish(z.string().check(z.maxLength(1000)))
+});
+
+/**
+ * Successful Response
+ */
+export const zAlertsListResponse = zPageAlertPublic;
+
+export const zAlertsGetPath = z.object({
+    alert_id: z.string()
+});
+
+export const zAlertsGetQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zAlertsGetResponse = zAlertPublic;
+
+export const zAlertsAckBody = zAckInput;
+
+export const zAlertsAckPath = z.object({
+    alert_id: z.string()
+});
+
+export const zAlertsAckQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zAlertsAckResponse = zAlertPublic;
+
+export const zAlertsAssignBody = zAssignInput;
+
+export const zAlertsAssignPath = z.object({
+    alert_id: z.string()
+});
+
+export const zAlertsAssignQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zAlertsAssignResponse = zAlertPublic;
+
+export const zAlertsEvaluateQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zAlertsEvaluateResponse = zEvaluationPublic;
+
+export const zAlertsSyntheticQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zAlertsSyntheticResponse = zAlertPublic;

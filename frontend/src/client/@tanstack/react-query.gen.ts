@@ -3,8 +3,8 @@
 import { type DefaultError, type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, healthGet, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, readyGet, roleBindingsDelete, rolesList, runsAction, runsArtifactsList, runsCreate, runsGet, runsList, runsLogs, runsTrace, schemasPipeline, scopesList, search, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
-import type { ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, HealthGetData, HealthGetResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsCreateData, RunsCreateResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
+import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, healthGet, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, readyGet, roleBindingsDelete, rolesList, runsAction, runsArtifactsList, runsCreate, runsGet, runsList, runsLogs, runsTrace, schemasPipeline, scopesList, search, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
+import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, HealthGetData, HealthGetResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsCreateData, RunsCreateResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -1047,6 +1047,147 @@ export const sloDeleteMutation = (options?: Partial<Options<SloDeleteData>>): Us
     const mutationOptions: UseMutationOptions<SloDeleteResponse, DefaultError, Options<SloDeleteData>> = {
         mutationFn: async (fnOptions) => {
             const { data } = await sloDelete({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const alertsListQueryKey = (options?: Options<AlertsListData>) => createQueryKey('alertsList', options);
+
+/**
+ * List Alerts
+ *
+ * Alerts, newest first.
+ */
+export const alertsListOptions = (options?: Options<AlertsListData>) => queryOptions<AlertsListResponse, DefaultError, AlertsListResponse, ReturnType<typeof alertsListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await alertsList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: alertsListQueryKey(options)
+});
+
+export const alertsListInfiniteQueryKey = (options?: Options<AlertsListData>): QueryKey<Options<AlertsListData>> => createQueryKey('alertsList', options, true);
+
+/**
+ * List Alerts
+ *
+ * Alerts, newest first.
+ */
+export const alertsListInfiniteOptions = (options?: Options<AlertsListData>) => infiniteQueryOptions<AlertsListResponse, DefaultError, InfiniteData<AlertsListResponse>, QueryKey<Options<AlertsListData>>, string | null | Pick<QueryKey<Options<AlertsListData>>[0], 'body' | 'headers' | 'path' | 'query'>>(
+// @ts-ignore
+{
+    queryFn: async ({ pageParam, queryKey, signal }) => {
+        // @ts-ignore
+        const page: Pick<QueryKey<Options<AlertsListData>>[0], 'body' | 'headers' | 'path' | 'query'> = typeof pageParam === 'object' ? pageParam : {
+            query: {
+                cursor: pageParam
+            }
+        };
+        const params = createInfiniteParams(queryKey, page);
+        const { data } = await alertsList({
+            ...options,
+            ...params,
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: alertsListInfiniteQueryKey(options)
+});
+
+export const alertsGetQueryKey = (options: Options<AlertsGetData>) => createQueryKey('alertsGet', options);
+
+/**
+ * Get Alert
+ */
+export const alertsGetOptions = (options: Options<AlertsGetData>) => queryOptions<AlertsGetResponse, DefaultError, AlertsGetResponse, ReturnType<typeof alertsGetQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await alertsGet({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: alertsGetQueryKey(options)
+});
+
+/**
+ * Ack Alert
+ *
+ * Acknowledge: someone is on it (recorded with who and when).
+ */
+export const alertsAckMutation = (options?: Partial<Options<AlertsAckData>>): UseMutationOptions<AlertsAckResponse, DefaultError, Options<AlertsAckData>> => {
+    const mutationOptions: UseMutationOptions<AlertsAckResponse, DefaultError, Options<AlertsAckData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await alertsAck({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Assign Alert
+ */
+export const alertsAssignMutation = (options?: Partial<Options<AlertsAssignData>>): UseMutationOptions<AlertsAssignResponse, DefaultError, Options<AlertsAssignData>> => {
+    const mutationOptions: UseMutationOptions<AlertsAssignResponse, DefaultError, Options<AlertsAssignData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await alertsAssign({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Evaluate Now
+ *
+ * Run one evaluator tick now (the schedule runs it every MAESTRO_ALERT_EVAL_INTERVAL_SECONDS).
+ */
+export const alertsEvaluateMutation = (options?: Partial<Options<AlertsEvaluateData>>): UseMutationOptions<AlertsEvaluateResponse, DefaultError, Options<AlertsEvaluateData>> => {
+    const mutationOptions: UseMutationOptions<AlertsEvaluateResponse, DefaultError, Options<AlertsEvaluateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await alertsEvaluate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Fire Synthetic
+ *
+ * Fire a synthetic alert through the same pipeline (stream, Alertmanager) to prove delivery.
+ */
+export const alertsSyntheticMutation = (options?: Partial<Options<AlertsSyntheticData>>): UseMutationOptions<AlertsSyntheticResponse, DefaultError, Options<AlertsSyntheticData>> => {
+    const mutationOptions: UseMutationOptions<AlertsSyntheticResponse, DefaultError, Options<AlertsSyntheticData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await alertsSynthetic({
                 ...options,
                 ...fnOptions,
                 throwOnError: true
