@@ -58,6 +58,7 @@ class ProjectionCollector(Collector):
                     .where(col(StepRun.duration_ms).is_not(None))
                     .group_by(StepRun.pool)
                 ).all()
+                pools = sorted(s.exec(select(StepRun.pool).distinct()).all())
                 active = s.exec(
                     select(StepRun.pool, StepRun.status, func.count())
                     .join(Run, col(Run.id) == col(StepRun.run_id))
@@ -80,9 +81,11 @@ class ProjectionCollector(Collector):
             "maestro_run_duration_ms", "Duration of finished runs (ms)", [tuple(r) for r in run_hist], ["pipeline", "env"]
         )
         yield _histogram("maestro_step_duration_ms", "Duration of step attempts (ms)", [tuple(r) for r in step_hist], ["pool"])
+        counts = {(pool, status): int(n) for pool, status, n in active}
         depth = GaugeMetricFamily(
             "maestro_queue_depth", "Steps of active runs not finished yet, by pool and state", labels=["pool", "state"]
         )
-        for pool, status, n in active:
-            depth.add_metric([pool, status], int(n))
+        for pool in pools:  # every pool that has run steps reports, zero included
+            for state in ("pending", "running", "waiting"):
+                depth.add_metric([pool, state], counts.get((pool, state), 0))
         yield depth

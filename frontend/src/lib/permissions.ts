@@ -8,6 +8,7 @@ export type Permission =
   | "runs:read"
   | "runs:write"
   | "pipelines:write"
+  | "alerts:write"
   | "admin:*"
   | (string & {});
 

@@ -1,5 +1,5 @@
 import type { LucideIcon } from "lucide-react";
-import { KeyRoundIcon, LayoutDashboardIcon, PlayIcon, ScrollTextIcon, UsersIcon, WorkflowIcon } from "lucide-react";
+import { BellRingIcon, GaugeIcon, KeyRoundIcon, LayoutDashboardIcon, PlayIcon, ScrollTextIcon, UsersIcon, WorkflowIcon } from "lucide-react";
 import { canAny, type Permission } from "@/lib/permissions";
 
 /** The IA sections that exist so far. Later capabilities add theirs here — no placeholders. */
@@ -36,6 +36,27 @@ export const NAV_SECTIONS: NavSection[] = [
         icon: WorkflowIcon,
         anyOf: ["runs:read"],
         keywords: ["pipeline", "dag", "spec", "yaml", "runs & pipelines"],
+      },
+    ],
+  },
+  {
+    id: "observability",
+    label: "Observability",
+    items: [
+      {
+        to: "/observability",
+        label: "Service levels",
+        icon: GaugeIcon,
+        anyOf: ["system:read"],
+        end: true,
+        keywords: ["slo", "sli", "error budget", "burn rate", "observability"],
+      },
+      {
+        to: "/observability/alerts",
+        label: "Alerts",
+        icon: BellRingIcon,
+        anyOf: ["system:read"],
+        keywords: ["alert", "incident", "ack", "page", "on-call", "observability"],
       },
     ],
   },

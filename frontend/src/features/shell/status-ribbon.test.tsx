@@ -39,8 +39,8 @@ describe("StatusRibbon", () => {
     const { queryClient } = renderWithProviders(<StatusRibbon />, { session: adminSession });
     expect(await screen.findByText("All systems operational")).toBeInTheDocument();
 
-    const source = FakeEventSource.instances.at(-1)!;
-    expect(source.url).toBe("/api/streams/system");
+    const source = FakeEventSource.instances.find((s) => s.url === "/api/streams/system")!;
+    expect(source).toBeDefined();
     act(() => source.emit("open"));
     expect(await screen.findByText(/Live/)).toBeInTheDocument();
 
@@ -72,5 +72,47 @@ describe("StatusRibbon", () => {
     renderWithProviders(<StatusRibbon />, { session: adminSession });
     expect(await screen.findByText("Unavailable: db down")).toBeInTheDocument();
     expect(document.querySelector("[data-health]")).toHaveAttribute("data-health", "red");
+  });
+
+  it("counts firing alerts, follows the alerts stream and shows the lowest error budget", async () => {
+    const alert = {
+      id: "a1",
+      fingerprint: "synthetic:x",
+      name: "MaestroSyntheticCheck",
+      severity: "info",
+      state: "firing",
+      labels: {},
+      annotations: {},
+      startsAt: "2025-06-01T10:00:00Z",
+      endsAt: null,
+      updatedAt: "2025-06-01T10:00:00Z",
+      fireCount: 1,
+      ackedBy: null,
+      ackedAt: null,
+      assignee: null,
+      notifyStatus: "sent",
+    };
+    const slo = (name: string, errorBudgetRemaining: number | null) => ({ name, errorBudgetRemaining, id: name, burnAlerts: [], burnRates: {} });
+    const api = { alerts: { items: [alert], nextCursor: null } };
+    const { fetchMock } = mockApi([]);
+    fetchMock.mockImplementation(async (input: Request) => {
+      const url = new URL(input.url);
+      const body =
+        url.pathname === "/api/alerts"
+          ? api.alerts
+          : url.pathname === "/api/slo"
+            ? { items: [slo("API available", 0.9), slo("Runs succeed", -0.25), slo("New", null)] }
+            : { status: "ok", checks: { db: up } };
+      return new Response(JSON.stringify(body), { status: 200, headers: { "Content-Type": "application/json" } });
+    });
+    renderWithProviders(<StatusRibbon />, { session: adminSession });
+    expect(await screen.findByText("1 firing alert")).toBeInTheDocument();
+    expect(await screen.findByText("Lowest error budget: overspent by 25% (Runs succeed)")).toBeInTheDocument();
+
+    const source = FakeEventSource.instances.find((s) => s.url === "/api/streams/alerts")!;
+    act(() => source.emit("open"));
+    api.alerts = { items: [alert, { ...alert, id: "a2" }], nextCursor: null };
+    act(() => source.emit("alert_fired", { type: "alert_fired", id: "a2", entity: "alert", payload: { ...alert, id: "a2" } }));
+    expect(await screen.findByText("2 firing alerts")).toBeInTheDocument();
   });
 });

@@ -3,6 +3,9 @@ import { cn } from "@/lib/utils";
 import { useEventStream, type StreamEnvelope } from "@/lib/sse";
 import { formatDateTime } from "@/lib/format";
 import { useCan } from "@/features/auth/session";
+import { EnvLink } from "@/components/env-link";
+import { budgetView, lowestBudget } from "@/features/observability/format";
+import { firingAlertsQueryOptions, sloQueryOptions, useAlertsLiveUpdates } from "@/features/observability/queries";
 import { downChecks, healthLevel, readinessQueryOptions, type Readiness } from "./readiness";
 
 const LEVEL_STYLE = {
@@ -43,6 +46,7 @@ export function StatusRibbon() {
     refetchInterval: stream === "open" ? false : 15_000,
   });
   const level = healthLevel(data, error);
+  const alertsStream = useAlertsLiveUpdates(live);
   const down = downChecks(data);
   const message =
     level === "green"
@@ -70,10 +74,41 @@ export function StatusRibbon() {
           ))}
         </span>
       ) : null}
+      {live ? <ObservabilitySummary liveAlerts={alertsStream === "open"} /> : null}
       <span className="ml-auto hidden md:inline">
         {stream === "open" ? "Live" : "Polling"}
         {dataUpdatedAt ? ` · updated ${formatDateTime(new Date(dataUpdatedAt).toISOString(), true)}` : ""}
       </span>
     </div>
+  );
+}
+
+/**
+ * Firing alerts (kept live by the `alerts` topic, polled while it is down) and the lowest error
+ * budget remaining among the SLOs.
+ */
+function ObservabilitySummary({ liveAlerts }: { liveAlerts: boolean }) {
+  const firing = useQuery({ ...firingAlertsQueryOptions(), refetchInterval: liveAlerts ? false : 30_000 });
+  const slos = useQuery({ ...sloQueryOptions(), refetchInterval: 60_000 });
+  const count = firing.data?.items.length;
+  const more = Boolean(firing.data?.nextCursor);
+  const low = lowestBudget(slos.data?.items);
+  return (
+    <span className="flex items-center gap-3" data-testid="ribbon-observability">
+      {count !== undefined ? (
+        <EnvLink
+          to={`/observability/alerts?state=firing`}
+          className={cn("underline underline-offset-2 hover:no-underline", count > 0 && "font-semibold")}
+          data-testid="ribbon-firing"
+        >
+          {count === 0 ? "No firing alerts" : `${count}${more ? "+" : ""} firing alert${count === 1 && !more ? "" : "s"}`}
+        </EnvLink>
+      ) : null}
+      {low ? (
+        <EnvLink to="/observability" className="hidden underline underline-offset-2 hover:no-underline sm:inline" data-testid="ribbon-budget">
+          Lowest error budget: {budgetView(low.errorBudgetRemaining).label.toLowerCase()} ({low.name})
+        </EnvLink>
+      ) : null}
+    </span>
   );
 }

@@ -1,0 +1,114 @@
+import { useQueryClient, type InfiniteData, type Query, type QueryClient } from "@tanstack/react-query";
+import { useEffect, useRef } from "react";
+import { alertsListOptions, sloListOptions } from "@/client/@tanstack/react-query.gen";
+import type { AlertPublic, AlertsListResponse } from "@/client/types.gen";
+import { useEventStream, type StreamEnvelope, type StreamState } from "@/lib/sse";
+import { useCan } from "@/features/auth/session";
+
+export type Alert = AlertPublic;
+
+const idOf = (q: Query) => (q.queryKey[0] as { _id?: string } | undefined)?._id;
+
+/** The firing alerts the status ribbon counts (also kept live by the `alerts` topic). */
+export function firingAlertsQueryOptions() {
+  return alertsListOptions({ query: { state: "firing", limit: 100 } });
+}
+
+export function sloQueryOptions() {
+  return sloListOptions();
+}
+
+/** Every cached alerts list (plain or infinite, any filter). */
+export function invalidateAlertLists(queryClient: QueryClient) {
+  return queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "alertsList" });
+}
+
+export function invalidateAlert(queryClient: QueryClient, id: string) {
+  return queryClient.invalidateQueries({
+    predicate: (q) => idOf(q) === "alertsGet" && (q.state.data as Alert | undefined)?.id === id,
+  });
+}
+
+export function invalidateSlos(queryClient: QueryClient) {
+  return queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "sloList" });
+}
+
+/** Alert fields carried by alert_* events (`maestro/observability/alerts.py` alert_payload). */
+export type AlertEventPayload = Pick<Alert, "id" | "fingerprint" | "name" | "severity" | "state" | "labels" | "annotations" | "startsAt" | "endsAt">;
+
+function patch(a: Alert, p: AlertEventPayload): Alert {
+  return a.id === p.id ? { ...a, ...p } : a;
+}
+
+/** Writes an alert event into every cached list row and the alert's cached detail. */
+export function applyAlertEvent(queryClient: QueryClient, p: AlertEventPayload): void {
+  queryClient.setQueriesData<InfiniteData<AlertsListResponse> | AlertsListResponse>(
+    { predicate: (q) => idOf(q) === "alertsList" },
+    (old) => {
+      if (!old) return old;
+      if ("pages" in old) {
+        if (!old.pages.some((page) => page.items.some((a) => a.id === p.id))) return old;
+        return { ...old, pages: old.pages.map((page) => ({ ...page, items: page.items.map((a) => patch(a, p)) })) };
+      }
+      if (!old.items.some((a) => a.id === p.id)) return old;
+      return { ...old, items: old.items.map((a) => patch(a, p)) };
+    },
+  );
+  queryClient.setQueriesData<Alert>({ predicate: (q) => idOf(q) === "alertsGet" }, (old) => (old ? patch(old, p) : old));
+}
+
+function payloadOf(e: StreamEnvelope): AlertEventPayload | null {
+  const p = e.payload as AlertEventPayload | undefined;
+  return p && typeof p.id === "string" ? p : null;
+}
+
+/**
+ * `/api/streams/alerts` → the TanStack Query cache. Each event patches cached rows and details at
+ * once, then a (coalesced) refetch brings new rows and the fields events do not carry (ack,
+ * assignee, notify status). Mounted once, by the status ribbon, for everyone with system:read.
+ */
+export function useAlertsLiveUpdates(enabled = true): StreamState {
+  const queryClient = useQueryClient();
+  const allowed = useCan("system:read");
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const pending = useRef(new Set<string>());
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
+  const refetchSoon = (id: string | null) => {
+    if (id) pending.current.add(id);
+    if (timer.current) return;
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      const ids = [...pending.current];
+      pending.current.clear();
+      void invalidateAlertLists(queryClient);
+      for (const x of ids) void invalidateAlert(queryClient, x);
+    }, 300);
+  };
+  const onAlert = (e: StreamEnvelope) => {
+    const p = payloadOf(e);
+    if (!p) return;
+    applyAlertEvent(queryClient, p);
+    refetchSoon(p.id);
+  };
+  return useEventStream(
+    "alerts",
+    {
+      alert_fired: onAlert,
+      alert_resolved: onAlert,
+      alert_acked: onAlert,
+      alert_assigned: onAlert,
+      // The server trimmed events we missed: reload what is shown.
+      reset: () => {
+        refetchSoon(null);
+        void queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "alertsGet" });
+      },
+    },
+    enabled && allowed,
+  );
+}
+

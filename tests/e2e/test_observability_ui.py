@@ -1,0 +1,111 @@
+"""Observability in the web UI: SLO cards, alerts live from the stream, ack, and accessibility."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import Stack, assert_axe_clean
+
+pytestmark = pytest.mark.e2e
+
+BUILTIN_SLOS = ["Control plane availability", "Run success", "p95 build time ≤ 10 min"]
+
+
+def _newest_alert_id(stack: Stack) -> str:
+    items = stack.api().get("/api/alerts", params={"limit": 1}).json()["items"]
+    assert items, "no alert was recorded"
+    return str(items[0]["id"])
+
+
+def test_slo_page_shows_the_builtin_slos(page: Page) -> None:
+    page.goto("/observability")
+    expect(page.get_by_role("heading", level=1, name="Service levels")).to_be_visible()
+    for name in BUILTIN_SLOS:
+        card = page.get_by_test_id("slo-card").filter(has=page.get_by_role("heading", name=name, exact=True))
+        expect(card).to_be_visible()
+        expect(card.get_by_role("meter", name=f"Error budget remaining for {name}")).to_be_visible()
+        expect(card.get_by_role("table", name=f"Burn rates for {name}")).to_be_visible()
+    # built-ins cannot be deleted, so they offer no delete button
+    expect(page.get_by_role("button", name=re.compile("^Delete SLO"))).to_have_count(0)
+
+
+def test_fire_a_synthetic_alert_see_it_live_and_ack_it(page: Page, stack: Stack) -> None:
+    page.goto("/observability/alerts")
+    expect(page.get_by_role("heading", level=1, name="Alerts")).to_be_visible()
+
+    # fired from the UI
+    page.get_by_role("button", name="Fire synthetic alert").click()
+    expect(page.get_by_text("Synthetic alert fired")).to_be_visible()
+    ui_alert = _newest_alert_id(stack)
+    expect(page.locator(f'a[href^="/observability/alerts/{ui_alert}"]')).to_be_visible()
+
+    # fired elsewhere: the alerts stream brings it into the open list without a reload
+    fired = stack.api().post("/api/alerts/synthetic")
+    assert fired.status_code == 201, fired.text
+    live_id = fired.json()["id"]
+    link = page.locator(f'a[href^="/observability/alerts/{live_id}"]')
+    expect(link).to_be_visible()
+
+    # the state filter lives in the URL
+    page.get_by_label("State").select_option("firing")
+    expect(page).to_have_url(re.compile(r"[?&]state=firing"))
+    expect(link).to_be_visible()
+
+    link.click()
+    expect(page.get_by_role("heading", level=1, name="MaestroSyntheticCheck")).to_be_visible()
+    expect(page.get_by_test_id("alert-ack")).to_have_text("not acked")
+    page.get_by_label("Ack note").fill("looking into it from the e2e test")
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_test_id("alert-ack")).to_contain_text("acked by admin")
+
+    body = stack.api().get(f"/api/alerts/{live_id}").json()
+    assert body["ackedBy"] == "admin"
+
+
+@pytest.mark.parametrize("color_scheme", ["light", "dark"], indirect=True)
+def test_axe_clean_on_observability_pages(page: Page, stack: Stack, color_scheme: str) -> None:
+    fired = stack.api().post("/api/alerts/synthetic")
+    assert fired.status_code == 201, fired.text
+    alert_id = fired.json()["id"]
+    for path, heading in [
+        ("/observability", "Service levels"),
+        ("/observability/alerts", "Alerts"),
+        (f"/observability/alerts/{alert_id}", "MaestroSyntheticCheck"),
+    ]:
+        page.goto(path)
+        expect(page.get_by_role("heading", level=1, name=heading)).to_be_visible()
+        assert page.evaluate("() => document.documentElement.classList.contains('dark')") == (color_scheme == "dark")
+        assert_axe_clean(page)
+    # the Define SLO dialog, open
+    page.goto("/observability")
+    page.get_by_role("button", name="Define SLO").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    assert_axe_clean(page)
+
+
+def test_define_and_delete_an_slo(page: Page, stack: Stack) -> None:
+    name = "E2E deploys succeed"
+    page.goto("/observability")
+    page.get_by_role("button", name="Define SLO").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Name").fill(name)
+    dialog.get_by_label("Objective (%)").fill("150")
+    dialog.get_by_role("button", name="Define SLO").click()
+    objective = dialog.get_by_label("Objective (%)")
+    expect(objective).to_have_attribute("aria-invalid", "true")
+    expect(dialog).to_contain_text("strictly between 0 and 100")
+    objective.fill("99.5")
+    dialog.get_by_role("button", name="Define SLO").click()
+    expect(dialog).to_have_count(0)
+    card = page.get_by_test_id("slo-card").filter(has=page.get_by_role("heading", name=name, exact=True))
+    expect(card).to_contain_text("99.5%")
+
+    card.get_by_role("button", name=f"Delete SLO {name}").click()
+    confirm = page.get_by_role("alertdialog")
+    confirm.get_by_label("Reason").fill("only for the e2e test")
+    confirm.get_by_role("button", name="Delete SLO").click()
+    expect(card).to_have_count(0)
+    assert name not in [s["name"] for s in stack.api().get("/api/slo").json()["items"]]
