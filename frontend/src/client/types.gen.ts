@@ -3851,6 +3851,12 @@ export type SloDeleteData = {
     };
     query?: {
         /**
+         * Reason
+         *
+         * Why; recorded in the audit log.
+         */
+        reason?: string | null;
+        /**
          * Env
          *
          * Environment name or id the action applies to.

@@ -1382,6 +1382,7 @@ export const zSloDeletePath = z.object({
 });
 
 export const zSloDeleteQuery = z.object({
+    reason: z.nullish(z.string().check(z.maxLength(500))),
     env: z.nullish(z.string())
 });
 

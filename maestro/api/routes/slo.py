@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import Field, model_validator
 from sqlmodel import Session, select
 
@@ -141,11 +141,22 @@ def create_slo(
 
 
 @router.delete("/{slo_id}", operation_id="slo-delete", status_code=204)
-def delete_slo(*, slo_id: str, session: SessionDep, principal: Annotated[Principal, Require("alerts:write")]) -> Response:
+def delete_slo(
+    *,
+    slo_id: str,
+    session: SessionDep,
+    principal: Annotated[Principal, Require("alerts:write")],
+    reason: Annotated[str | None, Query(max_length=500, description="Why; recorded in the audit log.")] = None,
+) -> Response:
     row = _get_row(session, principal, slo_id)
     session.delete(row)
     append_audit(
-        session, actor=principal.actor, action="slo.delete", target_type="slo", target_id=row.id, change={"name": row.name}
+        session,
+        actor=principal.actor,
+        action="slo.delete",
+        target_type="slo",
+        target_id=row.id,
+        change={"name": row.name, "reason": reason},
     )
     session.commit()
     return Response(status_code=204)

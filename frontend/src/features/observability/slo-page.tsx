@@ -138,9 +138,7 @@ function SloView() {
         reasonHint="Say why, for whoever reviews the service levels later."
         onConfirm={async (reason) => {
           if (!deleting) return;
-          // DELETE /api/slo/{id} takes no reason yet: the deletion itself is audited.
-          void reason;
-          await remove.mutateAsync({ path: { slo_id: deleting.id } });
+          await remove.mutateAsync({ path: { slo_id: deleting.id }, query: { reason } });
           toast({ title: "SLO deleted", description: deleting.name, variant: "success" });
         }}
       />

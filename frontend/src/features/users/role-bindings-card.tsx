@@ -201,9 +201,7 @@ export function RoleBindingsCard({ userId, username }: { userId: string; usernam
         reasonHint="Say why, for whoever reviews access later."
         onConfirm={async (reason) => {
           if (!removing) return;
-          // DELETE /api/role-bindings/{id} takes no reason yet (see the hint above): nothing to send.
-          void reason;
-          await remove.mutateAsync({ path: { binding_id: removing.id } });
+          await remove.mutateAsync({ path: { binding_id: removing.id }, query: { reason } });
           toast({ title: "Role binding removed", description: `${removing.role} on ${removing.scopeName}.`, variant: "success" });
         }}
       />
