@@ -442,6 +442,46 @@ export type HealthPublic = {
 };
 
 /**
+ * Insights
+ */
+export type Insights = {
+    /**
+     * Since
+     */
+    since: string;
+    /**
+     * Flakytests
+     */
+    flakyTests: Array<{
+        [key: string]: unknown;
+    }>;
+    /**
+     * Flakypipelines
+     */
+    flakyPipelines: Array<{
+        [key: string]: unknown;
+    }>;
+    /**
+     * Sloweststeps
+     */
+    slowestSteps: Array<{
+        [key: string]: unknown;
+    }>;
+    /**
+     * Noisyalerts
+     */
+    noisyAlerts: Array<{
+        [key: string]: unknown;
+    }>;
+    /**
+     * Topcostcenters
+     */
+    topCostCenters: Array<{
+        [key: string]: unknown;
+    }>;
+};
+
+/**
  * Items[ArtifactPublic]
  */
 export type ItemsArtifactPublic = {
@@ -4124,3 +4164,47 @@ export type AlertsSyntheticResponses = {
 };
 
 export type AlertsSyntheticResponse = AlertsSyntheticResponses[keyof AlertsSyntheticResponses];
+
+export type InsightsGetData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Days
+         *
+         * Look back this many days.
+         */
+        days?: number;
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/insights';
+};
+
+export type InsightsGetErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type InsightsGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: Insights;
+};
+
+export type InsightsGetResponse = InsightsGetResponses[keyof InsightsGetResponses];

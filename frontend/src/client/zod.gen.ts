@@ -192,6 +192,18 @@ export const zHealthPublic = z.object({
 });
 
 /**
+ * Insights
+ */
+export const zInsights = z.object({
+    since: z.string(),
+    flakyTests: z.array(z.record(z.string(), z.unknown())),
+    flakyPipelines: z.array(z.record(z.string(), z.unknown())),
+    slowestSteps: z.array(z.record(z.string(), z.unknown())),
+    noisyAlerts: z.array(z.record(z.string(), z.unknown())),
+    topCostCenters: z.array(z.record(z.string(), z.unknown()))
+});
+
+/**
  * Items[ArtifactPublic]
  */
 export const zItemsArtifactPublic = z.object({
@@ -1464,3 +1476,14 @@ export const zAlertsSyntheticQuery = z.object({
  * Successful Response
  */
 export const zAlertsSyntheticResponse = zAlertPublic;
+
+export const zInsightsGetQuery = z.object({
+    days: z._default(z.optional(z.int().check(z.gte(1), z.lte(90))), 7),
+    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(50))), 10),
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zInsightsGetResponse = zInsights;
