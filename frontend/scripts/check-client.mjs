@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { postprocess } from "./postprocess-client.mjs";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const committed = join(root, "src", "client");
@@ -38,6 +39,7 @@ try {
     console.error("check:client: could not generate the client from openapi.json");
     process.exit(2);
   }
+  postprocess(fresh);
   const a = new Map(walk(committed).map((f) => [relative(committed, f), f]));
   const b = new Map(walk(fresh).map((f) => [relative(fresh, f), f]));
   const problems = [];

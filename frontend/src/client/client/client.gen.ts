@@ -233,7 +233,7 @@ export const createClient = (config: Config = {}): Client => {
       throw finalError;
     }
 
-    // TODO: we probably want to return error and improve types
+    // Without throwOnError, failures come back as `{ error, ...result }` (ApiError handling in src/lib).
     return opts.responseStyle === 'data'
       ? undefined
       : {
