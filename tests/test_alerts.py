@@ -77,11 +77,11 @@ def test_burst_of_failures_fires_reaches_alertmanager_and_resolves(
     firing = caller.get("/api/alerts", params={"state": "firing"}).json()["items"]
     page = next(a for a in firing if a["fingerprint"] == "slo-burn:run-success:1h-5m")
     assert page["severity"] == "page" and page["labels"]["slo"] == "run-success"
-    assert page["annotations"]["runbook_url"].endswith("docs/runbooks/slo-burn.md")
+    assert page["annotations"]["runbook_url"].endswith("/runbooks/slo-burn")
     assert "Run success" in page["annotations"]["summary"]
     assert page["notifyStatus"].startswith("delivered")
     received = am_alerts(alertmanager, alertname="SloBurnRate", slo="run-success", window="1h/5m")
-    assert len(received) == 1 and received[0]["annotations"]["runbook_url"].endswith("slo-burn.md")
+    assert len(received) == 1 and received[0]["annotations"]["runbook_url"].endswith("/runbooks/slo-burn")
     assert received[0]["status"]["state"] == "active"
     # ack and assign, audited
     assert caller.post(f"/api/alerts/{page['id']}/ack", json={"note": "looking"}).json()["ackedBy"] == "admin"

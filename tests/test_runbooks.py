@@ -1,15 +1,32 @@
-"""Every alert's runbook link points at a runbook that exists."""
+"""Every alert's runbook exists, says which alert it serves, and the API serves it to the UI."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
 from maestro.observability.alerts import RUNBOOKS
+from tests.factories import login
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_every_alert_has_a_runbook() -> None:
-    for name, path in RUNBOOKS.items():
-        text = (ROOT / path).read_text()
-        assert name in text, f"{path} does not describe {name}"
+    for alert, name in RUNBOOKS.items():
+        text = (ROOT / "docs" / "runbooks" / f"{name}.md").read_text()
+        assert alert in text, f"docs/runbooks/{name}.md does not describe {alert}"
+
+
+def test_the_api_serves_runbooks(client: TestClient) -> None:
+    assert client.get("/api/runbooks/slo-burn").status_code == 401
+    login(client)
+    listed = {r["name"]: r["title"] for r in client.get("/api/runbooks").json()["items"]}
+    assert set(RUNBOOKS.values()) <= set(listed)
+    assert listed["slo-burn"].startswith("SLO burn rate")
+    one = client.get("/api/runbooks/queue-saturation").json()
+    assert one["markdown"] == (ROOT / "docs/runbooks/queue-saturation.md").read_text()
+    for bad in ("nope", "..%2Fslo-burn", "SLO-BURN"):
+        r = client.get(f"/api/runbooks/{bad}")
+        assert r.status_code == 404, bad
+        assert r.headers["content-type"].startswith("application/problem+json")

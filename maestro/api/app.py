@@ -26,7 +26,22 @@ from maestro.api.health import readiness
 from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.metrics import ProjectionCollector
 from maestro.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from maestro.api.routes import alerts, audit, auth, health, insights, pipelines, runs, search, slo, streams, system, tokens, users
+from maestro.api.routes import (
+    alerts,
+    audit,
+    auth,
+    health,
+    insights,
+    pipelines,
+    runbooks,
+    runs,
+    search,
+    slo,
+    streams,
+    system,
+    tokens,
+    users,
+)
 from maestro.api.schemas import AuditEventPublic
 from maestro.api.ui import mount_ui
 from maestro.config import Settings
@@ -136,7 +151,7 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     problems.install(app)
 
     api = APIRouter(prefix="/api", responses=problems.PROBLEM_RESPONSES)
-    routers = (health, auth, tokens, users, audit, streams, search, system, pipelines, runs, slo, alerts, insights)
+    routers = (health, auth, tokens, users, audit, streams, search, system, pipelines, runs, slo, alerts, insights, runbooks)
     for r in (m.router for m in routers):
         api.include_router(r)
     app.include_router(api)

@@ -22,8 +22,13 @@ from maestro.observability import slo as slomod
 
 log = logging.getLogger("maestro.alerts")
 
-RUNBOOK_BASE = "docs/runbooks"
-RUNBOOKS = {"SloBurnRate": f"{RUNBOOK_BASE}/slo-burn.md", "MaestroSyntheticCheck": f"{RUNBOOK_BASE}/synthetic-alert.md"}
+# alert name → runbook (docs/runbooks/<name>.md, served at /api/runbooks/<name>, shown at /runbooks/<name>)
+RUNBOOKS = {
+    "SloBurnRate": "slo-burn",
+    "MaestroSyntheticCheck": "synthetic-alert",
+    "RunQueueSaturated": "queue-saturation",
+    "RunFailureSpike": "run-failure-spike",
+}
 PUSH_ATTEMPTS = 5
 
 
@@ -53,6 +58,10 @@ def alert_payload(a: Alert) -> dict[str, Any]:
     }
 
 
+def runbook_url(public_url: str, alert_name: str) -> str:
+    return f"{public_url.rstrip('/')}/runbooks/{RUNBOOKS[alert_name]}"
+
+
 def upsert_alert(
     s: Session,
     *,
@@ -63,10 +72,11 @@ def upsert_alert(
     labels: dict[str, str],
     annotations: dict[str, str],
     now: datetime,
+    public_url: str,
 ) -> tuple[Alert, bool]:
     """Fire (or keep firing) an alert; returns (alert, newly fired)."""
     row = s.exec(select(Alert).where(Alert.tenant_id == tenant_id, Alert.fingerprint == fingerprint)).first()
-    annotations = {"runbook_url": RUNBOOKS.get(name, f"{RUNBOOK_BASE}/README.md"), **annotations}
+    annotations = {"runbook_url": runbook_url(public_url, name), **annotations}
     if row is None:
         row = Alert(
             tenant_id=tenant_id,
@@ -141,6 +151,7 @@ class AlertActivities:
                                     "slo_url": f"{self.public_url}/observability?slo={d.id}",
                                 },
                                 now=now,
+                                public_url=self.public_url,
                             )
                             if fired:
                                 changed.append(("alert_fired", row))
@@ -210,7 +221,7 @@ class AlertActivities:
             s.commit()
 
 
-def synthetic(engine: Engine, *, tenant_id: str, nonce: str, actor: str) -> Alert:
+def synthetic(engine: Engine, *, tenant_id: str, nonce: str, actor: str, public_url: str) -> Alert:
     """A test alert that goes through the same path as real ones (evidence uses it)."""
     now = utcnow()
     with Session(engine, expire_on_commit=False) as s:
@@ -223,6 +234,7 @@ def synthetic(engine: Engine, *, tenant_id: str, nonce: str, actor: str) -> Aler
             labels={"alertname": "MaestroSyntheticCheck", "nonce": nonce, "severity": "info", "source": "maestro"},
             annotations={"summary": f"Synthetic alert fired by {actor} to prove the alert pipeline delivers", "nonce": nonce},
             now=now,
+            public_url=public_url,
         )
         s.commit()
         return row

@@ -273,6 +273,26 @@ export type CheckPublic = {
 };
 
 /**
+ * CostCenter
+ */
+export type CostCenter = {
+    /**
+     * Dimension
+     *
+     * pipeline, env or label:<key>
+     */
+    dimension: string;
+    /**
+     * Value
+     */
+    value: string;
+    /**
+     * Costusd
+     */
+    costUsd: number;
+};
+
+/**
  * DiagnosticStepPublic
  */
 export type DiagnosticStepPublic = {
@@ -428,6 +448,42 @@ export type FieldError = {
 };
 
 /**
+ * FlakyPipeline
+ */
+export type FlakyPipeline = {
+    /**
+     * Pipeline
+     */
+    pipeline: string;
+    /**
+     * Commits
+     *
+     * Commits on which this pipeline both succeeded and failed.
+     */
+    commits: number;
+};
+
+/**
+ * FlakyTest
+ */
+export type FlakyTest = {
+    /**
+     * Pipeline
+     */
+    pipeline: string;
+    /**
+     * Test
+     */
+    test: string;
+    /**
+     * Commits
+     *
+     * Commits on which this test both passed and failed.
+     */
+    commits: number;
+};
+
+/**
  * HealthPublic
  */
 export type HealthPublic = {
@@ -452,33 +508,23 @@ export type Insights = {
     /**
      * Flakytests
      */
-    flakyTests: Array<{
-        [key: string]: unknown;
-    }>;
+    flakyTests: Array<FlakyTest>;
     /**
      * Flakypipelines
      */
-    flakyPipelines: Array<{
-        [key: string]: unknown;
-    }>;
+    flakyPipelines: Array<FlakyPipeline>;
     /**
      * Sloweststeps
      */
-    slowestSteps: Array<{
-        [key: string]: unknown;
-    }>;
+    slowestSteps: Array<SlowStep>;
     /**
      * Noisyalerts
      */
-    noisyAlerts: Array<{
-        [key: string]: unknown;
-    }>;
+    noisyAlerts: Array<NoisyAlert>;
     /**
      * Topcostcenters
      */
-    topCostCenters: Array<{
-        [key: string]: unknown;
-    }>;
+    topCostCenters: Array<CostCenter>;
 };
 
 /**
@@ -539,6 +585,16 @@ export type ItemsRolePublic = {
      * Items
      */
     items: Array<RolePublic>;
+};
+
+/**
+ * Items[RunbookSummary]
+ */
+export type ItemsRunbookSummary = {
+    /**
+     * Items
+     */
+    items: Array<RunbookSummary>;
 };
 
 /**
@@ -604,6 +660,28 @@ export type MePublic = {
      * Auth
      */
     auth: 'session' | 'token';
+};
+
+/**
+ * NoisyAlert
+ */
+export type NoisyAlert = {
+    /**
+     * Fingerprint
+     */
+    fingerprint: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Fires
+     */
+    fires: number;
+    /**
+     * Firesperday
+     */
+    firesPerDay: number;
 };
 
 /**
@@ -1441,6 +1519,38 @@ export type RunTrace = {
 };
 
 /**
+ * RunbookPublic
+ */
+export type RunbookPublic = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Title
+     */
+    title: string;
+    /**
+     * Markdown
+     */
+    markdown: string;
+};
+
+/**
+ * RunbookSummary
+ */
+export type RunbookSummary = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Title
+     */
+    title: string;
+};
+
+/**
  * ScopePublic
  */
 export type ScopePublic = {
@@ -1602,6 +1712,28 @@ export type SloPublic = {
      * Evaluatedat
      */
     evaluatedAt: string;
+};
+
+/**
+ * SlowStep
+ */
+export type SlowStep = {
+    /**
+     * Pipeline
+     */
+    pipeline: string;
+    /**
+     * Step
+     */
+    step: string;
+    /**
+     * P95Ms
+     */
+    p95Ms: number;
+    /**
+     * Samples
+     */
+    samples: number;
 };
 
 /**
@@ -4208,3 +4340,76 @@ export type InsightsGetResponses = {
 };
 
 export type InsightsGetResponse = InsightsGetResponses[keyof InsightsGetResponses];
+
+export type RunbooksListData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/runbooks';
+};
+
+export type RunbooksListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RunbooksListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsRunbookSummary;
+};
+
+export type RunbooksListResponse = RunbooksListResponses[keyof RunbooksListResponses];
+
+export type RunbooksGetData = {
+    body?: never;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/runbooks/{name}';
+};
+
+export type RunbooksGetErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RunbooksGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: RunbookPublic;
+};
+
+export type RunbooksGetResponse = RunbooksGetResponses[keyof RunbooksGetResponses];

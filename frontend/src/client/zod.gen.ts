@@ -109,6 +109,15 @@ export const zCheckPublic = z.object({
 });
 
 /**
+ * CostCenter
+ */
+export const zCostCenter = z.object({
+    dimension: z.string(),
+    value: z.string(),
+    costUsd: z.number()
+});
+
+/**
  * DiagnosticStepPublic
  */
 export const zDiagnosticStepPublic = z.object({
@@ -184,23 +193,28 @@ export const zFieldError = z.object({
 });
 
 /**
+ * FlakyPipeline
+ */
+export const zFlakyPipeline = z.object({
+    pipeline: z.string(),
+    commits: z.int()
+});
+
+/**
+ * FlakyTest
+ */
+export const zFlakyTest = z.object({
+    pipeline: z.string(),
+    test: z.string(),
+    commits: z.int()
+});
+
+/**
  * HealthPublic
  */
 export const zHealthPublic = z.object({
     status: z.literal('ok'),
     version: z.string()
-});
-
-/**
- * Insights
- */
-export const zInsights = z.object({
-    since: z.string(),
-    flakyTests: z.array(z.record(z.string(), z.unknown())),
-    flakyPipelines: z.array(z.record(z.string(), z.unknown())),
-    slowestSteps: z.array(z.record(z.string(), z.unknown())),
-    noisyAlerts: z.array(z.record(z.string(), z.unknown())),
-    topCostCenters: z.array(z.record(z.string(), z.unknown()))
 });
 
 /**
@@ -223,6 +237,16 @@ export const zItemsEnvironmentPublic = z.object({
 export const zLoginInput = z.object({
     username: z.string().check(z.minLength(1), z.maxLength(64)),
     password: z.string().check(z.minLength(1), z.maxLength(1024))
+});
+
+/**
+ * NoisyAlert
+ */
+export const zNoisyAlert = z.object({
+    fingerprint: z.string(),
+    name: z.string(),
+    fires: z.int(),
+    firesPerDay: z.number()
 });
 
 /**
@@ -511,6 +535,30 @@ export const zRunActionResult = z.object({
 });
 
 /**
+ * RunbookPublic
+ */
+export const zRunbookPublic = z.object({
+    name: z.string(),
+    title: z.string(),
+    markdown: z.string()
+});
+
+/**
+ * RunbookSummary
+ */
+export const zRunbookSummary = z.object({
+    name: z.string(),
+    title: z.string()
+});
+
+/**
+ * Items[RunbookSummary]
+ */
+export const zItemsRunbookSummary = z.object({
+    items: z.array(zRunbookSummary)
+});
+
+/**
  * ScopePublic
  */
 export const zScopePublic = z.object({
@@ -588,6 +636,28 @@ export const zSloPublic = z.object({
  */
 export const zItemsSloPublic = z.object({
     items: z.array(zSloPublic)
+});
+
+/**
+ * SlowStep
+ */
+export const zSlowStep = z.object({
+    pipeline: z.string(),
+    step: z.string(),
+    p95Ms: z.int(),
+    samples: z.int()
+});
+
+/**
+ * Insights
+ */
+export const zInsights = z.object({
+    since: z.string(),
+    flakyTests: z.array(zFlakyTest),
+    flakyPipelines: z.array(zFlakyPipeline),
+    slowestSteps: z.array(zSlowStep),
+    noisyAlerts: z.array(zNoisyAlert),
+    topCostCenters: z.array(zCostCenter)
 });
 
 /**
@@ -1487,3 +1557,25 @@ export const zInsightsGetQuery = z.object({
  * Successful Response
  */
 export const zInsightsGetResponse = zInsights;
+
+export const zRunbooksListQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zRunbooksListResponse = zItemsRunbookSummary;
+
+export const zRunbooksGetPath = z.object({
+    name: z.string()
+});
+
+export const zRunbooksGetQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zRunbooksGetResponse = zRunbookPublic;

@@ -154,7 +154,9 @@ async def evaluate_now(*, rt: RuntimeDep, temporal: TemporalDep, principal: Writ
 async def fire_synthetic(*, rt: RuntimeDep, temporal: TemporalDep, session: SessionDep, principal: Writer) -> AlertPublic:
     """Fire a synthetic alert through the same pipeline (stream, Alertmanager) to prove delivery."""
     nonce = secrets.token_hex(6)
-    a = alertmod.synthetic(rt.engine, tenant_id=principal.tenant_id, nonce=nonce, actor=principal.actor)
+    a = alertmod.synthetic(
+        rt.engine, tenant_id=principal.tenant_id, nonce=nonce, actor=principal.actor, public_url=rt.settings.effective_public_url
+    )
     append_audit(
         session, actor=principal.actor, action="alert.synthetic", target_type="alert", target_id=a.id, change={"nonce": nonce}
     )

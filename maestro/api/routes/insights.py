@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from maestro.api.deps import Require, RuntimeDep, SessionDep
 from maestro.api.pagination import ApiModel
@@ -15,13 +16,44 @@ from maestro.observability.insights import compute
 router = APIRouter(tags=["observability"])
 
 
+class FlakyTest(ApiModel):
+    pipeline: str
+    test: str
+    commits: int = Field(description="Commits on which this test both passed and failed.")
+
+
+class FlakyPipeline(ApiModel):
+    pipeline: str
+    commits: int = Field(description="Commits on which this pipeline both succeeded and failed.")
+
+
+class SlowStep(ApiModel):
+    pipeline: str
+    step: str
+    p95_ms: int
+    samples: int
+
+
+class NoisyAlert(ApiModel):
+    fingerprint: str
+    name: str
+    fires: int
+    fires_per_day: float
+
+
+class CostCenter(ApiModel):
+    dimension: str = Field(description="pipeline, env or label:<key>")
+    value: str
+    cost_usd: float
+
+
 class Insights(ApiModel):
     since: str
-    flaky_tests: list[dict[str, Any]]
-    flaky_pipelines: list[dict[str, Any]]
-    slowest_steps: list[dict[str, Any]]
-    noisy_alerts: list[dict[str, Any]]
-    top_cost_centers: list[dict[str, Any]]
+    flaky_tests: list[FlakyTest]
+    flaky_pipelines: list[FlakyPipeline]
+    slowest_steps: list[SlowStep]
+    noisy_alerts: list[NoisyAlert]
+    top_cost_centers: list[CostCenter]
 
 
 @router.get("/insights", operation_id="insights-get", response_model=Insights)
