@@ -123,6 +123,22 @@ class Settings(BaseSettings):
     alertmanager_url: str | None = Field(
         None, description="Alertmanager base URL; firing/resolved alerts are pushed to its v2 API."
     )
+    alert_queue_wait_seconds: int = Field(
+        300, ge=1, description="RunQueueSaturated fires when a step has waited this long for a runner of its pool."
+    )
+    alert_failure_spike_minutes: int = Field(15, ge=1, description="Window of the RunFailureSpike alert.")
+    alert_failure_spike_min_runs: int = Field(
+        5, ge=1, description="RunFailureSpike fires when this many runs of a pipeline failed in the window (and ≥ half)."
+    )
+    pagerduty_routing_key: str | None = Field(
+        None, description="PagerDuty Events v2 integration key; alerts trigger, acknowledge and resolve incidents."
+    )
+    pagerduty_events_url: str = Field(
+        "https://events.pagerduty.com/v2/enqueue", description="PagerDuty Events v2 endpoint (change for a proxy)."
+    )
+    worker_heartbeat_seconds: int = Field(
+        10, ge=1, description="Workers and runners report liveness to Redis this often (maestro_workers_up)."
+    )
     trace_retention_hours: int = Field(72, description="Spans kept in the database for run waterfalls (0 = keep none).")
     otlp_endpoint: str | None = Field(None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318.")
 

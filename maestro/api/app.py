@@ -157,7 +157,7 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     app.include_router(api)
 
     projection_metrics = CollectorRegistry(auto_describe=False)
-    projection_metrics.register(ProjectionCollector(engine))
+    projection_metrics.register(ProjectionCollector(engine, redis_sync))
 
     @app.get("/metrics", include_in_schema=False, dependencies=[Public])
     def metrics() -> Response:

@@ -6,15 +6,20 @@ identical and survives restarts; label sets are bounded by pipelines × environm
 
 from __future__ import annotations
 
+import json
 import logging
+import time
 from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+from redis import Redis
 from sqlalchemy import Engine, case, func
 from sqlmodel import Session, col, select
 
 from maestro.domain.runs import Run, StepRun
+from maestro.observability import liveness
+from maestro.observability.alerts import QUEUES_KEY
 
 log = logging.getLogger("maestro.metrics")
 
@@ -34,8 +39,9 @@ def _histogram(name: str, doc: str, rows: list[tuple[str, ...]], label_names: li
 
 
 class ProjectionCollector(Collector):
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, redis: Redis | None = None) -> None:
         self.engine = engine
+        self.redis = redis
 
     def describe(self) -> Iterator[object]:  # no pre-registration scrape against the DB
         return iter(())
@@ -57,6 +63,11 @@ class ProjectionCollector(Collector):
                     select(StepRun.pool, *step_cols, func.count(), func.sum(StepRun.duration_ms))  # type: ignore[call-overload]
                     .where(col(StepRun.duration_ms).is_not(None))
                     .group_by(StepRun.pool)
+                ).all()
+                spend = s.exec(
+                    select(Run.pipeline_name, Run.env, func.sum(Run.cost_usd))
+                    .where(col(Run.status).in_(FINISHED))
+                    .group_by(Run.pipeline_name, Run.env)
                 ).all()
                 pools = sorted(s.exec(select(StepRun.pool).distinct()).all())
                 active = s.exec(
@@ -89,3 +100,57 @@ class ProjectionCollector(Collector):
             for state in ("pending", "running", "waiting"):
                 depth.add_metric([pool, state], counts.get((pool, state), 0))
         yield depth
+        cost = CounterMetricFamily(
+            "maestro_budget_spend_usd",
+            "Spend of finished runs in USD (runner time at the rate card), by pipeline and environment",
+            labels=["pipeline", "env"],
+        )
+        for pipeline, env, usd in spend:
+            cost.add_metric([pipeline, env], float(usd or 0))
+        yield cost
+        yield from self._live()
+
+    def _live(self) -> Iterator[GaugeMetricFamily]:
+        """Worker/runner liveness (heartbeat keys) and the runner queues' Temporal backlog (last evaluator tick)."""
+        if self.redis is None:
+            return
+        try:
+            beats = liveness.live(self.redis)
+            raw = self.redis.get(QUEUES_KEY)
+        except Exception:
+            log.warning("liveness metrics unavailable", exc_info=True)
+            return
+        now = time.time()
+        up = GaugeMetricFamily(
+            "maestro_workers_up", "Live worker/runner processes (heartbeat within 3 intervals)", labels=["kind", "pool"]
+        )
+        age = GaugeMetricFamily(
+            "maestro_worker_heartbeat_age_seconds", "Oldest live heartbeat per kind and pool", labels=["kind", "pool"]
+        )
+        groups: dict[tuple[str, str], list[float]] = {}
+        for b in beats:
+            groups.setdefault((b.kind, b.pool), []).append(now - b.seen_at)
+        for kind in ("worker", "runner"):
+            if not any(k == kind for k, _ in groups):
+                up.add_metric([kind, ""], 0)  # the family always exists: absent(...) alerts need a zero
+        for (kind, pool), ages in sorted(groups.items()):
+            up.add_metric([kind, pool], len(ages))
+            age.add_metric([kind, pool], max(0.0, max(ages)))
+        yield up
+        yield age
+        backlog = GaugeMetricFamily(
+            "maestro_queue_backlog_steps", "Steps waiting in a runner pool's Temporal task queue", labels=["pool"]
+        )
+        backlog_age = GaugeMetricFamily(
+            "maestro_queue_backlog_age_seconds", "Age of the oldest step waiting for a runner", labels=["pool"]
+        )
+        pollers = GaugeMetricFamily("maestro_queue_pollers", "Runner pollers Temporal saw on the pool's queue", labels=["pool"])
+        if raw:
+            data = json.loads(raw)
+            for q in data.get("queues", []):
+                backlog.add_metric([q["pool"]], q["backlog"])
+                backlog_age.add_metric([q["pool"]], q["age_seconds"])
+                pollers.add_metric([q["pool"]], q["pollers"])
+        yield backlog
+        yield backlog_age
+        yield pollers

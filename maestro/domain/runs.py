@@ -236,4 +236,6 @@ class Alert(SQLModel, table=True):
     acked_by: str | None = Field(default=None, max_length=200)
     acked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     assignee: str | None = Field(default=None, max_length=200)
-    notify_status: str = Field(default="", max_length=2000)
+    notify_status: str = Field(default="", max_length=2000)  # Alertmanager delivery
+    pagerduty_action: str = Field(default="", max_length=16)  # last event PagerDuty accepted: trigger|acknowledge|resolve
+    pagerduty_status: str = Field(default="", max_length=2000)

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from redis import Redis
+from redis.asyncio import Redis as AsyncRedis
 from temporalio.client import Client
 from temporalio.worker import Worker
 
@@ -15,6 +16,7 @@ from maestro.activities.diagnostics import diagnostic_step
 from maestro.activities.projection import ProjectionActivities
 from maestro.config import Settings
 from maestro.db import get_engine
+from maestro.observability import liveness
 from maestro.observability.alerts import AlertActivities
 from maestro.temporal import connect
 from maestro.workflows.alerts import AlertEvaluatorWorkflow
@@ -30,14 +32,19 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     engine = get_engine(settings.effective_database_url)
     redis = Redis.from_url(settings.effective_redis_url, socket_connect_timeout=2, socket_timeout=5)
     projection = ProjectionActivities(engine=engine, redis=redis, stream_maxlen=settings.stream_maxlen)
-    alerts = AlertActivities(
-        engine=engine, redis=redis, alertmanager_url=settings.alertmanager_url, public_url=settings.effective_public_url
-    )
+    alerts = AlertActivities(engine=engine, redis=redis, settings=settings)
     return Worker(
         client,
         task_queue=settings.control_task_queue,
         workflows=WORKFLOWS,
-        activities=[diagnostic_step, projection.project_batch, alerts.evaluate_alerts, alerts.push_alerts],
+        activities=[
+            diagnostic_step,
+            projection.project_batch,
+            alerts.queue_backlogs,
+            alerts.evaluate_alerts,
+            alerts.push_alerts,
+            alerts.push_pagerduty,
+        ],
         activity_executor=_executor(),
     )
 
@@ -46,7 +53,8 @@ def _executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=16)  # projection activities are sync (SQL + Redis)
 
 
-async def serve(worker_factory, settings: Settings, what: str) -> None:  # type: ignore[no-untyped-def]
+async def serve(worker_factory, settings: Settings, what: str, *, kind: str, pool: str) -> None:  # type: ignore[no-untyped-def]
+    """Run a worker until SIGINT/SIGTERM, reporting liveness to Redis (maestro_workers_up) meanwhile."""
     client = await connect(settings, wait_seconds=60)
     worker = worker_factory(client, settings)
     if asyncio.iscoroutine(worker):
@@ -56,9 +64,22 @@ async def serve(worker_factory, settings: Settings, what: str) -> None:  # type:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("%s serving task queue %s on %s", what, worker.task_queue, settings.effective_temporal_address)
+    redis = AsyncRedis.from_url(settings.effective_redis_url, socket_connect_timeout=2, socket_timeout=5)
     async with worker:
+        beats = asyncio.create_task(
+            liveness.heartbeat(
+                redis,
+                kind=kind,
+                pool=pool,
+                task_queue=worker.task_queue,
+                interval=settings.worker_heartbeat_seconds,
+                stop=stop,
+            )
+        )
         await stop.wait()
         log.info("%s stopping", what)
+        await beats
+    await redis.aclose()
 
 
 def evaluator_schedule_id(settings: Settings) -> str:
@@ -105,4 +126,4 @@ async def run_worker(settings: Settings) -> None:
         await ensure_evaluator_schedule(client, s)
         return build_worker(client, s)
 
-    await serve(factory, settings, "worker")
+    await serve(factory, settings, "worker", kind="worker", pool=settings.control_task_queue)

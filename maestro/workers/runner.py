@@ -30,4 +30,4 @@ def build_runner(client: Client, settings: Settings) -> Worker:
 
 
 async def run_runner(settings: Settings) -> None:
-    await serve(build_runner, settings, f"runner[{settings.runner_pool}]")
+    await serve(build_runner, settings, f"runner[{settings.runner_pool}]", kind="runner", pool=settings.runner_pool)

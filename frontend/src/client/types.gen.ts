@@ -80,8 +80,22 @@ export type AlertPublic = {
     assignee: string | null;
     /**
      * Notifystatus
+     *
+     * Alertmanager delivery: last outcome
      */
     notifyStatus: string;
+    /**
+     * Pagerdutyaction
+     *
+     * Last event PagerDuty accepted: trigger, acknowledge or resolve
+     */
+    pagerdutyAction: string;
+    /**
+     * Pagerdutystatus
+     *
+     * PagerDuty delivery: last outcome
+     */
+    pagerdutyStatus: string;
 };
 
 /**

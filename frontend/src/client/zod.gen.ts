@@ -27,7 +27,9 @@ export const zAlertPublic = z.object({
     ackedBy: z.nullable(z.string()),
     ackedAt: z.nullable(z.iso.datetime()),
     assignee: z.nullable(z.string()),
-    notifyStatus: z.string()
+    notifyStatus: z.string(),
+    pagerdutyAction: z.string(),
+    pagerdutyStatus: z.string()
 });
 
 /**

@@ -42,7 +42,9 @@ class AlertPublic(ApiModel):
     acked_by: str | None
     acked_at: datetime | None
     assignee: str | None
-    notify_status: str
+    notify_status: str = Field(description="Alertmanager delivery: last outcome")
+    pagerduty_action: str = Field(description="Last event PagerDuty accepted: trigger, acknowledge or resolve")
+    pagerduty_status: str = Field(description="PagerDuty delivery: last outcome")
 
 
 class AckInput(InputModel):
