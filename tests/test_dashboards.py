@@ -6,8 +6,10 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+import yaml
 from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[1] / "dashboards"
@@ -21,12 +23,38 @@ def test_rules_pass_promtool() -> None:
         assert out.returncode == 0, out.stdout + out.stderr
 
 
+def test_rule_unit_tests_pass() -> None:
+    """promtool feeds series to the rules and checks which alerts fire (dashboards/prometheus/tests)."""
+    promtool = shutil.which("promtool")
+    assert promtool
+    tests = sorted((ROOT / "prometheus" / "tests").glob("*.yml"))
+    assert tests
+    out = subprocess.run([promtool, "test", "rules", *map(str, tests)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_generated_rules_match_the_built_in_evaluator() -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT.parent / "scripts" / "gen_rules.py"), "--check"], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_every_rule_links_an_existing_runbook() -> None:
+    for rules in (ROOT / "prometheus").glob("*.yml"):
+        for group in yaml.safe_load(rules.read_text())["groups"]:
+            for rule in group["rules"]:
+                if "alert" in rule:
+                    url = rule["annotations"]["runbook_url"]
+                    assert (ROOT.parent / url).is_file(), f"{rules.name}: {rule['alert']} links missing {url}"
+
+
 def test_dashboards_use_exported_metrics(client: TestClient) -> None:
     client.get("/api/health")
     text = client.get("/metrics").text
     exported = set(re.findall(r"^(maestro_[a-z_]+?)(?:_bucket|_count|_sum|_total|_created)?[{ ]", text, re.M))
     exported |= set(re.findall(r"^# TYPE (maestro_[a-z_]+?)(?:_total)? ", text, re.M))  # families with no sample yet
-    rules = (ROOT / "prometheus" / "maestro-api.rules.yml").read_text()
+    rules = "".join(p.read_text() for p in (ROOT / "prometheus").glob("*.yml"))
     recorded = set(re.findall(r"record: (\S+)", rules))
     for f in (ROOT / "grafana").glob("*.json"):
         for panel in json.loads(f.read_text())["panels"]:

@@ -37,6 +37,9 @@ def test_up_serves_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
         assert c.post("/api/users", json={"username": "alice", "password": "alice-password-123"}).status_code == 201
         wid = c.post("/api/system/diagnostics", json={"steps": 1, "stepSeconds": 0}).json()["workflowId"]
         wait_for(lambda: c.get(f"/api/system/diagnostics/{wid}").json()["status"] == "COMPLETED", 60, 0.2)
+        # the worker and the runner report liveness; /metrics counts them
+        metrics = live_metrics(c)
+        assert re.search(r'^maestro_workers_up\{kind="worker",pool="[^"]+"\} 1\.0$', metrics, re.M), metrics
     finally:
         code = first.stop()
     assert code == 0, first.output()
@@ -54,8 +57,17 @@ def test_up_serves_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
         actions = [e["action"] for e in c.get("/api/audit?limit=100").json()["items"]]
         assert "user.create" in actions and "system.diagnostics.start" in actions
         assert c.get(f"/api/system/diagnostics/{wid}").json()["status"] == "COMPLETED"  # Temporal history kept
+        live_metrics(c)  # one runner again: the first stack's processes removed their liveness keys on stop
     finally:
         assert second.stop() == 0
+
+
+def live_metrics(c: httpx.Client) -> str:
+    def runner_up() -> str | None:
+        text = c.get("/metrics").text
+        return text if 'maestro_workers_up{kind="runner",pool="default"} 1.0' in text else None
+
+    return wait_for(runner_up, 30, 0.5)  # type: ignore[no-any-return]
 
 
 def test_port_in_use_is_a_one_line_error(tmp_path: Path) -> None:
