@@ -230,10 +230,10 @@ class RunningStack:
 
 
 @contextlib.contextmanager
-def running_stack(tmp: Path, *, token_name: str = "tests") -> Iterator[RunningStack]:
+def running_stack(tmp: Path, *, token_name: str = "tests", extra_env: dict[str, str] | None = None) -> Iterator[RunningStack]:
     import re
 
-    env = up_env(tmp / "data")
+    env = up_env(tmp / "data") | (extra_env or {})
     up = Up(env, tmp / "up.log")
     try:
         out = up.wait_ready()

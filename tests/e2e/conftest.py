@@ -29,7 +29,9 @@ Stack = RunningStack
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not (ROOT / "frontend" / "dist" / "index.html").is_file():
         pytest.fail("the web UI is not built: run `make ui` (make test builds it before the browser tests)")
-    with running_stack(tmp_path_factory.mktemp("e2e-stack"), token_name="e2e-harness") as st:
+    # the alert evaluator ticks every 5 s here (30 s by default) so alerts fire within a test's patience
+    fast = {"MAESTRO_ALERT_EVAL_INTERVAL_SECONDS": "5"}
+    with running_stack(tmp_path_factory.mktemp("e2e-stack"), token_name="e2e-harness", extra_env=fast) as st:
         yield st
 
 

@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import Stack, assert_axe_clean
+from tests.services import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -110,3 +111,41 @@ def test_define_and_delete_an_slo(page: Page, stack: Stack) -> None:
     confirm.get_by_role("button", name="Delete SLO").click()
     expect(card).to_have_count(0)
     assert name not in [s["name"] for s in stack.api().get("/api/slo").json()["items"]]
+
+
+def test_failing_runs_fire_the_burn_alert_live_then_ack_and_open_its_runbook(page: Page, stack: Stack) -> None:
+    """The seed's on-call flow: runs fail, the burn alert appears on the open page, someone acks and follows the runbook."""
+    api = stack.api()
+    r = api.post("/api/pipelines", json={"spec": "name: e2e-burn\nsteps:\n- {id: boom, run: 'echo broken >&2; exit 3'}\n"})
+    assert r.status_code == 201, r.text
+    page.goto("/observability/alerts?state=firing")
+    expect(page.get_by_role("heading", level=1, name="Alerts")).to_be_visible()
+    page.evaluate("() => { window.__sameDocument = true }")
+    burning = page.get_by_role("row").filter(has_text=re.compile(r"Run success: error budget burning at .* over 1h, .* over 5m"))
+    expect(burning).to_have_count(0)
+
+    # fail runs until the run-success SLO burns: every run of this pipeline fails
+    run_ids = []
+    for _ in range(4):
+        started = api.post("/api/runs", json={"pipeline": "e2e-burn"})
+        assert started.status_code == 201, started.text
+        run_ids.append(started.json()["id"])
+    for rid in run_ids:
+        wait_for(lambda rid=rid: api.get(f"/api/runs/{rid}").json()["status"] == "failed", 60, 0.25)
+
+    # the evaluator schedule fires it; the alerts stream puts it on the open page without a reload
+    expect(burning).to_have_count(1, timeout=30_000)
+    assert page.evaluate("() => window.__sameDocument === true")
+    burning.get_by_role("link", name="SloBurnRate").click()
+    expect(page.get_by_role("heading", level=1, name="SloBurnRate")).to_be_visible()
+    page.get_by_label("Ack note").fill("failing e2e-burn runs, on it")
+    page.get_by_role("button", name="Acknowledge").click()
+    expect(page.get_by_test_id("alert-ack")).to_contain_text("acked by admin")
+
+    # the runbook opens inside Maestro
+    page.get_by_role("link", name="Open runbook").click()
+    expect(page).to_have_url(re.compile(r"/runbooks/slo-burn"))
+    expect(page.get_by_role("heading", level=1, name=re.compile("SLO burn rate"))).to_be_visible()
+    assert_axe_clean(page)
+    fired = [a for a in api.get("/api/alerts", params={"state": "firing", "limit": 100}).json()["items"] if a["ackedBy"]]
+    assert any(a["fingerprint"] == "slo-burn:run-success:1h-5m" for a in fired)

@@ -72,9 +72,16 @@ def test_trace_waterfall_of_a_run(page: Page, stack: Stack, color_scheme: str) -
     page.goto(f"/runs/{run['id']}?tab=trace")
     expect(page.get_by_role("heading", level=1)).to_contain_text(f"{run['pipelineName']} #")
     assert page.evaluate("() => document.documentElement.classList.contains('dark')") == (color_scheme == "dark")
-    expect(page.get_by_role("tab", name="Trace")).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("tab", name="Observability")).to_have_attribute("aria-selected", "true")
     expect(page.get_by_test_id("trace-id")).to_have_text(trace["traceId"])
     expect(page.get_by_role("button", name="Copy the trace id")).to_be_visible()
+
+    # Step metrics sit above the waterfall: every step of the run, with its duration
+    expect(page.get_by_role("heading", level=2, name="Step metrics")).to_be_visible()
+    metrics = page.get_by_role("table", name=re.compile(r"^Step metrics"))
+    for step in api.get(f"/api/runs/{run['id']}").json()["steps"]:
+        expect(metrics.get_by_role("row").filter(has_text=step["name"]).first).to_be_visible()
+    expect(page.get_by_test_id("metric-wall")).not_to_be_empty()
 
     waterfall = page.get_by_role("list", name=f"Spans of trace {trace['traceId']}")
     rows = waterfall.locator("li[data-span-id]")
@@ -128,6 +135,6 @@ def test_trace_waterfall_of_a_run(page: Page, stack: Stack, color_scheme: str) -
     # The tab is addressable: switching tabs keeps it in the URL.
     page.get_by_role("tab", name="Timeline").click()
     expect(page).to_have_url(re.compile(r"tab=timeline"))
-    page.get_by_role("tab", name="Trace").click()
-    expect(page).to_have_url(re.compile(r"tab=trace"))
+    page.get_by_role("tab", name="Observability").click()
+    expect(page).to_have_url(re.compile(r"tab=observability"))
     expect(waterfall).to_be_visible()

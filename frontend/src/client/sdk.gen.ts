@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AlertsAckData, AlertsAckErrors, AlertsAckResponses, AlertsAssignData, AlertsAssignErrors, AlertsAssignResponses, AlertsEvaluateData, AlertsEvaluateErrors, AlertsEvaluateResponses, AlertsGetData, AlertsGetErrors, AlertsGetResponses, AlertsListData, AlertsListErrors, AlertsListResponses, AlertsSyntheticData, AlertsSyntheticErrors, AlertsSyntheticResponses, ArtifactsDownloadData, ArtifactsDownloadErrors, ArtifactsDownloadResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthMeData, AuthMeErrors, AuthMeResponses, EnvironmentsListData, EnvironmentsListErrors, EnvironmentsListResponses, HealthGetData, HealthGetErrors, HealthGetResponses, InsightsGetData, InsightsGetErrors, InsightsGetResponses, PermissionsListData, PermissionsListErrors, PermissionsListResponses, PipelinesCreateData, PipelinesCreateErrors, PipelinesCreateResponses, PipelinesDiffData, PipelinesDiffErrors, PipelinesDiffResponses, PipelinesGetData, PipelinesGetErrors, PipelinesGetResponses, PipelinesListData, PipelinesListErrors, PipelinesListResponses, PipelinesUpdateData, PipelinesUpdateErrors, PipelinesUpdateResponses, PipelinesValidateData, PipelinesValidateErrors, PipelinesValidateResponses, PipelinesVersionsGetData, PipelinesVersionsGetErrors, PipelinesVersionsGetResponses, PipelinesVersionsListData, PipelinesVersionsListErrors, PipelinesVersionsListResponses, ReadyGetData, ReadyGetErrors, ReadyGetResponses, RoleBindingsDeleteData, RoleBindingsDeleteErrors, RoleBindingsDeleteResponses, RolesListData, RolesListErrors, RolesListResponses, RunbooksGetData, RunbooksGetErrors, RunbooksGetResponses, RunbooksListData, RunbooksListErrors, RunbooksListResponses, RunsActionData, RunsActionErrors, RunsActionResponses, RunsArtifactsListData, RunsArtifactsListErrors, RunsArtifactsListResponses, RunsCreateData, RunsCreateErrors, RunsCreateResponses, RunsGetData, RunsGetErrors, RunsGetResponses, RunsListData, RunsListErrors, RunsListResponses, RunsLogsData, RunsLogsErrors, RunsLogsResponses, RunsTraceData, RunsTraceErrors, RunsTraceResponses, SchemasPipelineData, SchemasPipelineErrors, SchemasPipelineResponses, ScopesListData, ScopesListErrors, ScopesListResponses, SearchData, SearchErrors, SearchResponses, SloCreateData, SloCreateErrors, SloCreateResponses, SloDeleteData, SloDeleteErrors, SloDeleteResponses, SloListData, SloListErrors, SloListResponses, StreamsGetData, StreamsGetErrors, StreamsGetResponse, StreamsGetResponses, SystemDiagnosticsGetData, SystemDiagnosticsGetErrors, SystemDiagnosticsGetResponses, SystemDiagnosticsStartData, SystemDiagnosticsStartErrors, SystemDiagnosticsStartResponses, SystemInfoData, SystemInfoErrors, SystemInfoResponses, TokensCreateData, TokensCreateErrors, TokensCreateResponses, TokensListData, TokensListErrors, TokensListResponses, TokensRevokeData, TokensRevokeErrors, TokensRevokeResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersRoleBindingsCreateData, UsersRoleBindingsCreateErrors, UsersRoleBindingsCreateResponses, UsersRoleBindingsListData, UsersRoleBindingsListErrors, UsersRoleBindingsListResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
+import type { AlertsAckData, AlertsAckErrors, AlertsAckResponses, AlertsAssignData, AlertsAssignErrors, AlertsAssignResponses, AlertsEvaluateData, AlertsEvaluateErrors, AlertsEvaluateResponses, AlertsGetData, AlertsGetErrors, AlertsGetResponses, AlertsListData, AlertsListErrors, AlertsListResponses, AlertsSyntheticData, AlertsSyntheticErrors, AlertsSyntheticResponses, ArtifactsDownloadData, ArtifactsDownloadErrors, ArtifactsDownloadResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthMeData, AuthMeErrors, AuthMeResponses, EnvironmentsListData, EnvironmentsListErrors, EnvironmentsListResponses, HealthGetData, HealthGetErrors, HealthGetResponses, InsightsGetData, InsightsGetErrors, InsightsGetResponses, KeysExportData, KeysExportErrors, KeysExportResponses, KeysListData, KeysListErrors, KeysListResponses, PermissionsListData, PermissionsListErrors, PermissionsListResponses, PipelinesCreateData, PipelinesCreateErrors, PipelinesCreateResponses, PipelinesDiffData, PipelinesDiffErrors, PipelinesDiffResponses, PipelinesGetData, PipelinesGetErrors, PipelinesGetResponses, PipelinesListData, PipelinesListErrors, PipelinesListResponses, PipelinesUpdateData, PipelinesUpdateErrors, PipelinesUpdateResponses, PipelinesValidateData, PipelinesValidateErrors, PipelinesValidateResponses, PipelinesVersionsGetData, PipelinesVersionsGetErrors, PipelinesVersionsGetResponses, PipelinesVersionsListData, PipelinesVersionsListErrors, PipelinesVersionsListResponses, ReadyGetData, ReadyGetErrors, ReadyGetResponses, RoleBindingsDeleteData, RoleBindingsDeleteErrors, RoleBindingsDeleteResponses, RolesListData, RolesListErrors, RolesListResponses, RunbooksGetData, RunbooksGetErrors, RunbooksGetResponses, RunbooksListData, RunbooksListErrors, RunbooksListResponses, RunsActionData, RunsActionErrors, RunsActionResponses, RunsArtifactsListData, RunsArtifactsListErrors, RunsArtifactsListResponses, RunsAttestationsData, RunsAttestationsErrors, RunsAttestationsResponses, RunsCreateData, RunsCreateErrors, RunsCreateResponses, RunsGetData, RunsGetErrors, RunsGetResponses, RunsListData, RunsListErrors, RunsListResponses, RunsLogsData, RunsLogsErrors, RunsLogsResponses, RunsProvenanceData, RunsProvenanceErrors, RunsProvenanceResponses, RunsSbomData, RunsSbomDiffData, RunsSbomDiffErrors, RunsSbomDiffResponses, RunsSbomErrors, RunsSbomResponses, RunsTraceData, RunsTraceErrors, RunsTraceResponses, SchemasPipelineData, SchemasPipelineErrors, SchemasPipelineResponses, ScopesListData, ScopesListErrors, ScopesListResponses, SearchData, SearchErrors, SearchResponses, SloCreateData, SloCreateErrors, SloCreateResponses, SloDeleteData, SloDeleteErrors, SloDeleteResponses, SloListData, SloListErrors, SloListResponses, StreamsGetData, StreamsGetErrors, StreamsGetResponse, StreamsGetResponses, SystemDiagnosticsGetData, SystemDiagnosticsGetErrors, SystemDiagnosticsGetResponses, SystemDiagnosticsStartData, SystemDiagnosticsStartErrors, SystemDiagnosticsStartResponses, SystemInfoData, SystemInfoErrors, SystemInfoResponses, TokensCreateData, TokensCreateErrors, TokensCreateResponses, TokensListData, TokensListErrors, TokensListResponses, TokensRevokeData, TokensRevokeErrors, TokensRevokeResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersRoleBindingsCreateData, UsersRoleBindingsCreateErrors, UsersRoleBindingsCreateResponses, UsersRoleBindingsListData, UsersRoleBindingsListErrors, UsersRoleBindingsListResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -467,3 +467,45 @@ export const runbooksList = <ThrowOnError extends boolean = true>(options?: Opti
  * One runbook as Markdown.
  */
 export const runbooksGet = <ThrowOnError extends boolean = true>(options: Options<RunbooksGetData, ThrowOnError>) => (options.client ?? client).get<RunbooksGetResponses, RunbooksGetErrors, ThrowOnError>({ url: '/api/runbooks/{name}', ...options });
+
+/**
+ * List Keys
+ *
+ * The instance's public signing keys: the active one first, then retired ones (they still verify old evidence).
+ */
+export const keysList = <ThrowOnError extends boolean = true>(options?: Options<KeysListData, ThrowOnError>) => (options?.client ?? client).get<KeysListResponses, KeysListErrors, ThrowOnError>({ url: '/api/keys', ...options });
+
+/**
+ * Export Key
+ *
+ * One public key as PEM, e.g. for `cosign verify-blob --key` or `maestro evidence verify --key`.
+ */
+export const keysExport = <ThrowOnError extends boolean = true>(options: Options<KeysExportData, ThrowOnError>) => (options.client ?? client).get<KeysExportResponses, KeysExportErrors, ThrowOnError>({ url: '/api/keys/{keyid}.pem', ...options });
+
+/**
+ * Run Attestations
+ *
+ * Provenance and artifact signatures of a run, verified now against the stored keys and artifact bytes.
+ */
+export const runsAttestations = <ThrowOnError extends boolean = true>(options: Options<RunsAttestationsData, ThrowOnError>) => (options.client ?? client).get<RunsAttestationsResponses, RunsAttestationsErrors, ThrowOnError>({ url: '/api/runs/{run_id}/attestations', ...options });
+
+/**
+ * Run Sbom
+ *
+ * The run's CycloneDX SBOM (from a `uses: sbom` step).
+ */
+export const runsSbom = <ThrowOnError extends boolean = true>(options: Options<RunsSbomData, ThrowOnError>) => (options.client ?? client).get<RunsSbomResponses, RunsSbomErrors, ThrowOnError>({ url: '/api/runs/{run_id}/sbom', ...options });
+
+/**
+ * Run Sbom Diff
+ *
+ * What changed in the SBOM since the previous successful run of the same pipeline.
+ */
+export const runsSbomDiff = <ThrowOnError extends boolean = true>(options: Options<RunsSbomDiffData, ThrowOnError>) => (options.client ?? client).get<RunsSbomDiffResponses, RunsSbomDiffErrors, ThrowOnError>({ url: '/api/runs/{run_id}/sbom/diff', ...options });
+
+/**
+ * Run Provenance
+ *
+ * The run's SLSA provenance as a DSSE envelope (verify it with the key from GET /api/keys).
+ */
+export const runsProvenance = <ThrowOnError extends boolean = true>(options: Options<RunsProvenanceData, ThrowOnError>) => (options.client ?? client).get<RunsProvenanceResponses, RunsProvenanceErrors, ThrowOnError>({ url: '/api/runs/{run_id}/provenance', ...options });

@@ -167,6 +167,32 @@ export type AssignInput = {
 };
 
 /**
+ * Attestations
+ */
+export type Attestations = {
+    /**
+     * Runid
+     */
+    runId: string;
+    /**
+     * Slsalevel
+     *
+     * SLSA Build level reached: 2 = provenance signed by the control plane verifies
+     */
+    slsaLevel: number;
+    provenance: ProvenanceCheck | null;
+    /**
+     * Signatures
+     */
+    signatures: Array<SignatureCheck>;
+    sbom: SbomSummary | null;
+    /**
+     * Problems
+     */
+    problems: Array<string>;
+};
+
+/**
  * AuditEventPublic
  */
 export type AuditEventPublic = {
@@ -562,6 +588,16 @@ export type ItemsEnvironmentPublic = {
 };
 
 /**
+ * Items[KeyPublic]
+ */
+export type ItemsKeyPublic = {
+    /**
+     * Items
+     */
+    items: Array<KeyPublic>;
+};
+
+/**
  * Items[PermissionPublic]
  */
 export type ItemsPermissionPublic = {
@@ -639,6 +675,38 @@ export type ItemsSloPublic = {
      * Items
      */
     items: Array<SloPublic>;
+};
+
+/**
+ * KeyPublic
+ */
+export type KeyPublic = {
+    /**
+     * Keyid
+     *
+     * sha256 of the DER-encoded public key, hex
+     */
+    keyid: string;
+    /**
+     * Algorithm
+     */
+    algorithm: string;
+    /**
+     * Publicpem
+     */
+    publicPem: string;
+    /**
+     * Createdat
+     */
+    createdAt: string;
+    /**
+     * Retiredat
+     */
+    retiredAt: string | null;
+    /**
+     * Active
+     */
+    active: boolean;
 };
 
 /**
@@ -1095,6 +1163,38 @@ export type ProblemDetails = {
      * Errors
      */
     errors?: Array<FieldError> | null;
+};
+
+/**
+ * ProvenanceCheck
+ */
+export type ProvenanceCheck = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Keyid
+     */
+    keyid: string;
+    /**
+     * Verified
+     */
+    verified: boolean;
+    /**
+     * Subjects
+     */
+    subjects: number;
+    /**
+     * Error
+     */
+    error?: string | null;
+    /**
+     * Statement
+     */
+    statement?: {
+        [key: string]: unknown;
+    } | null;
 };
 
 /**
@@ -1565,6 +1665,90 @@ export type RunbookSummary = {
 };
 
 /**
+ * SbomChange
+ */
+export type SbomChange = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Purl
+     */
+    purl: string;
+    /**
+     * Version
+     */
+    version?: string | null;
+    /**
+     * From
+     */
+    from?: unknown;
+    /**
+     * To
+     */
+    to?: unknown;
+};
+
+/**
+ * SbomDiff
+ */
+export type SbomDiff = {
+    /**
+     * Runid
+     */
+    runId: string;
+    /**
+     * Baserunid
+     *
+     * The previous successful run of the same pipeline with an SBOM
+     */
+    baseRunId: string | null;
+    /**
+     * Added
+     */
+    added: Array<SbomChange>;
+    /**
+     * Removed
+     */
+    removed: Array<SbomChange>;
+    /**
+     * Upgraded
+     */
+    upgraded: Array<SbomChange>;
+    /**
+     * Downgraded
+     */
+    downgraded: Array<SbomChange>;
+    /**
+     * Hashchanged
+     */
+    hashChanged: Array<SbomChange>;
+    /**
+     * Licensechanged
+     */
+    licenseChanged: Array<SbomChange>;
+};
+
+/**
+ * SbomSummary
+ */
+export type SbomSummary = {
+    /**
+     * Artifactid
+     */
+    artifactId: string;
+    /**
+     * Sha256
+     */
+    sha256: string;
+    /**
+     * Components
+     */
+    components: number;
+};
+
+/**
  * ScopePublic
  */
 export type ScopePublic = {
@@ -1606,6 +1790,34 @@ export type SearchHit = {
      * Href
      */
     href: string;
+};
+
+/**
+ * SignatureCheck
+ */
+export type SignatureCheck = {
+    /**
+     * Path
+     */
+    path: string;
+    /**
+     * Sha256
+     */
+    sha256: string;
+    /**
+     * Keyid
+     */
+    keyid: string;
+    /**
+     * Signature
+     *
+     * base64 DER ECDSA P-256/SHA-256, as `cosign sign-blob --key` writes it
+     */
+    signature: string;
+    /**
+     * Verified
+     */
+    verified: boolean;
 };
 
 /**
@@ -4427,3 +4639,226 @@ export type RunbooksGetResponses = {
 };
 
 export type RunbooksGetResponse = RunbooksGetResponses[keyof RunbooksGetResponses];
+
+export type KeysListData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/keys';
+};
+
+export type KeysListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type KeysListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsKeyPublic;
+};
+
+export type KeysListResponse = KeysListResponses[keyof KeysListResponses];
+
+export type KeysExportData = {
+    body?: never;
+    path: {
+        /**
+         * Keyid
+         */
+        keyid: string;
+    };
+    query?: never;
+    url: '/api/keys/{keyid}.pem';
+};
+
+export type KeysExportErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type KeysExportResponses = {
+    /**
+     * The public key, PEM
+     */
+    200: string;
+};
+
+export type KeysExportResponse = KeysExportResponses[keyof KeysExportResponses];
+
+export type RunsAttestationsData = {
+    body?: never;
+    path: {
+        /**
+         * Run Id
+         */
+        run_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/runs/{run_id}/attestations';
+};
+
+export type RunsAttestationsErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RunsAttestationsResponses = {
+    /**
+     * Successful Response
+     */
+    200: Attestations;
+};
+
+export type RunsAttestationsResponse = RunsAttestationsResponses[keyof RunsAttestationsResponses];
+
+export type RunsSbomData = {
+    body?: never;
+    path: {
+        /**
+         * Run Id
+         */
+        run_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/runs/{run_id}/sbom';
+};
+
+export type RunsSbomErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RunsSbomResponses = {
+    /**
+     * Response Runs-Sbom
+     *
+     * Successful Response
+     */
+    200: {
+        [key: string]: unknown;
+    };
+};
+
+export type RunsSbomResponse = RunsSbomResponses[keyof RunsSbomResponses];
+
+export type RunsSbomDiffData = {
+    body?: never;
+    path: {
+        /**
+         * Run Id
+         */
+        run_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/runs/{run_id}/sbom/diff';
+};
+
+export type RunsSbomDiffErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RunsSbomDiffResponses = {
+    /**
+     * Successful Response
+     */
+    200: SbomDiff;
+};
+
+export type RunsSbomDiffResponse = RunsSbomDiffResponses[keyof RunsSbomDiffResponses];
+
+export type RunsProvenanceData = {
+    body?: never;
+    path: {
+        /**
+         * Run Id
+         */
+        run_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/runs/{run_id}/provenance';
+};
+
+export type RunsProvenanceErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RunsProvenanceResponses = {
+    /**
+     * Response Runs-Provenance
+     *
+     * Successful Response
+     */
+    200: {
+        [key: string]: unknown;
+    };
+};
+
+export type RunsProvenanceResponse = RunsProvenanceResponses[keyof RunsProvenanceResponses];

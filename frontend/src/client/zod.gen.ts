@@ -234,6 +234,25 @@ export const zItemsEnvironmentPublic = z.object({
 });
 
 /**
+ * KeyPublic
+ */
+export const zKeyPublic = z.object({
+    keyid: z.string(),
+    algorithm: z.string(),
+    publicPem: z.string(),
+    createdAt: z.iso.datetime(),
+    retiredAt: z.nullable(z.iso.datetime()),
+    active: z.boolean()
+});
+
+/**
+ * Items[KeyPublic]
+ */
+export const zItemsKeyPublic = z.object({
+    items: z.array(zKeyPublic)
+});
+
+/**
  * LoginInput
  */
 export const zLoginInput = z.object({
@@ -388,6 +407,18 @@ export const zProblemDetails = z.object({
     traceId: z.string(),
     remediation: z.string(),
     errors: z.nullish(z.array(zFieldError))
+});
+
+/**
+ * ProvenanceCheck
+ */
+export const zProvenanceCheck = z.object({
+    id: z.string(),
+    keyid: z.string(),
+    verified: z.boolean(),
+    subjects: z.int(),
+    error: z.nullish(z.string()),
+    statement: z.nullish(z.record(z.string(), z.unknown()))
 });
 
 /**
@@ -561,6 +592,40 @@ export const zItemsRunbookSummary = z.object({
 });
 
 /**
+ * SbomChange
+ */
+export const zSbomChange = z.object({
+    name: z.string(),
+    purl: z.string(),
+    version: z.nullish(z.string()),
+    from: z.optional(z.unknown()),
+    to: z.optional(z.unknown())
+});
+
+/**
+ * SbomDiff
+ */
+export const zSbomDiff = z.object({
+    runId: z.string(),
+    baseRunId: z.nullable(z.string()),
+    added: z.array(zSbomChange),
+    removed: z.array(zSbomChange),
+    upgraded: z.array(zSbomChange),
+    downgraded: z.array(zSbomChange),
+    hashChanged: z.array(zSbomChange),
+    licenseChanged: z.array(zSbomChange)
+});
+
+/**
+ * SbomSummary
+ */
+export const zSbomSummary = z.object({
+    artifactId: z.string(),
+    sha256: z.string(),
+    components: z.int()
+});
+
+/**
  * ScopePublic
  */
 export const zScopePublic = z.object({
@@ -592,6 +657,29 @@ export const zSearchHit = z.object({
  */
 export const zItemsSearchHit = z.object({
     items: z.array(zSearchHit)
+});
+
+/**
+ * SignatureCheck
+ */
+export const zSignatureCheck = z.object({
+    path: z.string(),
+    sha256: z.string(),
+    keyid: z.string(),
+    signature: z.string(),
+    verified: z.boolean()
+});
+
+/**
+ * Attestations
+ */
+export const zAttestations = z.object({
+    runId: z.string(),
+    slsaLevel: z.int(),
+    provenance: z.nullable(zProvenanceCheck),
+    signatures: z.array(zSignatureCheck),
+    sbom: z.nullable(zSbomSummary),
+    problems: z.array(z.string())
 });
 
 /**
@@ -1581,3 +1669,73 @@ export const zRunbooksGetQuery = z.object({
  * Successful Response
  */
 export const zRunbooksGetResponse = zRunbookPublic;
+
+/**
+ * Successful Response
+ */
+export const zKeysListResponse = zItemsKeyPublic;
+
+export const zKeysExportPath = z.object({
+    keyid: z.string()
+});
+
+/**
+ * The public key, PEM
+ */
+export const zKeysExportResponse = z.string();
+
+export const zRunsAttestationsPath = z.object({
+    run_id: z.string()
+});
+
+export const zRunsAttestationsQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zRunsAttestationsResponse = zAttestations;
+
+export const zRunsSbomPath = z.object({
+    run_id: z.string()
+});
+
+export const zRunsSbomQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Response Runs-Sbom
+ *
+ * Successful Response
+ */
+export const zRunsSbomResponse = z.record(z.string(), z.unknown());
+
+export const zRunsSbomDiffPath = z.object({
+    run_id: z.string()
+});
+
+export const zRunsSbomDiffQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zRunsSbomDiffResponse = zSbomDiff;
+
+export const zRunsProvenancePath = z.object({
+    run_id: z.string()
+});
+
+export const zRunsProvenanceQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Response Runs-Provenance
+ *
+ * Successful Response
+ */
+export const zRunsProvenanceResponse = z.record(z.string(), z.unknown());

@@ -3,8 +3,8 @@
 import { type DefaultError, type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, healthGet, insightsGet, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, readyGet, roleBindingsDelete, rolesList, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsCreate, runsGet, runsList, runsLogs, runsTrace, schemasPipeline, scopesList, search, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
-import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, HealthGetData, HealthGetResponse, InsightsGetData, InsightsGetResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsCreateData, RunsCreateResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
+import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, healthGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, readyGet, roleBindingsDelete, rolesList, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTrace, schemasPipeline, scopesList, search, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
+import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, HealthGetData, HealthGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -1256,4 +1256,124 @@ export const runbooksGetOptions = (options: Options<RunbooksGetData>) => queryOp
         return data;
     },
     queryKey: runbooksGetQueryKey(options)
+});
+
+export const keysListQueryKey = (options?: Options<KeysListData>) => createQueryKey('keysList', options);
+
+/**
+ * List Keys
+ *
+ * The instance's public signing keys: the active one first, then retired ones (they still verify old evidence).
+ */
+export const keysListOptions = (options?: Options<KeysListData>) => queryOptions<KeysListResponse, DefaultError, KeysListResponse, ReturnType<typeof keysListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await keysList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: keysListQueryKey(options)
+});
+
+export const keysExportQueryKey = (options: Options<KeysExportData>) => createQueryKey('keysExport', options);
+
+/**
+ * Export Key
+ *
+ * One public key as PEM, e.g. for `cosign verify-blob --key` or `maestro evidence verify --key`.
+ */
+export const keysExportOptions = (options: Options<KeysExportData>) => queryOptions<KeysExportResponse, DefaultError, KeysExportResponse, ReturnType<typeof keysExportQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await keysExport({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: keysExportQueryKey(options)
+});
+
+export const runsAttestationsQueryKey = (options: Options<RunsAttestationsData>) => createQueryKey('runsAttestations', options);
+
+/**
+ * Run Attestations
+ *
+ * Provenance and artifact signatures of a run, verified now against the stored keys and artifact bytes.
+ */
+export const runsAttestationsOptions = (options: Options<RunsAttestationsData>) => queryOptions<RunsAttestationsResponse, DefaultError, RunsAttestationsResponse, ReturnType<typeof runsAttestationsQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await runsAttestations({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: runsAttestationsQueryKey(options)
+});
+
+export const runsSbomQueryKey = (options: Options<RunsSbomData>) => createQueryKey('runsSbom', options);
+
+/**
+ * Run Sbom
+ *
+ * The run's CycloneDX SBOM (from a `uses: sbom` step).
+ */
+export const runsSbomOptions = (options: Options<RunsSbomData>) => queryOptions<RunsSbomResponse, DefaultError, RunsSbomResponse, ReturnType<typeof runsSbomQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await runsSbom({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: runsSbomQueryKey(options)
+});
+
+export const runsSbomDiffQueryKey = (options: Options<RunsSbomDiffData>) => createQueryKey('runsSbomDiff', options);
+
+/**
+ * Run Sbom Diff
+ *
+ * What changed in the SBOM since the previous successful run of the same pipeline.
+ */
+export const runsSbomDiffOptions = (options: Options<RunsSbomDiffData>) => queryOptions<RunsSbomDiffResponse, DefaultError, RunsSbomDiffResponse, ReturnType<typeof runsSbomDiffQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await runsSbomDiff({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: runsSbomDiffQueryKey(options)
+});
+
+export const runsProvenanceQueryKey = (options: Options<RunsProvenanceData>) => createQueryKey('runsProvenance', options);
+
+/**
+ * Run Provenance
+ *
+ * The run's SLSA provenance as a DSSE envelope (verify it with the key from GET /api/keys).
+ */
+export const runsProvenanceOptions = (options: Options<RunsProvenanceData>) => queryOptions<RunsProvenanceResponse, DefaultError, RunsProvenanceResponse, ReturnType<typeof runsProvenanceQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await runsProvenance({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: runsProvenanceQueryKey(options)
 });

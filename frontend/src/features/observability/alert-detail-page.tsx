@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { ArrowLeftIcon } from "lucide-react";
+import { ArrowLeftIcon, BookOpenIcon, ExternalLinkIcon, GaugeIcon, type LucideIcon } from "lucide-react";
 import { useState, type FormEvent } from "react";
 import { useParams } from "react-router";
 import { alertsAckMutation, alertsAssignMutation, alertsGetOptions } from "@/client/@tanstack/react-query.gen";
@@ -19,15 +19,16 @@ import { serverFieldErrors } from "@/lib/form";
 import { toast } from "@/lib/toast";
 import { useCan } from "@/features/auth/session";
 import { RequirePermission } from "@/features/auth/require-permission";
+import { annotationLinkTarget } from "@/features/runbooks/links";
 import { AlertStateBadge } from "./alert-state-badge";
 import { severityVariant } from "./format";
 import { invalidateAlertLists, type Alert } from "./queries";
 
-/** Annotations that hold a repo-relative path (there is no docs server to link to). */
-const PATH_ANNOTATIONS = new Set(["runbook_url", "slo_url"]);
+/** Annotations shown as links in the Status card rather than in the Annotations list. */
+const LINK_ANNOTATIONS = new Set(["runbook_url", "slo_url"]);
 
 function KeyValues({ title, values, label }: { title: string; values: Record<string, string>; label: string }) {
-  const entries = Object.entries(values).filter(([k]) => !PATH_ANNOTATIONS.has(k));
+  const entries = Object.entries(values).filter(([k]) => !LINK_ANNOTATIONS.has(k));
   return (
     <Card>
       <CardHeader>
@@ -51,13 +52,37 @@ function KeyValues({ title, values, label }: { title: string; values: Record<str
   );
 }
 
-function PathRow({ label, path }: { label: string; path: string }) {
+/**
+ * An annotation URL as a link: pages of this app (`/runbooks/…`, `/observability…`) open in the
+ * app (keeping `?env=`) whatever host the URL names; anything else opens as an external link.
+ * The raw value stays visible and copyable.
+ */
+function AnnotationLink({ label, action, icon: Icon, value }: { label: string; action: string; icon: LucideIcon; value: string }) {
+  const target = annotationLinkTarget(value);
   return (
     <div className="grid gap-1.5">
       <span className="text-sm font-medium">{label}</span>
       <div className="flex flex-wrap items-center gap-2">
-        <code className="rounded bg-muted px-2 py-1 font-mono text-xs break-all">{path}</code>
-        <CopyButton value={path} size="sm" label={`Copy ${label.toLowerCase()}`} />
+        {target.kind === "app" ? (
+          <Button asChild size="sm" variant="outline">
+            <EnvLink to={target.to}>
+              <Icon aria-hidden="true" />
+              {action}
+            </EnvLink>
+          </Button>
+        ) : target.kind === "external" ? (
+          <Button asChild size="sm" variant="outline">
+            <a href={target.href} target="_blank" rel="noopener noreferrer">
+              <ExternalLinkIcon aria-hidden="true" />
+              {action}{" "}
+              <span className="sr-only">(opens in a new tab)</span>
+            </a>
+          </Button>
+        ) : null}
+        <span className="flex min-w-0 items-center gap-2">
+          <code className="min-w-0 rounded bg-muted px-2 py-1 font-mono text-xs break-all">{value}</code>
+          <CopyButton className="shrink-0" value={value} size="sm" label={`Copy the ${label === label.toUpperCase() ? label : label.toLowerCase()} URL`} />
+        </span>
       </div>
     </div>
   );
@@ -171,8 +196,12 @@ function AlertDetail({ alert }: { alert: Alert }) {
               <dd className="font-mono text-xs break-all">{alert.fingerprint}</dd>
             </dl>
             {alert.annotations.description ? <p className="text-sm">{alert.annotations.description}</p> : null}
-            {alert.annotations.runbook_url ? <PathRow label="Runbook" path={alert.annotations.runbook_url} /> : null}
-            {alert.annotations.slo_url ? <PathRow label="SLO" path={alert.annotations.slo_url} /> : null}
+            {alert.annotations.runbook_url ? (
+              <AnnotationLink label="Runbook" action="Open runbook" icon={BookOpenIcon} value={alert.annotations.runbook_url} />
+            ) : null}
+            {alert.annotations.slo_url ? (
+              <AnnotationLink label="SLO" action="Open SLO" icon={GaugeIcon} value={alert.annotations.slo_url} />
+            ) : null}
           </CardContent>
         </Card>
         {mayWrite ? (

@@ -1,6 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { GaugeIcon, PlusIcon, Trash2Icon } from "lucide-react";
-import { useState } from "react";
+import { useCallback, useState } from "react";
+import { useSearchParams } from "react-router";
 import { sloDeleteMutation } from "@/client/@tanstack/react-query.gen";
 import type { SloPublic } from "@/client/types.gen";
 import { ConfirmDialog } from "@/components/confirm-dialog";
@@ -12,6 +13,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
 import { formatDateTime } from "@/lib/format";
+import { cn } from "@/lib/utils";
 import { toast } from "@/lib/toast";
 import { useCan } from "@/features/auth/session";
 import { RequirePermission } from "@/features/auth/require-permission";
@@ -27,10 +29,17 @@ const SLI_LABEL: Record<string, string> = {
   run_duration: "Run duration",
 };
 
-function SloCard({ slo, onDelete }: { slo: SloPublic; onDelete?: () => void }) {
+function SloCard({ slo, onDelete, focused = false }: { slo: SloPublic; onDelete?: () => void; focused?: boolean }) {
   const firing = slo.burnAlerts.some((a) => a.firing);
+  // `?slo=<id>` (an alert's slo_url) points at this card: bring it into view, outlined.
+  const scrollTo = useCallback((el: HTMLElement | null) => el?.scrollIntoView({ block: "center" }), []);
   return (
-    <Card aria-labelledby={`slo-${slo.id}-title`} data-testid="slo-card">
+    <Card
+      aria-labelledby={`slo-${slo.id}-title`}
+      data-testid="slo-card"
+      className={cn(focused && "ring-2 ring-ring ring-offset-2 ring-offset-background")}
+      {...(focused ? { "aria-current": "true" as const, "data-focused": "true", ref: scrollTo } : {})}
+    >
       <CardHeader>
         <div className="flex items-start justify-between gap-2">
           <CardTitle id={`slo-${slo.id}-title`}>{slo.name}</CardTitle>
@@ -82,6 +91,8 @@ function SloView() {
   const [defining, setDefining] = useState(false);
   const [deleting, setDeleting] = useState<SloPublic | null>(null);
   const list = useQuery({ ...sloQueryOptions(), refetchInterval: 30_000 });
+  const [params] = useSearchParams();
+  const focus = params.get("slo");
   const remove = useMutation({ ...sloDeleteMutation(), onSettled: () => invalidateSlos(queryClient) });
   const slos = list.data?.items;
 
@@ -120,7 +131,12 @@ function SloView() {
       ) : (
         <div className="grid gap-4 lg:grid-cols-2 xl:grid-cols-3">
           {slos.map((slo) => (
-            <SloCard key={slo.id} slo={slo} onDelete={mayWrite && !slo.builtin ? () => setDeleting(slo) : undefined} />
+            <SloCard
+              key={slo.id}
+              slo={slo}
+              focused={slo.id === focus}
+              onDelete={mayWrite && !slo.builtin ? () => setDeleting(slo) : undefined}
+            />
           ))}
         </div>
       )}

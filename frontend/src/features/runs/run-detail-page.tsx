@@ -20,13 +20,21 @@ import { RunControls } from "./run-controls";
 import { RunLogs } from "./run-logs";
 import { RunArtifacts, RunSteps } from "./run-steps";
 import { RunTimeline } from "./run-timeline";
-import { RunTrace } from "./run-trace";
+import { RunObservability } from "./run-observability";
 import { StatusBadge } from "./status-badge";
 import { elapsedMs, useNow } from "./use-now";
 import type { RunDetail } from "./queries";
 
-const TABS = ["timeline", "logs", "steps", "artifacts", "trace"] as const;
+const TABS = ["timeline", "logs", "steps", "artifacts", "observability"] as const;
 type Tab = (typeof TABS)[number];
+/** Old tab names that links may still carry (`?tab=trace` was the trace's own tab). */
+const TAB_ALIASES: Record<string, Tab> = { trace: "observability" };
+
+function tabOf(requested: string | null, hash: string): Tab {
+  const t = requested ? (TAB_ALIASES[requested] ?? requested) : null;
+  if (t && (TABS as readonly string[]).includes(t)) return t as Tab;
+  return hash.startsWith("#L") ? "logs" : "timeline";
+}
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -143,8 +151,7 @@ function RunDetailView() {
   });
   const run = query.data;
   const now = useNow(Boolean(run && !isTerminalRun(run.status)));
-  const requested = params.get("tab") as Tab | null;
-  const tab: Tab = requested && TABS.includes(requested) ? requested : location.hash.startsWith("#L") ? "logs" : "timeline";
+  const tab = tabOf(params.get("tab"), location.hash);
 
   const back = (
     <Button asChild variant="ghost" size="sm">
@@ -217,7 +224,7 @@ function RunDetailView() {
             <TabsTrigger value="logs">Logs</TabsTrigger>
             <TabsTrigger value="steps">Steps ({run.steps.length})</TabsTrigger>
             <TabsTrigger value="artifacts">Artifacts ({run.artifacts.length})</TabsTrigger>
-            <TabsTrigger value="trace">Trace</TabsTrigger>
+            <TabsTrigger value="observability">Observability</TabsTrigger>
           </TabsList>
           <TabsContent value="timeline">
             <RunTimeline run={run} now={now} />
@@ -242,8 +249,8 @@ function RunDetailView() {
           <TabsContent value="artifacts">
             <RunArtifacts run={run} />
           </TabsContent>
-          <TabsContent value="trace">
-            <RunTrace run={run} />
+          <TabsContent value="observability">
+            <RunObservability run={run} now={now} />
           </TabsContent>
         </Tabs>
       </div>

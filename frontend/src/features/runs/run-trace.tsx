@@ -139,7 +139,7 @@ function SpanRows({
 }
 
 /**
- * The Trace tab: the run's OpenTelemetry spans as a waterfall — the API request that started the
+ * The trace waterfall (Observability tab): the run's OpenTelemetry spans — the API request that started the
  * run, the workflow under it and the step activities under that — each bar placed on the trace's
  * time axis. A row expands (click, Enter or Space) to its attributes.
  */

@@ -1,5 +1,5 @@
 import type { LucideIcon } from "lucide-react";
-import { BellRingIcon, GaugeIcon, KeyRoundIcon, LayoutDashboardIcon, PlayIcon, ScrollTextIcon, UsersIcon, WorkflowIcon } from "lucide-react";
+import { BellRingIcon, BookOpenIcon, FlameIcon, GaugeIcon, KeyRoundIcon, LayoutDashboardIcon, PlayIcon, ScrollTextIcon, UsersIcon, WorkflowIcon } from "lucide-react";
 import { canAny, type Permission } from "@/lib/permissions";
 
 /** The IA sections that exist so far. Later capabilities add theirs here — no placeholders. */
@@ -57,6 +57,19 @@ export const NAV_SECTIONS: NavSection[] = [
         icon: BellRingIcon,
         anyOf: ["system:read"],
         keywords: ["alert", "incident", "ack", "page", "on-call", "observability"],
+      },
+      {
+        to: "/observability/insights",
+        label: "Insights",
+        icon: FlameIcon,
+        anyOf: ["runs:read"],
+        keywords: ["insights", "hot and cold", "flaky", "flaky tests", "slowest steps", "p95", "noisy alerts", "cost", "observability"],
+      },
+      {
+        to: "/runbooks",
+        label: "Runbooks",
+        icon: BookOpenIcon,
+        keywords: ["runbook", "playbook", "on-call", "what to do", "docs", "observability"],
       },
     ],
   },
