@@ -139,6 +139,9 @@ class Settings(BaseSettings):
     worker_heartbeat_seconds: int = Field(
         10, ge=1, description="Workers and runners report liveness to Redis this often (maestro_workers_up)."
     )
+    signing_key_file: Path | None = Field(
+        None, description="ECDSA P-256 private key (PEM) for signatures and evidence; unset: created at data_dir/keys."
+    )
     trace_retention_hours: int = Field(72, description="Spans kept in the database for run waterfalls (0 = keep none).")
     otlp_endpoint: str | None = Field(None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318.")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 CONTROL_TASK_QUEUE = "maestro-control"
 
@@ -57,7 +58,7 @@ class StepPlan:
     key: str
     step_id: str
     name: str
-    kind: str  # "run" | "approval"
+    kind: str  # "run" | "approval" | "sign" | "sbom"
     run: str | None
     env: dict[str, str]
     needs: list[str]
@@ -68,6 +69,7 @@ class StepPlan:
     matrix: dict[str, str]
     pool: str
     message: str = ""
+    with_: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -112,6 +114,28 @@ class StepInput:
     commit: str | None
     log_max_lines: int
     log_max_line_bytes: int
+    builtin: str = ""  # "sbom": the runner runs its own SBOM generator instead of `command`
+    with_: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AttestInput:
+    run_id: str
+    finished_at: str
+
+
+@dataclass
+class SignInput:
+    run_id: str
+    key: str
+    patterns: list[str]
+
+
+@dataclass
+class SignedArtifact:
+    path: str
+    sha256: str
+    signature: str
 
 
 @dataclass

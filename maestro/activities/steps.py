@@ -9,9 +9,11 @@ import glob
 import mimetypes
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ from temporalio.exceptions import ApplicationError
 from maestro.artifacts import Store
 from maestro.domain.runs import Artifact, LogChunk
 from maestro.events.streams import stream_key
+from maestro.pipelines.spec import SBOM_FILE
 from maestro.shared import ArtifactRef, SourceInput, StepInput, StepOutcome
 
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -45,6 +48,14 @@ def _child_setup() -> None:
     # die with the runner (a killed runner must not leave its step running unsupervised)
     with contextlib.suppress(OSError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
+def sbom_command(with_: dict[str, Any]) -> str:
+    """`uses: sbom` runs this runner's own SBOM generator (the step's PATH does not need to have it)."""
+    args = [sys.executable, "-I", "-m", "maestro.supply.sbom", "--out", SBOM_FILE, *map(str, with_.get("files", ["."]))]
+    if with_.get("python"):
+        args += ["--python", str(with_["python"])]
+    return shlex.join(args)
 
 
 def safe_name(key: str) -> str:
@@ -257,7 +268,7 @@ class StepActivities:
             "-eo",
             "pipefail",
             "-c",
-            inp.command,
+            sbom_command(inp.with_) if inp.builtin == "sbom" else inp.command,
             cwd=work,
             env=env,
             stdin=asyncio.subprocess.DEVNULL,

@@ -38,6 +38,7 @@ from maestro.api.routes import (
     search,
     slo,
     streams,
+    supply,
     system,
     tokens,
     users,
@@ -151,7 +152,10 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     problems.install(app)
 
     api = APIRouter(prefix="/api", responses=problems.PROBLEM_RESPONSES)
-    routers = (health, auth, tokens, users, audit, streams, search, system, pipelines, runs, slo, alerts, insights, runbooks)
+    routers = (
+        *(health, auth, tokens, users, audit, streams, search, system),
+        *(pipelines, runs, slo, alerts, insights, runbooks, supply),
+    )
     for r in (m.router for m in routers):
         api.include_router(r)
     app.include_router(api)

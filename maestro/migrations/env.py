@@ -4,7 +4,8 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import maestro.domain.models
-import maestro.domain.runs  # noqa: F401
+import maestro.domain.runs
+import maestro.domain.supply  # noqa: F401
 from maestro.db import make_engine
 
 config = context.config

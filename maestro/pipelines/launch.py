@@ -43,6 +43,7 @@ def _plans(spec: specmod.PipelineSpec) -> list[StepPlan]:
             matrix={k: str(v) for k, v in p.matrix.items()},
             pool=p.pool,
             message=p.message,
+            with_=p.with_,
         )
         for p in specmod.plan(spec)
     ]

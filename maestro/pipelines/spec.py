@@ -14,10 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from maestro.pipelines.expr import INTERP, ExprError, check_syntax
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-BUILTIN_KINDS = {"approval"}
+BUILTIN_KINDS = {"approval", "sign", "sbom"}
+SBOM_FILE = "sbom.cdx.json"
 FUTURE_KINDS = {
-    "sbom": "the supply-chain issue",
-    "sign": "the supply-chain issue",
     "policy": "the policy-gates issue",
     "rollout": "the rollouts issue",
 }
@@ -60,6 +59,29 @@ class Param(_Strict):
     required: bool = False
 
 
+def _str_list(v: Any, what: str) -> list[str]:
+    if not isinstance(v, list) or not v or not all(isinstance(x, str) and x for x in v):
+        raise ValueError(f"{what} must be a non-empty list of strings")
+    return v
+
+
+def _check_with(uses: str, w: dict[str, Any]) -> None:
+    allowed = {"approval": {"message"}, "sign": {"artifacts"}, "sbom": {"files", "python"}}[uses]
+    unknown = set(w) - allowed
+    if unknown:
+        raise ValueError(f"`uses: {uses}` takes `with:` keys {sorted(allowed)}; unknown: {sorted(unknown)}")
+    if uses == "sign":
+        if "artifacts" not in w:
+            raise ValueError("`uses: sign` needs `with: {artifacts: [globs]}` naming the run's artifacts to sign")
+        _str_list(w["artifacts"], "`with.artifacts`")
+    if uses == "sbom":
+        for f in _str_list(w.get("files", ["."]), "`with.files`"):
+            if f.startswith("/") or ".." in f.split("/"):
+                raise ValueError(f"`with.files` entry {f!r} must be relative to the workspace and stay inside it")
+        if "python" in w and not isinstance(w["python"], str):
+            raise ValueError("`with.python` must be the path of a Python interpreter")
+
+
 class Source(_Strict):
     url: str = Field(description="git URL, file:// URL or local path of a git repository")
     ref: str = Field("HEAD", description="branch, tag or commit")
@@ -69,7 +91,11 @@ class Step(_Strict):
     id: str = Field(pattern=ID_PATTERN)
     name: str | None = None
     run: str | None = Field(None, description="shell command (bash -e)")
-    uses: str | None = Field(None, description="built-in step kind: approval")
+    uses: str | None = Field(
+        None,
+        description="built-in step kind: approval (with: message), sign (with: artifacts: [globs]), "
+        "sbom (with: files: [requirements/lock files], python: interpreter path)",
+    )
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     needs: list[str] = Field(default_factory=list)
     env: dict[str, str] = Field(default_factory=dict)
@@ -107,6 +133,7 @@ class Step(_Strict):
                 raise ValueError(f"`uses: {self.uses}` is not available yet (it arrives with {FUTURE_KINDS[self.uses]})")
             if self.uses not in BUILTIN_KINDS:
                 raise ValueError(f"unknown built-in `uses: {self.uses}`; available: {', '.join(sorted(BUILTIN_KINDS))}")
+            _check_with(self.uses, self.with_)
         if self.secrets:
             raise ValueError(
                 "`secrets` needs the secret store, which arrives with the admin issue; use `env` for non-secret values"
@@ -294,7 +321,7 @@ class PlannedStep(BaseModel):
     key: str
     step_id: str
     name: str
-    kind: Literal["run", "approval"]
+    kind: Literal["run", "approval", "sign", "sbom"]
     run: str | None
     env: dict[str, str]
     secrets: list[str]
@@ -306,6 +333,7 @@ class PlannedStep(BaseModel):
     matrix: dict[str, Any]
     pool: str
     message: str = ""
+    with_: dict[str, Any] = Field(default_factory=dict)
 
 
 def plan(spec: PipelineSpec) -> list[PlannedStep]:
@@ -324,7 +352,7 @@ def plan(spec: PipelineSpec) -> list[PlannedStep]:
                     key=key,
                     step_id=s.id,
                     name=label if not combo else f"{label} ({', '.join(str(v) for v in combo.values())})",
-                    kind="approval" if s.uses == "approval" else "run",
+                    kind=s.uses if s.uses in BUILTIN_KINDS else "run",  # type: ignore[arg-type]
                     run=s.run,
                     env={**spec.env, **s.env},
                     secrets=s.secrets,
@@ -332,10 +360,11 @@ def plan(spec: PipelineSpec) -> list[PlannedStep]:
                     if_=s.if_,
                     timeout_s=s.timeout,
                     retries=s.retries,
-                    artifacts=s.artifacts,
+                    artifacts=[SBOM_FILE] if s.uses == "sbom" else s.artifacts,
                     matrix=combo,
                     pool=s.pool,
                     message=str(s.with_.get("message", "")) if s.uses == "approval" else "",
+                    with_=s.with_,
                 )
             )
     by_id = {s.id: s for s in spec.steps}

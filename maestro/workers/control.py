@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 
 from maestro.activities.diagnostics import diagnostic_step
 from maestro.activities.projection import ProjectionActivities
+from maestro.activities.supply import SupplyActivities
 from maestro.config import Settings
 from maestro.db import get_engine
 from maestro.observability import liveness
@@ -33,6 +34,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     redis = Redis.from_url(settings.effective_redis_url, socket_connect_timeout=2, socket_timeout=5)
     projection = ProjectionActivities(engine=engine, redis=redis, stream_maxlen=settings.stream_maxlen)
     alerts = AlertActivities(engine=engine, redis=redis, settings=settings)
+    supply = SupplyActivities(engine=engine, settings=settings)
     return Worker(
         client,
         task_queue=settings.control_task_queue,
@@ -44,6 +46,8 @@ def build_worker(client: Client, settings: Settings) -> Worker:
             alerts.evaluate_alerts,
             alerts.push_alerts,
             alerts.push_pagerduty,
+            supply.attest_run,
+            supply.sign_artifacts,
         ],
         activity_executor=_executor(),
     )

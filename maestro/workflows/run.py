@@ -18,11 +18,14 @@ with workflow.unsafe.imports_passed_through():
     from maestro.shared import (
         ActionInput,
         ActionResult,
+        AttestInput,
         ProjectionBatch,
         ProjectionItem,
         RunInput,
         RunState,
         RunUpdate,
+        SignedArtifact,
+        SignInput,
         SourceInput,
         StepInput,
         StepOutcome,
@@ -142,6 +145,10 @@ class RunWorkflow:
             final = "failed"
         else:
             final = "succeeded"
+        if final == "succeeded" and workflow.patched("provenance-v1"):
+            # provenance first, so a run shown as succeeded already has it; steps and artifacts are projected by then
+            await self._projections_done()
+            await self._attest(AttestInput(run_id=inp.run_id, finished_at=workflow.now().isoformat()))
         await self._project_run(
             final,
             error=(f"cancelled by {self.cancel_requested.by}: {self.cancel_requested.reason}" if self.cancel_requested else None),
@@ -150,6 +157,19 @@ class RunWorkflow:
         self.finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return final
+
+    async def _attest(self, inp: AttestInput) -> None:
+        """Signed SLSA provenance for the finished run (the control plane signs; retried; never fails the run)."""
+        try:
+            await workflow.execute_activity(
+                "attest_run",
+                inp,
+                result_type=str,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=RetryPolicy(maximum_attempts=10, maximum_interval=timedelta(seconds=30)),
+            )
+        except ActivityError as exc:
+            workflow.logger.error("provenance for run %s could not be recorded: %s", inp.run_id, exc)
 
     _changed = False
 
@@ -185,6 +205,8 @@ class RunWorkflow:
         try:
             if step.kind == "approval":
                 await self._approval(step)
+            elif step.kind == "sign":
+                await self._sign(step)
             else:
                 await self._run_step(step)
         except asyncio.CancelledError:
@@ -225,6 +247,53 @@ class RunWorkflow:
         )
         if self.cancel_requested is None:
             await self._project_run("paused" if self.paused else "running")
+
+    async def _sign(self, step: StepPlan) -> None:
+        """`uses: sign`: the control plane (which holds the key; runners do not) signs the chosen artifacts."""
+        assert self.inp is not None
+        rid = self.inp.run_id
+        started = workflow.now()
+        await self._project_step(
+            StepUpdate(run_id=rid, key=step.key, status="running", attempt=1, started_at=started.isoformat())
+        )
+        patterns = [str(p) for p in step.with_.get("artifacts", [])]
+        try:
+            signed: list[SignedArtifact] = await workflow.execute_activity(
+                "sign_artifacts",
+                SignInput(run_id=rid, key=step.key, patterns=patterns),
+                result_type=list[SignedArtifact],
+                start_to_close_timeout=timedelta(minutes=5),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+            ok, message = (
+                bool(signed),
+                (
+                    f"signed {len(signed)} artifact(s): " + ", ".join(a.path for a in signed)
+                    if signed
+                    else f"no artifact of this run matches {patterns}; sign after the steps that upload them (needs:)"
+                ),
+            )
+        except ActivityError as exc:
+            root = exc.cause
+            signed, ok, message = [], False, f"signing failed: {root.message if isinstance(root, ApplicationError) else exc}"
+        self.status[step.key] = "succeeded" if ok else "failed"
+        outputs = {"signed": str(len(signed))}
+        if ok:
+            self.outputs[step.key] = outputs
+        now = workflow.now()
+        await self._project_step(
+            StepUpdate(
+                run_id=rid,
+                key=step.key,
+                status=self.status[step.key],
+                attempt=1,
+                outputs=outputs,
+                started_at=started.isoformat(),
+                finished_at=now.isoformat(),
+                duration_ms=int((now - started).total_seconds() * 1000),
+                message=message[:2000],
+            )
+        )
 
     async def _run_step(self, step: StepPlan) -> None:
         assert self.inp is not None
@@ -267,6 +336,8 @@ class RunWorkflow:
                         commit=self.commit,
                         log_max_lines=inp.log_max_lines,
                         log_max_line_bytes=inp.log_max_line_bytes,
+                        builtin="sbom" if step.kind == "sbom" else "",
+                        with_=step.with_ if step.kind == "sbom" else {},
                     ),
                     result_type=StepOutcome,
                     task_queue=runner_queue(step.pool, inp.runner_queue_prefix),

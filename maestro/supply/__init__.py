@@ -1,0 +1,1 @@
+"""Supply chain: signing keys, blob signatures, DSSE attestations, SLSA provenance, SBOMs."""
