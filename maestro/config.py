@@ -130,6 +130,11 @@ class Settings(BaseSettings):
     alert_failure_spike_min_runs: int = Field(
         5, ge=1, description="RunFailureSpike fires when this many runs of a pipeline failed in the window (and ≥ half)."
     )
+    alert_policy_denials: int = Field(
+        10,
+        ge=1,
+        description="PolicyDenialSpike fires at this many denials of one point in MAESTRO_ALERT_FAILURE_SPIKE_MINUTES.",
+    )
     pagerduty_routing_key: str | None = Field(
         None, description="PagerDuty Events v2 integration key; alerts trigger, acknowledge and resolve incidents."
     )
@@ -138,6 +143,9 @@ class Settings(BaseSettings):
     )
     worker_heartbeat_seconds: int = Field(
         10, ge=1, description="Workers and runners report liveness to Redis this often (maestro_workers_up)."
+    )
+    policy_timeout_ms: int = Field(
+        1000, ge=10, le=60_000, description="A policy evaluation taking longer is stopped and counts as a denial."
     )
     signing_key_file: Path | None = Field(
         None, description="ECDSA P-256 private key (PEM) for signatures and evidence; unset: created at data_dir/keys."

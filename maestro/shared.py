@@ -132,6 +132,20 @@ class SignInput:
 
 
 @dataclass
+class GateInput:
+    run_id: str
+    key: str
+    env: str
+
+
+@dataclass
+class GateOutcome:
+    allowed: bool
+    decision_id: str
+    reasons: list[str]
+
+
+@dataclass
 class SignedArtifact:
     path: str
     sha256: str

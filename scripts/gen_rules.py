@@ -82,6 +82,17 @@ def rules() -> dict[str, Any]:
             },
         }
     )
+    alerting.append(
+        {
+            "alert": "PolicyDenialSpike",
+            "expr": f"sum by (point) (increase(maestro_policy_denials_total[{m}m])) >= {s.alert_policy_denials}",
+            "labels": {"severity": "ticket", "source": "prometheus"},
+            "annotations": {
+                "summary": f"{{{{ $labels.point }}}}: at least {s.alert_policy_denials} policy denials in {m} min",
+                "runbook_url": runbook("PolicyDenialSpike"),
+            },
+        }
+    )
     wait = s.alert_queue_wait_seconds
     nobody = "maestro_queue_pollers == 0"
     alerting += [

@@ -73,6 +73,8 @@ def test_prometheus_finds_every_series_the_dashboards_use(client: TestClient, wo
     register(caller, "name: scraped\nsteps:\n- {id: a, run: 'true'}\n")
     wait_run(caller, start(caller, "scraped")["id"])
     assert caller.post("/api/alerts/evaluate").status_code == 200  # refreshes the runner queues' backlog gauges
+    denied = caller.post("/api/pipelines", json={"spec": "name: denied\nsteps:\n- {id: a, run: sudo true}\n"})
+    assert denied.status_code == 422  # a policy denial, so maestro_policy_denials_total has a series
     used: set[str] = set()
     for f in (DASHBOARDS / "grafana").glob("*.json"):
         for panel in json.loads(f.read_text())["panels"]:
@@ -85,6 +87,7 @@ def test_prometheus_finds_every_series_the_dashboards_use(client: TestClient, wo
         "maestro_queue_backlog_steps",
         "maestro_workers_up",
         "maestro_budget_spend_usd_total",
+        "maestro_policy_denials_total",
         "maestro:slo_error_ratio:rate1h",
     } <= used
     missing: set[str] = set(used)

@@ -15,7 +15,15 @@ from tests.factories import PASSWORD, login, make_user
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 # Public routes are an explicit, reviewed list: a new public route must be added here on purpose.
-PUBLIC = {("POST", "/api/auth/login"), ("GET", "/api/health"), ("GET", "/api/ready"), ("GET", "/api/docs")}
+PUBLIC = {
+    ("POST", "/api/auth/login"),
+    ("GET", "/api/health"),
+    ("GET", "/api/ready"),
+    ("GET", "/api/docs"),
+    # public signing keys: anyone verifying a signature or a witness bundle needs them, no account
+    ("GET", "/api/keys"),
+    ("GET", "/api/keys/{keyid}.pem"),
+}
 
 
 def declared(route: Any) -> tuple[str | None, bool]:

@@ -178,3 +178,47 @@ def test_no_provenance_for_a_failed_run(caller: Caller) -> None:
     r = caller.get(f"/api/runs/{run['id']}/provenance")
     assert r.status_code == 404 and "did not succeed" in r.json()["detail"]
     assert caller.get(f"/api/runs/{run['id']}/attestations").json()["slsaLevel"] == 0
+
+
+GATED = """
+name: {name}
+source: {{url: 'file://{repo}', ref: main}}
+steps:
+  - id: build
+    run: mkdir -p dist && echo wheel > dist/app.whl
+    artifacts: ["dist/*"]
+  - id: sbom
+    uses: sbom
+  {sign}
+  - id: gate
+    uses: policy
+    needs: [build, sbom{needs_sign}]
+    with: {{env: prod}}
+  - id: deploy
+    needs: [gate]
+    run: echo deploying
+"""
+
+
+def test_uses_policy_gates_promotion_on_signatures_and_sbom(caller: Caller, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "requirements.txt").write_text("requests==2.31.0\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "one")
+    sign = '- {id: sign, uses: sign, needs: [build], with: {artifacts: ["dist/*"]}}'
+    register(caller, GATED.format(name="gated-ok", repo=repo, sign=sign, needs_sign=", sign"))
+    ok = wait_run(caller, start(caller, "gated-ok")["id"])
+    steps = {s["key"]: s for s in ok["steps"]}
+    assert ok["status"] == "succeeded", steps
+    assert steps["gate"]["message"].startswith("allowed by the promote policies for prod")
+    assert steps["deploy"]["status"] == "succeeded"
+
+    register(caller, GATED.format(name="gated-unsigned", repo=repo, sign="", needs_sign=""))
+    bad = wait_run(caller, start(caller, "gated-unsigned")["id"])
+    steps = {s["key"]: s for s in bad["steps"]}
+    assert bad["status"] == "failed" and steps["deploy"]["status"] == "skipped"
+    assert "dist/app.whl is not signed: promotion to prod requires signed artifacts" in steps["gate"]["message"]
+    decision = steps["gate"]["message"].rsplit("(decision ", 1)[1].rstrip(")")
+    rows = caller.get("/api/policies/decisions", params={"batch": decision}).json()["items"]
+    assert [(r["policyName"], r["allowed"], r["point"]) for r in rows] == [("prod-promotion-signed-sbom", False, "promote")]

@@ -1,19 +1,62 @@
-"""Control-plane activities that use the instance signing key (runners never hold it)."""
+"""Control-plane activities that use the instance signing key or the policies (runners hold neither)."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from redis import Redis
 from sqlalchemy import Engine
+from sqlmodel import Session, col, select
 from temporalio import activity
 
+from maestro.artifacts import make_store
 from maestro.config import Settings
-from maestro.shared import AttestInput, SignedArtifact, SignInput
+from maestro.domain.runs import Artifact, Run
+from maestro.domain.supply import Attestation
+from maestro.events import make_envelope
+from maestro.events.streams import stream_key
+from maestro.pipelines.spec import SBOM_FILE
+from maestro.policy import service as polsvc
+from maestro.shared import AttestInput, GateInput, GateOutcome, SignedArtifact, SignInput
 from maestro.supply import provenance
 
 
+def promote_input(s: Session, settings: Settings, run: Run, env: str) -> dict[str, Any]:
+    """What the promote policies see: the run's artifacts with their signature state, and its SBOM."""
+    arts = s.exec(select(Artifact).where(Artifact.run_id == run.id).order_by(col(Artifact.path))).all()
+    signed = set(
+        s.exec(select(Attestation.subject_sha256).where(Attestation.run_id == run.id, Attestation.kind == "signature")).all()
+    )
+    doc: dict[str, Any] = {
+        "point": "promote",
+        "env": env,
+        "pipeline": run.pipeline_name,
+        "run": {"id": run.id, "env": run.env, "commit": run.commit, "ref": run.ref},
+        "artifacts": [
+            {"path": a.path, "sha256": a.sha256, "size": a.size, "signed": a.sha256 in signed}
+            for a in arts
+            if not a.path.endswith(SBOM_FILE)
+        ],
+    }
+    sbom = next((a for a in arts if a.path.endswith(SBOM_FILE)), None)
+    if sbom is not None:
+        store = make_store(settings)
+        path = store.verified_path(sbom.sha256)
+        try:
+            components = len(json.loads(path.read_bytes()).get("components", []))
+        finally:
+            if store.temporary_downloads:
+                path.unlink(missing_ok=True)
+        doc["sbom"] = {"sha256": sbom.sha256, "components": components}
+    return doc
+
+
 class SupplyActivities:
-    def __init__(self, *, engine: Engine, settings: Settings) -> None:
+    def __init__(self, *, engine: Engine, settings: Settings, redis: Redis | None = None) -> None:
         self.engine = engine
         self.settings = settings
+        self.redis = redis
 
     @activity.defn(name="attest_run")
     def attest_run(self, inp: AttestInput) -> str:
@@ -23,3 +66,34 @@ class SupplyActivities:
     def sign_artifacts(self, inp: SignInput) -> list[SignedArtifact]:
         signed = provenance.sign_artifacts(self.engine, self.settings, inp.run_id, inp.patterns)
         return [SignedArtifact(path=a["path"], sha256=a["sha256"], signature=a["signature"]) for a in signed]
+
+    def _publish(self, kind: str, payload: dict[str, Any]) -> None:
+        if self.redis is None:
+            return
+        env = make_envelope(type=kind, entity="policy_decision", id=str(payload.get("decisionId", "")), payload=payload)
+        self.redis.xadd(
+            stream_key("policies"),
+            {"e": env.model_dump_json(by_alias=True)},
+            maxlen=self.settings.stream_maxlen,
+            approximate=True,
+        )
+
+    @activity.defn(name="policy_gate")
+    def policy_gate(self, inp: GateInput) -> GateOutcome:
+        with Session(self.engine) as s:
+            run = s.get(Run, inp.run_id)
+            if run is None:
+                raise LookupError(f"run {inp.run_id} not found")
+            doc = promote_input(s, self.settings, run, inp.env)
+            tenant_id, owner = run.tenant_id, run.owner
+        res = polsvc.gate(
+            self.engine,
+            tenant_id=tenant_id,
+            point="promote",
+            input_doc=doc,
+            subject=f"run {inp.run_id} ({inp.key}) → {inp.env}",
+            actor=owner,
+            timeout_s=self.settings.policy_timeout_ms / 1000,
+            publish=self._publish,
+        )
+        return GateOutcome(allowed=res.allowed, decision_id=res.batch_id, reasons=res.reasons)

@@ -33,6 +33,7 @@ from maestro.api.routes import (
     health,
     insights,
     pipelines,
+    policies,
     runbooks,
     runs,
     search,
@@ -154,7 +155,7 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     api = APIRouter(prefix="/api", responses=problems.PROBLEM_RESPONSES)
     routers = (
         *(health, auth, tokens, users, audit, streams, search, system),
-        *(pipelines, runs, slo, alerts, insights, runbooks, supply),
+        *(pipelines, runs, slo, alerts, insights, runbooks, supply, policies),
     )
     for r in (m.router for m in routers):
         api.include_router(r)

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, case, func
 from sqlmodel import Session, col, select
 
 from maestro.domain.runs import Run, StepRun
+from maestro.domain.supply import PolicyDecision
 from maestro.observability import liveness
 from maestro.observability.alerts import QUEUES_KEY
 
@@ -69,6 +70,11 @@ class ProjectionCollector(Collector):
                     .where(col(Run.status).in_(FINISHED))
                     .group_by(Run.pipeline_name, Run.env)
                 ).all()
+                denials = s.exec(
+                    select(PolicyDecision.point, PolicyDecision.policy_name, func.count())
+                    .where(col(PolicyDecision.allowed).is_(False))
+                    .group_by(PolicyDecision.point, PolicyDecision.policy_name)
+                ).all()
                 pools = sorted(s.exec(select(StepRun.pool).distinct()).all())
                 active = s.exec(
                     select(StepRun.pool, StepRun.status, func.count())
@@ -108,6 +114,12 @@ class ProjectionCollector(Collector):
         for pipeline, env, usd in spend:
             cost.add_metric([pipeline, env], float(usd or 0))
         yield cost
+        denied = CounterMetricFamily(
+            "maestro_policy_denials", "Policy evaluations that denied, by evaluation point and policy", labels=["point", "policy"]
+        )
+        for point, policy, n in denials:
+            denied.add_metric([point, policy], int(n))
+        yield denied
         yield from self._live()
 
     def _live(self) -> Iterator[GaugeMetricFamily]:

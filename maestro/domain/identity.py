@@ -37,10 +37,14 @@ class BootstrapResult:
 
 
 def bootstrap(engine: Engine, *, admin_username: str, admin_password: str | None) -> BootstrapResult:
-    """Create the default tenant, project, environments and first admin, once."""
+    """Create the default tenant, project, environments and first admin, once (and starter policies missing)."""
+    from maestro.policy.service import seed_starters
+
     with Session(engine, expire_on_commit=False) as s:
         tenant = s.exec(select(Tenant).where(Tenant.slug == "default")).first()
         if tenant is not None:
+            if seed_starters(s, tenant.id):
+                s.commit()
             return BootstrapResult(False, admin_username, None, tenant.id)
         tenant = Tenant(slug="default", name="Default tenant")
         project = Project(tenant_id=tenant.id, slug="default", name="Default project")
@@ -77,6 +81,7 @@ def bootstrap(engine: Engine, *, admin_username: str, admin_password: str | None
             target_id=tenant.id,
             change={"tenant": "default", "environments": list(DEFAULT_ENVIRONMENTS), "admin": admin_username},
         )
+        seed_starters(s, tenant.id)
         s.commit()
         return BootstrapResult(True, admin_username, None if admin_password else password, tenant.id)
 

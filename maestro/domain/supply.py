@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from maestro.domain import runs as _runs  # noqa: F401  (tables these rows reference by foreign key)
@@ -36,4 +36,61 @@ class Attestation(SQLModel, table=True):
     keyid: str = Field(max_length=64)
     envelope: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # DSSE (provenance)
     signature: str = Field(default="", sa_column=Column(Text, nullable=False))  # base64 DER (blob signatures)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Policy(SQLModel, table=True):
+    """A Rego policy evaluated at one or more points; its source lives in numbered revisions."""
+
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id", index=True)
+    name: str = Field(max_length=63)
+    description: str = Field(default="", max_length=2000)
+    points: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # admission|run_start|promote
+    enabled: bool = True
+    revision: int = 1  # the active revision
+    builtin: bool = False  # seeded starter policy
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PolicyRevision(SQLModel, table=True):
+    __tablename__ = "policy_revision"
+    __table_args__ = (UniqueConstraint("policy_id", "revision"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    policy_id: str = Field(foreign_key="policy.id", index=True)
+    revision: int
+    source: str = Field(sa_column=Column(Text, nullable=False))
+    sha256: str = Field(max_length=64)
+    package: str = Field(max_length=200)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PolicyDecision(SQLModel, table=True):
+    """The decision log: one row per policy evaluated at a point (rows of one evaluation share batch_id)."""
+
+    __tablename__ = "policy_decision"
+    __table_args__ = (
+        Index("ix_policy_decision_tenant_created", "tenant_id", "created_at"),
+        Index("ix_policy_decision_policy_created", "policy_id", "created_at"),
+    )
+    id: str = Field(default_factory=new_id, primary_key=True)
+    batch_id: str = Field(max_length=32, index=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    point: str = Field(max_length=32)
+    subject: str = Field(default="", max_length=300)  # pipeline name, run id, artifact …
+    policy_id: str = Field(foreign_key="policy.id")
+    policy_name: str = Field(max_length=63)
+    revision: int
+    source_sha256: str = Field(max_length=64)
+    input_sha256: str = Field(max_length=64)
+    allowed: bool
+    reasons: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    warnings: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    error: str = Field(default="", max_length=2000)
+    duration_ms: float = 0.0
+    actor: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -22,6 +22,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from maestro.config import Settings
 from maestro.domain.models import Tenant
 from maestro.domain.runs import Alert, Run, StepRun
+from maestro.domain.supply import PolicyDecision
 from maestro.domain.types import utcnow
 from maestro.events import make_envelope
 from maestro.events.streams import stream_key
@@ -37,6 +38,7 @@ RUNBOOKS = {
     "MaestroSyntheticCheck": "synthetic-alert",
     "RunQueueSaturated": "queue-saturation",
     "RunFailureSpike": "run-failure-spike",
+    "PolicyDenialSpike": "policy-denial-spike",
 }
 PUSH_ATTEMPTS = 5
 QUEUES_KEY = "maestro:queues:backlog"
@@ -268,6 +270,53 @@ class AlertActivities:
             )
         return out
 
+    def _denial_rules(self, s: Session, tenant: Tenant, now: datetime) -> list[Firing]:
+        minutes, limit = self.settings.alert_failure_spike_minutes, self.settings.alert_policy_denials
+        rows = s.exec(
+            select(PolicyDecision.point, func.count())
+            .where(
+                PolicyDecision.tenant_id == tenant.id,
+                col(PolicyDecision.allowed).is_(False),
+                col(PolicyDecision.created_at) >= now - timedelta(minutes=minutes),
+            )
+            .group_by(PolicyDecision.point)
+        ).all()
+        out = []
+        for point, n in rows:
+            if int(n) < limit:
+                continue
+            top = s.exec(
+                select(PolicyDecision.policy_name, func.count())
+                .where(
+                    PolicyDecision.tenant_id == tenant.id,
+                    PolicyDecision.point == point,
+                    col(PolicyDecision.allowed).is_(False),
+                    col(PolicyDecision.created_at) >= now - timedelta(minutes=minutes),
+                )
+                .group_by(PolicyDecision.policy_name)
+                .order_by(func.count().desc())
+            ).first()
+            out.append(
+                Firing(
+                    f"policy-denials:{point}",
+                    "PolicyDenialSpike",
+                    "ticket",
+                    {
+                        "alertname": "PolicyDenialSpike",
+                        "point": point,
+                        "severity": "ticket",
+                        "tenant": tenant.slug,
+                        "source": "maestro",
+                    },
+                    {
+                        "summary": f"{n} denials at {point} in the last {minutes} min"
+                        + (f" (most by {top[0]}: {top[1]})" if top else ""),
+                        "decisions_url": f"{self.public_url}/policies?point={point}&allowed=false",
+                    },
+                )
+            )
+        return out
+
     def _queue_rules(self, tenant: Tenant, queues: list[QueueBacklog], mine: set[str], owned: set[str]) -> list[Firing]:
         """A pool counts for the tenants whose active runs use it; a pool nobody's runs use, for everyone."""
         wait = self.settings.alert_queue_wait_seconds
@@ -329,8 +378,12 @@ class AlertActivities:
             pools_by_tenant = self._tenant_pools(s) if inp.queues is not None else {}
             owned = set().union(*pools_by_tenant.values()) if pools_by_tenant else set()
             for tenant in tenants:
-                firing = [*self._slo_rules(s, tenant, now), *self._failure_spike_rules(s, tenant, now)]
-                evaluated = ["slo-burn:", "failure-spike:"]
+                firing = [
+                    *self._slo_rules(s, tenant, now),
+                    *self._failure_spike_rules(s, tenant, now),
+                    *self._denial_rules(s, tenant, now),
+                ]
+                evaluated = ["slo-burn:", "failure-spike:", "policy-denials:"]
                 if inp.queues is not None:
                     firing += self._queue_rules(tenant, inp.queues, pools_by_tenant.get(tenant.id, set()), owned)
                     evaluated.append("queue:")

@@ -14,10 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from maestro.pipelines.expr import INTERP, ExprError, check_syntax
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
-BUILTIN_KINDS = {"approval", "sign", "sbom"}
+BUILTIN_KINDS = {"approval", "sign", "sbom", "policy"}
 SBOM_FILE = "sbom.cdx.json"
 FUTURE_KINDS = {
-    "policy": "the policy-gates issue",
     "rollout": "the rollouts issue",
 }
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -66,7 +65,7 @@ def _str_list(v: Any, what: str) -> list[str]:
 
 
 def _check_with(uses: str, w: dict[str, Any]) -> None:
-    allowed = {"approval": {"message"}, "sign": {"artifacts"}, "sbom": {"files", "python"}}[uses]
+    allowed = {"approval": {"message"}, "sign": {"artifacts"}, "sbom": {"files", "python"}, "policy": {"env"}}[uses]
     unknown = set(w) - allowed
     if unknown:
         raise ValueError(f"`uses: {uses}` takes `with:` keys {sorted(allowed)}; unknown: {sorted(unknown)}")
@@ -74,6 +73,8 @@ def _check_with(uses: str, w: dict[str, Any]) -> None:
         if "artifacts" not in w:
             raise ValueError("`uses: sign` needs `with: {artifacts: [globs]}` naming the run's artifacts to sign")
         _str_list(w["artifacts"], "`with.artifacts`")
+    if uses == "policy" and not isinstance(w.get("env", ""), str):
+        raise ValueError("`with.env` must be the environment to promote to (default: the run's environment)")
     if uses == "sbom":
         for f in _str_list(w.get("files", ["."]), "`with.files`"):
             if f.startswith("/") or ".." in f.split("/"):
@@ -94,7 +95,8 @@ class Step(_Strict):
     uses: str | None = Field(
         None,
         description="built-in step kind: approval (with: message), sign (with: artifacts: [globs]), "
-        "sbom (with: files: [requirements/lock files], python: interpreter path)",
+        "sbom (with: files: [requirements/lock files], python: interpreter path), "
+        "policy (with: env: target environment; the promote policies judge the run's artifacts)",
     )
     with_: dict[str, Any] = Field(default_factory=dict, alias="with")
     needs: list[str] = Field(default_factory=list)
@@ -321,7 +323,7 @@ class PlannedStep(BaseModel):
     key: str
     step_id: str
     name: str
-    kind: Literal["run", "approval", "sign", "sbom"]
+    kind: Literal["run", "approval", "sign", "sbom", "policy"]
     run: str | None
     env: dict[str, str]
     secrets: list[str]

@@ -34,7 +34,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     redis = Redis.from_url(settings.effective_redis_url, socket_connect_timeout=2, socket_timeout=5)
     projection = ProjectionActivities(engine=engine, redis=redis, stream_maxlen=settings.stream_maxlen)
     alerts = AlertActivities(engine=engine, redis=redis, settings=settings)
-    supply = SupplyActivities(engine=engine, settings=settings)
+    supply = SupplyActivities(engine=engine, settings=settings, redis=redis)
     return Worker(
         client,
         task_queue=settings.control_task_queue,
@@ -48,6 +48,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
             alerts.push_pagerduty,
             supply.attest_run,
             supply.sign_artifacts,
+            supply.policy_gate,
         ],
         activity_executor=_executor(),
     )

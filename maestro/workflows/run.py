@@ -19,6 +19,8 @@ with workflow.unsafe.imports_passed_through():
         ActionInput,
         ActionResult,
         AttestInput,
+        GateInput,
+        GateOutcome,
         ProjectionBatch,
         ProjectionItem,
         RunInput,
@@ -207,6 +209,8 @@ class RunWorkflow:
                 await self._approval(step)
             elif step.kind == "sign":
                 await self._sign(step)
+            elif step.kind == "policy":
+                await self._gate(step)
             else:
                 await self._run_step(step)
         except asyncio.CancelledError:
@@ -247,6 +251,52 @@ class RunWorkflow:
         )
         if self.cancel_requested is None:
             await self._project_run("paused" if self.paused else "running")
+
+    async def _gate(self, step: StepPlan) -> None:
+        """`uses: policy`: the promote policies judge this run's artifacts, signatures and SBOM so far."""
+        assert self.inp is not None
+        rid = self.inp.run_id
+        started = workflow.now()
+        await self._project_step(
+            StepUpdate(run_id=rid, key=step.key, status="running", attempt=1, started_at=started.isoformat())
+        )
+        env = str(step.with_.get("env") or self.inp.env_name)
+        try:
+            res: GateOutcome = await workflow.execute_activity(
+                "policy_gate",
+                GateInput(run_id=rid, key=step.key, env=env),
+                result_type=GateOutcome,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+            ok = res.allowed
+            message = (
+                f"allowed by the promote policies for {env} (decision {res.decision_id})"
+                if ok
+                else f"denied for {env}: " + "; ".join(res.reasons) + f" (decision {res.decision_id})"
+            )
+            outputs = {"decision": res.decision_id, "allowed": str(ok).lower()}
+        except ActivityError as exc:
+            root = exc.cause
+            ok, outputs = False, {}
+            message = f"policy evaluation failed (denied): {root.message if isinstance(root, ApplicationError) else exc}"
+        self.status[step.key] = "succeeded" if ok else "failed"
+        if ok:
+            self.outputs[step.key] = outputs
+        now = workflow.now()
+        await self._project_step(
+            StepUpdate(
+                run_id=rid,
+                key=step.key,
+                status=self.status[step.key],
+                attempt=1,
+                outputs=outputs,
+                started_at=started.isoformat(),
+                finished_at=now.isoformat(),
+                duration_ms=int((now - started).total_seconds() * 1000),
+                message=message[:2000],
+            )
+        )
 
     async def _sign(self, step: StepPlan) -> None:
         """`uses: sign`: the control plane (which holds the key; runners do not) signs the chosen artifacts."""

@@ -40,7 +40,7 @@ def test_fire_a_synthetic_alert_see_it_live_and_ack_it(page: Page, stack: Stack)
     # fired from the UI
     page.get_by_role("button", name="Fire synthetic alert").click()
     # the API runs one evaluator workflow to deliver it before answering: allow for a cold stack
-    expect(page.get_by_text("Synthetic alert fired")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Synthetic alert fired", exact=True)).to_be_visible(timeout=30_000)  # the toast title
     ui_alert = _newest_alert_id(stack)
     expect(page.locator(f'a[href^="/observability/alerts/{ui_alert}"]')).to_be_visible()
 

@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AlertsAckData, AlertsAckErrors, AlertsAckResponses, AlertsAssignData, AlertsAssignErrors, AlertsAssignResponses, AlertsEvaluateData, AlertsEvaluateErrors, AlertsEvaluateResponses, AlertsGetData, AlertsGetErrors, AlertsGetResponses, AlertsListData, AlertsListErrors, AlertsListResponses, AlertsSyntheticData, AlertsSyntheticErrors, AlertsSyntheticResponses, ArtifactsDownloadData, ArtifactsDownloadErrors, ArtifactsDownloadResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthMeData, AuthMeErrors, AuthMeResponses, EnvironmentsListData, EnvironmentsListErrors, EnvironmentsListResponses, HealthGetData, HealthGetErrors, HealthGetResponses, InsightsGetData, InsightsGetErrors, InsightsGetResponses, KeysExportData, KeysExportErrors, KeysExportResponses, KeysListData, KeysListErrors, KeysListResponses, PermissionsListData, PermissionsListErrors, PermissionsListResponses, PipelinesCreateData, PipelinesCreateErrors, PipelinesCreateResponses, PipelinesDiffData, PipelinesDiffErrors, PipelinesDiffResponses, PipelinesGetData, PipelinesGetErrors, PipelinesGetResponses, PipelinesListData, PipelinesListErrors, PipelinesListResponses, PipelinesUpdateData, PipelinesUpdateErrors, PipelinesUpdateResponses, PipelinesValidateData, PipelinesValidateErrors, PipelinesValidateResponses, PipelinesVersionsGetData, PipelinesVersionsGetErrors, PipelinesVersionsGetResponses, PipelinesVersionsListData, PipelinesVersionsListErrors, PipelinesVersionsListResponses, ReadyGetData, ReadyGetErrors, ReadyGetResponses, RoleBindingsDeleteData, RoleBindingsDeleteErrors, RoleBindingsDeleteResponses, RolesListData, RolesListErrors, RolesListResponses, RunbooksGetData, RunbooksGetErrors, RunbooksGetResponses, RunbooksListData, RunbooksListErrors, RunbooksListResponses, RunsActionData, RunsActionErrors, RunsActionResponses, RunsArtifactsListData, RunsArtifactsListErrors, RunsArtifactsListResponses, RunsAttestationsData, RunsAttestationsErrors, RunsAttestationsResponses, RunsCreateData, RunsCreateErrors, RunsCreateResponses, RunsGetData, RunsGetErrors, RunsGetResponses, RunsListData, RunsListErrors, RunsListResponses, RunsLogsData, RunsLogsErrors, RunsLogsResponses, RunsProvenanceData, RunsProvenanceErrors, RunsProvenanceResponses, RunsSbomData, RunsSbomDiffData, RunsSbomDiffErrors, RunsSbomDiffResponses, RunsSbomErrors, RunsSbomResponses, RunsTraceData, RunsTraceErrors, RunsTraceResponses, SchemasPipelineData, SchemasPipelineErrors, SchemasPipelineResponses, ScopesListData, ScopesListErrors, ScopesListResponses, SearchData, SearchErrors, SearchResponses, SloCreateData, SloCreateErrors, SloCreateResponses, SloDeleteData, SloDeleteErrors, SloDeleteResponses, SloListData, SloListErrors, SloListResponses, StreamsGetData, StreamsGetErrors, StreamsGetResponse, StreamsGetResponses, SystemDiagnosticsGetData, SystemDiagnosticsGetErrors, SystemDiagnosticsGetResponses, SystemDiagnosticsStartData, SystemDiagnosticsStartErrors, SystemDiagnosticsStartResponses, SystemInfoData, SystemInfoErrors, SystemInfoResponses, TokensCreateData, TokensCreateErrors, TokensCreateResponses, TokensListData, TokensListErrors, TokensListResponses, TokensRevokeData, TokensRevokeErrors, TokensRevokeResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersRoleBindingsCreateData, UsersRoleBindingsCreateErrors, UsersRoleBindingsCreateResponses, UsersRoleBindingsListData, UsersRoleBindingsListErrors, UsersRoleBindingsListResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
+import type { AlertsAckData, AlertsAckErrors, AlertsAckResponses, AlertsAssignData, AlertsAssignErrors, AlertsAssignResponses, AlertsEvaluateData, AlertsEvaluateErrors, AlertsEvaluateResponses, AlertsGetData, AlertsGetErrors, AlertsGetResponses, AlertsListData, AlertsListErrors, AlertsListResponses, AlertsSyntheticData, AlertsSyntheticErrors, AlertsSyntheticResponses, ArtifactsDownloadData, ArtifactsDownloadErrors, ArtifactsDownloadResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthMeData, AuthMeErrors, AuthMeResponses, EnvironmentsListData, EnvironmentsListErrors, EnvironmentsListResponses, HealthGetData, HealthGetErrors, HealthGetResponses, InsightsGetData, InsightsGetErrors, InsightsGetResponses, KeysExportData, KeysExportErrors, KeysExportResponses, KeysListData, KeysListErrors, KeysListResponses, PermissionsListData, PermissionsListErrors, PermissionsListResponses, PipelinesCreateData, PipelinesCreateErrors, PipelinesCreateResponses, PipelinesDiffData, PipelinesDiffErrors, PipelinesDiffResponses, PipelinesGetData, PipelinesGetErrors, PipelinesGetResponses, PipelinesListData, PipelinesListErrors, PipelinesListResponses, PipelinesSimulateData, PipelinesSimulateErrors, PipelinesSimulateResponses, PipelinesUpdateData, PipelinesUpdateErrors, PipelinesUpdateResponses, PipelinesValidateData, PipelinesValidateErrors, PipelinesValidateResponses, PipelinesVersionsGetData, PipelinesVersionsGetErrors, PipelinesVersionsGetResponses, PipelinesVersionsListData, PipelinesVersionsListErrors, PipelinesVersionsListResponses, PoliciesCreateData, PoliciesCreateErrors, PoliciesCreateResponses, PoliciesDecisionsData, PoliciesDecisionsErrors, PoliciesDecisionsResponses, PoliciesEvaluateData, PoliciesEvaluateErrors, PoliciesEvaluateResponses, PoliciesGetData, PoliciesGetErrors, PoliciesGetResponses, PoliciesListData, PoliciesListErrors, PoliciesListResponses, PoliciesRevisionData, PoliciesRevisionErrors, PoliciesRevisionResponses, PoliciesUpdateData, PoliciesUpdateErrors, PoliciesUpdateResponses, ReadyGetData, ReadyGetErrors, ReadyGetResponses, RoleBindingsDeleteData, RoleBindingsDeleteErrors, RoleBindingsDeleteResponses, RolesListData, RolesListErrors, RolesListResponses, RunbooksGetData, RunbooksGetErrors, RunbooksGetResponses, RunbooksListData, RunbooksListErrors, RunbooksListResponses, RunsActionData, RunsActionErrors, RunsActionResponses, RunsArtifactsListData, RunsArtifactsListErrors, RunsArtifactsListResponses, RunsAttestationsData, RunsAttestationsErrors, RunsAttestationsResponses, RunsCreateData, RunsCreateErrors, RunsCreateResponses, RunsGetData, RunsGetErrors, RunsGetResponses, RunsListData, RunsListErrors, RunsListResponses, RunsLogsData, RunsLogsErrors, RunsLogsResponses, RunsProvenanceData, RunsProvenanceErrors, RunsProvenanceResponses, RunsSbomData, RunsSbomDiffData, RunsSbomDiffErrors, RunsSbomDiffResponses, RunsSbomErrors, RunsSbomResponses, RunsTraceData, RunsTraceErrors, RunsTraceResponses, SchemasPipelineData, SchemasPipelineErrors, SchemasPipelineResponses, ScopesListData, ScopesListErrors, ScopesListResponses, SearchData, SearchErrors, SearchResponses, SloCreateData, SloCreateErrors, SloCreateResponses, SloDeleteData, SloDeleteErrors, SloDeleteResponses, SloListData, SloListErrors, SloListResponses, StreamsGetData, StreamsGetErrors, StreamsGetResponse, StreamsGetResponses, SystemDiagnosticsGetData, SystemDiagnosticsGetErrors, SystemDiagnosticsGetResponses, SystemDiagnosticsStartData, SystemDiagnosticsStartErrors, SystemDiagnosticsStartResponses, SystemInfoData, SystemInfoErrors, SystemInfoResponses, TokensCreateData, TokensCreateErrors, TokensCreateResponses, TokensListData, TokensListErrors, TokensListResponses, TokensRevokeData, TokensRevokeErrors, TokensRevokeResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersRoleBindingsCreateData, UsersRoleBindingsCreateErrors, UsersRoleBindingsCreateResponses, UsersRoleBindingsListData, UsersRoleBindingsListErrors, UsersRoleBindingsListResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -252,7 +252,7 @@ export const pipelinesList = <ThrowOnError extends boolean = true>(options?: Opt
 /**
  * Create Pipeline
  *
- * Register a pipeline (version 1). The name comes from the spec.
+ * Register a pipeline (version 1). The name comes from the spec; admission policies may refuse it (422).
  */
 export const pipelinesCreate = <ThrowOnError extends boolean = true>(options: Options<PipelinesCreateData, ThrowOnError>) => (options.client ?? client).post<PipelinesCreateResponses, PipelinesCreateErrors, ThrowOnError>({
     url: '/api/pipelines',
@@ -271,7 +271,7 @@ export const pipelinesGet = <ThrowOnError extends boolean = true>(options: Optio
 /**
  * Update Pipeline
  *
- * Save a new immutable version (unchanged content keeps the latest version).
+ * Save a new immutable version (unchanged content keeps the latest version); admission policies may refuse it.
  */
 export const pipelinesUpdate = <ThrowOnError extends boolean = true>(options: Options<PipelinesUpdateData, ThrowOnError>) => (options.client ?? client).put<PipelinesUpdateResponses, PipelinesUpdateErrors, ThrowOnError>({
     url: '/api/pipelines/{pipeline_id}',
@@ -509,3 +509,81 @@ export const runsSbomDiff = <ThrowOnError extends boolean = true>(options: Optio
  * The run's SLSA provenance as a DSSE envelope (verify it with the key from GET /api/keys).
  */
 export const runsProvenance = <ThrowOnError extends boolean = true>(options: Options<RunsProvenanceData, ThrowOnError>) => (options.client ?? client).get<RunsProvenanceResponses, RunsProvenanceErrors, ThrowOnError>({ url: '/api/runs/{run_id}/provenance', ...options });
+
+/**
+ * List Policies
+ */
+export const policiesList = <ThrowOnError extends boolean = true>(options?: Options<PoliciesListData, ThrowOnError>) => (options?.client ?? client).get<PoliciesListResponses, PoliciesListErrors, ThrowOnError>({ url: '/api/policies', ...options });
+
+/**
+ * Create Policy
+ *
+ * Add a policy; its source is compiled first (422 with line and column when it does not).
+ */
+export const policiesCreate = <ThrowOnError extends boolean = true>(options: Options<PoliciesCreateData, ThrowOnError>) => (options.client ?? client).post<PoliciesCreateResponses, PoliciesCreateErrors, ThrowOnError>({
+    url: '/api/policies',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List Decisions
+ *
+ * The decision log, newest first.
+ */
+export const policiesDecisions = <ThrowOnError extends boolean = true>(options?: Options<PoliciesDecisionsData, ThrowOnError>) => (options?.client ?? client).get<PoliciesDecisionsResponses, PoliciesDecisionsErrors, ThrowOnError>({ url: '/api/policies/decisions', ...options });
+
+/**
+ * Get Policy
+ */
+export const policiesGet = <ThrowOnError extends boolean = true>(options: Options<PoliciesGetData, ThrowOnError>) => (options.client ?? client).get<PoliciesGetResponses, PoliciesGetErrors, ThrowOnError>({ url: '/api/policies/{policy_id}', ...options });
+
+/**
+ * Update Policy
+ *
+ * Change a policy: a different source becomes a new active revision; enable or disable it.
+ */
+export const policiesUpdate = <ThrowOnError extends boolean = true>(options: Options<PoliciesUpdateData, ThrowOnError>) => (options.client ?? client).put<PoliciesUpdateResponses, PoliciesUpdateErrors, ThrowOnError>({
+    url: '/api/policies/{policy_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Get Revision
+ */
+export const policiesRevision = <ThrowOnError extends boolean = true>(options: Options<PoliciesRevisionData, ThrowOnError>) => (options.client ?? client).get<PoliciesRevisionResponses, PoliciesRevisionErrors, ThrowOnError>({ url: '/api/policies/{policy_id}/revisions/{revision}', ...options });
+
+/**
+ * Evaluate
+ *
+ * Evaluate the enabled policies of a point against an input (logged like any gate), e.g. from CI before a deploy.
+ */
+export const policiesEvaluate = <ThrowOnError extends boolean = true>(options: Options<PoliciesEvaluateData, ThrowOnError>) => (options.client ?? client).post<PoliciesEvaluateResponses, PoliciesEvaluateErrors, ThrowOnError>({
+    url: '/api/policies/evaluate',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Simulate
+ *
+ * What admission would say about a changed spec, under the active policies plus proposed ones; nothing is saved.
+ */
+export const pipelinesSimulate = <ThrowOnError extends boolean = true>(options: Options<PipelinesSimulateData, ThrowOnError>) => (options.client ?? client).post<PipelinesSimulateResponses, PipelinesSimulateErrors, ThrowOnError>({
+    url: '/api/pipelines/{pipeline_id}/simulate',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});

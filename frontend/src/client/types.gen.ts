@@ -333,6 +333,78 @@ export type CostCenter = {
 };
 
 /**
+ * DecisionPublic
+ */
+export type DecisionPublic = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Batchid
+     *
+     * Shared by the rows of one evaluation (one per policy)
+     */
+    batchId: string;
+    /**
+     * Point
+     */
+    point: string;
+    /**
+     * Subject
+     */
+    subject: string;
+    /**
+     * Policyid
+     */
+    policyId: string;
+    /**
+     * Policyname
+     */
+    policyName: string;
+    /**
+     * Revision
+     */
+    revision: number;
+    /**
+     * Sourcesha256
+     */
+    sourceSha256: string;
+    /**
+     * Inputsha256
+     */
+    inputSha256: string;
+    /**
+     * Allowed
+     */
+    allowed: boolean;
+    /**
+     * Reasons
+     */
+    reasons: Array<string>;
+    /**
+     * Warnings
+     */
+    warnings: Array<string>;
+    /**
+     * Error
+     */
+    error: string;
+    /**
+     * Durationms
+     */
+    durationMs: number;
+    /**
+     * Actor
+     */
+    actor: string;
+    /**
+     * Createdat
+     */
+    createdAt: string;
+};
+
+/**
  * DiagnosticStepPublic
  */
 export type DiagnosticStepPublic = {
@@ -434,25 +506,27 @@ export type EnvironmentPublic = {
 };
 
 /**
- * EvaluationPublic
+ * EvaluateInput
  */
-export type EvaluationPublic = {
+export type EvaluateInput = {
     /**
-     * Workflowid
+     * Point
      */
-    workflowId: string;
+    point: 'admission' | 'run_start' | 'promote';
     /**
-     * Fired
+     * Input
+     *
+     * The document the policies see as `input`
      */
-    fired: Array<string>;
+    input: {
+        [key: string]: unknown;
+    };
     /**
-     * Resolved
+     * Subject
+     *
+     * What is being decided on (for the decision log)
      */
-    resolved: Array<string>;
-    /**
-     * Firing
-     */
-    firing: number;
+    subject?: string;
 };
 
 /**
@@ -615,6 +689,16 @@ export type ItemsPipelineVersionSummary = {
      * Items
      */
     items: Array<PipelineVersionSummary>;
+};
+
+/**
+ * Items[PolicySummary]
+ */
+export type ItemsPolicySummary = {
+    /**
+     * Items
+     */
+    items: Array<PolicySummary>;
 };
 
 /**
@@ -790,6 +874,22 @@ export type PageAuditEventPublic = {
      * Items
      */
     items: Array<AuditEventPublic>;
+    /**
+     * Nextcursor
+     *
+     * Pass as `cursor` to get the next page; null on the last page.
+     */
+    nextCursor?: string | null;
+};
+
+/**
+ * Page[DecisionPublic]
+ */
+export type PageDecisionPublic = {
+    /**
+     * Items
+     */
+    items: Array<DecisionPublic>;
     /**
      * Nextcursor
      *
@@ -1130,6 +1230,158 @@ export type PlanStep = {
 };
 
 /**
+ * PolicyCreate
+ */
+export type PolicyCreate = {
+    /**
+     * Name
+     *
+     * Lowercase letters, digits and dashes
+     */
+    name: string;
+    /**
+     * Description
+     */
+    description?: string;
+    /**
+     * Points
+     *
+     * Where it is evaluated
+     */
+    points: Array<'admission' | 'run_start' | 'promote'>;
+    /**
+     * Source
+     *
+     * Rego with `import rego.v1`; `deny` holds messages
+     */
+    source: string;
+    /**
+     * Enabled
+     */
+    enabled?: boolean;
+};
+
+/**
+ * PolicyDetail
+ */
+export type PolicyDetail = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Points
+     */
+    points: Array<string>;
+    /**
+     * Enabled
+     */
+    enabled: boolean;
+    /**
+     * Revision
+     */
+    revision: number;
+    /**
+     * Builtin
+     */
+    builtin: boolean;
+    /**
+     * Updatedat
+     */
+    updatedAt: string;
+    /**
+     * Source
+     */
+    source: string;
+    /**
+     * Sha256
+     */
+    sha256: string;
+    /**
+     * Package
+     */
+    package: string;
+    /**
+     * Revisions
+     */
+    revisions: Array<RevisionPublic>;
+    /**
+     * Recentdecisions
+     */
+    recentDecisions: Array<DecisionPublic>;
+};
+
+/**
+ * PolicySummary
+ */
+export type PolicySummary = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Points
+     */
+    points: Array<string>;
+    /**
+     * Enabled
+     */
+    enabled: boolean;
+    /**
+     * Revision
+     */
+    revision: number;
+    /**
+     * Builtin
+     */
+    builtin: boolean;
+    /**
+     * Updatedat
+     */
+    updatedAt: string;
+};
+
+/**
+ * PolicyUpdate
+ */
+export type PolicyUpdate = {
+    /**
+     * Description
+     */
+    description?: string | null;
+    /**
+     * Points
+     */
+    points?: Array<'admission' | 'run_start' | 'promote'> | null;
+    /**
+     * Source
+     *
+     * A new revision when it differs
+     */
+    source?: string | null;
+    /**
+     * Enabled
+     */
+    enabled?: boolean | null;
+};
+
+/**
  * Problem
  *
  * application/problem+json (RFC 9457) as every Maestro error is shaped.
@@ -1163,6 +1415,20 @@ export type ProblemDetails = {
      * Errors
      */
     errors?: Array<FieldError> | null;
+};
+
+/**
+ * ProposedPolicy
+ */
+export type ProposedPolicy = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Source
+     */
+    source: string;
 };
 
 /**
@@ -1211,6 +1477,62 @@ export type ReadyPublic = {
     checks: {
         [key: string]: CheckPublic;
     };
+};
+
+/**
+ * RevisionPublic
+ */
+export type RevisionPublic = {
+    /**
+     * Revision
+     */
+    revision: number;
+    /**
+     * Sha256
+     */
+    sha256: string;
+    /**
+     * Package
+     */
+    package: string;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+    /**
+     * Createdat
+     */
+    createdAt: string;
+};
+
+/**
+ * RevisionSource
+ */
+export type RevisionSource = {
+    /**
+     * Revision
+     */
+    revision: number;
+    /**
+     * Sha256
+     */
+    sha256: string;
+    /**
+     * Package
+     */
+    package: string;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+    /**
+     * Createdat
+     */
+    createdAt: string;
+    /**
+     * Source
+     */
+    source: string;
 };
 
 /**
@@ -1821,6 +2143,40 @@ export type SignatureCheck = {
 };
 
 /**
+ * SimulateInput
+ */
+export type SimulateInput = {
+    /**
+     * Changes
+     *
+     * The changed pipeline spec (YAML or JSON text)
+     */
+    changes: string;
+    /**
+     * Policies
+     *
+     * Policies to try beside the active ones
+     */
+    policies?: Array<ProposedPolicy>;
+};
+
+/**
+ * SimulationPublic
+ */
+export type SimulationPublic = {
+    /**
+     * Diff
+     *
+     * Unified diff of the current spec and the changes
+     */
+    diff: string;
+    /**
+     * Violations
+     */
+    violations: Array<Violation>;
+};
+
+/**
  * SloCreate
  */
 export type SloCreate = {
@@ -2373,6 +2729,70 @@ export type ValidationResult = {
      * Contenthash
      */
     contentHash?: string | null;
+};
+
+/**
+ * Violation
+ */
+export type Violation = {
+    /**
+     * Policy
+     */
+    policy: string;
+    /**
+     * Source
+     *
+     * `revision N` for an active policy, `proposed` for one in the request
+     */
+    source: string;
+    /**
+     * Message
+     */
+    message: string;
+};
+
+/**
+ * EvaluationPublic
+ */
+export type MaestroApiRoutesAlertsEvaluationPublic = {
+    /**
+     * Workflowid
+     */
+    workflowId: string;
+    /**
+     * Fired
+     */
+    fired: Array<string>;
+    /**
+     * Resolved
+     */
+    resolved: Array<string>;
+    /**
+     * Firing
+     */
+    firing: number;
+};
+
+/**
+ * EvaluationPublic
+ */
+export type MaestroApiRoutesPoliciesEvaluationPublic = {
+    /**
+     * Decisionid
+     */
+    decisionId: string;
+    /**
+     * Allowed
+     */
+    allowed: boolean;
+    /**
+     * Reasons
+     */
+    reasons: Array<string>;
+    /**
+     * Decisions
+     */
+    decisions: Array<DecisionPublic>;
 };
 
 export type HealthGetData = {
@@ -4484,7 +4904,7 @@ export type AlertsEvaluateResponses = {
     /**
      * Successful Response
      */
-    200: EvaluationPublic;
+    200: MaestroApiRoutesAlertsEvaluationPublic;
 };
 
 export type AlertsEvaluateResponse = AlertsEvaluateResponses[keyof AlertsEvaluateResponses];
@@ -4862,3 +5282,331 @@ export type RunsProvenanceResponses = {
 };
 
 export type RunsProvenanceResponse = RunsProvenanceResponses[keyof RunsProvenanceResponses];
+
+export type PoliciesListData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/policies';
+};
+
+export type PoliciesListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type PoliciesListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsPolicySummary;
+};
+
+export type PoliciesListResponse = PoliciesListResponses[keyof PoliciesListResponses];
+
+export type PoliciesCreateData = {
+    body: PolicyCreate;
+    path?: never;
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/policies';
+};
+
+export type PoliciesCreateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type PoliciesCreateResponses = {
+    /**
+     * Successful Response
+     */
+    201: PolicyDetail;
+};
+
+export type PoliciesCreateResponse = PoliciesCreateResponses[keyof PoliciesCreateResponses];
+
+export type PoliciesDecisionsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Point
+         */
+        point?: 'admission' | 'run_start' | 'promote' | null;
+        /**
+         * Allowed
+         */
+        allowed?: boolean | null;
+        /**
+         * Policy
+         *
+         * Policy id
+         */
+        policy?: string | null;
+        /**
+         * Batch
+         *
+         * Decision (batch) id
+         */
+        batch?: string | null;
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+        /**
+         * Limit
+         *
+         * Page size (1-500).
+         */
+        limit?: number;
+        /**
+         * Cursor
+         *
+         * `nextCursor` of the previous page.
+         */
+        cursor?: string | null;
+    };
+    url: '/api/policies/decisions';
+};
+
+export type PoliciesDecisionsErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type PoliciesDecisionsResponses = {
+    /**
+     * Successful Response
+     */
+    200: PageDecisionPublic;
+};
+
+export type PoliciesDecisionsResponse = PoliciesDecisionsResponses[keyof PoliciesDecisionsResponses];
+
+export type PoliciesGetData = {
+    body?: never;
+    path: {
+        /**
+         * Policy Id
+         */
+        policy_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/policies/{policy_id}';
+};
+
+export type PoliciesGetErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type PoliciesGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: PolicyDetail;
+};
+
+export type PoliciesGetResponse = PoliciesGetResponses[keyof PoliciesGetResponses];
+
+export type PoliciesUpdateData = {
+    body: PolicyUpdate;
+    path: {
+        /**
+         * Policy Id
+         */
+        policy_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/policies/{policy_id}';
+};
+
+export type PoliciesUpdateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type PoliciesUpdateResponses = {
+    /**
+     * Successful Response
+     */
+    200: PolicyDetail;
+};
+
+export type PoliciesUpdateResponse = PoliciesUpdateResponses[keyof PoliciesUpdateResponses];
+
+export type PoliciesRevisionData = {
+    body?: never;
+    path: {
+        /**
+         * Policy Id
+         */
+        policy_id: string;
+        /**
+         * Revision
+         */
+        revision: number;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/policies/{policy_id}/revisions/{revision}';
+};
+
+export type PoliciesRevisionErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type PoliciesRevisionResponses = {
+    /**
+     * Successful Response
+     */
+    200: RevisionSource;
+};
+
+export type PoliciesRevisionResponse = PoliciesRevisionResponses[keyof PoliciesRevisionResponses];
+
+export type PoliciesEvaluateData = {
+    body: EvaluateInput;
+    path?: never;
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/policies/evaluate';
+};
+
+export type PoliciesEvaluateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type PoliciesEvaluateResponses = {
+    /**
+     * Successful Response
+     */
+    200: MaestroApiRoutesPoliciesEvaluationPublic;
+};
+
+export type PoliciesEvaluateResponse = PoliciesEvaluateResponses[keyof PoliciesEvaluateResponses];
+
+export type PipelinesSimulateData = {
+    body: SimulateInput;
+    path: {
+        /**
+         * Pipeline Id
+         */
+        pipeline_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/pipelines/{pipeline_id}/simulate';
+};
+
+export type PipelinesSimulateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type PipelinesSimulateResponses = {
+    /**
+     * Successful Response
+     */
+    200: SimulationPublic;
+};
+
+export type PipelinesSimulateResponse = PipelinesSimulateResponses[keyof PipelinesSimulateResponses];

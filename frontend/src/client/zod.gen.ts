@@ -120,6 +120,28 @@ export const zCostCenter = z.object({
 });
 
 /**
+ * DecisionPublic
+ */
+export const zDecisionPublic = z.object({
+    id: z.string(),
+    batchId: z.string(),
+    point: z.string(),
+    subject: z.string(),
+    policyId: z.string(),
+    policyName: z.string(),
+    revision: z.int(),
+    sourceSha256: z.string(),
+    inputSha256: z.string(),
+    allowed: z.boolean(),
+    reasons: z.array(z.string()),
+    warnings: z.array(z.string()),
+    error: z.string(),
+    durationMs: z.number(),
+    actor: z.string(),
+    createdAt: z.iso.datetime()
+});
+
+/**
  * DiagnosticStepPublic
  */
 export const zDiagnosticStepPublic = z.object({
@@ -168,13 +190,16 @@ export const zEnvironmentPublic = z.object({
 });
 
 /**
- * EvaluationPublic
+ * EvaluateInput
  */
-export const zEvaluationPublic = z.object({
-    workflowId: z.string(),
-    fired: z.array(z.string()),
-    resolved: z.array(z.string()),
-    firing: z.int()
+export const zEvaluateInput = z.object({
+    point: z.enum([
+        'admission',
+        'run_start',
+        'promote'
+    ]),
+    input: z.record(z.string(), z.unknown()),
+    subject: z._default(z.optional(z.string().check(z.maxLength(300))), '')
 });
 
 /**
@@ -287,6 +312,14 @@ export const zPageAuditEventPublic = z.object({
 });
 
 /**
+ * Page[DecisionPublic]
+ */
+export const zPageDecisionPublic = z.object({
+    items: z.array(zDecisionPublic),
+    nextCursor: z.nullish(z.string())
+});
+
+/**
  * ParamChange
  */
 export const zParamChange = z.object({
@@ -395,6 +428,56 @@ export const zPipelineDetail = z.object({
 });
 
 /**
+ * PolicyCreate
+ */
+export const zPolicyCreate = z.object({
+    name: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
+    description: z._default(z.optional(z.string().check(z.maxLength(2000))), ''),
+    points: z.array(z.enum([
+        'admission',
+        'run_start',
+        'promote'
+    ])).check(z.minLength(1)),
+    source: z.string().check(z.minLength(1), z.maxLength(100000)),
+    enabled: z._default(z.optional(z.boolean()), true)
+});
+
+/**
+ * PolicySummary
+ */
+export const zPolicySummary = z.object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    points: z.array(z.string()),
+    enabled: z.boolean(),
+    revision: z.int(),
+    builtin: z.boolean(),
+    updatedAt: z.iso.datetime()
+});
+
+/**
+ * Items[PolicySummary]
+ */
+export const zItemsPolicySummary = z.object({
+    items: z.array(zPolicySummary)
+});
+
+/**
+ * PolicyUpdate
+ */
+export const zPolicyUpdate = z.object({
+    description: z.nullish(z.string().check(z.maxLength(2000))),
+    points: z.nullish(z.array(z.enum([
+        'admission',
+        'run_start',
+        'promote'
+    ])).check(z.minLength(1))),
+    source: z.nullish(z.string().check(z.minLength(1), z.maxLength(100000))),
+    enabled: z.nullish(z.boolean())
+});
+
+/**
  * Problem
  *
  * application/problem+json (RFC 9457) as every Maestro error is shaped.
@@ -407,6 +490,14 @@ export const zProblemDetails = z.object({
     traceId: z.string(),
     remediation: z.string(),
     errors: z.nullish(z.array(zFieldError))
+});
+
+/**
+ * ProposedPolicy
+ */
+export const zProposedPolicy = z.object({
+    name: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
+    source: z.string().check(z.minLength(1), z.maxLength(100000))
 });
 
 /**
@@ -427,6 +518,48 @@ export const zProvenanceCheck = z.object({
 export const zReadyPublic = z.object({
     status: z.enum(['ok', 'degraded']),
     checks: z.record(z.string(), zCheckPublic)
+});
+
+/**
+ * RevisionPublic
+ */
+export const zRevisionPublic = z.object({
+    revision: z.int(),
+    sha256: z.string(),
+    package: z.string(),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime()
+});
+
+/**
+ * PolicyDetail
+ */
+export const zPolicyDetail = z.object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    points: z.array(z.string()),
+    enabled: z.boolean(),
+    revision: z.int(),
+    builtin: z.boolean(),
+    updatedAt: z.iso.datetime(),
+    source: z.string(),
+    sha256: z.string(),
+    package: z.string(),
+    revisions: z.array(zRevisionPublic),
+    recentDecisions: z.array(zDecisionPublic)
+});
+
+/**
+ * RevisionSource
+ */
+export const zRevisionSource = z.object({
+    revision: z.int(),
+    sha256: z.string(),
+    package: z.string(),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    source: z.string()
 });
 
 /**
@@ -680,6 +813,14 @@ export const zAttestations = z.object({
     signatures: z.array(zSignatureCheck),
     sbom: z.nullable(zSbomSummary),
     problems: z.array(z.string())
+});
+
+/**
+ * SimulateInput
+ */
+export const zSimulateInput = z.object({
+    changes: z.string().check(z.minLength(1), z.maxLength(200000)),
+    policies: z.optional(z.array(zProposedPolicy))
 });
 
 /**
@@ -1001,6 +1142,43 @@ export const zValidationResult = z.object({
     errors: z.array(zFieldError),
     plan: z.optional(z.array(zPlanStep)),
     contentHash: z.nullish(z.string())
+});
+
+/**
+ * Violation
+ */
+export const zViolation = z.object({
+    policy: z.string(),
+    source: z.string(),
+    message: z.string()
+});
+
+/**
+ * SimulationPublic
+ */
+export const zSimulationPublic = z.object({
+    diff: z.string(),
+    violations: z.array(zViolation)
+});
+
+/**
+ * EvaluationPublic
+ */
+export const zMaestroApiRoutesAlertsEvaluationPublic = z.object({
+    workflowId: z.string(),
+    fired: z.array(z.string()),
+    resolved: z.array(z.string()),
+    firing: z.int()
+});
+
+/**
+ * EvaluationPublic
+ */
+export const zMaestroApiRoutesPoliciesEvaluationPublic = z.object({
+    decisionId: z.string(),
+    allowed: z.boolean(),
+    reasons: z.array(z.string()),
+    decisions: z.array(zDecisionPublic)
 });
 
 /**
@@ -1626,7 +1804,7 @@ export const zAlertsEvaluateQuery = z.object({
 /**
  * Successful Response
  */
-export const zAlertsEvaluateResponse = zEvaluationPublic;
+export const zAlertsEvaluateResponse = zMaestroApiRoutesAlertsEvaluationPublic;
 
 export const zAlertsSyntheticQuery = z.object({
     env: z.nullish(z.string())
@@ -1739,3 +1917,110 @@ export const zRunsProvenanceQuery = z.object({
  * Successful Response
  */
 export const zRunsProvenanceResponse = z.record(z.string(), z.unknown());
+
+export const zPoliciesListQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zPoliciesListResponse = zItemsPolicySummary;
+
+export const zPoliciesCreateBody = zPolicyCreate;
+
+export const zPoliciesCreateQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zPoliciesCreateResponse = zPolicyDetail;
+
+export const zPoliciesDecisionsQuery = z.object({
+    point: z.nullish(z.enum([
+        'admission',
+        'run_start',
+        'promote'
+    ])),
+    allowed: z.nullish(z.boolean()),
+    policy: z.nullish(z.string().check(z.maxLength(64))),
+    batch: z.nullish(z.string().check(z.maxLength(32))),
+    env: z.nullish(z.string()),
+    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 50),
+    cursor: z.nullish(z.string().check(z.maxLength(1000)))
+});
+
+/**
+ * Successful Response
+ */
+export const zPoliciesDecisionsResponse = zPageDecisionPublic;
+
+export const zPoliciesGetPath = z.object({
+    policy_id: z.string()
+});
+
+export const zPoliciesGetQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zPoliciesGetResponse = zPolicyDetail;
+
+export const zPoliciesUpdateBody = zPolicyUpdate;
+
+export const zPoliciesUpdatePath = z.object({
+    policy_id: z.string()
+});
+
+export const zPoliciesUpdateQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zPoliciesUpdateResponse = zPolicyDetail;
+
+export const zPoliciesRevisionPath = z.object({
+    policy_id: z.string(),
+    revision: z.int()
+});
+
+export const zPoliciesRevisionQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zPoliciesRevisionResponse = zRevisionSource;
+
+export const zPoliciesEvaluateBody = zEvaluateInput;
+
+export const zPoliciesEvaluateQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zPoliciesEvaluateResponse = zMaestroApiRoutesPoliciesEvaluationPublic;
+
+export const zPipelinesSimulateBody = zSimulateInput;
+
+export const zPipelinesSimulatePath = z.object({
+    pipeline_id: z.string()
+});
+
+export const zPipelinesSimulateQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zPipelinesSimulateResponse = zSimulationPublic;

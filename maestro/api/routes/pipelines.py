@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 from sqlmodel import Session, col, select
 
-from maestro.api.deps import AUTHENTICATED, Require, SessionDep
+from maestro.api.deps import AUTHENTICATED, Require, RuntimeDep, SessionDep
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import FieldError, Problem
 from maestro.api.schemas import InputModel
@@ -209,14 +209,30 @@ def list_pipelines(
 
 
 @router.post("/pipelines", operation_id="pipelines-create", response_model=PipelineDetail, status_code=201)
-def create_pipeline(*, body: SpecInput, session: SessionDep, principal: Writer) -> PipelineDetail:
-    """Register a pipeline (version 1). The name comes from the spec."""
+def create_pipeline(*, body: SpecInput, rt: RuntimeDep, session: SessionDep, principal: Writer) -> PipelineDetail:
+    """Register a pipeline (version 1). The name comes from the spec; admission policies may refuse it (422)."""
     spec, text = parse_input(body)
+    _admit(rt, principal, spec)
     try:
         p, v = store.create_pipeline(session, tenant_id=principal.tenant_id, actor=principal.actor, spec=spec, text=text)
     except store.Conflict as exc:
         raise Problem(409, str(exc), remediation="PUT /api/pipelines/{id} adds a new version instead.") from exc
     return _detail(session, p, v)
+
+
+def _admit(rt: RuntimeDep, principal: Principal, spec: specmod.PipelineSpec) -> None:
+    from maestro.api.gates import enforce
+    from maestro.api.routes.policies import admission_input
+
+    enforce(
+        rt,
+        principal,
+        point="admission",
+        input_doc=admission_input(spec.name, spec, principal.actor),
+        subject=f"pipeline {spec.name}",
+        field="spec",
+        status=422,
+    )
 
 
 def _detail(s: Session, p: Pipeline, v: PipelineVersion) -> PipelineDetail:
@@ -234,10 +250,13 @@ def get_pipeline(*, pipeline_id: str, session: SessionDep, principal: Reader) ->
 
 
 @router.put("/pipelines/{pipeline_id}", operation_id="pipelines-update", response_model=PipelineDetail)
-def update_pipeline(*, pipeline_id: str, body: SpecInput, session: SessionDep, principal: Writer) -> PipelineDetail:
-    """Save a new immutable version (unchanged content keeps the latest version)."""
+def update_pipeline(
+    *, pipeline_id: str, body: SpecInput, rt: RuntimeDep, session: SessionDep, principal: Writer
+) -> PipelineDetail:
+    """Save a new immutable version (unchanged content keeps the latest version); admission policies may refuse it."""
     p = _get(session, principal, pipeline_id)
     spec, text = parse_input(body)
+    _admit(rt, principal, spec)
     try:
         v, _created = store.add_version(session, pipeline=p, actor=principal.actor, spec=spec, text=text)
     except ValueError as exc:

@@ -18,6 +18,7 @@ from temporalio.service import RPCError
 
 from maestro.api.context import current_trace_id
 from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize, readable_envs
+from maestro.api.gates import enforce
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
 from maestro.api.schemas import InputModel
@@ -181,6 +182,24 @@ async def create_run(
             f"Pipeline {pipeline.name} has no version {body.version}.",
             errors=[{"field": "version", "message": "unknown version"}],
         )
+    enforce(
+        rt,
+        principal,
+        point="run_start",
+        input_doc={
+            "point": "run_start",
+            "pipeline": pipeline.name,
+            "version": version.version,
+            "env": body.env,
+            "inputs": dict(body.inputs),
+            "ref": body.ref,
+            "labels": body.labels,
+            "actor": principal.actor,
+        },
+        subject=f"run of {pipeline.name} v{version.version} in {body.env}",
+        field="body",
+        status=403,
+    )
     try:
         run = await launch.start_run(
             session=session,

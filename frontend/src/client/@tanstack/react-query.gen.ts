@@ -3,8 +3,8 @@
 import { type DefaultError, type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, healthGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, readyGet, roleBindingsDelete, rolesList, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTrace, schemasPipeline, scopesList, search, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
-import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, HealthGetData, HealthGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
+import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, healthGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTrace, schemasPipeline, scopesList, search, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
+import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, HealthGetData, HealthGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -705,7 +705,7 @@ export const pipelinesListInfiniteOptions = (options?: Options<PipelinesListData
 /**
  * Create Pipeline
  *
- * Register a pipeline (version 1). The name comes from the spec.
+ * Register a pipeline (version 1). The name comes from the spec; admission policies may refuse it (422).
  */
 export const pipelinesCreateMutation = (options?: Partial<Options<PipelinesCreateData>>): UseMutationOptions<PipelinesCreateResponse, DefaultError, Options<PipelinesCreateData>> => {
     const mutationOptions: UseMutationOptions<PipelinesCreateResponse, DefaultError, Options<PipelinesCreateData>> = {
@@ -742,7 +742,7 @@ export const pipelinesGetOptions = (options: Options<PipelinesGetData>) => query
 /**
  * Update Pipeline
  *
- * Save a new immutable version (unchanged content keeps the latest version).
+ * Save a new immutable version (unchanged content keeps the latest version); admission policies may refuse it.
  */
 export const pipelinesUpdateMutation = (options?: Partial<Options<PipelinesUpdateData>>): UseMutationOptions<PipelinesUpdateResponse, DefaultError, Options<PipelinesUpdateData>> => {
     const mutationOptions: UseMutationOptions<PipelinesUpdateResponse, DefaultError, Options<PipelinesUpdateData>> = {
@@ -1377,3 +1377,182 @@ export const runsProvenanceOptions = (options: Options<RunsProvenanceData>) => q
     },
     queryKey: runsProvenanceQueryKey(options)
 });
+
+export const policiesListQueryKey = (options?: Options<PoliciesListData>) => createQueryKey('policiesList', options);
+
+/**
+ * List Policies
+ */
+export const policiesListOptions = (options?: Options<PoliciesListData>) => queryOptions<PoliciesListResponse, DefaultError, PoliciesListResponse, ReturnType<typeof policiesListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await policiesList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: policiesListQueryKey(options)
+});
+
+/**
+ * Create Policy
+ *
+ * Add a policy; its source is compiled first (422 with line and column when it does not).
+ */
+export const policiesCreateMutation = (options?: Partial<Options<PoliciesCreateData>>): UseMutationOptions<PoliciesCreateResponse, DefaultError, Options<PoliciesCreateData>> => {
+    const mutationOptions: UseMutationOptions<PoliciesCreateResponse, DefaultError, Options<PoliciesCreateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await policiesCreate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const policiesDecisionsQueryKey = (options?: Options<PoliciesDecisionsData>) => createQueryKey('policiesDecisions', options);
+
+/**
+ * List Decisions
+ *
+ * The decision log, newest first.
+ */
+export const policiesDecisionsOptions = (options?: Options<PoliciesDecisionsData>) => queryOptions<PoliciesDecisionsResponse, DefaultError, PoliciesDecisionsResponse, ReturnType<typeof policiesDecisionsQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await policiesDecisions({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: policiesDecisionsQueryKey(options)
+});
+
+export const policiesDecisionsInfiniteQueryKey = (options?: Options<PoliciesDecisionsData>): QueryKey<Options<PoliciesDecisionsData>> => createQueryKey('policiesDecisions', options, true);
+
+/**
+ * List Decisions
+ *
+ * The decision log, newest first.
+ */
+export const policiesDecisionsInfiniteOptions = (options?: Options<PoliciesDecisionsData>) => infiniteQueryOptions<PoliciesDecisionsResponse, DefaultError, InfiniteData<PoliciesDecisionsResponse>, QueryKey<Options<PoliciesDecisionsData>>, string | null | Pick<QueryKey<Options<PoliciesDecisionsData>>[0], 'body' | 'headers' | 'path' | 'query'>>(
+// @ts-ignore
+{
+    queryFn: async ({ pageParam, queryKey, signal }) => {
+        // @ts-ignore
+        const page: Pick<QueryKey<Options<PoliciesDecisionsData>>[0], 'body' | 'headers' | 'path' | 'query'> = typeof pageParam === 'object' ? pageParam : {
+            query: {
+                cursor: pageParam
+            }
+        };
+        const params = createInfiniteParams(queryKey, page);
+        const { data } = await policiesDecisions({
+            ...options,
+            ...params,
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: policiesDecisionsInfiniteQueryKey(options)
+});
+
+export const policiesGetQueryKey = (options: Options<PoliciesGetData>) => createQueryKey('policiesGet', options);
+
+/**
+ * Get Policy
+ */
+export const policiesGetOptions = (options: Options<PoliciesGetData>) => queryOptions<PoliciesGetResponse, DefaultError, PoliciesGetResponse, ReturnType<typeof policiesGetQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await policiesGet({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: policiesGetQueryKey(options)
+});
+
+/**
+ * Update Policy
+ *
+ * Change a policy: a different source becomes a new active revision; enable or disable it.
+ */
+export const policiesUpdateMutation = (options?: Partial<Options<PoliciesUpdateData>>): UseMutationOptions<PoliciesUpdateResponse, DefaultError, Options<PoliciesUpdateData>> => {
+    const mutationOptions: UseMutationOptions<PoliciesUpdateResponse, DefaultError, Options<PoliciesUpdateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await policiesUpdate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const policiesRevisionQueryKey = (options: Options<PoliciesRevisionData>) => createQueryKey('policiesRevision', options);
+
+/**
+ * Get Revision
+ */
+export const policiesRevisionOptions = (options: Options<PoliciesRevisionData>) => queryOptions<PoliciesRevisionResponse, DefaultError, PoliciesRevisionResponse, ReturnType<typeof policiesRevisionQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await policiesRevision({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: policiesRevisionQueryKey(options)
+});
+
+/**
+ * Evaluate
+ *
+ * Evaluate the enabled policies of a point against an input (logged like any gate), e.g. from CI before a deploy.
+ */
+export const policiesEvaluateMutation = (options?: Partial<Options<PoliciesEvaluateData>>): UseMutationOptions<PoliciesEvaluateResponse, DefaultError, Options<PoliciesEvaluateData>> => {
+    const mutationOptions: UseMutationOptions<PoliciesEvaluateResponse, DefaultError, Options<PoliciesEvaluateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await policiesEvaluate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Simulate
+ *
+ * What admission would say about a changed spec, under the active policies plus proposed ones; nothing is saved.
+ */
+export const pipelinesSimulateMutation = (options?: Partial<Options<PipelinesSimulateData>>): UseMutationOptions<PipelinesSimulateResponse, DefaultError, Options<PipelinesSimulateData>> => {
+    const mutationOptions: UseMutationOptions<PipelinesSimulateResponse, DefaultError, Options<PipelinesSimulateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await pipelinesSimulate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
