@@ -33,6 +33,10 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(runs_app, name="runs")
 app.command("run")(run_command)
 app.add_typer(admin_app, name="admin")
+evidence_app = typer.Typer(help="Witness bundles.", no_args_is_help=True)
+keys_app = typer.Typer(help="The instance signing key.", no_args_is_help=True)
+app.add_typer(evidence_app, name="evidence")
+app.add_typer(keys_app, name="keys")
 
 
 def _settings() -> Settings:
@@ -160,6 +164,62 @@ def audit_verify() -> None:
         return
     typer.echo(f"audit chain BROKEN at seq {r.first_broken_seq}: {r.reason} ({r.checked} events read)", err=True)
     raise typer.Exit(1)
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    bundle: Annotated[Path, typer.Argument(help="The witness bundle (.zip).")],
+    key: Annotated[Path | None, typer.Option(help="PEM public key the bundle must be signed with (GET /api/keys).")] = None,
+) -> None:
+    """Check a witness bundle offline: the manifest's signature, then every file's sha256. Exit 1 names the first bad file."""
+    from maestro.supply.verify import verify_bundle
+
+    if not bundle.is_file():
+        typer.echo(f"maestro: {bundle} does not exist", err=True)
+        raise typer.Exit(2)
+    try:
+        pem = key.read_bytes() if key else None
+    except OSError as exc:
+        typer.echo(f"maestro: cannot read --key {key}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    r = verify_bundle(bundle, pem)
+    if r.ok:
+        m = r.manifest
+        _say(f"bundle OK: {r.files_checked} files match the manifest signed by key {r.keyid[:16]}… ({r.key_source})")
+        _say(f"  run {m.get('runId')}, bundle {m.get('bundleId')}, created {m.get('createdAt')}")
+        for note in r.notes:
+            _say(f"  note: {note}")
+        return
+    name, why = r.problems[0]
+    typer.echo(f"bundle FAILED at {name}: {why}", err=True)
+    for other, more in r.problems[1:]:
+        typer.echo(f"  also {other}: {more}", err=True)
+    raise typer.Exit(1)
+
+
+@keys_app.command("export")
+def keys_export(out: Annotated[Path | None, typer.Option(help="Write the PEM here instead of stdout.")] = None) -> None:
+    """Print the active public key (PEM), e.g. to pin it in `maestro evidence verify --key`."""
+    from maestro.db import get_engine
+    from maestro.supply.keys import instance_key
+
+    s = _settings()
+    pem = instance_key(s, get_engine(s.effective_database_url)).public_pem
+    if out:
+        out.write_text(pem)
+    else:
+        typer.echo(pem, nl=False)
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Replace the signing key; the old public key stays listed (retired) so old evidence still verifies."""
+    from maestro.db import get_engine
+    from maestro.supply.keys import rotate
+
+    s = _settings()
+    old, new = rotate(s, get_engine(s.effective_database_url))
+    _say(f"signing key rotated: {old[:16]}… retired, {new[:16]}… active")
 
 
 @admin_app.command("reset-password")

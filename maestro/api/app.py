@@ -30,6 +30,7 @@ from maestro.api.routes import (
     alerts,
     audit,
     auth,
+    evidence,
     health,
     insights,
     pipelines,
@@ -155,7 +156,7 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     api = APIRouter(prefix="/api", responses=problems.PROBLEM_RESPONSES)
     routers = (
         *(health, auth, tokens, users, audit, streams, search, system),
-        *(pipelines, runs, slo, alerts, insights, runbooks, supply, policies),
+        *(pipelines, runs, slo, alerts, insights, runbooks, supply, policies, evidence),
     )
     for r in (m.router for m in routers):
         api.include_router(r)

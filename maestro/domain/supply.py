@@ -94,3 +94,26 @@ class PolicyDecision(SQLModel, table=True):
     duration_ms: float = 0.0
     actor: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class EvidenceBundle(SQLModel, table=True):
+    """A witness bundle of a run: built by EvidenceWorkflow, stored content-addressed, signed manifest inside."""
+
+    __tablename__ = "evidence_bundle"
+    __table_args__ = (Index("ix_evidence_run_created", "run_id", "created_at"),)
+    id: str = Field(default_factory=new_id, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenant.id")
+    run_id: str = Field(foreign_key="run.id")
+    workflow_id: str = Field(max_length=200)
+    status: str = Field(default="pending", max_length=16)  # pending | running | succeeded | failed
+    stage: str = Field(default="", max_length=64)
+    done: int = 0
+    total: int = 0
+    sha256: str = Field(default="", max_length=64)
+    size: int = 0
+    keyid: str = Field(default="", max_length=64)
+    summary: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error: str = Field(default="", max_length=2000)
+    created_by: str = Field(max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

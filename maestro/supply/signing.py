@@ -71,3 +71,22 @@ def verify_envelope(envelope: dict[str, Any], publics: list[ec.EllipticCurvePubl
     if env.payload_type != IN_TOTO:
         raise ValueError(f"unexpected payloadType {env.payload_type!r}")
     return json.loads(env.payload)  # type: ignore[no-any-return]
+
+
+def sign_payload(key: InstanceKey, payload: bytes, payload_type: str) -> dict[str, Any]:
+    """A DSSE envelope over any payload (the evidence manifest uses its own payload type)."""
+    env = Envelope(payload=payload, payload_type=payload_type, signatures={})
+    env.sign(CryptoSigner(key.private, sslib_key(key.public)))
+    return env.to_dict()  # type: ignore[no-any-return]
+
+
+def verify_payload(envelope: dict[str, Any], public: ec.EllipticCurvePublicKey, payload_type: str) -> bytes:
+    """The payload of a DSSE envelope signed by `public`; raises ValueError otherwise."""
+    try:
+        env = Envelope.from_dict(envelope)
+        env.verify([sslib_key(public)], 1)
+    except (VerificationError, KeyError, ValueError, TypeError) as exc:
+        raise ValueError(f"signature does not verify: {exc}") from exc
+    if env.payload_type != payload_type:
+        raise ValueError(f"unexpected payloadType {env.payload_type!r}")
+    return env.payload  # type: ignore[no-any-return]

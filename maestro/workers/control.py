@@ -13,6 +13,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from maestro.activities.diagnostics import diagnostic_step
+from maestro.activities.evidence import EvidenceActivities
 from maestro.activities.projection import ProjectionActivities
 from maestro.activities.supply import SupplyActivities
 from maestro.config import Settings
@@ -22,11 +23,12 @@ from maestro.observability.alerts import AlertActivities
 from maestro.temporal import connect
 from maestro.workflows.alerts import AlertEvaluatorWorkflow
 from maestro.workflows.diagnostics import DiagnosticsWorkflow
+from maestro.workflows.evidence import EvidenceWorkflow
 from maestro.workflows.run import RunWorkflow
 
 log = logging.getLogger("maestro.worker")
 
-WORKFLOWS: list[Any] = [DiagnosticsWorkflow, RunWorkflow, AlertEvaluatorWorkflow]
+WORKFLOWS: list[Any] = [DiagnosticsWorkflow, RunWorkflow, AlertEvaluatorWorkflow, EvidenceWorkflow]
 
 
 def build_worker(client: Client, settings: Settings) -> Worker:
@@ -35,6 +37,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     projection = ProjectionActivities(engine=engine, redis=redis, stream_maxlen=settings.stream_maxlen)
     alerts = AlertActivities(engine=engine, redis=redis, settings=settings)
     supply = SupplyActivities(engine=engine, settings=settings, redis=redis)
+    evidence = EvidenceActivities(engine=engine, redis=redis, settings=settings)
     return Worker(
         client,
         task_queue=settings.control_task_queue,
@@ -49,6 +52,9 @@ def build_worker(client: Client, settings: Settings) -> Worker:
             supply.attest_run,
             supply.sign_artifacts,
             supply.policy_gate,
+            evidence.fire_alert,
+            evidence.build,
+            evidence.failed,
         ],
         activity_executor=_executor(),
     )

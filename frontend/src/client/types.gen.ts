@@ -530,6 +530,157 @@ export type EvaluateInput = {
 };
 
 /**
+ * EvidencePublic
+ */
+export type EvidencePublic = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Runid
+     */
+    runId: string;
+    /**
+     * Workflowid
+     */
+    workflowId: string;
+    /**
+     * Status
+     *
+     * pending, running, succeeded or failed
+     */
+    status: string;
+    /**
+     * Stage
+     *
+     * What is being collected now
+     */
+    stage: string;
+    /**
+     * Done
+     */
+    done: number;
+    /**
+     * Total
+     */
+    total: number;
+    /**
+     * Sha256
+     *
+     * sha256 of the zip
+     */
+    sha256: string;
+    /**
+     * Size
+     */
+    size: number;
+    /**
+     * Keyid
+     *
+     * Key that signed the manifest
+     */
+    keyid: string;
+    summary: EvidenceSummary;
+    /**
+     * Error
+     */
+    error: string;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+    /**
+     * Createdat
+     */
+    createdAt: string;
+    /**
+     * Finishedat
+     */
+    finishedAt: string | null;
+    /**
+     * Downloadurl
+     */
+    downloadUrl: string | null;
+};
+
+/**
+ * EvidenceSummary
+ */
+export type EvidenceSummary = {
+    /**
+     * Files
+     */
+    files?: number;
+    /**
+     * Slsalevel
+     */
+    slsaLevel?: number;
+    /**
+     * Provenanceverified
+     */
+    provenanceVerified?: boolean;
+    /**
+     * Signatures
+     */
+    signatures?: number;
+    /**
+     * Signaturesverified
+     */
+    signaturesVerified?: number;
+    /**
+     * Artifacts
+     */
+    artifacts?: number;
+    /**
+     * Artifactsmatching
+     *
+     * Artifacts whose bytes re-hashed to their recorded digest
+     */
+    artifactsMatching?: number;
+    /**
+     * Sbomcomponents
+     */
+    sbomComponents?: number | null;
+    /**
+     * Sbomchanges
+     */
+    sbomChanges?: number | null;
+    /**
+     * Policies
+     */
+    policies?: number;
+    /**
+     * Decisions
+     */
+    decisions?: number;
+    /**
+     * Denytestdenied
+     */
+    denyTestDenied?: boolean;
+    /**
+     * Denytestreasons
+     */
+    denyTestReasons?: Array<string>;
+    /**
+     * Syntheticalertobserved
+     */
+    syntheticAlertObserved?: boolean;
+    /**
+     * Syntheticalertvia
+     */
+    syntheticAlertVia?: Array<string>;
+    /**
+     * Slos
+     */
+    slos?: number;
+    /**
+     * Problems
+     */
+    problems?: Array<string>;
+};
+
+/**
  * FieldChange
  */
 export type FieldChange = {
@@ -659,6 +810,16 @@ export type ItemsEnvironmentPublic = {
      * Items
      */
     items: Array<EnvironmentPublic>;
+};
+
+/**
+ * Items[EvidencePublic]
+ */
+export type ItemsEvidencePublic = {
+    /**
+     * Items
+     */
+    items: Array<EvidencePublic>;
 };
 
 /**
@@ -5610,3 +5771,163 @@ export type PipelinesSimulateResponses = {
 };
 
 export type PipelinesSimulateResponse = PipelinesSimulateResponses[keyof PipelinesSimulateResponses];
+
+export type EvidenceCreateData = {
+    body?: never;
+    path: {
+        /**
+         * Run Id
+         */
+        run_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/evidence/run/{run_id}';
+};
+
+export type EvidenceCreateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type EvidenceCreateResponses = {
+    /**
+     * A bundle of this run exists or is being built
+     */
+    200: EvidencePublic;
+    /**
+     * Successful Response
+     */
+    202: EvidencePublic;
+};
+
+export type EvidenceCreateResponse = EvidenceCreateResponses[keyof EvidenceCreateResponses];
+
+export type EvidenceGetData = {
+    body?: never;
+    path: {
+        /**
+         * Bundle Id
+         */
+        bundle_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/evidence/{bundle_id}';
+};
+
+export type EvidenceGetErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type EvidenceGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: EvidencePublic;
+};
+
+export type EvidenceGetResponse = EvidenceGetResponses[keyof EvidenceGetResponses];
+
+export type RunsEvidenceData = {
+    body?: never;
+    path: {
+        /**
+         * Run Id
+         */
+        run_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/runs/{run_id}/evidence';
+};
+
+export type RunsEvidenceErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RunsEvidenceResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsEvidencePublic;
+};
+
+export type RunsEvidenceResponse = RunsEvidenceResponses[keyof RunsEvidenceResponses];
+
+export type EvidenceDownloadData = {
+    body?: never;
+    path: {
+        /**
+         * Bundle Id
+         */
+        bundle_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/evidence/{bundle_id}/download';
+};
+
+export type EvidenceDownloadErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type EvidenceDownloadResponses = {
+    /**
+     * The bundle (verify it with `maestro evidence verify`)
+     */
+    200: Blob | File;
+};
+
+export type EvidenceDownloadResponse = EvidenceDownloadResponses[keyof EvidenceDownloadResponses];

@@ -203,6 +203,51 @@ export const zEvaluateInput = z.object({
 });
 
 /**
+ * EvidenceSummary
+ */
+export const zEvidenceSummary = z.object({
+    files: z._default(z.optional(z.int()), 0),
+    slsaLevel: z._default(z.optional(z.int()), 0),
+    provenanceVerified: z._default(z.optional(z.boolean()), false),
+    signatures: z._default(z.optional(z.int()), 0),
+    signaturesVerified: z._default(z.optional(z.int()), 0),
+    artifacts: z._default(z.optional(z.int()), 0),
+    artifactsMatching: z._default(z.optional(z.int()), 0),
+    sbomComponents: z.nullish(z.int()),
+    sbomChanges: z.nullish(z.int()),
+    policies: z._default(z.optional(z.int()), 0),
+    decisions: z._default(z.optional(z.int()), 0),
+    denyTestDenied: z._default(z.optional(z.boolean()), false),
+    denyTestReasons: z.optional(z.array(z.string())),
+    syntheticAlertObserved: z._default(z.optional(z.boolean()), false),
+    syntheticAlertVia: z.optional(z.array(z.string())),
+    slos: z._default(z.optional(z.int()), 0),
+    problems: z.optional(z.array(z.string()))
+});
+
+/**
+ * EvidencePublic
+ */
+export const zEvidencePublic = z.object({
+    id: z.string(),
+    runId: z.string(),
+    workflowId: z.string(),
+    status: z.string(),
+    stage: z.string(),
+    done: z.int(),
+    total: z.int(),
+    sha256: z.string(),
+    size: z.int(),
+    keyid: z.string(),
+    summary: zEvidenceSummary,
+    error: z.string(),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    finishedAt: z.nullable(z.iso.datetime()),
+    downloadUrl: z.nullable(z.string())
+});
+
+/**
  * FieldChange
  */
 export const zFieldChange = z.object({
@@ -256,6 +301,13 @@ export const zItemsArtifactPublic = z.object({
  */
 export const zItemsEnvironmentPublic = z.object({
     items: z.array(zEnvironmentPublic)
+});
+
+/**
+ * Items[EvidencePublic]
+ */
+export const zItemsEvidencePublic = z.object({
+    items: z.array(zEvidencePublic)
 });
 
 /**
@@ -2024,3 +2076,55 @@ export const zPipelinesSimulateQuery = z.object({
  * Successful Response
  */
 export const zPipelinesSimulateResponse = zSimulationPublic;
+
+export const zEvidenceCreatePath = z.object({
+    run_id: z.string()
+});
+
+export const zEvidenceCreateQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * A bundle of this run exists or is being built
+ */
+export const zEvidenceCreateResponse = zEvidencePublic;
+
+export const zEvidenceGetPath = z.object({
+    bundle_id: z.string()
+});
+
+export const zEvidenceGetQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zEvidenceGetResponse = zEvidencePublic;
+
+export const zRunsEvidencePath = z.object({
+    run_id: z.string()
+});
+
+export const zRunsEvidenceQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zRunsEvidenceResponse = zItemsEvidencePublic;
+
+export const zEvidenceDownloadPath = z.object({
+    bundle_id: z.string()
+});
+
+export const zEvidenceDownloadQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * The bundle (verify it with `maestro evidence verify`)
+ */
+export const zEvidenceDownloadResponse = z.string();

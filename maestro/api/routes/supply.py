@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -17,11 +16,10 @@ from maestro.api.problems import Problem
 from maestro.api.routes.runs import _run_or_404
 from maestro.artifacts import DigestMismatch, make_store
 from maestro.domain.identity import Principal
-from maestro.domain.runs import Artifact, Run
+from maestro.domain.runs import Artifact
 from maestro.domain.supply import Attestation, SigningKey
-from maestro.pipelines.spec import SBOM_FILE
 from maestro.supply import keys as keymod
-from maestro.supply import provenance, sbom
+from maestro.supply import provenance, runsbom
 
 router = APIRouter(tags=["supply chain"])
 Reader = Annotated[Principal, Require("runs:read", scope="any")]
@@ -103,23 +101,16 @@ class Attestations(ApiModel):
 
 
 def _sbom_artifact(s: Session, run_id: str) -> Artifact | None:
-    stmt = select(Artifact).where(Artifact.run_id == run_id, col(Artifact.path).endswith(SBOM_FILE))
-    return s.exec(stmt.order_by(col(Artifact.created_at).desc())).first()
+    return runsbom.sbom_artifact(s, run_id)
 
 
 def _load_sbom(rt: RuntimeDep, a: Artifact) -> dict[str, Any]:
-    store = make_store(rt.settings)
     try:
-        path = store.verified_path(a.sha256)
+        return runsbom.read_json(make_store(rt.settings), a)
     except (FileNotFoundError, DigestMismatch) as exc:
         raise Problem(409, f"The SBOM {a.path} cannot be read from the store: {exc}") from exc
-    try:
-        return json.loads(path.read_bytes())  # type: ignore[no-any-return]
     except ValueError as exc:
         raise Problem(409, f"The SBOM {a.path} is not JSON: {exc}") from exc
-    finally:
-        if store.temporary_downloads:
-            path.unlink(missing_ok=True)
 
 
 @router.get("/runs/{run_id}/attestations", operation_id="runs-attestations", response_model=Attestations)
@@ -178,26 +169,12 @@ def run_sbom_diff(*, run_id: str, rt: RuntimeDep, session: SessionDep, principal
     a = _sbom_artifact(session, run.id)
     if a is None:
         raise Problem(404, f"Run {run.id} has no SBOM.", remediation="Add a step with `uses: sbom` to the pipeline.")
-    base_art, base_run = None, None
-    earlier = session.exec(
-        select(Run)
-        .where(
-            Run.pipeline_id == run.pipeline_id,
-            Run.status == "succeeded",
-            Run.id != run.id,
-            col(Run.created_at) < run.created_at,
-        )
-        .order_by(col(Run.created_at).desc())
-        .limit(50)
-    ).all()
-    for r in earlier:
-        if (found := _sbom_artifact(session, r.id)) is not None:
-            base_art, base_run = found, r
-            break
     new = _load_sbom(rt, a)
-    old = _load_sbom(rt, base_art) if base_art is not None else {"components": []}
-    d = sbom.diff(old, new)
-    return SbomDiff.model_validate({"runId": run.id, "baseRunId": base_run.id if base_run else None, **d})
+    try:
+        base_id, d = runsbom.diff_for(session, make_store(rt.settings), run, new)
+    except (FileNotFoundError, DigestMismatch, ValueError) as exc:
+        raise Problem(409, f"The previous run's SBOM cannot be read: {exc}") from exc
+    return SbomDiff.model_validate({"runId": run.id, "baseRunId": base_id, **d})
 
 
 @router.get("/runs/{run_id}/provenance", operation_id="runs-provenance", response_model=dict[str, Any])

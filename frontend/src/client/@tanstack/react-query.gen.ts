@@ -3,8 +3,8 @@
 import { type DefaultError, type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, healthGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTrace, schemasPipeline, scopesList, search, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
-import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, HealthGetData, HealthGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
+import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, evidenceCreate, evidenceDownload, evidenceGet, healthGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsEvidence, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTrace, schemasPipeline, scopesList, search, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
+import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, EvidenceCreateData, EvidenceCreateResponse, EvidenceDownloadData, EvidenceDownloadResponse, EvidenceGetData, EvidenceGetResponse, HealthGetData, HealthGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsEvidenceData, RunsEvidenceResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -1556,3 +1556,78 @@ export const pipelinesSimulateMutation = (options?: Partial<Options<PipelinesSim
     };
     return mutationOptions;
 };
+
+/**
+ * Create Bundle
+ *
+ * Start building the run's witness bundle (202); asking again returns the same bundle (200) unless it failed.
+ */
+export const evidenceCreateMutation = (options?: Partial<Options<EvidenceCreateData>>): UseMutationOptions<EvidenceCreateResponse, DefaultError, Options<EvidenceCreateData>> => {
+    const mutationOptions: UseMutationOptions<EvidenceCreateResponse, DefaultError, Options<EvidenceCreateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await evidenceCreate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const evidenceGetQueryKey = (options: Options<EvidenceGetData>) => createQueryKey('evidenceGet', options);
+
+/**
+ * Get Bundle
+ */
+export const evidenceGetOptions = (options: Options<EvidenceGetData>) => queryOptions<EvidenceGetResponse, DefaultError, EvidenceGetResponse, ReturnType<typeof evidenceGetQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await evidenceGet({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: evidenceGetQueryKey(options)
+});
+
+export const runsEvidenceQueryKey = (options: Options<RunsEvidenceData>) => createQueryKey('runsEvidence', options);
+
+/**
+ * Run Bundles
+ *
+ * The run's witness bundles, newest first.
+ */
+export const runsEvidenceOptions = (options: Options<RunsEvidenceData>) => queryOptions<RunsEvidenceResponse, DefaultError, RunsEvidenceResponse, ReturnType<typeof runsEvidenceQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await runsEvidence({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: runsEvidenceQueryKey(options)
+});
+
+export const evidenceDownloadQueryKey = (options: Options<EvidenceDownloadData>) => createQueryKey('evidenceDownload', options);
+
+/**
+ * Download Bundle
+ */
+export const evidenceDownloadOptions = (options: Options<EvidenceDownloadData>) => queryOptions<EvidenceDownloadResponse, DefaultError, EvidenceDownloadResponse, ReturnType<typeof evidenceDownloadQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await evidenceDownload({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: evidenceDownloadQueryKey(options)
+});
