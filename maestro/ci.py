@@ -154,3 +154,71 @@ def runs_cancel(
     """Cancel a run (its running steps' processes are killed)."""
     r = _check(_client(url, token).post(f"/api/runs/{run_id}/actions", json={"action": "cancel", "reason": reason}))
     typer.echo(f"{r['run']['workflowId']}: {r['status']}")
+
+
+rollout_app = typer.Typer(help="Rollouts: promote, pause, resume, rollback, abort, show.", no_args_is_help=True)
+
+
+def _rollout_action(rollout_id: str, action: str, reason: str, url: str | None, token: str | None, full: bool = False) -> None:
+    body = {"action": action, "reason": reason, "full": full}
+    r = _check(_client(url, token).post(f"/api/rollouts/{rollout_id}/actions", json=body))
+    typer.echo(f"rollout {rollout_id}: {r['status']}, canary at {r['weight']}%, step {r['stepIndex'] + 1}")
+
+
+@rollout_app.command("promote")
+def rollout_promote(
+    rollout_id: str,
+    full: Annotated[bool, typer.Option("--full", help="Straight to 100%.")] = False,
+    reason: Annotated[str, typer.Option()] = "",
+    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
+) -> None:
+    """Go to the next step now (refused while an analysis fails or a promote policy denies)."""
+    _rollout_action(rollout_id, "promote", reason, url, token, full)
+
+
+@rollout_app.command("pause")
+def rollout_pause(
+    rollout_id: str,
+    reason: Annotated[str, typer.Option()] = "",
+    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
+) -> None:
+    """Hold the current weight (traffic keeps flowing)."""
+    _rollout_action(rollout_id, "pause", reason, url, token)
+
+
+@rollout_app.command("resume")
+def rollout_resume(
+    rollout_id: str,
+    reason: Annotated[str, typer.Option()] = "",
+    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
+) -> None:
+    """Continue a paused rollout."""
+    _rollout_action(rollout_id, "resume", reason, url, token)
+
+
+@rollout_app.command("rollback")
+def rollout_rollback(
+    rollout_id: str,
+    reason: Annotated[str, typer.Option()] = "",
+    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
+) -> None:
+    """Send all traffic back to stable and end the rollout."""
+    _rollout_action(rollout_id, "rollback", reason, url, token)
+
+
+@rollout_app.command("show")
+def rollout_show(
+    rollout_id: str,
+    url: Annotated[str | None, typer.Option(help=URL_HELP)] = None,
+    token: Annotated[str | None, typer.Option(help=TOKEN_HELP)] = None,
+) -> None:
+    """Status, weight and step of a rollout."""
+    r = _check(_client(url, token).get(f"/api/rollouts/{rollout_id}"))
+    where = f"step {r['stepIndex'] + 1}/{len(r['steps'])}"
+    typer.echo(f"{r['service']} ({r['env']}): {r['status']}, canary {r['canaryUrl']} at {r['weight']}%, {where}")
+    if r["message"]:
+        typer.echo(f"  {r['message']}")

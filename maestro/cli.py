@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from maestro.config import Settings
 
 from maestro import __version__
-from maestro.ci import run_command, runs_app
+from maestro.ci import rollout_app, run_command, runs_app
 
 app = typer.Typer(
     help="Maestro Build Plane: plan → build → verify → ship → observe → prove.",
@@ -31,6 +31,7 @@ audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
 admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(runs_app, name="runs")
+app.add_typer(rollout_app, name="rollout")
 app.command("run")(run_command)
 app.add_typer(admin_app, name="admin")
 evidence_app = typer.Typer(help="Witness bundles.", no_args_is_help=True)
@@ -102,6 +103,21 @@ def api() -> None:
         access_log=False,
         proxy_headers=True,
         timeout_graceful_shutdown=5,
+    )
+
+
+@app.command()
+def edge() -> None:
+    """Run the edge router: /<service>/<path> goes to the service's stable or canary upstream by weight."""
+    import uvicorn
+
+    from maestro.edge.server import create_edge
+    from maestro.telemetry import setup_logging
+
+    s = _settings()
+    setup_logging(s.log_level)
+    uvicorn.run(
+        create_edge(s), host=s.edge_host, port=s.edge_port, log_config=None, access_log=False, timeout_graceful_shutdown=5
     )
 
 
@@ -307,7 +323,7 @@ def up() -> None:
             except Exception as exc:  # the API still runs and says the UI is not built
                 _say(f"  ! web UI build failed ({exc}); run `make ui` to see why")
         me = [sys.executable, "-m", "maestro.cli"]
-        for name in ("worker", "runner", "api"):
+        for name in ("worker", "runner", "edge", "api"):
             c = stack.Child(name, [*me, name], logs / f"{name}.log", env=child_env)
             c.start()
             children.append(c)
@@ -320,6 +336,7 @@ def up() -> None:
         _say("")
         _say(f"  Maestro UI and API   {s.effective_public_url}")
         _say(f"  API docs             {s.effective_public_url}/api/docs")
+        _say(f"  Edge router          http://{s.edge_host}:{s.edge_port}/<service>/")
         if s.effective_temporal_ui_url:
             _say(f"  Temporal Web UI      {s.effective_temporal_ui_url}")
         _say(f"  Logs                 {logs}")

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
     step_log_max_lines: int = Field(100_000, description="Log lines kept per step attempt; the rest is cut with a marker.")
     step_log_max_line_bytes: int = Field(16_384, description="Longer log lines are truncated.")
 
+    edge_host: str = Field("127.0.0.1", description="Interface the edge router binds to.")
+    edge_port: int = Field(8088, description="Port of the edge router (`maestro edge`): /<service>/<path> → stable or canary.")
+    edge_refresh_seconds: float = Field(
+        0.5, gt=0, description="How often an edge router re-reads routes (weights) and flushes its traffic counters."
+    )
     ui_build: Literal["auto", "never"] = Field(
         "auto", description="`maestro up` builds the web UI when it is missing or stale (`never` skips it)."
     )
@@ -150,6 +155,7 @@ class Settings(BaseSettings):
     signing_key_file: Path | None = Field(
         None, description="ECDSA P-256 private key (PEM) for signatures and evidence; unset: created at data_dir/keys."
     )
+    prometheus_url: str | None = Field(None, description="Prometheus base URL for rollout analyses with provider: prometheus.")
     trace_retention_hours: int = Field(72, description="Spans kept in the database for run waterfalls (0 = keep none).")
     otlp_endpoint: str | None = Field(None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318.")
 

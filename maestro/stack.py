@@ -59,8 +59,10 @@ def check_ports(settings: Settings) -> None:
     if settings.redis_url is None:
         wanted.append((settings.redis_port, "MAESTRO_REDIS_PORT", "Valkey"))
     wanted.append((settings.api_port, "MAESTRO_API_PORT", "Maestro API"))
+    wanted.append((settings.edge_port, "MAESTRO_EDGE_PORT", "edge router"))
     for port, setting, what in wanted:
-        if port_in_use("127.0.0.1" if setting != "MAESTRO_API_PORT" else settings.api_host, port):
+        host = {"MAESTRO_API_PORT": settings.api_host, "MAESTRO_EDGE_PORT": settings.edge_host}.get(setting, "127.0.0.1")
+        if port_in_use(host, port):
             raise StackError(f"port {port} ({what}) is already in use: set {setting} to a free port")
 
 

@@ -168,6 +168,7 @@ def up_env(data: Path) -> dict[str, str]:
             "MAESTRO_TEMPORAL_PORT": str(free_port()),
             "MAESTRO_TEMPORAL_UI_PORT": str(free_port()),
             "MAESTRO_REDIS_PORT": str(free_port()),
+            "MAESTRO_EDGE_PORT": str(free_port()),
             "MAESTRO_UI_BUILD": "never",
         }
     )

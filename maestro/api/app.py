@@ -35,6 +35,7 @@ from maestro.api.routes import (
     insights,
     pipelines,
     policies,
+    rollouts,
     runbooks,
     runs,
     search,
@@ -156,7 +157,7 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     api = APIRouter(prefix="/api", responses=problems.PROBLEM_RESPONSES)
     routers = (
         *(health, auth, tokens, users, audit, streams, search, system),
-        *(pipelines, runs, slo, alerts, insights, runbooks, supply, policies, evidence),
+        *(pipelines, runs, slo, alerts, insights, runbooks, supply, policies, evidence, rollouts),
     )
     for r in (m.router for m in routers):
         api.include_router(r)

@@ -26,6 +26,12 @@ TOPICS: dict[str, Topic] = {
         Topic("runs", "runs:read", "run_started, step_started, step_completed, run_progress, approval_requested, run_completed"),
         Topic("logs", "runs:read", "log_line of one run (pass ?run=ID)"),
         Topic("alerts", "system:read", "alert_fired, alert_resolved, alert_acked, alert_assigned"),
+        Topic(
+            "rollouts",
+            "rollouts:read",
+            "rollout_started, rollout_step, analysis_completed, rollout_paused, rollout_resumed, rollout_promoted, "
+            "rollout_rolled_back, rollout_aborted",
+        ),
         Topic("policies", "policies:read", "policy_denied: a gate refused something (decision id, point, reasons)"),
     ]
 }

@@ -3,7 +3,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+# every table module, so autogenerate sees the whole schema
 import maestro.domain.models
+import maestro.domain.rollouts
 import maestro.domain.runs
 import maestro.domain.supply  # noqa: F401
 from maestro.db import make_engine

@@ -39,6 +39,7 @@ RUNBOOKS = {
     "RunQueueSaturated": "queue-saturation",
     "RunFailureSpike": "run-failure-spike",
     "PolicyDenialSpike": "policy-denial-spike",
+    "RolloutRolledBack": "rollout-rolled-back",
 }
 PUSH_ATTEMPTS = 5
 QUEUES_KEY = "maestro:queues:backlog"

@@ -20,15 +20,17 @@ from maestro.config import Settings
 from maestro.db import get_engine
 from maestro.observability import liveness
 from maestro.observability.alerts import AlertActivities
+from maestro.rollouts.activities import RolloutActivities
 from maestro.temporal import connect
 from maestro.workflows.alerts import AlertEvaluatorWorkflow
 from maestro.workflows.diagnostics import DiagnosticsWorkflow
 from maestro.workflows.evidence import EvidenceWorkflow
+from maestro.workflows.rollout import RolloutWorkflow
 from maestro.workflows.run import RunWorkflow
 
 log = logging.getLogger("maestro.worker")
 
-WORKFLOWS: list[Any] = [DiagnosticsWorkflow, RunWorkflow, AlertEvaluatorWorkflow, EvidenceWorkflow]
+WORKFLOWS: list[Any] = [DiagnosticsWorkflow, RunWorkflow, AlertEvaluatorWorkflow, EvidenceWorkflow, RolloutWorkflow]
 
 
 def build_worker(client: Client, settings: Settings) -> Worker:
@@ -38,6 +40,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     alerts = AlertActivities(engine=engine, redis=redis, settings=settings)
     supply = SupplyActivities(engine=engine, settings=settings, redis=redis)
     evidence = EvidenceActivities(engine=engine, redis=redis, settings=settings)
+    rollouts = RolloutActivities(engine=engine, redis=redis, settings=settings)
     return Worker(
         client,
         task_queue=settings.control_task_queue,
@@ -55,6 +58,11 @@ def build_worker(client: Client, settings: Settings) -> Worker:
             evidence.fire_alert,
             evidence.build,
             evidence.failed,
+            rollouts.apply,
+            rollouts.measure,
+            rollouts.project,
+            rollouts.rolled_back,
+            rollouts.gate,
         ],
         activity_executor=_executor(),
     )

@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AlertsAckData, AlertsAckErrors, AlertsAckResponses, AlertsAssignData, AlertsAssignErrors, AlertsAssignResponses, AlertsEvaluateData, AlertsEvaluateErrors, AlertsEvaluateResponses, AlertsGetData, AlertsGetErrors, AlertsGetResponses, AlertsListData, AlertsListErrors, AlertsListResponses, AlertsSyntheticData, AlertsSyntheticErrors, AlertsSyntheticResponses, ArtifactsDownloadData, ArtifactsDownloadErrors, ArtifactsDownloadResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthMeData, AuthMeErrors, AuthMeResponses, EnvironmentsListData, EnvironmentsListErrors, EnvironmentsListResponses, EvidenceCreateData, EvidenceCreateErrors, EvidenceCreateResponses, EvidenceDownloadData, EvidenceDownloadErrors, EvidenceDownloadResponses, EvidenceGetData, EvidenceGetErrors, EvidenceGetResponses, HealthGetData, HealthGetErrors, HealthGetResponses, InsightsGetData, InsightsGetErrors, InsightsGetResponses, KeysExportData, KeysExportErrors, KeysExportResponses, KeysListData, KeysListErrors, KeysListResponses, PermissionsListData, PermissionsListErrors, PermissionsListResponses, PipelinesCreateData, PipelinesCreateErrors, PipelinesCreateResponses, PipelinesDiffData, PipelinesDiffErrors, PipelinesDiffResponses, PipelinesGetData, PipelinesGetErrors, PipelinesGetResponses, PipelinesListData, PipelinesListErrors, PipelinesListResponses, PipelinesSimulateData, PipelinesSimulateErrors, PipelinesSimulateResponses, PipelinesUpdateData, PipelinesUpdateErrors, PipelinesUpdateResponses, PipelinesValidateData, PipelinesValidateErrors, PipelinesValidateResponses, PipelinesVersionsGetData, PipelinesVersionsGetErrors, PipelinesVersionsGetResponses, PipelinesVersionsListData, PipelinesVersionsListErrors, PipelinesVersionsListResponses, PoliciesCreateData, PoliciesCreateErrors, PoliciesCreateResponses, PoliciesDecisionsData, PoliciesDecisionsErrors, PoliciesDecisionsResponses, PoliciesEvaluateData, PoliciesEvaluateErrors, PoliciesEvaluateResponses, PoliciesGetData, PoliciesGetErrors, PoliciesGetResponses, PoliciesListData, PoliciesListErrors, PoliciesListResponses, PoliciesRevisionData, PoliciesRevisionErrors, PoliciesRevisionResponses, PoliciesUpdateData, PoliciesUpdateErrors, PoliciesUpdateResponses, ReadyGetData, ReadyGetErrors, ReadyGetResponses, RoleBindingsDeleteData, RoleBindingsDeleteErrors, RoleBindingsDeleteResponses, RolesListData, RolesListErrors, RolesListResponses, RunbooksGetData, RunbooksGetErrors, RunbooksGetResponses, RunbooksListData, RunbooksListErrors, RunbooksListResponses, RunsActionData, RunsActionErrors, RunsActionResponses, RunsArtifactsListData, RunsArtifactsListErrors, RunsArtifactsListResponses, RunsAttestationsData, RunsAttestationsErrors, RunsAttestationsResponses, RunsCreateData, RunsCreateErrors, RunsCreateResponses, RunsEvidenceData, RunsEvidenceErrors, RunsEvidenceResponses, RunsGetData, RunsGetErrors, RunsGetResponses, RunsListData, RunsListErrors, RunsListResponses, RunsLogsData, RunsLogsErrors, RunsLogsResponses, RunsProvenanceData, RunsProvenanceErrors, RunsProvenanceResponses, RunsSbomData, RunsSbomDiffData, RunsSbomDiffErrors, RunsSbomDiffResponses, RunsSbomErrors, RunsSbomResponses, RunsTraceData, RunsTraceErrors, RunsTraceResponses, SchemasPipelineData, SchemasPipelineErrors, SchemasPipelineResponses, ScopesListData, ScopesListErrors, ScopesListResponses, SearchData, SearchErrors, SearchResponses, SloCreateData, SloCreateErrors, SloCreateResponses, SloDeleteData, SloDeleteErrors, SloDeleteResponses, SloListData, SloListErrors, SloListResponses, StreamsGetData, StreamsGetErrors, StreamsGetResponse, StreamsGetResponses, SystemDiagnosticsGetData, SystemDiagnosticsGetErrors, SystemDiagnosticsGetResponses, SystemDiagnosticsStartData, SystemDiagnosticsStartErrors, SystemDiagnosticsStartResponses, SystemInfoData, SystemInfoErrors, SystemInfoResponses, TokensCreateData, TokensCreateErrors, TokensCreateResponses, TokensListData, TokensListErrors, TokensListResponses, TokensRevokeData, TokensRevokeErrors, TokensRevokeResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersRoleBindingsCreateData, UsersRoleBindingsCreateErrors, UsersRoleBindingsCreateResponses, UsersRoleBindingsListData, UsersRoleBindingsListErrors, UsersRoleBindingsListResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
+import type { AlertsAckData, AlertsAckErrors, AlertsAckResponses, AlertsAssignData, AlertsAssignErrors, AlertsAssignResponses, AlertsEvaluateData, AlertsEvaluateErrors, AlertsEvaluateResponses, AlertsGetData, AlertsGetErrors, AlertsGetResponses, AlertsListData, AlertsListErrors, AlertsListResponses, AlertsSyntheticData, AlertsSyntheticErrors, AlertsSyntheticResponses, ArtifactsDownloadData, ArtifactsDownloadErrors, ArtifactsDownloadResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthMeData, AuthMeErrors, AuthMeResponses, EnvironmentsListData, EnvironmentsListErrors, EnvironmentsListResponses, EvidenceCreateData, EvidenceCreateErrors, EvidenceCreateResponses, EvidenceDownloadData, EvidenceDownloadErrors, EvidenceDownloadResponses, EvidenceGetData, EvidenceGetErrors, EvidenceGetResponses, HealthGetData, HealthGetErrors, HealthGetResponses, InsightsGetData, InsightsGetErrors, InsightsGetResponses, KeysExportData, KeysExportErrors, KeysExportResponses, KeysListData, KeysListErrors, KeysListResponses, PermissionsListData, PermissionsListErrors, PermissionsListResponses, PipelinesCreateData, PipelinesCreateErrors, PipelinesCreateResponses, PipelinesDiffData, PipelinesDiffErrors, PipelinesDiffResponses, PipelinesGetData, PipelinesGetErrors, PipelinesGetResponses, PipelinesListData, PipelinesListErrors, PipelinesListResponses, PipelinesSimulateData, PipelinesSimulateErrors, PipelinesSimulateResponses, PipelinesUpdateData, PipelinesUpdateErrors, PipelinesUpdateResponses, PipelinesValidateData, PipelinesValidateErrors, PipelinesValidateResponses, PipelinesVersionsGetData, PipelinesVersionsGetErrors, PipelinesVersionsGetResponses, PipelinesVersionsListData, PipelinesVersionsListErrors, PipelinesVersionsListResponses, PoliciesCreateData, PoliciesCreateErrors, PoliciesCreateResponses, PoliciesDecisionsData, PoliciesDecisionsErrors, PoliciesDecisionsResponses, PoliciesEvaluateData, PoliciesEvaluateErrors, PoliciesEvaluateResponses, PoliciesGetData, PoliciesGetErrors, PoliciesGetResponses, PoliciesListData, PoliciesListErrors, PoliciesListResponses, PoliciesRevisionData, PoliciesRevisionErrors, PoliciesRevisionResponses, PoliciesUpdateData, PoliciesUpdateErrors, PoliciesUpdateResponses, ReadyGetData, ReadyGetErrors, ReadyGetResponses, RoleBindingsDeleteData, RoleBindingsDeleteErrors, RoleBindingsDeleteResponses, RolesListData, RolesListErrors, RolesListResponses, RolloutsActionData, RolloutsActionErrors, RolloutsActionResponses, RolloutsCreateData, RolloutsCreateErrors, RolloutsCreateResponses, RolloutsGetData, RolloutsGetErrors, RolloutsGetResponses, RolloutsListData, RolloutsListErrors, RolloutsListResponses, RunbooksGetData, RunbooksGetErrors, RunbooksGetResponses, RunbooksListData, RunbooksListErrors, RunbooksListResponses, RunsActionData, RunsActionErrors, RunsActionResponses, RunsArtifactsListData, RunsArtifactsListErrors, RunsArtifactsListResponses, RunsAttestationsData, RunsAttestationsErrors, RunsAttestationsResponses, RunsCreateData, RunsCreateErrors, RunsCreateResponses, RunsEvidenceData, RunsEvidenceErrors, RunsEvidenceResponses, RunsGetData, RunsGetErrors, RunsGetResponses, RunsListData, RunsListErrors, RunsListResponses, RunsLogsData, RunsLogsErrors, RunsLogsResponses, RunsProvenanceData, RunsProvenanceErrors, RunsProvenanceResponses, RunsSbomData, RunsSbomDiffData, RunsSbomDiffErrors, RunsSbomDiffResponses, RunsSbomErrors, RunsSbomResponses, RunsTraceData, RunsTraceErrors, RunsTraceResponses, SchemasPipelineData, SchemasPipelineErrors, SchemasPipelineResponses, ScopesListData, ScopesListErrors, ScopesListResponses, SearchData, SearchErrors, SearchResponses, ServicesCreateData, ServicesCreateErrors, ServicesCreateResponses, ServicesListData, ServicesListErrors, ServicesListResponses, SloCreateData, SloCreateErrors, SloCreateResponses, SloDeleteData, SloDeleteErrors, SloDeleteResponses, SloListData, SloListErrors, SloListResponses, StreamsGetData, StreamsGetErrors, StreamsGetResponse, StreamsGetResponses, SystemDiagnosticsGetData, SystemDiagnosticsGetErrors, SystemDiagnosticsGetResponses, SystemDiagnosticsStartData, SystemDiagnosticsStartErrors, SystemDiagnosticsStartResponses, SystemInfoData, SystemInfoErrors, SystemInfoResponses, TokensCreateData, TokensCreateErrors, TokensCreateResponses, TokensListData, TokensListErrors, TokensListResponses, TokensRevokeData, TokensRevokeErrors, TokensRevokeResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersRoleBindingsCreateData, UsersRoleBindingsCreateErrors, UsersRoleBindingsCreateResponses, UsersRoleBindingsListData, UsersRoleBindingsListErrors, UsersRoleBindingsListResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -611,3 +611,62 @@ export const runsEvidence = <ThrowOnError extends boolean = true>(options: Optio
  * Download Bundle
  */
 export const evidenceDownload = <ThrowOnError extends boolean = true>(options: Options<EvidenceDownloadData, ThrowOnError>) => (options.client ?? client).get<EvidenceDownloadResponses, EvidenceDownloadErrors, ThrowOnError>({ url: '/api/evidence/{bundle_id}/download', ...options });
+
+/**
+ * List Services
+ *
+ * Services with their live routing (stable, canary, weight) as the edge routers see it.
+ */
+export const servicesList = <ThrowOnError extends boolean = true>(options?: Options<ServicesListData, ThrowOnError>) => (options?.client ?? client).get<ServicesListResponses, ServicesListErrors, ThrowOnError>({ url: '/api/services', ...options });
+
+/**
+ * Create Service
+ *
+ * Route /<name>/… at the edge router to the stable upstream (rollouts add a canary).
+ */
+export const servicesCreate = <ThrowOnError extends boolean = true>(options: Options<ServicesCreateData, ThrowOnError>) => (options.client ?? client).post<ServicesCreateResponses, ServicesCreateErrors, ThrowOnError>({
+    url: '/api/services',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List Rollouts
+ */
+export const rolloutsList = <ThrowOnError extends boolean = true>(options?: Options<RolloutsListData, ThrowOnError>) => (options?.client ?? client).get<RolloutsListResponses, RolloutsListErrors, ThrowOnError>({ url: '/api/rollouts', ...options });
+
+/**
+ * Create Rollout
+ *
+ * Start a canary of a service (without a run; `POST /api/runs/{id}/actions {action: promote}` ties it to a run).
+ */
+export const rolloutsCreate = <ThrowOnError extends boolean = true>(options: Options<RolloutsCreateData, ThrowOnError>) => (options.client ?? client).post<RolloutsCreateResponses, RolloutsCreateErrors, ThrowOnError>({
+    url: '/api/rollouts',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Get Rollout
+ */
+export const rolloutsGet = <ThrowOnError extends boolean = true>(options: Options<RolloutsGetData, ThrowOnError>) => (options.client ?? client).get<RolloutsGetResponses, RolloutsGetErrors, ThrowOnError>({ url: '/api/rollouts/{rollout_id}', ...options });
+
+/**
+ * Rollout Action
+ *
+ * pause, resume, promote (full: to 100%), rollback, abort — Temporal updates: a refusal is 409 with the reason.
+ */
+export const rolloutsAction = <ThrowOnError extends boolean = true>(options: Options<RolloutsActionData, ThrowOnError>) => (options.client ?? client).post<RolloutsActionResponses, RolloutsActionErrors, ThrowOnError>({
+    url: '/api/rollouts/{rollout_id}/actions',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});

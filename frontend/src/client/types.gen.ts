@@ -99,6 +99,54 @@ export type AlertPublic = {
 };
 
 /**
+ * AnalysisSpec
+ */
+export type AnalysisSpec = {
+    /**
+     * Metric
+     */
+    metric?: 'error_rate' | 'latency_p95_ms' | 'promql';
+    /**
+     * Provider
+     */
+    provider?: 'edge' | 'prometheus';
+    /**
+     * Query
+     *
+     * PromQL (provider prometheus)
+     */
+    query?: string;
+    /**
+     * Successcondition
+     *
+     * operator and number: < 0.05, <= 250, > 0.99
+     */
+    successCondition?: string;
+    /**
+     * Interval
+     *
+     * Between measurements; also each measurement's window
+     */
+    interval?: number | string;
+    /**
+     * Count
+     */
+    count?: number;
+    /**
+     * Failurelimit
+     */
+    failureLimit?: number;
+    /**
+     * Inconclusivelimit
+     */
+    inconclusiveLimit?: number;
+    /**
+     * Minrequests
+     */
+    minRequests?: number;
+};
+
+/**
  * ArtifactPublic
  */
 export type ArtifactPublic = {
@@ -883,6 +931,16 @@ export type ItemsRolePublic = {
 };
 
 /**
+ * Items[RolloutPublic]
+ */
+export type ItemsRolloutPublic = {
+    /**
+     * Items
+     */
+    items: Array<RolloutPublic>;
+};
+
+/**
  * Items[RunbookSummary]
  */
 export type ItemsRunbookSummary = {
@@ -910,6 +968,16 @@ export type ItemsSearchHit = {
      * Items
      */
     items: Array<SearchHit>;
+};
+
+/**
+ * Items[ServicePublic]
+ */
+export type ItemsServicePublic = {
+    /**
+     * Items
+     */
+    items: Array<ServicePublic>;
 };
 
 /**
@@ -1777,13 +1845,174 @@ export type RolePublic = {
 };
 
 /**
+ * RolloutAction
+ */
+export type RolloutAction = {
+    /**
+     * Action
+     */
+    action: 'pause' | 'resume' | 'promote' | 'rollback' | 'abort';
+    /**
+     * Reason
+     */
+    reason?: string;
+    /**
+     * Full
+     *
+     * promote: straight to 100%
+     */
+    full?: boolean;
+};
+
+/**
+ * RolloutActionResult
+ */
+export type RolloutActionResult = {
+    /**
+     * Action
+     */
+    action: string;
+    /**
+     * Status
+     */
+    status: string;
+    /**
+     * Weight
+     */
+    weight: number;
+    /**
+     * Stepindex
+     */
+    stepIndex: number;
+    rollout: RolloutPublic;
+};
+
+/**
+ * RolloutCreate
+ */
+export type RolloutCreate = {
+    /**
+     * Service
+     */
+    service: string;
+    /**
+     * Canaryurl
+     *
+     * Upstream of the new version
+     */
+    canaryUrl: string;
+    /**
+     * Steps
+     */
+    steps?: Array<StepSpec>;
+    /**
+     * Reason
+     */
+    reason?: string;
+};
+
+/**
+ * RolloutPublic
+ */
+export type RolloutPublic = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Service
+     */
+    service: string;
+    /**
+     * Env
+     */
+    env: string;
+    /**
+     * Runid
+     */
+    runId: string | null;
+    /**
+     * Workflowid
+     */
+    workflowId: string;
+    /**
+     * Status
+     */
+    status: string;
+    /**
+     * Stepindex
+     */
+    stepIndex: number;
+    /**
+     * Weight
+     */
+    weight: number;
+    /**
+     * Stableurl
+     */
+    stableUrl: string;
+    /**
+     * Canaryurl
+     */
+    canaryUrl: string;
+    /**
+     * Steps
+     */
+    steps: Array<{
+        [key: string]: unknown;
+    }>;
+    /**
+     * History
+     */
+    history: Array<{
+        [key: string]: unknown;
+    }>;
+    /**
+     * Analyses
+     */
+    analyses: Array<{
+        [key: string]: unknown;
+    }>;
+    /**
+     * Weights
+     */
+    weights: Array<{
+        [key: string]: unknown;
+    }>;
+    /**
+     * Message
+     */
+    message: string;
+    /**
+     * Snapshotsha256
+     */
+    snapshotSha256: string;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+    /**
+     * Createdat
+     */
+    createdAt: string;
+    /**
+     * Updatedat
+     */
+    updatedAt: string;
+    /**
+     * Finishedat
+     */
+    finishedAt: string | null;
+};
+
+/**
  * RunAction
  */
 export type RunAction = {
     /**
      * Action
      */
-    action: 'cancel' | 'pause' | 'resume' | 'approve' | 'reject' | 'rerun' | 'rerun-failed';
+    action: 'cancel' | 'pause' | 'resume' | 'approve' | 'reject' | 'rerun' | 'rerun-failed' | 'promote';
     /**
      * Reason
      */
@@ -1794,6 +2023,26 @@ export type RunAction = {
      * Approval step key (when several wait).
      */
     step?: string | null;
+    /**
+     * Service
+     *
+     * promote: the service whose canary this run's artifact is
+     */
+    service?: string | null;
+    /**
+     * Canaryurl
+     *
+     * promote: where the new version answers
+     */
+    canaryUrl?: string | null;
+    /**
+     * Steps
+     *
+     * promote: rollout steps (default 10→25→50→100 with analyses)
+     */
+    steps?: Array<{
+        [key: string]: unknown;
+    }> | null;
 };
 
 /**
@@ -2276,6 +2525,76 @@ export type SearchHit = {
 };
 
 /**
+ * ServiceCreate
+ */
+export type ServiceCreate = {
+    /**
+     * Name
+     *
+     * Routed at the edge as /<name>/…
+     */
+    name: string;
+    /**
+     * Env
+     */
+    env: string;
+    /**
+     * Stableurl
+     *
+     * Upstream of the stable version
+     */
+    stableUrl: string;
+    /**
+     * Sticky
+     *
+     * header:<name> or cookie:<name>
+     */
+    sticky?: string | null;
+};
+
+/**
+ * ServicePublic
+ */
+export type ServicePublic = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Env
+     */
+    env: string;
+    /**
+     * Stableurl
+     */
+    stableUrl: string;
+    /**
+     * Sticky
+     */
+    sticky: string | null;
+    /**
+     * Canaryurl
+     */
+    canaryUrl?: string | null;
+    /**
+     * Weight
+     */
+    weight?: number;
+    /**
+     * Rolloutid
+     */
+    rolloutId?: string | null;
+    /**
+     * Createdat
+     */
+    createdAt: string;
+};
+
+/**
  * SignatureCheck
  */
 export type SignatureCheck = {
@@ -2685,6 +3004,25 @@ export type StepPublic = {
      * Decisionreason
      */
     decisionReason: string | null;
+};
+
+/**
+ * StepSpec
+ */
+export type StepSpec = {
+    /**
+     * Setweight
+     *
+     * Canary weight in %
+     */
+    setWeight?: number | null;
+    /**
+     * Pause
+     *
+     * Seconds or 2m; 0 waits for resume or promote
+     */
+    pause?: number | string | null;
+    analysis?: AnalysisSpec | null;
 };
 
 /**
@@ -5931,3 +6269,229 @@ export type EvidenceDownloadResponses = {
 };
 
 export type EvidenceDownloadResponse = EvidenceDownloadResponses[keyof EvidenceDownloadResponses];
+
+export type ServicesListData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/services';
+};
+
+export type ServicesListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type ServicesListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsServicePublic;
+};
+
+export type ServicesListResponse = ServicesListResponses[keyof ServicesListResponses];
+
+export type ServicesCreateData = {
+    body: ServiceCreate;
+    path?: never;
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/services';
+};
+
+export type ServicesCreateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type ServicesCreateResponses = {
+    /**
+     * Successful Response
+     */
+    201: ServicePublic;
+};
+
+export type ServicesCreateResponse = ServicesCreateResponses[keyof ServicesCreateResponses];
+
+export type RolloutsListData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Status
+         */
+        status?: string | null;
+        /**
+         * Service
+         */
+        service?: string | null;
+        /**
+         * Limit
+         */
+        limit?: number;
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/rollouts';
+};
+
+export type RolloutsListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RolloutsListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsRolloutPublic;
+};
+
+export type RolloutsListResponse = RolloutsListResponses[keyof RolloutsListResponses];
+
+export type RolloutsCreateData = {
+    body: RolloutCreate;
+    path?: never;
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/rollouts';
+};
+
+export type RolloutsCreateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RolloutsCreateResponses = {
+    /**
+     * Successful Response
+     */
+    201: RolloutPublic;
+};
+
+export type RolloutsCreateResponse = RolloutsCreateResponses[keyof RolloutsCreateResponses];
+
+export type RolloutsGetData = {
+    body?: never;
+    path: {
+        /**
+         * Rollout Id
+         */
+        rollout_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/rollouts/{rollout_id}';
+};
+
+export type RolloutsGetErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RolloutsGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: RolloutPublic;
+};
+
+export type RolloutsGetResponse = RolloutsGetResponses[keyof RolloutsGetResponses];
+
+export type RolloutsActionData = {
+    body: RolloutAction;
+    path: {
+        /**
+         * Rollout Id
+         */
+        rollout_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/rollouts/{rollout_id}/actions';
+};
+
+export type RolloutsActionErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RolloutsActionResponses = {
+    /**
+     * Successful Response
+     */
+    200: RolloutActionResult;
+};
+
+export type RolloutsActionResponse = RolloutsActionResponses[keyof RolloutsActionResponses];

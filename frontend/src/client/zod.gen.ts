@@ -33,6 +33,28 @@ export const zAlertPublic = z.object({
 });
 
 /**
+ * AnalysisSpec
+ */
+export const zAnalysisSpec = z.object({
+    metric: z.optional(z.enum([
+        'error_rate',
+        'latency_p95_ms',
+        'promql'
+    ])),
+    provider: z.optional(z.enum(['edge', 'prometheus'])),
+    query: z._default(z.optional(z.string().check(z.maxLength(2000))), ''),
+    successCondition: z._default(z.optional(z.string()), '< 0.05'),
+    interval: z._default(z.optional(z.union([
+        z.int(),
+        z.string()
+    ])), '10s'),
+    count: z._default(z.optional(z.int().check(z.gte(1), z.lte(100))), 3),
+    failureLimit: z._default(z.optional(z.int().check(z.gte(0), z.lte(100))), 0),
+    inconclusiveLimit: z._default(z.optional(z.int().check(z.gte(0), z.lte(100))), 1),
+    minRequests: z._default(z.optional(z.int().check(z.gte(1), z.lte(1000000))), 10)
+});
+
+/**
  * ArtifactPublic
  */
 export const zArtifactPublic = z.object({
@@ -671,6 +693,65 @@ export const zItemsRolePublic = z.object({
 });
 
 /**
+ * RolloutAction
+ */
+export const zRolloutAction = z.object({
+    action: z.enum([
+        'pause',
+        'resume',
+        'promote',
+        'rollback',
+        'abort'
+    ]),
+    reason: z._default(z.optional(z.string().check(z.maxLength(2000))), ''),
+    full: z._default(z.optional(z.boolean()), false)
+});
+
+/**
+ * RolloutPublic
+ */
+export const zRolloutPublic = z.object({
+    id: z.string(),
+    service: z.string(),
+    env: z.string(),
+    runId: z.nullable(z.string()),
+    workflowId: z.string(),
+    status: z.string(),
+    stepIndex: z.int(),
+    weight: z.int(),
+    stableUrl: z.string(),
+    canaryUrl: z.string(),
+    steps: z.array(z.record(z.string(), z.unknown())),
+    history: z.array(z.record(z.string(), z.unknown())),
+    analyses: z.array(z.record(z.string(), z.unknown())),
+    weights: z.array(z.record(z.string(), z.unknown())),
+    message: z.string(),
+    snapshotSha256: z.string(),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    finishedAt: z.nullable(z.iso.datetime())
+});
+
+/**
+ * Items[RolloutPublic]
+ */
+export const zItemsRolloutPublic = z.object({
+    items: z.array(zRolloutPublic)
+});
+
+/**
+ * RolloutActionResult
+ */
+export const zRolloutActionResult = z.object({
+    action: z.string(),
+    status: z.string(),
+    weight: z.int(),
+    stepIndex: z.int(),
+    rollout: zRolloutPublic
+});
+
+/**
  * RunAction
  */
 export const zRunAction = z.object({
@@ -681,10 +762,14 @@ export const zRunAction = z.object({
         'approve',
         'reject',
         'rerun',
-        'rerun-failed'
+        'rerun-failed',
+        'promote'
     ]),
     reason: z._default(z.optional(z.string().check(z.maxLength(2000))), ''),
-    step: z.nullish(z.string().check(z.maxLength(200)))
+    step: z.nullish(z.string().check(z.maxLength(200))),
+    service: z.nullish(z.string().check(z.maxLength(63))),
+    canaryUrl: z.nullish(z.string().check(z.maxLength(2000))),
+    steps: z.nullish(z.array(z.record(z.string(), z.unknown())))
 });
 
 /**
@@ -842,6 +927,38 @@ export const zSearchHit = z.object({
  */
 export const zItemsSearchHit = z.object({
     items: z.array(zSearchHit)
+});
+
+/**
+ * ServiceCreate
+ */
+export const zServiceCreate = z.object({
+    name: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
+    env: z.string().check(z.minLength(1), z.maxLength(63)),
+    stableUrl: z.string().check(z.maxLength(2000)),
+    sticky: z.nullish(z.string().check(z.regex(/^(header|cookie):[A-Za-z0-9_-]{1,100}$/)))
+});
+
+/**
+ * ServicePublic
+ */
+export const zServicePublic = z.object({
+    id: z.string(),
+    name: z.string(),
+    env: z.string(),
+    stableUrl: z.string(),
+    sticky: z.nullable(z.string()),
+    canaryUrl: z.nullish(z.string()),
+    weight: z._default(z.optional(z.int()), 0),
+    rolloutId: z.nullish(z.string()),
+    createdAt: z.iso.datetime()
+});
+
+/**
+ * Items[ServicePublic]
+ */
+export const zItemsServicePublic = z.object({
+    items: z.array(zServicePublic)
 });
 
 /**
@@ -1082,6 +1199,28 @@ export const zRunDetail = z.object({
     artifacts: z.array(zArtifactPublic),
     attestations: z.optional(z.array(z.record(z.string(), z.unknown()))),
     temporalUiUrl: z.nullable(z.string())
+});
+
+/**
+ * StepSpec
+ */
+export const zStepSpec = z.object({
+    setWeight: z.nullish(z.int().check(z.gte(0), z.lte(100))),
+    pause: z.nullish(z.union([
+        z.int(),
+        z.string()
+    ])),
+    analysis: z.nullish(zAnalysisSpec)
+});
+
+/**
+ * RolloutCreate
+ */
+export const zRolloutCreate = z.object({
+    service: z.string().check(z.minLength(1), z.maxLength(63)),
+    canaryUrl: z.string().check(z.maxLength(2000)),
+    steps: z.optional(z.array(zStepSpec).check(z.minLength(1), z.maxLength(50))),
+    reason: z._default(z.optional(z.string().check(z.maxLength(2000))), '')
 });
 
 /**
@@ -2128,3 +2267,74 @@ export const zEvidenceDownloadQuery = z.object({
  * The bundle (verify it with `maestro evidence verify`)
  */
 export const zEvidenceDownloadResponse = z.string();
+
+export const zServicesListQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zServicesListResponse = zItemsServicePublic;
+
+export const zServicesCreateBody = zServiceCreate;
+
+export const zServicesCreateQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zServicesCreateResponse = zServicePublic;
+
+export const zRolloutsListQuery = z.object({
+    status: z.nullish(z.string().check(z.regex(/^(running|paused|succeeded|rolled_back|aborted)$/))),
+    service: z.nullish(z.string().check(z.maxLength(63))),
+    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(200))), 50),
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zRolloutsListResponse = zItemsRolloutPublic;
+
+export const zRolloutsCreateBody = zRolloutCreate;
+
+export const zRolloutsCreateQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zRolloutsCreateResponse = zRolloutPublic;
+
+export const zRolloutsGetPath = z.object({
+    rollout_id: z.string()
+});
+
+export const zRolloutsGetQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zRolloutsGetResponse = zRolloutPublic;
+
+export const zRolloutsActionBody = zRolloutAction;
+
+export const zRolloutsActionPath = z.object({
+    rollout_id: z.string()
+});
+
+export const zRolloutsActionQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zRolloutsActionResponse = zRolloutActionResult;

@@ -4,7 +4,7 @@ import type { ReactNode } from "react";
 import { cn } from "@/lib/utils";
 
 export interface EmptyStateProps {
-  title: string;
+  title: ReactNode;
   /** What to do next: the sentence that gets the user unstuck. */
   description: ReactNode;
   action?: ReactNode;

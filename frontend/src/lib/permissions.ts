@@ -9,6 +9,8 @@ export type Permission =
   | "runs:write"
   | "pipelines:write"
   | "alerts:write"
+  | "policies:read"
+  | "policies:write"
   | "admin:*"
   | (string & {});
 

@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import Field
 from sqlmodel import Session, col, or_, select
 from starlette.background import BackgroundTask
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -130,9 +130,12 @@ class RunDetail(RunPublic):
 
 
 class RunAction(InputModel):
-    action: Literal["cancel", "pause", "resume", "approve", "reject", "rerun", "rerun-failed"]
+    action: Literal["cancel", "pause", "resume", "approve", "reject", "rerun", "rerun-failed", "promote"]
     reason: str = Field("", max_length=2000)
     step: str | None = Field(None, max_length=200, description="Approval step key (when several wait).")
+    service: str | None = Field(None, max_length=63, description="promote: the service whose canary this run's artifact is")
+    canary_url: str | None = Field(None, max_length=2000, description="promote: where the new version answers")
+    steps: list[dict[str, Any]] | None = Field(None, description="promote: rollout steps (default 10→25→50→100 with analyses)")
 
 
 class RunActionResult(ApiModel):
@@ -286,6 +289,46 @@ def get_run(*, run_id: str, rt: RuntimeDep, session: SessionDep, principal: Read
     return _detail(rt, session, _run_or_404(session, principal, run_id))
 
 
+async def _promote(
+    rt: RuntimeDep, temporal: Client, session: Session, principal: Principal, run: Run, body: RunAction
+) -> RunActionResult:
+    """Start a rollout whose canary is this run's artifact (the promote policies judge it first)."""
+    from pydantic import ValidationError
+
+    from maestro.activities.supply import promote_input
+    from maestro.api.routes.rollouts import RolloutCreate, start_rollout
+
+    if run.status != "succeeded":
+        raise Problem(409, f"Only a succeeded run can be promoted; this one is {run.status}.")
+    try:
+        spec = RolloutCreate.model_validate(
+            {
+                "service": body.service or "",
+                "canaryUrl": body.canary_url or "",
+                "reason": body.reason,
+                **({"steps": body.steps} if body.steps is not None else {}),
+            }
+        )
+    except ValidationError as exc:
+        errors = [{"field": ".".join(str(x) for x in e["loc"]), "message": e["msg"]} for e in exc.errors()]
+        raise Problem(422, "promote needs a service, a canaryUrl and valid steps.", errors=errors) from exc
+    from maestro.domain.rollouts import Service
+
+    svc = session.exec(select(Service).where(Service.tenant_id == principal.tenant_id, Service.name == spec.service)).first()
+    if svc is not None:
+        enforce(
+            rt,
+            principal,
+            point="promote",
+            input_doc=promote_input(session, rt.settings, run, svc.env) | {"service": svc.name},
+            subject=f"run {run.id} → {svc.name} ({svc.env})",
+            field="body",
+            status=403,
+        )
+    r = await start_rollout(rt=rt, temporal=temporal, session=session, principal=principal, body=spec, run=run)
+    return RunActionResult(action="promote", status="started", detail=r.id, run=RunPublic.model_validate(run))
+
+
 @router.post("/runs/{run_id}/actions", operation_id="runs-action", response_model=RunActionResult)
 async def run_action(
     *, run_id: str, body: RunAction, rt: RuntimeDep, temporal: TemporalDep, session: SessionDep, principal: Writer
@@ -293,6 +336,8 @@ async def run_action(
     """cancel, pause, resume, approve, reject (Temporal updates: refusals are 409 with the reason), rerun, rerun-failed."""
     run = _run_or_404(session, principal, run_id)
     authorize(session, principal, "runs:write", run.env)
+    if body.action == "promote":
+        return await _promote(rt, temporal, session, principal, run, body)
     if body.action in {"rerun", "rerun-failed"}:
         if body.action == "rerun-failed" and run.status not in {"failed", "cancelled"}:
             raise Problem(409, f"rerun-failed needs a failed or cancelled run; this one is {run.status}.")

@@ -3,8 +3,8 @@
 import { type DefaultError, type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, evidenceCreate, evidenceDownload, evidenceGet, healthGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsEvidence, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTrace, schemasPipeline, scopesList, search, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
-import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, EvidenceCreateData, EvidenceCreateResponse, EvidenceDownloadData, EvidenceDownloadResponse, EvidenceGetData, EvidenceGetResponse, HealthGetData, HealthGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsEvidenceData, RunsEvidenceResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
+import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, evidenceCreate, evidenceDownload, evidenceGet, healthGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, rolloutsAction, rolloutsCreate, rolloutsGet, rolloutsList, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsEvidence, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTrace, schemasPipeline, scopesList, search, servicesCreate, servicesList, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
+import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, EvidenceCreateData, EvidenceCreateResponse, EvidenceDownloadData, EvidenceDownloadResponse, EvidenceGetData, EvidenceGetResponse, HealthGetData, HealthGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RolloutsActionData, RolloutsActionResponse, RolloutsCreateData, RolloutsCreateResponse, RolloutsGetData, RolloutsGetResponse, RolloutsListData, RolloutsListResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsEvidenceData, RunsEvidenceResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, ServicesCreateData, ServicesCreateResponse, ServicesListData, ServicesListResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -1631,3 +1631,116 @@ export const evidenceDownloadOptions = (options: Options<EvidenceDownloadData>) 
     },
     queryKey: evidenceDownloadQueryKey(options)
 });
+
+export const servicesListQueryKey = (options?: Options<ServicesListData>) => createQueryKey('servicesList', options);
+
+/**
+ * List Services
+ *
+ * Services with their live routing (stable, canary, weight) as the edge routers see it.
+ */
+export const servicesListOptions = (options?: Options<ServicesListData>) => queryOptions<ServicesListResponse, DefaultError, ServicesListResponse, ReturnType<typeof servicesListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await servicesList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: servicesListQueryKey(options)
+});
+
+/**
+ * Create Service
+ *
+ * Route /<name>/… at the edge router to the stable upstream (rollouts add a canary).
+ */
+export const servicesCreateMutation = (options?: Partial<Options<ServicesCreateData>>): UseMutationOptions<ServicesCreateResponse, DefaultError, Options<ServicesCreateData>> => {
+    const mutationOptions: UseMutationOptions<ServicesCreateResponse, DefaultError, Options<ServicesCreateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await servicesCreate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const rolloutsListQueryKey = (options?: Options<RolloutsListData>) => createQueryKey('rolloutsList', options);
+
+/**
+ * List Rollouts
+ */
+export const rolloutsListOptions = (options?: Options<RolloutsListData>) => queryOptions<RolloutsListResponse, DefaultError, RolloutsListResponse, ReturnType<typeof rolloutsListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await rolloutsList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: rolloutsListQueryKey(options)
+});
+
+/**
+ * Create Rollout
+ *
+ * Start a canary of a service (without a run; `POST /api/runs/{id}/actions {action: promote}` ties it to a run).
+ */
+export const rolloutsCreateMutation = (options?: Partial<Options<RolloutsCreateData>>): UseMutationOptions<RolloutsCreateResponse, DefaultError, Options<RolloutsCreateData>> => {
+    const mutationOptions: UseMutationOptions<RolloutsCreateResponse, DefaultError, Options<RolloutsCreateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await rolloutsCreate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const rolloutsGetQueryKey = (options: Options<RolloutsGetData>) => createQueryKey('rolloutsGet', options);
+
+/**
+ * Get Rollout
+ */
+export const rolloutsGetOptions = (options: Options<RolloutsGetData>) => queryOptions<RolloutsGetResponse, DefaultError, RolloutsGetResponse, ReturnType<typeof rolloutsGetQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await rolloutsGet({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: rolloutsGetQueryKey(options)
+});
+
+/**
+ * Rollout Action
+ *
+ * pause, resume, promote (full: to 100%), rollback, abort — Temporal updates: a refusal is 409 with the reason.
+ */
+export const rolloutsActionMutation = (options?: Partial<Options<RolloutsActionData>>): UseMutationOptions<RolloutsActionResponse, DefaultError, Options<RolloutsActionData>> => {
+    const mutationOptions: UseMutationOptions<RolloutsActionResponse, DefaultError, Options<RolloutsActionData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await rolloutsAction({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};

@@ -14,6 +14,8 @@ import { Tabs, TabsContent, TabsList, TabsTrigger } from "@/components/ui/tabs";
 import { isStatus } from "@/lib/api-error";
 import { formatDateTime } from "@/lib/format";
 import { RequirePermission } from "@/features/auth/require-permission";
+import { RunAttestations } from "@/features/supply/run-attestations";
+import { RunEvidence } from "@/features/supply/run-evidence";
 import { formatCost, formatDuration, isTerminalRun } from "./format";
 import { useRunsLiveUpdates } from "./live";
 import { RunControls } from "./run-controls";
@@ -25,7 +27,7 @@ import { StatusBadge } from "./status-badge";
 import { elapsedMs, useNow } from "./use-now";
 import type { RunDetail } from "./queries";
 
-const TABS = ["timeline", "logs", "steps", "artifacts", "observability"] as const;
+const TABS = ["timeline", "logs", "steps", "artifacts", "observability", "attestations", "evidence"] as const;
 type Tab = (typeof TABS)[number];
 /** Old tab names that links may still carry (`?tab=trace` was the trace's own tab). */
 const TAB_ALIASES: Record<string, Tab> = { trace: "observability" };
@@ -219,12 +221,14 @@ function RunDetailView() {
             )
           }
         >
-          <TabsList aria-label="Run details">
+          <TabsList aria-label="Run details" className="h-auto min-h-9">
             <TabsTrigger value="timeline">Timeline</TabsTrigger>
             <TabsTrigger value="logs">Logs</TabsTrigger>
             <TabsTrigger value="steps">Steps ({run.steps.length})</TabsTrigger>
             <TabsTrigger value="artifacts">Artifacts ({run.artifacts.length})</TabsTrigger>
             <TabsTrigger value="observability">Observability</TabsTrigger>
+            <TabsTrigger value="attestations">Attestations</TabsTrigger>
+            <TabsTrigger value="evidence">Evidence</TabsTrigger>
           </TabsList>
           <TabsContent value="timeline">
             <RunTimeline run={run} now={now} />
@@ -251,6 +255,12 @@ function RunDetailView() {
           </TabsContent>
           <TabsContent value="observability">
             <RunObservability run={run} now={now} />
+          </TabsContent>
+          <TabsContent value="attestations">
+            <RunAttestations run={run} />
+          </TabsContent>
+          <TabsContent value="evidence">
+            <RunEvidence run={run} />
           </TabsContent>
         </Tabs>
       </div>

@@ -6,6 +6,7 @@ import {
   MonitorIcon,
   MoonIcon,
   ShieldCheckIcon,
+  ShieldPlusIcon,
   SunIcon,
   UserPlusIcon,
   type LucideIcon,
@@ -84,6 +85,14 @@ function PaletteBody({ close }: { close: () => void }) {
       anyOf: ["admin:users"],
       keywords: ["new", "user", "account"],
       run: () => go("/admin/users?new=1"),
+    },
+    {
+      id: "policy-create",
+      label: "Create a policy",
+      icon: ShieldPlusIcon,
+      anyOf: ["policies:write"],
+      keywords: ["new", "policy", "rego", "opa", "gate"],
+      run: () => go("/policies?new=1"),
     },
     {
       id: "audit-verify",

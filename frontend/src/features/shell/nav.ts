@@ -1,5 +1,18 @@
 import type { LucideIcon } from "lucide-react";
-import { BellRingIcon, BookOpenIcon, FlameIcon, GaugeIcon, KeyRoundIcon, LayoutDashboardIcon, PlayIcon, ScrollTextIcon, UsersIcon, WorkflowIcon } from "lucide-react";
+import {
+  BellRingIcon,
+  BookOpenIcon,
+  FlameIcon,
+  GaugeIcon,
+  KeyRoundIcon,
+  LayoutDashboardIcon,
+  PlayIcon,
+  ScaleIcon,
+  ScrollTextIcon,
+  ShieldCheckIcon,
+  UsersIcon,
+  WorkflowIcon,
+} from "lucide-react";
 import { canAny, type Permission } from "@/lib/permissions";
 
 /** The IA sections that exist so far. Later capabilities add theirs here — no placeholders. */
@@ -11,6 +24,8 @@ export interface NavItem {
   anyOf?: Permission[];
   keywords?: string[];
   end?: boolean;
+  /** Paths under `to` that have their own entry: the item is not shown as current there. */
+  notUnder?: string[];
 }
 
 export interface NavSection {
@@ -70,6 +85,27 @@ export const NAV_SECTIONS: NavSection[] = [
         label: "Runbooks",
         icon: BookOpenIcon,
         keywords: ["runbook", "playbook", "on-call", "what to do", "docs", "observability"],
+      },
+    ],
+  },
+  {
+    id: "supply",
+    label: "Supply chain",
+    items: [
+      {
+        to: "/policies",
+        label: "Policies",
+        icon: ShieldCheckIcon,
+        anyOf: ["policies:read"],
+        notUnder: ["/policies/decisions"],
+        keywords: ["policy", "rego", "gate", "opa", "decision", "admission", "promote", "supply chain"],
+      },
+      {
+        to: "/policies/decisions",
+        label: "Decision log",
+        icon: ScaleIcon,
+        anyOf: ["policies:read"],
+        keywords: ["decision", "decisions", "allowed", "denied", "gate", "rego", "opa", "policy", "supply chain"],
       },
     ],
   },

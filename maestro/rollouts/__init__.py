@@ -1,0 +1,1 @@
+"""Canary rollouts: RolloutWorkflow, its activities, step and analysis definitions."""

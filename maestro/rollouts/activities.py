@@ -1,0 +1,201 @@
+"""RolloutWorkflow's activities: routes, measurements, the projection and its events, the policy gate."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+from redis import Redis
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio import activity
+
+from maestro.activities.supply import promote_input
+from maestro.artifacts import make_store
+from maestro.config import Settings
+from maestro.domain.rollouts import Rollout
+from maestro.domain.runs import Run
+from maestro.domain.types import utcnow
+from maestro.edge import routes as edge
+from maestro.events import make_envelope
+from maestro.events.streams import stream_key
+from maestro.observability import alerts as alertmod
+from maestro.policy import service as polsvc
+from maestro.rollouts.types import ApplyInput, GateRolloutInput, GateRolloutResult, MeasureInput, Measurement, ProjectInput
+
+
+def rollout_payload(r: Rollout) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "service": r.service,
+        "env": r.env,
+        "status": r.status,
+        "stepIndex": r.step_index,
+        "steps": len(r.steps),
+        "weight": r.weight,
+        "message": r.message,
+        "runId": r.run_id,
+    }
+
+
+def _xadd(redis: Redis, settings: Settings, topic: str, kind: str, entity: str, eid: str, payload: dict[str, Any]) -> None:
+    env = make_envelope(type=kind, entity=entity, id=eid, payload=payload)
+    redis.xadd(stream_key(topic), {"e": env.model_dump_json(by_alias=True)}, maxlen=settings.stream_maxlen, approximate=True)
+
+
+class RolloutActivities:
+    def __init__(self, *, engine: Engine, redis: Redis, settings: Settings) -> None:
+        self.engine = engine
+        self.redis = redis
+        self.settings = settings
+
+    @activity.defn(name="rollout_apply")
+    def apply(self, inp: ApplyInput) -> None:
+        """Set the route (absolute, so a retried or replayed call changes nothing twice)."""
+        old = edge.get(self.redis, inp.service)
+        edge.put(
+            self.redis,
+            edge.Route(
+                service=inp.service,
+                stable=inp.stable_url,
+                canary=inp.canary_url,
+                weight=inp.weight if inp.canary_url else 0,
+                sticky=inp.sticky,
+                rollout_id=inp.rollout_id if inp.canary_url else None,
+                revision=(old.revision + 1) if old else 1,
+            ),
+        )
+
+    @activity.defn(name="rollout_measure")
+    def measure(self, inp: MeasureInput) -> Measurement:
+        a = inp.analysis
+        if a.provider == "prometheus":
+            if not self.settings.prometheus_url:
+                return Measurement(None, 0, "MAESTRO_PROMETHEUS_URL is not set: no Prometheus to ask")
+            r = httpx.get(f"{self.settings.prometheus_url.rstrip('/')}/api/v1/query", params={"query": a.query}, timeout=10)
+            r.raise_for_status()
+            result = r.json()["data"]["result"]
+            if not result:
+                return Measurement(None, 0, f"no data for {a.query}")
+            return Measurement(float(result[0]["value"][1]), 0, f"prometheus: {a.query}")
+        w = edge.window(self.redis, inp.service, "canary", inp.window_s)
+        if w.requests < a.min_requests:
+            return Measurement(None, w.requests, f"{w.requests} canary requests in {inp.window_s:g}s (needs {a.min_requests})")
+        if a.metric == "latency_p95_ms":
+            v = w.latency_quantile(0.95)
+            return Measurement(v, w.requests, f"p95 {v} ms over {w.requests} canary requests")
+        rate = w.error_rate or 0.0
+        return Measurement(rate, w.requests, f"{w.errors} errors in {w.requests} canary requests ({rate:.1%})")
+
+    @activity.defn(name="rollout_project")
+    def project(self, inp: ProjectInput) -> None:
+        now = utcnow()
+        with Session(self.engine) as s:
+            r = s.get(Rollout, inp.rollout_id)
+            if r is None:
+                return
+            r.status, r.step_index, r.weight, r.updated_at = inp.status, inp.step_index, inp.weight, now
+            if inp.message:
+                r.message = inp.message[:2000]
+            if inp.history is not None:
+                r.history = [*r.history, inp.history]
+            if inp.analysis is not None:
+                r.analyses = [*r.analyses, inp.analysis]
+            if inp.weight_changed or not r.weights:
+                r.weights = [*r.weights, {"at": now.isoformat(), "weight": inp.weight}]
+            if inp.finished:
+                r.finished_at = now
+            s.add(r)
+            s.commit()
+            payload = rollout_payload(r) | {"history": inp.history, "analysis": inp.analysis}
+        env = make_envelope(type=inp.event, entity="rollout", id=inp.rollout_id, payload=payload)
+        self.redis.xadd(
+            stream_key("rollouts"),
+            {"e": env.model_dump_json(by_alias=True)},
+            maxlen=self.settings.stream_maxlen,
+            approximate=True,
+        )
+
+    @activity.defn(name="rollout_rolled_back")
+    def rolled_back(self, rollout_id: str, reason: str) -> None:
+        """Fire an alert and keep an evidence snapshot of the rollout as it stood."""
+        with Session(self.engine, expire_on_commit=False) as s:
+            r = s.get(Rollout, rollout_id)
+            if r is None:
+                return
+            snapshot = json.dumps(r.model_dump(mode="json"), indent=2, sort_keys=True).encode()
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "rollout.json"
+                path.write_bytes(snapshot)
+                sha, _ = make_store(self.settings).put_file(path)
+            r.snapshot_sha256 = sha
+            s.add(r)
+            alert, fired = alertmod.upsert_alert(
+                s,
+                tenant_id=r.tenant_id,
+                fingerprint=f"rollout:{r.id}",
+                name="RolloutRolledBack",
+                severity="ticket",
+                labels={
+                    "alertname": "RolloutRolledBack",
+                    "service": r.service,
+                    "env": r.env,
+                    "severity": "ticket",
+                    "source": "maestro",
+                },
+                annotations={
+                    "summary": f"Rollout of {r.service} in {r.env} rolled back: {reason}",
+                    "rollout_url": f"{self.settings.effective_public_url.rstrip('/')}/rollouts/{r.id}",
+                    "rolloutId": r.id,
+                    **({"runId": r.run_id} if r.run_id else {}),
+                },
+                now=utcnow(),
+                public_url=self.settings.effective_public_url,
+            )
+            s.commit()
+        if fired:
+            env = make_envelope(type="alert_fired", entity="alert", id=alert.id, payload=alertmod.alert_payload(alert))
+            self.redis.xadd(
+                stream_key("alerts"),
+                {"e": env.model_dump_json(by_alias=True)},
+                maxlen=self.settings.stream_maxlen,
+                approximate=True,
+            )
+
+    @activity.defn(name="rollout_gate")
+    def gate(self, inp: GateRolloutInput) -> GateRolloutResult:
+        with Session(self.engine) as s:
+            r = s.get(Rollout, inp.rollout_id)
+            assert r is not None
+            run = s.get(Run, r.run_id) if r.run_id else None
+            doc: dict[str, Any] = (
+                promote_input(s, self.settings, run, r.env)
+                if run is not None
+                else {"point": "promote", "env": r.env, "artifacts": [], "service": r.service}
+            )
+            doc["service"], doc["rollout"] = r.service, {"id": r.id, "weight": r.weight, "step": r.step_index}
+            tenant_id = r.tenant_id
+
+        def publish(kind: str, payload: dict[str, Any]) -> None:
+            env = make_envelope(type=kind, entity="policy_decision", id=str(payload.get("decisionId", "")), payload=payload)
+            self.redis.xadd(
+                stream_key("policies"),
+                {"e": env.model_dump_json(by_alias=True)},
+                maxlen=self.settings.stream_maxlen,
+                approximate=True,
+            )
+
+        res = polsvc.gate(
+            self.engine,
+            tenant_id=tenant_id,
+            point="promote",
+            input_doc=doc,
+            subject=f"rollout {inp.rollout_id} of {doc['service']} → {doc['env']}",
+            actor=inp.by,
+            timeout_s=self.settings.policy_timeout_ms / 1000,
+            publish=publish,
+        )
+        return GateRolloutResult(allowed=res.allowed, reasons=res.reasons, decision_id=res.batch_id)

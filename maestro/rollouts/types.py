@@ -1,0 +1,119 @@
+"""Rollout I/O types shared by the API, the workflow and its activities (plain dataclasses)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+_COND = re.compile(r"^\s*(<=|>=|<|>|==)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+
+def parse_condition(cond: str) -> tuple[str, float]:
+    m = _COND.match(cond)
+    if not m:
+        raise ValueError(f"success condition {cond!r}: write an operator and a number, e.g. '< 0.05'")
+    return m.group(1), float(m.group(2))
+
+
+def holds(cond: str, value: float) -> bool:
+    op, x = parse_condition(cond)
+    return {"<": value < x, "<=": value <= x, ">": value > x, ">=": value >= x, "==": value == x}[op]
+
+
+@dataclass
+class Analysis:
+    metric: str = "error_rate"  # error_rate | latency_p95_ms | promql
+    provider: str = "edge"  # edge | prometheus
+    query: str = ""  # PromQL when provider is prometheus
+    success_condition: str = "< 0.05"
+    interval_s: float = 10.0
+    count: int = 3
+    failure_limit: int = 0  # failed measurements tolerated
+    inconclusive_limit: int = 1  # measurements without enough traffic tolerated (then the rollout pauses)
+    min_requests: int = 10
+
+
+@dataclass
+class Step:
+    set_weight: int | None = None
+    pause_s: float | None = None  # 0 = until resumed or promoted
+    analysis: Analysis | None = None
+
+
+@dataclass
+class RolloutInput:
+    rollout_id: str
+    tenant_id: str
+    service: str
+    stable_url: str
+    canary_url: str
+    sticky: str | None
+    env: str
+    run_id: str | None
+    steps: list[Step]
+
+
+@dataclass
+class ControlInput:
+    by: str
+    reason: str = ""
+    full: bool = False
+
+
+@dataclass
+class ControlResult:
+    status: str
+    weight: int
+    step_index: int
+
+
+@dataclass
+class ApplyInput:
+    rollout_id: str
+    service: str
+    stable_url: str
+    canary_url: str | None
+    sticky: str | None
+    weight: int
+
+
+@dataclass
+class MeasureInput:
+    service: str
+    analysis: Analysis
+    window_s: float
+
+
+@dataclass
+class Measurement:
+    value: float | None
+    requests: int
+    detail: str = ""
+
+
+@dataclass
+class ProjectInput:
+    rollout_id: str
+    status: str
+    step_index: int
+    weight: int
+    event: str  # rollout_step, analysis_completed, rollout_paused, …
+    message: str = ""
+    history: dict[str, Any] | None = None
+    analysis: dict[str, Any] | None = None
+    weight_changed: bool = False
+    finished: bool = False
+
+
+@dataclass
+class GateRolloutInput:
+    rollout_id: str
+    by: str
+
+
+@dataclass
+class GateRolloutResult:
+    allowed: bool
+    reasons: list[str] = field(default_factory=list)
+    decision_id: str = ""

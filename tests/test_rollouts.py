@@ -1,0 +1,263 @@
+"""Canary rollouts end to end: two real upstream servers behind the edge router, a traffic generator,
+RolloutWorkflow walking weights, analysis on the edge's per-version counters, controls, audit."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from maestro.config import Settings
+from maestro.edge.server import create_edge
+from tests.factories import Caller, login
+from tests.services import free_port, live_api, wait_for
+from tests.test_runs import register, start, wait_run
+
+
+class Upstream:
+    """A real HTTP server answering with its name; `error_rate` of its answers are 500s."""
+
+    def __init__(self, name: str, error_rate: float = 0.0) -> None:
+        self.name, self.error_rate, self.hits = name, error_rate, 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.hits += 1
+                bad = random.random() < outer.error_rate
+                body = f"{outer.name}{' error' if bad else ''}".encode()
+                self.send_response(500 if bad else 200)
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+class Traffic:
+    """Requests through the edge router at a steady pace; remembers which version answered, over time."""
+
+    def __init__(self, url: str, rps: float = 60) -> None:
+        self.url, self.rps = url, rps
+        self.seen: list[tuple[float, str, int]] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        with httpx.Client(timeout=5) as c:
+            while not self.stop.is_set():
+                try:
+                    r = c.get(self.url)
+                    self.seen.append((time.monotonic(), r.headers.get("x-maestro-version", "?"), r.status_code))
+                except httpx.HTTPError:
+                    self.seen.append((time.monotonic(), "unreachable", 0))
+                time.sleep(1 / self.rps)
+
+    def since(self, t0: float) -> Counter[str]:
+        return Counter(v for t, v, _ in self.seen if t >= t0)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.model_copy(update={"edge_refresh_seconds": 0.2})
+
+
+@pytest.fixture
+def edge_url(settings: Settings, workers) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    with live_api(create_edge(settings)) as url:
+        yield url
+
+
+@pytest.fixture
+def caller(client: TestClient, workers) -> Caller:  # type: ignore[no-untyped-def]
+    return login(client)
+
+
+@pytest.fixture
+def stable() -> Iterator[Upstream]:
+    u = Upstream("stable")
+    yield u
+    u.close()
+
+
+def service(caller: Caller, name: str, url: str, env: str = "dev") -> dict[str, Any]:
+    r = caller.post("/api/services", json={"name": name, "env": env, "stableUrl": url})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def rollout(caller: Caller, svc: str, canary: str, steps: list[dict[str, Any]]) -> dict[str, Any]:
+    r = caller.post("/api/rollouts", json={"service": svc, "canaryUrl": canary, "steps": steps, "reason": "test"})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def wait_rollout(caller: Caller, rid: str, pred, timeout: float = 60) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    def ok() -> dict[str, Any] | None:
+        r = caller.get(f"/api/rollouts/{rid}").json()
+        return r if pred(r) else None
+
+    return wait_for(ok, timeout, 0.2)  # type: ignore[no-any-return]
+
+
+def analysis(**kw: Any) -> dict[str, Any]:
+    return {"analysis": {"interval": 2, "count": 2, "minRequests": 5, **kw}}
+
+
+def test_a_healthy_canary_walks_to_100_and_becomes_stable(caller: Caller, edge_url: str, stable: Upstream) -> None:
+    canary = Upstream("canary")
+    service(caller, "shop", stable.url)
+    traffic = Traffic(f"{edge_url}/shop/buy")
+    try:
+        wait_for(lambda: traffic.since(0)["stable"] > 5, 10)
+        steps = [{"setWeight": 10}, analysis(), {"setWeight": 25}, analysis(), {"setWeight": 50}, analysis(), {"setWeight": 100}]
+        r = rollout(caller, "shop", canary.url, steps)
+        done = wait_rollout(caller, r["id"], lambda x: x["status"] in {"succeeded", "rolled_back", "aborted"}, 90)
+        assert done["status"] == "succeeded", done["message"]
+        weights = [w["weight"] for w in done["weights"]]
+        assert [w for w in weights if w in {10, 25, 50, 100}] == [10, 25, 50, 100]
+        assert len(done["analyses"]) == 6 and all(a["outcome"] == "passed" for a in done["analyses"])
+        # the canary is the stable version now: all traffic goes to it
+        svc = next(s for s in caller.get("/api/services").json()["items"] if s["name"] == "shop")
+        assert svc["stableUrl"] == canary.url and svc["canaryUrl"] is None and svc["weight"] == 0
+        t0 = time.monotonic() + 1
+        time.sleep(2)
+        hits_before = canary.hits
+        time.sleep(1)
+        assert traffic.since(t0)["canary"] == 0 and canary.hits > hits_before  # served as "stable" by the new stable
+        assert "x-maestro-version" in httpx.get(f"{edge_url}/shop/").headers
+    finally:
+        traffic.close()
+        canary.close()
+
+
+def test_a_failing_canary_is_rolled_back_automatically_with_an_alert(caller: Caller, edge_url: str, stable: Upstream) -> None:
+    canary = Upstream("canary", error_rate=0.5)
+    service(caller, "pay", stable.url)
+    traffic = Traffic(f"{edge_url}/pay/charge")
+    try:
+        r = rollout(caller, "pay", canary.url, [{"setWeight": 50}, analysis(count=5), {"setWeight": 100}])
+        at50 = wait_rollout(caller, r["id"], lambda x: x["weight"] == 50, 30)
+        t_weight = time.monotonic()
+        done = wait_rollout(caller, r["id"], lambda x: x["status"] != "running", 30)
+        elapsed = time.monotonic() - t_weight
+        assert done["status"] == "rolled_back" and done["weight"] == 0, done
+        assert elapsed <= 2 * 2 + 3, f"rollback took {elapsed:.1f}s (two 2 s analysis intervals + slack)"
+        assert done["analyses"][0]["outcome"] == "failed" and "error_rate" in done["message"]
+        assert done["snapshotSha256"] and at50["weight"] == 50
+        alerts = caller.get("/api/alerts", params={"state": "firing"}).json()["items"]
+        alert = next(a for a in alerts if a["fingerprint"] == f"rollout:{r['id']}")
+        assert alert["name"] == "RolloutRolledBack" and alert["annotations"]["rolloutId"] == r["id"]
+        t0 = time.monotonic() + 1.0
+        time.sleep(2.5)
+        assert traffic.since(t0)["canary"] == 0 and traffic.since(t0)["stable"] > 10
+        assert caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "rollback"}).status_code == 409
+    finally:
+        traffic.close()
+        canary.close()
+
+
+def test_pause_holds_the_weight_resume_continues_and_every_action_is_audited(
+    caller: Caller, edge_url: str, stable: Upstream
+) -> None:
+    canary = Upstream("canary")
+    service(caller, "api", stable.url)
+    traffic = Traffic(f"{edge_url}/api/x")
+    try:
+        r = rollout(caller, "api", canary.url, [{"setWeight": 30}, {"pause": 2}, {"setWeight": 60}, {"pause": 0}])
+        wait_rollout(caller, r["id"], lambda x: x["weight"] == 30, 30)
+        act = caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "pause", "reason": "watching dashboards"})
+        assert act.status_code == 200 and act.json()["status"] == "paused", act.text
+        t0 = time.monotonic() + 0.5
+        time.sleep(4)  # longer than the 2 s pause step: the weight holds, traffic keeps flowing
+        held = caller.get(f"/api/rollouts/{r['id']}").json()
+        assert held["weight"] == 30 and held["status"] == "paused"
+        seen = traffic.since(t0)
+        assert seen["canary"] > 10 and seen["stable"] > 10 and 0.1 < seen["canary"] / (seen["canary"] + seen["stable"]) < 0.55
+        assert caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "pause"}).status_code == 409  # already paused
+        caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "resume", "reason": "looks fine"})
+        wait_rollout(caller, r["id"], lambda x: x["weight"] == 60 and x["status"] == "paused", 30)
+        done = caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "promote", "full": True, "reason": "ship"})
+        assert done.status_code == 200, done.text
+        final = wait_rollout(caller, r["id"], lambda x: x["status"] == "succeeded", 30)
+        assert [h["action"] for h in final["history"]] == ["pause", "resume", "promote-full"]
+        audit = caller.get("/api/audit", params={"action": "rollout.*"}).json()["items"]
+        by_action = {e["action"]: e for e in audit}
+        assert set(by_action) == {"rollout.start", "rollout.pause", "rollout.resume", "rollout.promote"}
+        assert all(e["actor"].startswith("user:admin") or e["actor"] == "admin" for e in audit)
+    finally:
+        traffic.close()
+        canary.close()
+
+
+def test_promote_is_refused_while_analysis_fails(caller: Caller, edge_url: str, stable: Upstream) -> None:
+    canary = Upstream("canary", error_rate=0.6)
+    service(caller, "cart", stable.url)
+    traffic = Traffic(f"{edge_url}/cart/")
+    try:
+        r = rollout(caller, "cart", canary.url, [{"setWeight": 50}, analysis(count=20, failureLimit=19), {"setWeight": 100}])
+        wait_rollout(caller, r["id"], lambda x: any(a["outcome"] == "failed" for a in x["analyses"]), 30)
+        refused = caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "promote"})
+        assert refused.status_code == 409 and "analysis is failing: error_rate = " in refused.json()["detail"]
+        aborted = caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "abort", "reason": "bad build"})
+        assert aborted.json()["status"] == "aborted" and aborted.json()["weight"] == 0
+    finally:
+        traffic.close()
+        canary.close()
+
+
+def test_bad_input(caller: Caller, stable: Upstream) -> None:
+    r = caller.post("/api/rollouts", json={"service": "ghost", "canaryUrl": "http://127.0.0.1:9"})
+    assert r.status_code == 422 and r.json()["errors"] == [{"field": "service", "message": "unknown service"}]
+    service(caller, "web", stable.url)
+    r = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": "http://x:1", "steps": [{"setWeight": 150}]})
+    assert r.status_code == 422 and "setWeight" in r.text
+    r = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": "ftp://x", "steps": [{"setWeight": 10}]})
+    assert r.status_code == 422 and "canaryUrl" in r.text
+    r = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": "http://x:1", "steps": [{"setWeight": 10, "pause": 1}]})
+    assert r.status_code == 422 and "exactly one" in r.text
+    assert caller.post("/api/services", json={"name": "web", "env": "dev", "stableUrl": stable.url}).status_code == 409
+
+
+def test_a_run_is_promoted_into_a_rollout_and_prod_needs_signatures(caller: Caller, edge_url: str, stable: Upstream) -> None:
+    register(caller, "name: app\nsteps:\n- {id: build, run: 'mkdir -p d && echo v2 > d/app.txt', artifacts: ['d/*']}\n")
+    run = wait_run(caller, start(caller, "app")["id"])
+    canary = Upstream("canary")
+    try:
+        service(caller, "app-dev", stable.url)
+        res = caller.post(
+            f"/api/runs/{run['id']}/actions",
+            json={"action": "promote", "service": "app-dev", "canaryUrl": canary.url, "steps": [{"setWeight": 100}]},
+        )
+        assert res.status_code == 200, res.text
+        ro = wait_rollout(caller, res.json()["detail"], lambda x: x["status"] == "succeeded", 30)
+        assert ro["runId"] == run["id"]
+        service(caller, "app-prod", stable.url, env="prod")
+        denied = caller.post(
+            f"/api/runs/{run['id']}/actions", json={"action": "promote", "service": "app-prod", "canaryUrl": canary.url}
+        )
+        assert denied.status_code == 403 and "d/app.txt is not signed" in denied.text
+        assert caller.get("/api/rollouts", params={"service": "app-prod"}).json()["items"] == []
+    finally:
+        canary.close()
