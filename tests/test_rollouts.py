@@ -122,7 +122,7 @@ def wait_rollout(caller: Caller, rid: str, pred, timeout: float = 60) -> dict[st
 
 
 def analysis(**kw: Any) -> dict[str, Any]:
-    return {"analysis": {"interval": 2, "count": 2, "minRequests": 5, **kw}}
+    return {"analysis": {"interval": 2, "count": 2, "minRequests": 3, "inconclusiveLimit": 4, **kw}}
 
 
 def test_a_healthy_canary_walks_to_100_and_becomes_stable(caller: Caller, edge_url: str, stable: Upstream) -> None:
@@ -196,6 +196,9 @@ def test_pause_holds_the_weight_resume_continues_and_every_action_is_audited(
         seen = traffic.since(t0)
         assert seen["canary"] > 10 and seen["stable"] > 10 and 0.1 < seen["canary"] / (seen["canary"] + seen["stable"]) < 0.55
         assert caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "pause"}).status_code == 409  # already paused
+        release = next(x for x in caller.get("/api/hub").json()["releases"] if x["service"] == "api")
+        assert release["canaryWeight"] == 30 and release["rolloutStatus"] == "paused" and release["health"] == "healthy"
+        assert release["actions"] == ["resume", "promote", "rollback", "abort"] and release["canaryRequests"] > 0
         caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "resume", "reason": "looks fine"})
         wait_rollout(caller, r["id"], lambda x: x["weight"] == 60 and x["status"] == "paused", 30)
         done = caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "promote", "full": True, "reason": "ship"})
@@ -253,6 +256,17 @@ def test_a_run_is_promoted_into_a_rollout_and_prod_needs_signatures(caller: Call
         assert res.status_code == 200, res.text
         ro = wait_rollout(caller, res.json()["detail"], lambda x: x["status"] == "succeeded", 30)
         assert ro["runId"] == run["id"]
+        # the run's witness bundle records the rollout: weights over time and who did what
+        b = caller.post(f"/api/evidence/run/{run['id']}").json()
+        bundle = wait_for(lambda: (x := caller.get(f"/api/evidence/{b['id']}").json())["status"] == "succeeded" and x, 60, 0.3)
+        assert bundle["summary"]["rollouts"] == 1
+        import io
+        import json
+        import zipfile
+
+        with zipfile.ZipFile(io.BytesIO(caller.get(bundle["downloadUrl"]).content)) as z:
+            snap = json.loads(z.read("rollouts.json"))
+        assert snap[0]["id"] == ro["id"] and [w["weight"] for w in snap[0]["weights"]][-1] == 100
         service(caller, "app-prod", stable.url, env="prod")
         denied = caller.post(
             f"/api/runs/{run['id']}/actions", json={"action": "promote", "service": "app-prod", "canaryUrl": canary.url}

@@ -32,6 +32,7 @@ from maestro.api.routes import (
     auth,
     evidence,
     health,
+    hub,
     insights,
     pipelines,
     policies,
@@ -156,7 +157,7 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
 
     api = APIRouter(prefix="/api", responses=problems.PROBLEM_RESPONSES)
     routers = (
-        *(health, auth, tokens, users, audit, streams, search, system),
+        *(health, auth, tokens, users, audit, streams, search, system, hub),
         *(pipelines, runs, slo, alerts, insights, runbooks, supply, policies, evidence, rollouts),
     )
     for r in (m.router for m in routers):

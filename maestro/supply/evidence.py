@@ -9,6 +9,7 @@ Layout of the zip (all listed in manifest.json except the manifest and its signa
     attestations/provenance.dsse.json, attestations/signatures.json
     sbom/sbom.cdx.json, sbom/diff.json
     policies/index.json, policies/<name>@r<revision>.rego, policies/decisions.json, policies/deny-test.json
+    rollouts.json              the run's rollouts: steps, weights over time, analyses, history
     alerts/synthetic.json
 """
 
@@ -32,6 +33,7 @@ from sqlmodel import Session, col, select
 from maestro import __version__
 from maestro.artifacts import make_store
 from maestro.config import Settings
+from maestro.domain.rollouts import Rollout
 from maestro.domain.runs import Alert, Artifact, PipelineVersion, Run, StepRun
 from maestro.domain.supply import Attestation, EvidenceBundle, Policy, PolicyDecision
 from maestro.domain.types import utcnow
@@ -216,6 +218,10 @@ class Builder:
             ).all()
             self.add("policies/decisions.json", [d.model_dump(mode="json") for d in decisions])
             self.summary |= {"policies": len(index), "decisions": len(decisions)}
+            # rollouts of this run: steps, weights over time, analysis results, who did what
+            rollouts = s.exec(select(Rollout).where(Rollout.run_id == run.id).order_by(col(Rollout.created_at))).all()
+            self.add("rollouts.json", [r.model_dump(mode="json") for r in rollouts])
+            self.summary["rollouts"] = len(rollouts)
 
         self.progress(STAGES[5], 5)
         deny = polsvc.gate(

@@ -361,6 +361,46 @@ export type CheckPublic = {
 };
 
 /**
+ * Compliance
+ */
+export type Compliance = {
+    /**
+     * Successfulruns7D
+     */
+    successfulRuns7d: number;
+    /**
+     * Runswithprovenance7D
+     */
+    runsWithProvenance7d: number;
+    /**
+     * Signedartifacts7D
+     */
+    signedArtifacts7d: number;
+    /**
+     * Sbomrunschecked
+     */
+    sbomRunsChecked: number;
+    /**
+     * Sbomdiffsok
+     *
+     * Of those, SBOM diffs without downgrades or same-version hash changes
+     */
+    sbomDiffsOk: number;
+    /**
+     * Policydenials24H
+     */
+    policyDenials24h: number;
+    /**
+     * Evidencebundles7D
+     */
+    evidenceBundles7d: number;
+    /**
+     * Evidencebundlesfailed7D
+     */
+    evidenceBundlesFailed7d: number;
+};
+
+/**
  * CostCenter
  */
 export type CostCenter = {
@@ -723,6 +763,10 @@ export type EvidenceSummary = {
      */
     slos?: number;
     /**
+     * Rollouts
+     */
+    rollouts?: number;
+    /**
      * Problems
      */
     problems?: Array<string>;
@@ -808,6 +852,28 @@ export type HealthPublic = {
      * Version
      */
     version: string;
+};
+
+/**
+ * Hub
+ */
+export type Hub = {
+    /**
+     * Generatedat
+     */
+    generatedAt: string;
+    /**
+     * Releases
+     */
+    releases: Array<Release>;
+    kpis: Kpis;
+    /**
+     * Hotcold
+     */
+    hotCold: {
+        [key: string]: unknown;
+    };
+    compliance: Compliance;
 };
 
 /**
@@ -1020,6 +1086,54 @@ export type KeyPublic = {
      * Active
      */
     active: boolean;
+};
+
+/**
+ * Kpis
+ */
+export type Kpis = {
+    /**
+     * Buildsuccesspct
+     *
+     * Succeeded / (succeeded + failed) runs, last 7 days
+     */
+    buildSuccessPct: number | null;
+    /**
+     * Runs7D
+     */
+    runs7d: number;
+    /**
+     * Leadtimetoprodhours
+     *
+     * Mean run start → rollout completed in a prod* env, last 30 days
+     */
+    leadTimeToProdHours: number | null;
+    /**
+     * P95Buildms
+     */
+    p95BuildMs: number | null;
+    /**
+     * Worstburnrate1H
+     */
+    worstBurnRate1h: number | null;
+    /**
+     * Lowesterrorbudget
+     */
+    lowestErrorBudget: number | null;
+    /**
+     * Spend24Husd
+     */
+    spend24hUsd: number;
+    /**
+     * Spend7Dusd
+     */
+    spend7dUsd: number;
+    /**
+     * Queuedepth
+     *
+     * Steps of active runs not finished yet
+     */
+    queueDepth: number;
 };
 
 /**
@@ -1706,6 +1820,70 @@ export type ReadyPublic = {
     checks: {
         [key: string]: CheckPublic;
     };
+};
+
+/**
+ * Release
+ */
+export type Release = {
+    /**
+     * Service
+     */
+    service: string;
+    /**
+     * Env
+     */
+    env: string;
+    /**
+     * Stableurl
+     */
+    stableUrl: string;
+    /**
+     * Canaryurl
+     */
+    canaryUrl: string | null;
+    /**
+     * Canaryweight
+     */
+    canaryWeight: number;
+    /**
+     * Rolloutid
+     */
+    rolloutId: string | null;
+    /**
+     * Rolloutstatus
+     */
+    rolloutStatus: string | null;
+    /**
+     * Canaryerrorrate
+     *
+     * Canary 5xx ratio over the last minute at the edge (null: no traffic)
+     */
+    canaryErrorRate: number | null;
+    /**
+     * Stableerrorrate
+     */
+    stableErrorRate: number | null;
+    /**
+     * Canaryrequests
+     */
+    canaryRequests: number;
+    /**
+     * Stablerequests
+     */
+    stableRequests: number;
+    /**
+     * Health
+     *
+     * healthy, degraded (canary errors above 5%), idle (no traffic) or unknown
+     */
+    health: string;
+    /**
+     * Actions
+     *
+     * Controls this caller may use now
+     */
+    actions: Array<string>;
 };
 
 /**
@@ -4354,6 +4532,40 @@ export type SystemDiagnosticsGetResponses = {
 };
 
 export type SystemDiagnosticsGetResponse = SystemDiagnosticsGetResponses[keyof SystemDiagnosticsGetResponses];
+
+export type HubGetData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/hub';
+};
+
+export type HubGetErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type HubGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: Hub;
+};
+
+export type HubGetResponse = HubGetResponses[keyof HubGetResponses];
 
 export type SchemasPipelineData = {
     body?: never;

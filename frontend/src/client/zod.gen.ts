@@ -133,6 +133,20 @@ export const zCheckPublic = z.object({
 });
 
 /**
+ * Compliance
+ */
+export const zCompliance = z.object({
+    successfulRuns7d: z.int(),
+    runsWithProvenance7d: z.int(),
+    signedArtifacts7d: z.int(),
+    sbomRunsChecked: z.int(),
+    sbomDiffsOk: z.int(),
+    policyDenials24h: z.int(),
+    evidenceBundles7d: z.int(),
+    evidenceBundlesFailed7d: z.int()
+});
+
+/**
  * CostCenter
  */
 export const zCostCenter = z.object({
@@ -244,6 +258,7 @@ export const zEvidenceSummary = z.object({
     syntheticAlertObserved: z._default(z.optional(z.boolean()), false),
     syntheticAlertVia: z.optional(z.array(z.string())),
     slos: z._default(z.optional(z.int()), 0),
+    rollouts: z._default(z.optional(z.int()), 0),
     problems: z.optional(z.array(z.string()))
 });
 
@@ -349,6 +364,21 @@ export const zKeyPublic = z.object({
  */
 export const zItemsKeyPublic = z.object({
     items: z.array(zKeyPublic)
+});
+
+/**
+ * Kpis
+ */
+export const zKpis = z.object({
+    buildSuccessPct: z.nullable(z.number()),
+    runs7d: z.int(),
+    leadTimeToProdHours: z.nullable(z.number()),
+    p95BuildMs: z.nullable(z.int()),
+    worstBurnRate1h: z.nullable(z.number()),
+    lowestErrorBudget: z.nullable(z.number()),
+    spend24hUsd: z.number(),
+    spend7dUsd: z.number(),
+    queueDepth: z.int()
 });
 
 /**
@@ -592,6 +622,36 @@ export const zProvenanceCheck = z.object({
 export const zReadyPublic = z.object({
     status: z.enum(['ok', 'degraded']),
     checks: z.record(z.string(), zCheckPublic)
+});
+
+/**
+ * Release
+ */
+export const zRelease = z.object({
+    service: z.string(),
+    env: z.string(),
+    stableUrl: z.string(),
+    canaryUrl: z.nullable(z.string()),
+    canaryWeight: z.int(),
+    rolloutId: z.nullable(z.string()),
+    rolloutStatus: z.nullable(z.string()),
+    canaryErrorRate: z.nullable(z.number()),
+    stableErrorRate: z.nullable(z.number()),
+    canaryRequests: z.int(),
+    stableRequests: z.int(),
+    health: z.string(),
+    actions: z.array(z.string())
+});
+
+/**
+ * Hub
+ */
+export const zHub = z.object({
+    generatedAt: z.string(),
+    releases: z.array(zRelease),
+    kpis: zKpis,
+    hotCold: z.record(z.string(), z.unknown()),
+    compliance: zCompliance
 });
 
 /**
@@ -1673,6 +1733,15 @@ export const zSystemDiagnosticsGetQuery = z.object({
  * Successful Response
  */
 export const zSystemDiagnosticsGetResponse = zDiagnosticsRun;
+
+export const zHubGetQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zHubGetResponse = zHub;
 
 export const zSchemasPipelineQuery = z.object({
     env: z.nullish(z.string())

@@ -45,6 +45,7 @@ class EvidenceSummary(ApiModel):
     synthetic_alert_observed: bool = False
     synthetic_alert_via: list[str] = Field(default_factory=list)
     slos: int = 0
+    rollouts: int = 0
     problems: list[str] = Field(default_factory=list)
 
 
