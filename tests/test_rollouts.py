@@ -173,6 +173,14 @@ def test_a_failing_canary_is_rolled_back_automatically_with_an_alert(caller: Cal
         time.sleep(2.5)
         assert traffic.since(t0)["canary"] == 0 and traffic.since(t0)["stable"] > 10
         assert caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "rollback"}).status_code == 409
+        # a later good rollout of the service resolves the rollback alert
+        fixed = Upstream("canary-fixed")
+        try:
+            again = rollout(caller, "pay", fixed.url, [{"setWeight": 100}])
+            wait_rollout(caller, again["id"], lambda x: x["status"] == "succeeded", 30)
+            assert caller.get(f"/api/alerts/{alert['id']}").json()["state"] == "resolved"
+        finally:
+            fixed.close()
     finally:
         traffic.close()
         canary.close()

@@ -146,3 +146,33 @@ def test_cli_follows_a_run_and_exits_with_its_result(stack: Stack, tmp_path: Pat
         [sys.executable, "-m", "maestro.cli", "run", str(invalid)], env=env, capture_output=True, text=True, timeout=60
     )
     assert out.returncode == 1 and "steps[0](a).needs: unknown step 'nope'" in out.stderr
+
+
+def test_a_worker_kill_mid_rollout_changes_nothing_visible(stack: Stack) -> None:
+    from tests.test_rollouts import Traffic, Upstream
+
+    stable, canary = Upstream("stable"), Upstream("canary")
+    edge = f"http://127.0.0.1:{stack.up.env['MAESTRO_EDGE_PORT']}"
+    traffic = Traffic(f"{edge}/durable/x", rps=30)
+    try:
+        r = stack.api.post("/api/services", json={"name": "durable", "env": "dev", "stableUrl": stable.url})
+        assert r.status_code == 201, r.text
+        steps = [{"setWeight": 20}, {"pause": 8}, {"setWeight": 40}, {"pause": 0}]
+        ro = stack.api.post("/api/rollouts", json={"service": "durable", "canaryUrl": canary.url, "steps": steps}).json()
+        wait_for(lambda: stack.get(f"/api/rollouts/{ro['id']}").json()["weight"] == 20, 30, 0.2)
+        stack.kill("worker")  # in the middle of the timed pause
+        after = wait_for(
+            lambda: (x := stack.get(f"/api/rollouts/{ro['id']}").json())["status"] == "paused" and x["weight"] == 40 and x,
+            60,
+            0.3,
+        )
+        assert [w["weight"] for w in after["weights"]] == [0, 20, 40]  # every weight set once, in order
+        assert after["history"] == [] and after["stepIndex"] == 3
+        seen = traffic.since(0)
+        assert seen["canary"] > 0 and seen["stable"] > 0 and seen["unreachable"] == 0  # the edge kept serving
+        done = stack.api.post(f"/api/rollouts/{ro['id']}/actions", json={"action": "rollback", "reason": "test over"})
+        assert done.status_code == 200 and done.json()["status"] == "rolled_back"
+    finally:
+        traffic.close()
+        stable.close()
+        canary.close()

@@ -10,14 +10,14 @@ from typing import Any
 import httpx
 from redis import Redis
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, select
 from temporalio import activity
 
 from maestro.activities.supply import promote_input
 from maestro.artifacts import make_store
 from maestro.config import Settings
 from maestro.domain.rollouts import Rollout
-from maestro.domain.runs import Run
+from maestro.domain.runs import Alert, Run
 from maestro.domain.types import utcnow
 from maestro.edge import routes as edge
 from maestro.events import make_envelope
@@ -109,7 +109,20 @@ class RolloutActivities:
             if inp.finished:
                 r.finished_at = now
             s.add(r)
+            resolved = []
+            if inp.finished and inp.status == "succeeded":  # a good rollout of the service ends earlier rollback alerts
+                for a in s.exec(
+                    select(Alert).where(
+                        Alert.tenant_id == r.tenant_id, Alert.name == "RolloutRolledBack", Alert.state == "firing"
+                    )
+                ).all():
+                    if a.labels.get("service") == r.service:
+                        a.state, a.ends_at, a.updated_at = "resolved", now, now
+                        s.add(a)
+                        resolved.append(a)
             s.commit()
+            for a in resolved:
+                _xadd(self.redis, self.settings, "alerts", "alert_resolved", "alert", a.id, alertmod.alert_payload(a))
             payload = rollout_payload(r) | {"history": inp.history, "analysis": inp.analysis}
         env = make_envelope(type=inp.event, entity="rollout", id=inp.rollout_id, payload=payload)
         self.redis.xadd(
