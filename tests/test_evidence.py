@@ -126,9 +126,10 @@ def test_bundle_is_built_downloaded_and_verifies_offline(
 
 def test_bad_requests(caller: Caller) -> None:
     assert caller.post("/api/evidence/run/nope").status_code == 404
-    register(caller, "name: gated\nsteps:\n- {id: ok, uses: approval}\n")
-    run = start(caller, "gated")
+    register(caller, "name: evidence-unfinished\nsteps:\n- {id: ok, uses: approval}\n")
+    run = start(caller, "evidence-unfinished")
     wait_run(caller, run["id"], statuses={"waiting"})
     r = caller.post(f"/api/evidence/run/{run['id']}")
     assert r.status_code == 409 and "finished run" in r.json()["detail"]
+    caller.post(f"/api/runs/{run['id']}/actions", json={"action": "cancel", "reason": "test over"})
     assert caller.get("/api/evidence/nope").status_code == 404
