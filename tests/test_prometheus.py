@@ -104,3 +104,26 @@ def test_prometheus_finds_every_series_the_dashboards_use(client: TestClient, wo
         pytest.fail(f"Prometheus has no series for {sorted(missing)}")
     up = httpx.get(f"{prometheus}/api/v1/query", params={"query": 'up{job="maestro"}'}).json()["data"]["result"]
     assert up and up[0]["value"][1] == "1"
+
+
+def test_rollout_analysis_reads_prometheus(client: TestClient, workers, prometheus: str, engine) -> None:  # type: ignore[no-untyped-def]
+    """provider: prometheus runs the analysis query against Prometheus's HTTP API."""
+    from redis import Redis
+
+    from maestro.rollouts.activities import RolloutActivities
+    from maestro.rollouts.types import Analysis, MeasureInput
+
+    acts = RolloutActivities(
+        engine=engine,
+        redis=Redis.from_url(workers.effective_redis_url),
+        settings=workers.model_copy(update={"prometheus_url": prometheus}),
+    )
+    a = Analysis(metric="promql", provider="prometheus", query='up{job="maestro"}', success_condition=">= 1")
+    m = wait_for(
+        lambda: (x := acts.measure(MeasureInput(service="any", analysis=a, window_s=10))).value is not None and x, 30, 1.0
+    )
+    assert m.value == 1.0 and "prometheus" in m.detail
+    none = acts.measure(
+        MeasureInput(service="any", analysis=Analysis(provider="prometheus", query='up{job="nope"}'), window_s=10)
+    )
+    assert none.value is None and "no data" in none.detail

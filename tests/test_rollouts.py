@@ -147,6 +147,9 @@ def test_a_healthy_canary_walks_to_100_and_becomes_stable(caller: Caller, edge_u
         time.sleep(1)
         assert traffic.since(t0)["canary"] == 0 and canary.hits > hits_before  # served as "stable" by the new stable
         assert "x-maestro-version" in httpx.get(f"{edge_url}/shop/").headers
+        metrics = httpx.get(f"{edge_url}/_edge/metrics").text
+        assert 'maestro_edge_requests_total{outcome="2xx",service="shop",version="canary"}' in metrics
+        assert 'maestro_edge_request_duration_seconds_bucket{le="0.005",service="shop",version="stable"}' in metrics
     finally:
         traffic.close()
         canary.close()
@@ -249,6 +252,14 @@ def test_bad_input(caller: Caller, stable: Upstream) -> None:
     r = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": "http://x:1", "steps": [{"setWeight": 10, "pause": 1}]})
     assert r.status_code == 422 and "exactly one" in r.text
     assert caller.post("/api/services", json={"name": "web", "env": "dev", "stableUrl": stable.url}).status_code == 409
+    # the default steps (no `steps` given): 10 → analysis → 25 → analysis → 50 → analysis → 100
+    d = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": stable.url})
+    assert d.status_code == 201, d.text
+    assert [next(iter(x)) for x in d.json()["steps"]] == ["setWeight", "analysis"] * 3 + ["setWeight"]
+    assert d.json()["steps"][1]["analysis"]["interval"] == 10
+    busy = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": stable.url})
+    assert busy.status_code == 409 and "still running" in busy.json()["detail"]
+    assert caller.post(f"/api/rollouts/{d.json()['id']}/actions", json={"action": "abort"}).json()["status"] == "aborted"
 
 
 def test_a_run_is_promoted_into_a_rollout_and_prod_needs_signatures(caller: Caller, edge_url: str, stable: Upstream) -> None:

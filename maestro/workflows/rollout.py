@@ -84,7 +84,9 @@ class RolloutWorkflow:
             await self._apply(0, canary=False)
             self.status = "rolled_back" if kind == "rollback" else "aborted"
             event = "rollout_rolled_back" if kind == "rollback" else "rollout_aborted"
-            await self._project(event, f"{kind} by {who.by}: {who.reason}".strip(": "), weight_changed=True, finished=True)
+            noted = self.history[-1] if self.history and self.history[-1]["action"] == kind else None  # a person's, not analysis
+            message = f"{kind} by {who.by}: {who.reason}".strip(": ")
+            await self._project(event, message, history=noted, weight_changed=True, finished=True)
             if kind == "rollback":
                 await workflow.execute_activity(
                     "rollout_rolled_back",

@@ -80,7 +80,7 @@ def test_flow_2_controls_in_the_ui_steer_live_traffic(page: Page, stack: Stack) 
         expect(weight).to_have_text("0")
         time.sleep(1.5)  # the edges re-read routes
         assert canary_share(traffic, 3) == 0
-        expect(page.get_by_role("table", name=re.compile("History"))).to_contain_text("found a bug in checkout")
+        expect(page.get_by_role("table", name=re.compile("^Actions on the rollout"))).to_contain_text("found a bug in checkout")
 
         # the run's witness bundle records the rollout: weights over time and who did what
         b = api.post(f"/api/evidence/run/{run['id']}").json()

@@ -11,6 +11,8 @@ export type Permission =
   | "alerts:write"
   | "policies:read"
   | "policies:write"
+  | "rollouts:read"
+  | "rollouts:promote"
   | "admin:*"
   | (string & {});
 

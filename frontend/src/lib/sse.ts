@@ -13,6 +13,8 @@ import { useEffect, useRef, useState } from "react";
  */
 export interface StreamEnvelope {
   type: string;
+  /** When the event happened (ISO 8601). */
+  ts?: string;
   id?: string;
   entity?: string;
   payload?: unknown;

@@ -21,7 +21,7 @@ from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.rollouts import Rollout, Service
 from maestro.domain.runs import Run
-from maestro.domain.types import new_id
+from maestro.domain.types import new_id, utcnow
 from maestro.edge import routes as edge
 from maestro.pipelines.spec import parse_duration
 from maestro.rollouts.types import Analysis, ControlInput, ControlResult, RolloutInput, Step, parse_condition
@@ -67,7 +67,7 @@ class AnalysisSpec(InputModel):
     provider: Literal["edge", "prometheus"] = "edge"
     query: str = Field("", max_length=2000, description="PromQL (provider prometheus)")
     success_condition: str = Field("< 0.05", description="operator and number: < 0.05, <= 250, > 0.99")
-    interval: int | str = Field("10s", description="Between measurements; also each measurement's window")
+    interval: int | str = Field("10s", validate_default=True, description="Between measurements; also each measurement's window")
     count: int = Field(3, ge=1, le=100)
     failure_limit: int = Field(0, ge=0, le=100)
     inconclusive_limit: int = Field(1, ge=0, le=100)
@@ -117,7 +117,7 @@ class StepSpec(InputModel):
                 provider=a.provider,
                 query=a.query,
                 success_condition=a.success_condition,
-                interval_s=float(a.interval),
+                interval_s=float(parse_duration(a.interval)),
                 count=a.count,
                 failure_limit=a.failure_limit,
                 inconclusive_limit=a.inconclusive_limit,
@@ -286,10 +286,21 @@ async def start_rollout(
         change={"service": svc.name, "canaryUrl": body.canary_url, "runId": r.run_id, "reason": body.reason},
     )
     session.commit()
+    try:
+        await _start(rt, temporal, svc, r, body, principal)
+    except Exception as exc:  # no workflow: the record must not hold the service as "running"
+        r.status, r.message, r.finished_at = "aborted", f"the workflow could not start: {exc}"[:2000], utcnow()
+        session.add(r)
+        session.commit()
+        raise Problem(503, f"The rollout could not start: {exc}", remediation="Check GET /api/ready and retry.") from exc
+    return r
+
+
+async def _start(rt: RuntimeDep, temporal: Client, svc: Service, r: Rollout, body: RolloutCreate, principal: Principal) -> None:
     await temporal.start_workflow(
         "RolloutWorkflow",
         RolloutInput(
-            rollout_id=rid,
+            rollout_id=r.id,
             tenant_id=principal.tenant_id,
             service=svc.name,
             stable_url=r.stable_url,
@@ -302,7 +313,6 @@ async def start_rollout(
         id=r.workflow_id,
         task_queue=rt.settings.control_task_queue,
     )
-    return r
 
 
 @router.post("/rollouts", operation_id="rollouts-create", response_model=RolloutPublic, status_code=201)

@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { ActivityIcon, ArrowRightIcon, ExternalLinkIcon, ScrollTextIcon } from "lucide-react";
+import { ActivityIcon, ArrowRightIcon, ExternalLinkIcon, RefreshCwIcon, ScrollTextIcon } from "lucide-react";
 import { auditListOptions, permissionsListOptions, systemInfoOptions } from "@/client/@tanstack/react-query.gen";
 import { EmptyState } from "@/components/empty-state";
 import { EnvLink } from "@/components/env-link";
@@ -15,6 +15,51 @@ import { can } from "@/lib/permissions";
 import { useSession } from "@/features/auth/session";
 import { healthLevel, readinessQueryOptions } from "@/features/shell/readiness";
 import { visibleSections } from "@/features/shell/nav";
+import { ComplianceCard } from "./compliance-card";
+import { HotColdCard } from "./hot-cold-card";
+import { parseHotCold } from "./hub-model";
+import { KpiTiles } from "./kpi-tiles";
+import { HUB_REFETCH_MS, hubQueryOptions } from "./queries";
+import { ReleasesCard } from "./releases-card";
+
+/** Releases, key figures, what's hot and cold, compliance: all from one GET /api/hub. */
+function HubOverview() {
+  const q = useQuery(hubQueryOptions());
+  const data = q.data;
+  if (q.error && !data) {
+    return <ErrorState error={q.error} title="Could not load the Control Hub" onRetry={() => void q.refetch()} />;
+  }
+  return (
+    <>
+      {q.error ? (
+        <ErrorState error={q.error} title="Could not refresh the Control Hub" onRetry={() => void q.refetch()} compact />
+      ) : null}
+      <ReleasesCard releases={data?.releases} isPending={q.isPending} />
+      <KpiTiles kpis={data?.kpis} />
+      <div className="grid grid-cols-1 gap-6 xl:grid-cols-2">
+        <HotColdCard hot={data ? parseHotCold(data.hotCold) : undefined} />
+        <ComplianceCard compliance={data?.compliance} />
+      </div>
+    </>
+  );
+}
+
+function HubFreshness() {
+  const q = useQuery(hubQueryOptions());
+  if (!q.data) return null;
+  return (
+    <>
+      <p className="text-sm text-muted-foreground" data-testid="hub-updated">
+        Updated <time dateTime={q.data.generatedAt}>{formatDateTime(q.data.generatedAt, true)}</time>, refreshed every{" "}
+        {HUB_REFETCH_MS / 1000} s
+      </p>
+      <Button variant="outline" size="sm" onClick={() => void q.refetch()}>
+        <RefreshCwIcon aria-hidden="true" />
+        Refresh
+      </Button>
+    </>
+  );
+}
 
 function HealthCard() {
   const { data, error, isPending, refetch } = useQuery(readinessQueryOptions());
@@ -241,8 +286,12 @@ export function HomePage() {
       <PageHeader
         title="Control Hub"
         description="What this Maestro installation is doing right now, and what you can do with it."
+        actions={<HubFreshness />}
       />
-      <div className="grid grid-cols-1 gap-6 lg:grid-cols-2">
+      <div className="grid grid-cols-1 gap-6">
+        <HubOverview />
+      </div>
+      <div className="mt-6 grid grid-cols-1 gap-6 lg:grid-cols-2">
         <div className="grid min-w-0 content-start gap-6">
           <HealthCard />
           {systemAllowed ? <SystemCard /> : null}

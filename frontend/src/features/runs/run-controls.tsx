@@ -10,13 +10,17 @@ import { NativeSelect } from "@/components/ui/native-select";
 import { useEnvHref } from "@/lib/env";
 import { toast, toastError } from "@/lib/toast";
 import { useCan } from "@/features/auth/session";
+import { PromoteRunButton } from "@/features/rollouts/promote-run-dialog";
 import { allowedActions, invalidateRun, invalidateRunLists, type RunAction, type RunDetail } from "./queries";
 
 type Action = RunAction;
 
 type Dialog = "cancel" | "approve" | "reject" | null;
 
-/** Cancel, pause/resume, approve/reject (with reason), rerun, rerun-failed — for holders of runs:write. */
+/**
+ * Cancel, pause/resume, approve/reject (with reason), rerun, rerun-failed — for holders of
+ * runs:write; Promote… (a canary rollout of a succeeded run) also needs rollouts:promote.
+ */
 export function RunControls({ run }: { run: RunDetail }) {
   const mayAct = useCan("runs:write");
   const queryClient = useQueryClient();
@@ -113,6 +117,7 @@ export function RunControls({ run }: { run: RunDetail }) {
           <RotateCcwIcon aria-hidden="true" /> Rerun failed steps
         </Button>
       ) : null}
+      <PromoteRunButton run={run} />
       {allowed.has("rerun") ? (
         <Button variant="outline" onClick={() => void quick("rerun")} disabled={busy}>
           <RotateCwIcon aria-hidden="true" /> Rerun

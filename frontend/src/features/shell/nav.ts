@@ -7,6 +7,7 @@ import {
   KeyRoundIcon,
   LayoutDashboardIcon,
   PlayIcon,
+  RocketIcon,
   ScaleIcon,
   ScrollTextIcon,
   ShieldCheckIcon,
@@ -51,6 +52,19 @@ export const NAV_SECTIONS: NavSection[] = [
         icon: WorkflowIcon,
         anyOf: ["runs:read"],
         keywords: ["pipeline", "dag", "spec", "yaml", "runs & pipelines"],
+      },
+    ],
+  },
+  {
+    id: "delivery",
+    label: "Delivery",
+    items: [
+      {
+        to: "/rollouts",
+        label: "Rollouts",
+        icon: RocketIcon,
+        anyOf: ["rollouts:read"],
+        keywords: ["canary", "rollout", "promote", "rollback", "roll back", "edge", "service", "traffic", "weight", "delivery"],
       },
     ],
   },

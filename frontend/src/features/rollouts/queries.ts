@@ -1,0 +1,115 @@
+import { useQueryClient, type Query, type QueryClient } from "@tanstack/react-query";
+import { useEffect, useRef } from "react";
+import { rolloutsGetOptions, servicesListOptions } from "@/client/@tanstack/react-query.gen";
+import type { RolloutsListResponse } from "@/client/types.gen";
+import { useEventStream, type StreamEnvelope, type StreamState } from "@/lib/sse";
+import { useCan } from "@/features/auth/session";
+import { patchRollout, type Rollout, type RolloutEventPayload } from "./model";
+
+const idOf = (q: Query) => (q.queryKey[0] as { _id?: string } | undefined)?._id;
+const pathIdOf = (q: Query) => (q.queryKey[0] as { path?: { rollout_id?: string } } | undefined)?.path?.rollout_id;
+
+export function servicesQueryOptions() {
+  return servicesListOptions();
+}
+
+export function rolloutQueryOptions(id: string) {
+  return rolloutsGetOptions({ path: { rollout_id: id } });
+}
+
+/** Every cached rollouts list (any filter). */
+export function invalidateRolloutLists(queryClient: QueryClient) {
+  return queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "rolloutsList" });
+}
+
+export function invalidateServices(queryClient: QueryClient) {
+  return queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "servicesList" });
+}
+
+/** The cached detail of one rollout. */
+export function invalidateRollout(queryClient: QueryClient, id: string) {
+  return queryClient.invalidateQueries({
+    predicate: (q) => idOf(q) === "rolloutsGet" && (pathIdOf(q) === id || (q.state.data as Rollout | undefined)?.id === id),
+  });
+}
+
+/** Puts a rollout the API just returned (create, action) into its detail cache. */
+export function storeRollout(queryClient: QueryClient, rollout: Rollout) {
+  queryClient.setQueryData(rolloutQueryOptions(rollout.id).queryKey, rollout);
+}
+
+/** Writes an event into every cached list row and the rollout's cached detail. */
+export function applyRolloutEvent(queryClient: QueryClient, p: RolloutEventPayload, at: string): void {
+  queryClient.setQueriesData<RolloutsListResponse>({ predicate: (q) => idOf(q) === "rolloutsList" }, (old) => {
+    if (!old?.items.some((r) => r.id === p.id)) return old;
+    return { ...old, items: old.items.map((r) => patchRollout(r, p, at)) };
+  });
+  queryClient.setQueriesData<Rollout>({ predicate: (q) => idOf(q) === "rolloutsGet" }, (old) =>
+    old ? patchRollout(old, p, at) : old,
+  );
+}
+
+function payloadOf(e: StreamEnvelope): RolloutEventPayload | null {
+  const p = e.payload as RolloutEventPayload | undefined;
+  return p && typeof p.id === "string" ? p : null;
+}
+
+export const ROLLOUT_EVENTS = [
+  "rollout_started",
+  "rollout_step",
+  "analysis_completed",
+  "rollout_paused",
+  "rollout_resumed",
+  "rollout_promoted",
+  "rollout_rolled_back",
+  "rollout_aborted",
+] as const;
+
+/**
+ * `/api/streams/rollouts` → the TanStack Query cache. Each event patches the cached rows and the
+ * rollout's detail at once; a coalesced refetch then brings the lists (new rollouts, status
+ * filters), the services' live routing and the full record (weights, snapshot, finish time).
+ */
+export function useRolloutsLiveUpdates(): StreamState {
+  const queryClient = useQueryClient();
+  const enabled = useCan("rollouts:read");
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const pending = useRef(new Set<string>());
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
+  const refetchSoon = (id: string | null) => {
+    if (id) pending.current.add(id);
+    if (timer.current) return;
+    timer.current = setTimeout(() => {
+      timer.current = null;
+      const ids = [...pending.current];
+      pending.current.clear();
+      void invalidateRolloutLists(queryClient);
+      void invalidateServices(queryClient);
+      for (const x of ids) void invalidateRollout(queryClient, x);
+    }, 300);
+  };
+  const onEvent = (e: StreamEnvelope) => {
+    const p = payloadOf(e);
+    if (!p) return;
+    applyRolloutEvent(queryClient, p, e.ts ?? new Date().toISOString());
+    refetchSoon(p.id);
+  };
+  const reload = () => {
+    refetchSoon(null);
+    void queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "rolloutsGet" });
+  };
+  const handlers: Record<string, (e: StreamEnvelope) => void> = {
+    // (Re)connected: events published before the subscription started are not replayed, so reload
+    // what is shown once; after that the events keep it current.
+    open: reload,
+    // The server trimmed events we missed: reload what is shown.
+    reset: reload,
+  };
+  for (const type of ROLLOUT_EVENTS) handlers[type] = onEvent;
+  return useEventStream("rollouts", handlers, enabled);
+}

@@ -1,0 +1,257 @@
+import { act, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { Route, Routes } from "react-router";
+import type { AuthMeResponse } from "@/client/types.gen";
+import { adminSession, mockApi, renderWithProviders } from "@/test/utils";
+import type { Rollout } from "./model";
+import { rolloutQueryOptions } from "./queries";
+import { RolloutDetailPage } from "./rollout-detail-page";
+
+class FakeEventSource {
+  static instances: FakeEventSource[] = [];
+  static readonly CLOSED = 2;
+  readyState = 0;
+  listeners = new Map<string, Set<(e: Event) => void>>();
+  constructor(public url: string) {
+    FakeEventSource.instances.push(this);
+  }
+  addEventListener(type: string, fn: (e: Event) => void) {
+    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
+    this.listeners.get(type)!.add(fn);
+  }
+  removeEventListener(type: string, fn: (e: Event) => void) {
+    this.listeners.get(type)?.delete(fn);
+  }
+  close() {
+    this.readyState = 2;
+  }
+  emit(type: string, data?: unknown) {
+    const event = data === undefined ? new Event(type) : new MessageEvent(type, { data: JSON.stringify(data) });
+    for (const fn of this.listeners.get(type) ?? []) fn(event);
+  }
+}
+
+const viewer: AuthMeResponse = { ...adminSession, permissions: ["rollouts:read", "runs:read"] };
+
+function rollout(over: Partial<Rollout> = {}): Rollout {
+  return {
+    id: "r1",
+    service: "checkout",
+    env: "prod",
+    runId: "run1",
+    workflowId: "rollout-checkout-r1",
+    status: "running",
+    stepIndex: 2,
+    weight: 30,
+    stableUrl: "http://stable:8080",
+    canaryUrl: "http://canary:8080",
+    steps: [
+      { setWeight: 30 },
+      { analysis: { metric: "error_rate", provider: "edge", successCondition: "< 0.05", interval: 10, count: 3 } },
+      { setWeight: 60 },
+      { setWeight: 100 },
+    ],
+    history: [{ at: "2025-06-01T10:01:00Z", action: "pause", by: "ada", reason: "checking dashboards", weight: 30, step: 1 }],
+    analyses: [
+      {
+        at: "2025-06-01T10:00:30Z",
+        step: 1,
+        measurement: 1,
+        metric: "error_rate",
+        provider: "edge",
+        value: 0.5,
+        requests: 40,
+        condition: "< 0.05",
+        outcome: "failed",
+        detail: "20 errors in 40 canary requests (50.0%)",
+      },
+    ],
+    weights: [
+      { at: "2025-06-01T10:00:00Z", weight: 0 },
+      { at: "2025-06-01T10:00:05Z", weight: 30 },
+    ],
+    message: "step 3: weight 60%",
+    snapshotSha256: "",
+    createdBy: "ada",
+    createdAt: "2025-06-01T10:00:00Z",
+    updatedAt: "2025-06-01T10:01:00Z",
+    finishedAt: null,
+    ...over,
+  };
+}
+
+function renderDetail(session: AuthMeResponse = adminSession) {
+  return renderWithProviders(
+    <Routes>
+      <Route path="/rollouts/:rolloutId" element={<RolloutDetailPage />} />
+    </Routes>,
+    { route: "/rollouts/r1", session },
+  );
+}
+
+describe("RolloutDetailPage", () => {
+  beforeEach(() => {
+    FakeEventSource.instances = [];
+    vi.stubGlobal("EventSource", FakeEventSource);
+  });
+
+  it("shows the weight, status, steps, chart, analyses and history of the rollout", async () => {
+    mockApi([{ path: "/api/rollouts/r1", body: rollout() }]);
+    renderDetail();
+
+    expect(await screen.findByRole("heading", { level: 1, name: "Rollout of checkout" })).toBeInTheDocument();
+    expect(screen.getByTestId("rollout-weight")).toHaveTextContent(/^30$/);
+    expect(screen.getByTestId("rollout-status")).toHaveTextContent(/^running$/);
+    expect(screen.getByTestId("rollout-message")).toHaveTextContent("step 3: weight 60%");
+    expect(screen.getByRole("meter", { name: "Canary weight of checkout" })).toHaveAttribute("aria-valuenow", "30");
+
+    const steps = screen.getAllByTestId("rollout-step");
+    expect(steps.map((s) => s.getAttribute("data-state"))).toEqual(["done", "done", "current", "pending"]);
+    expect(steps[2]).toHaveAttribute("aria-current", "step");
+    expect(steps[2]).toHaveTextContent("Set the canary weight to 60%");
+    expect(steps[1]).toHaveTextContent("Analysis: error_rate < 0.05 (3 × 10s, edge)");
+
+    const chart = screen.getByRole("img", { name: /Canary weight over time, 2 changes: 0% at .*, 30% at .*\. Latest: 30%\./ });
+    expect(chart.querySelector("[data-testid=weight-line]")?.getAttribute("d")).toMatch(/^M44 172 H\d+(\.\d+)? V/);
+    expect(screen.getByRole("table", { name: "Canary weight of checkout over time" })).toHaveTextContent("30%");
+
+    const analyses = screen.getByRole("table", { name: "Analysis runs of the rollout of checkout" });
+    expect(analyses).toHaveTextContent("0.5");
+    expect(analyses).toHaveTextContent("failed");
+    expect(analyses).toHaveTextContent("20 errors in 40 canary requests (50.0%)");
+    const history = screen.getByRole("table", { name: "Actions on the rollout of checkout" });
+    expect(history).toHaveTextContent("checking dashboards");
+    expect(history).toHaveTextContent("ada");
+
+    expect(screen.getByRole("link", { name: "The promoted run" })).toHaveAttribute("href", "/runs/run1");
+  });
+
+  it("offers the controls the status allows, confirms with a reason and sends the action", async () => {
+    const user = userEvent.setup();
+    const { calls } = mockApi([
+      { path: "/api/rollouts/r1", body: rollout() },
+      {
+        method: "POST",
+        path: "/api/rollouts/r1/actions",
+        body: { action: "promote", status: "running", weight: 100, stepIndex: 2, rollout: rollout({ weight: 100 }) },
+      },
+    ]);
+    renderDetail();
+    const group = await screen.findByRole("group", { name: "Rollout actions" });
+    expect(within(group).getAllByRole("button").map((b) => b.textContent)).toEqual([
+      "Pause",
+      "Promote",
+      "Promote to 100%",
+      "Roll back",
+      "Abort",
+    ]);
+
+    await user.click(within(group).getByRole("button", { name: "Promote to 100%" }));
+    const dialog = await screen.findByRole("alertdialog", { name: "Promote the rollout of checkout to 100%?" });
+    await user.type(within(dialog).getByLabelText(/Reason/), "dashboards are green");
+    await user.click(within(dialog).getByRole("button", { name: "Promote to 100%" }));
+
+    await waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
+    const post = calls.find((r) => r.method === "POST");
+    expect(new URL(post!.url).pathname).toBe("/api/rollouts/r1/actions");
+    expect(await post!.json()).toEqual({ action: "promote", reason: "dashboards are green", full: true });
+  });
+
+  it("keeps the dialog open with the API's reason when the workflow refuses (409)", async () => {
+    const user = userEvent.setup();
+    mockApi([
+      { path: "/api/rollouts/r1", body: rollout() },
+      {
+        method: "POST",
+        path: "/api/rollouts/r1/actions",
+        status: 409,
+        body: {
+          type: "about:blank",
+          title: "Conflict",
+          status: 409,
+          detail: "Refused: analysis is failing: error_rate = 0.5 (needs < 0.05).",
+          remediation: "Reload the rollout to see its current state.",
+        },
+      },
+    ]);
+    renderDetail();
+    await user.click(await screen.findByRole("button", { name: "Promote" }));
+    const dialog = await screen.findByRole("alertdialog", { name: "Promote the rollout of checkout to its next step?" });
+    await user.type(within(dialog).getByLabelText(/Reason/), "go on");
+    await user.click(within(dialog).getByRole("button", { name: "Promote" }));
+    expect(await within(dialog).findByRole("alert")).toHaveTextContent("Refused: analysis is failing: error_rate = 0.5 (needs < 0.05).");
+    expect(screen.getByRole("alertdialog")).toBeInTheDocument();
+  });
+
+  it("offers Resume instead of Pause while paused, and nothing once finished or without rollouts:promote", async () => {
+    const api = mockApi([{ path: "/api/rollouts/r1", body: rollout({ status: "paused" }) }]);
+    const first = renderDetail();
+    const group = await screen.findByRole("group", { name: "Rollout actions" });
+    expect(within(group).getByRole("button", { name: "Resume" })).toBeInTheDocument();
+    expect(within(group).queryByRole("button", { name: "Pause" })).not.toBeInTheDocument();
+    expect(screen.getAllByTestId("rollout-step")[2]).toHaveTextContent("current (paused)");
+    first.unmount();
+
+    api.fetchMock.mockImplementation(
+      async () =>
+        new Response(
+          JSON.stringify(rollout({ status: "rolled_back", weight: 0, finishedAt: "2025-06-01T10:02:00Z", snapshotSha256: "ab".repeat(32) })),
+          { status: 200, headers: { "Content-Type": "application/json" } },
+        ),
+    );
+    const second = renderDetail();
+    expect(await screen.findByTestId("rollout-status")).toHaveTextContent(/^rolled_back$/);
+    expect(screen.queryByRole("group", { name: "Rollout actions" })).not.toBeInTheDocument();
+    expect(screen.getAllByTestId("rollout-step").map((s) => s.getAttribute("data-state"))).toEqual(["done", "done", "stopped", "skipped"]);
+    expect(screen.getByTestId("rollout-snapshot")).toHaveTextContent("ab".repeat(32));
+    second.unmount();
+
+    api.fetchMock.mockImplementation(
+      async () => new Response(JSON.stringify(rollout()), { status: 200, headers: { "Content-Type": "application/json" } }),
+    );
+    renderDetail(viewer);
+    expect(await screen.findByTestId("rollout-weight")).toHaveTextContent("30");
+    expect(screen.queryByRole("group", { name: "Rollout actions" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Pause" })).not.toBeInTheDocument();
+  });
+
+  it("follows rollout events for this rollout from the rollouts stream", async () => {
+    const route = { path: "/api/rollouts/r1", body: rollout() as unknown };
+    const { calls } = mockApi([route]);
+    const { queryClient } = renderDetail();
+    expect(await screen.findByTestId("rollout-weight")).toHaveTextContent("30");
+    const source = FakeEventSource.instances.find((s) => s.url === "/api/streams/rollouts")!;
+    expect(source).toBeDefined();
+    act(() => source.emit("open"));
+
+    const next = rollout({ stepIndex: 3, weight: 60, message: "step 3: weight 60%" });
+    route.body = next;
+    act(() =>
+      source.emit("rollout_step", {
+        ts: "2025-06-01T10:02:00Z",
+        type: "rollout_step",
+        id: "r1",
+        entity: "rollout",
+        payload: { id: "r1", service: "checkout", env: "prod", status: "running", stepIndex: 3, steps: 4, weight: 60, message: "step 3: weight 60%", runId: "run1", history: null, analysis: null },
+      }),
+    );
+    // Patched from the event at once (the cache, then the page) …
+    expect(queryClient.getQueryData<Rollout>(rolloutQueryOptions("r1").queryKey)).toMatchObject({ weight: 60, stepIndex: 3 });
+    await waitFor(() => expect(screen.getByTestId("rollout-weight")).toHaveTextContent(/^60$/));
+    expect(screen.getAllByTestId("rollout-step")[3]).toHaveAttribute("aria-current", "step");
+    // … then refetched.
+    await waitFor(() => expect(calls.filter((c) => new URL(c.url).pathname === "/api/rollouts/r1")).toHaveLength(2));
+
+    route.body = rollout({ status: "rolled_back", stepIndex: 3, weight: 0, message: "rollback by analysis", finishedAt: "2025-06-01T10:03:00Z" });
+    act(() =>
+      source.emit("rollout_rolled_back", {
+        type: "rollout_rolled_back",
+        id: "r1",
+        entity: "rollout",
+        payload: { id: "r1", status: "rolled_back", stepIndex: 3, weight: 0, message: "rollback by analysis" },
+      }),
+    );
+    await waitFor(() => expect(screen.getByTestId("rollout-status")).toHaveTextContent(/^rolled_back$/));
+    expect(screen.queryByRole("group", { name: "Rollout actions" })).not.toBeInTheDocument();
+  });
+});

@@ -1,0 +1,204 @@
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { Route, Routes, useParams } from "react-router";
+import type { AuthMeResponse, ServicePublic } from "@/client/types.gen";
+import { adminSession, mockApi, renderWithProviders } from "@/test/utils";
+import { DEFAULT_STEPS, DEFAULT_STEPS_JSON, type Rollout } from "./model";
+import { RolloutsPage } from "./rollouts-page";
+
+const viewer: AuthMeResponse = { ...adminSession, permissions: ["rollouts:read"] };
+
+function rollout(over: Partial<Rollout> = {}): Rollout {
+  return {
+    id: "r1aaaaaaaaaaaaaa",
+    service: "checkout",
+    env: "prod",
+    runId: null,
+    workflowId: "rollout-checkout-r1",
+    status: "running",
+    stepIndex: 2,
+    weight: 25,
+    stableUrl: "http://stable:8080",
+    canaryUrl: "http://canary:8080",
+    steps: [{ setWeight: 10 }, { analysis: {} }, { setWeight: 25 }, { setWeight: 100 }],
+    history: [],
+    analyses: [],
+    weights: [],
+    message: "",
+    snapshotSha256: "",
+    createdBy: "ada",
+    createdAt: "2025-06-01T10:00:00Z",
+    updatedAt: "2025-06-01T10:00:00Z",
+    finishedAt: null,
+    ...over,
+  };
+}
+
+const checkout: ServicePublic = {
+  id: "s1",
+  name: "checkout",
+  env: "prod",
+  stableUrl: "http://stable:8080",
+  sticky: "header:X-Canary",
+  canaryUrl: "http://canary:8080",
+  weight: 25,
+  rolloutId: "r1aaaaaaaaaaaaaa",
+  createdAt: "2025-05-01T10:00:00Z",
+};
+const search: ServicePublic = { ...checkout, id: "s2", name: "search", env: "dev", sticky: null, canaryUrl: null, weight: 0, rolloutId: null };
+
+function DetailStub() {
+  const { rolloutId } = useParams();
+  return <p>detail of {rolloutId}</p>;
+}
+
+function renderPage(route = "/rollouts", session: AuthMeResponse = adminSession) {
+  return renderWithProviders(
+    <Routes>
+      <Route path="/rollouts" element={<RolloutsPage />} />
+      <Route path="/rollouts/:rolloutId" element={<DetailStub />} />
+    </Routes>,
+    { route, session },
+  );
+}
+
+describe("RolloutsPage", () => {
+  it("lists rollouts filtered by the status in the URL, with weight and step", async () => {
+    const user = userEvent.setup();
+    const { calls } = mockApi([
+      { path: "/api/rollouts", body: { items: [rollout()] } },
+      { path: "/api/services", body: { items: [checkout, search] } },
+    ]);
+    renderPage("/rollouts?status=running");
+
+    const table = await screen.findByRole("table", { name: "Rollouts, newest first" });
+    expect(await within(table).findByRole("link", { name: "checkout" })).toHaveAttribute("href", "/rollouts/r1aaaaaaaaaaaaaa");
+    const row = within(table).getAllByRole("row")[1];
+    expect(row).toHaveTextContent("running");
+    expect(row).toHaveTextContent("3/4");
+    expect(row).toHaveTextContent("http://canary:8080");
+    expect(row).toHaveTextContent("ada");
+    expect(within(row).getByRole("meter")).toHaveAttribute("aria-valuenow", "25");
+
+    expect(screen.getByLabelText("Status")).toHaveValue("running");
+    const list = calls.find((c) => new URL(c.url).pathname === "/api/rollouts")!;
+    expect(new URL(list.url).searchParams.get("status")).toBe("running");
+
+    await user.selectOptions(screen.getByLabelText("Status"), "rolled_back");
+    await waitFor(() =>
+      expect(calls.some((c) => new URL(c.url).pathname === "/api/rollouts" && new URL(c.url).searchParams.get("status") === "rolled_back")).toBe(true),
+    );
+
+    const services = screen.getByRole("table", { name: "Services" });
+    expect(within(services).getByRole("meter", { name: "Live canary weight of checkout" })).toHaveAttribute("aria-valuenow", "25");
+    expect(services).toHaveTextContent("sticky by header:X-Canary");
+    expect(services).toHaveTextContent("all traffic to stable");
+    expect(within(services).getByRole("link", { name: "Current rollout of checkout" })).toHaveAttribute("href", "/rollouts/r1aaaaaaaaaaaaaa");
+  });
+
+  it("explains where rollouts come from when there are none, and hides the actions from viewers", async () => {
+    mockApi([
+      { path: "/api/rollouts", body: { items: [] } },
+      { path: "/api/services", body: { items: [] } },
+    ]);
+    renderPage("/rollouts", viewer);
+    expect(await screen.findByText("No rollouts yet")).toBeInTheDocument();
+    expect(screen.getByText(/promotes a succeeded run to a service/)).toBeInTheDocument();
+    expect(await screen.findByText("No services yet")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Start rollout" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Register service" })).not.toBeInTheDocument();
+  });
+
+  it("starts a rollout with the default steps and opens it", async () => {
+    const user = userEvent.setup();
+    const { calls } = mockApi([
+      { path: "/api/rollouts", body: { items: [] } },
+      { path: "/api/services", body: { items: [checkout, search] } },
+      { method: "POST", path: "/api/rollouts", status: 201, body: rollout({ id: "r2", service: "search", env: "dev" }) },
+    ]);
+    renderPage();
+    await user.click(await screen.findByRole("button", { name: "Start rollout" }));
+    const dialog = await screen.findByRole("dialog", { name: "Start rollout" });
+    expect(within(dialog).getByLabelText("Steps (JSON)")).toHaveValue(DEFAULT_STEPS_JSON);
+
+    await user.click(within(dialog).getByRole("button", { name: "Start rollout" }));
+    expect(dialog).toHaveTextContent("Choose the service to roll out.");
+    expect(dialog).toHaveTextContent("Give the canary URL, e.g. http://10.0.0.5:8080.");
+    expect(calls.some((c) => c.method === "POST")).toBe(false);
+
+    const select = within(dialog).getByLabelText("Service");
+    await waitFor(() => expect(select).toBeEnabled());
+    await user.selectOptions(select, "search");
+    await user.type(within(dialog).getByLabelText("Canary URL"), "http://10.0.0.6:8080");
+    await user.type(within(dialog).getByLabelText("Reason (required)"), "new search ranking");
+    await user.click(within(dialog).getByRole("button", { name: "Start rollout" }));
+
+    expect(await screen.findByText("detail of r2")).toBeInTheDocument();
+    const post = calls.find((c) => c.method === "POST")!;
+    expect(await post.json()).toEqual({ service: "search", canaryUrl: "http://10.0.0.6:8080", steps: DEFAULT_STEPS, reason: "new search ranking" });
+  });
+
+  it("refuses malformed steps before sending, and shows the API's 409 when the service is busy", async () => {
+    const user = userEvent.setup();
+    const { calls } = mockApi([
+      { path: "/api/rollouts", body: { items: [rollout()] } },
+      { path: "/api/services", body: { items: [checkout] } },
+      {
+        method: "POST",
+        path: "/api/rollouts",
+        status: 409,
+        body: { title: "Conflict", status: 409, detail: "Rollout r1 of checkout is still running.", remediation: "Finish or abort it first." },
+      },
+    ]);
+    renderPage();
+    await user.click(await screen.findByRole("button", { name: "Start rollout" }));
+    const dialog = await screen.findByRole("dialog", { name: "Start rollout" });
+    const select = within(dialog).getByLabelText("Service");
+    await waitFor(() => expect(select).toBeEnabled());
+    await user.selectOptions(select, "checkout");
+    await user.type(within(dialog).getByLabelText("Canary URL"), "http://10.0.0.6:8080");
+    await user.type(within(dialog).getByLabelText("Reason (required)"), "try it");
+    const steps = within(dialog).getByLabelText("Steps (JSON)");
+    await user.clear(steps);
+    await user.click(steps);
+    await user.paste('[{"setWeight": 150}]');
+    await user.click(within(dialog).getByRole("button", { name: "Start rollout" }));
+    expect(dialog).toHaveTextContent("Step 1: setWeight is a whole number from 0 to 100.");
+    expect(steps).toHaveAttribute("aria-invalid", "true");
+    expect(calls.some((c) => c.method === "POST")).toBe(false);
+
+    await user.click(within(dialog).getByRole("button", { name: "Use the default steps" }));
+    await user.click(within(dialog).getByRole("button", { name: "Start rollout" }));
+    expect(await within(dialog).findByRole("alert")).toHaveTextContent("Rollout r1 of checkout is still running.");
+  });
+
+  it("registers a service", async () => {
+    const user = userEvent.setup();
+    const { calls } = mockApi([
+      { path: "/api/rollouts", body: { items: [] } },
+      { path: "/api/services", body: { items: [] } },
+      { path: "/api/environments", body: { items: [] } },
+      { method: "POST", path: "/api/services", status: 201, body: { ...search, name: "cart" } },
+    ]);
+    renderPage();
+    await user.click(await screen.findByRole("button", { name: "Register service" }));
+    const dialog = await screen.findByRole("dialog", { name: "Register service" });
+    await user.type(within(dialog).getByLabelText("Name"), "Cart");
+    await user.type(within(dialog).getByLabelText("Stable URL"), "10.0.0.5");
+    await user.click(within(dialog).getByRole("button", { name: "Register service" }));
+    expect(dialog).toHaveTextContent("Use lowercase letters, digits and dashes");
+    expect(dialog).toHaveTextContent("The stable URL must be an http(s) URL with a host");
+
+    await user.clear(within(dialog).getByLabelText("Name"));
+    await user.type(within(dialog).getByLabelText("Name"), "cart");
+    await user.clear(within(dialog).getByLabelText("Stable URL"));
+    await user.type(within(dialog).getByLabelText("Stable URL"), "http://10.0.0.5:8080");
+    await user.selectOptions(within(dialog).getByLabelText("Environment"), "staging");
+    await user.type(within(dialog).getByLabelText("Sticky sessions (optional)"), "cookie:canary");
+    await user.click(within(dialog).getByRole("button", { name: "Register service" }));
+
+    await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
+    const post = calls.find((c) => c.method === "POST")!;
+    expect(await post.json()).toEqual({ name: "cart", env: "staging", stableUrl: "http://10.0.0.5:8080", sticky: "cookie:canary" });
+  });
+});

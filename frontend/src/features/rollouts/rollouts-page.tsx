@@ -1,0 +1,196 @@
+import { useQuery } from "@tanstack/react-query";
+import { RocketIcon, SearchXIcon } from "lucide-react";
+import { useId, useState } from "react";
+import { rolloutsListOptions } from "@/client/@tanstack/react-query.gen";
+import { DataTable, type Column } from "@/components/data-table";
+import { EnvLink } from "@/components/env-link";
+import { PageHeader } from "@/components/page-header";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { Label } from "@/components/ui/label";
+import { NativeSelect } from "@/components/ui/native-select";
+import { useCurrentEnv } from "@/lib/env";
+import { formatDateTime } from "@/lib/format";
+import { definedOnly, useOpenFromUrl, useUrlFilters } from "@/lib/url-state";
+import { useCan } from "@/features/auth/session";
+import { RequirePermission } from "@/features/auth/require-permission";
+import { inEnv, isFinishedRollout, ROLLOUT_STATUSES, stepPosition, type Rollout } from "./model";
+import { servicesQueryOptions, useRolloutsLiveUpdates } from "./queries";
+import { RegisterServiceDialog } from "./register-service-dialog";
+import { RolloutStatusBadge } from "./rollout-status-badge";
+import { ServicesCard } from "./services-card";
+import { StartRolloutDialog } from "./start-rollout-dialog";
+import { WeightBar } from "./weight-bar";
+
+const FILTERS = ["status", "service"] as const;
+const LIMIT = 100;
+
+const columns: Column<Rollout>[] = [
+  {
+    id: "service",
+    header: "Service",
+    cell: (r) => (
+      <span className="grid gap-0.5">
+        <EnvLink to={`/rollouts/${r.id}`} className="font-medium underline underline-offset-4 hover:no-underline">
+          {r.service}
+        </EnvLink>
+        <span className="font-mono text-xs text-muted-foreground" title={r.id}>
+          {r.id.slice(0, 12)}
+        </span>
+      </span>
+    ),
+  },
+  { id: "env", header: "Env", cell: (r) => <Badge variant="outline">{r.env}</Badge> },
+  { id: "status", header: "Status", cell: (r) => <RolloutStatusBadge status={r.status} /> },
+  {
+    id: "weight",
+    header: "Weight",
+    cell: (r) => <WeightBar weight={r.weight} label={`Canary weight of ${r.service} (rollout ${r.id.slice(0, 12)})`} />,
+  },
+  {
+    id: "step",
+    header: "Step",
+    cell: (r) => {
+      const { current, total } = stepPosition(r.steps.length, r.stepIndex, r.status);
+      return (
+        <span className="tabular-nums whitespace-nowrap" title={`Step ${current} of ${total}`}>
+          {current}/{total}
+        </span>
+      );
+    },
+  },
+  { id: "canary", header: "Canary URL", cell: (r) => <span className="font-mono text-xs break-all">{r.canaryUrl}</span> },
+  { id: "started", header: "Started", cell: (r) => <span className="whitespace-nowrap">{formatDateTime(r.createdAt, true)}</span> },
+  { id: "by", header: "By", cell: (r) => r.createdBy },
+];
+
+function RolloutsView() {
+  const id = useId();
+  const mayPromote = useCan("rollouts:promote");
+  const env = useCurrentEnv();
+  const filters = useUrlFilters(FILTERS);
+  const { status, service } = filters.values;
+  const live = useRolloutsLiveUpdates();
+  const list = useQuery({
+    ...rolloutsListOptions({ query: { limit: LIMIT, ...definedOnly({ status, service }) } }),
+    // The stream keeps it fresh; poll only while something is in flight and the stream is down.
+    refetchInterval: (q) => (live !== "open" && q.state.data?.items.some((r) => !isFinishedRollout(r.status)) ? 10_000 : false),
+  });
+  const services = useQuery(servicesQueryOptions());
+  const serviceNames = [...new Set([...(services.data?.items.map((s) => s.name) ?? []), ...(service ? [service] : [])])].sort();
+  const rows = list.data ? inEnv(list.data.items, env) : undefined;
+  const [starting, setStarting] = useOpenFromUrl("new");
+  const [startService, setStartService] = useState<string | undefined>();
+  const [registering, setRegistering] = useOpenFromUrl("register");
+
+  const openStart = (name?: string) => {
+    setStartService(name);
+    setStarting(true);
+  };
+
+  return (
+    <>
+      <PageHeader
+        title="Rollouts"
+        description={
+          <>
+            Canary rollouts at the edge router, newest first: each walks its steps (weights, pauses, analyses) until it is promoted,
+            rolled back or aborted. Changes appear live.
+            {env ? ` Showing ${env} only (the environment switcher).` : ""}
+          </>
+        }
+        actions={
+          mayPromote ? (
+            <Button onClick={() => openStart()}>
+              <RocketIcon aria-hidden="true" />
+              Start rollout
+            </Button>
+          ) : null
+        }
+      />
+      <div className="grid min-w-0 grid-cols-1 gap-6">
+        <div className="grid min-w-0 grid-cols-1 gap-4">
+          <div role="group" aria-label="Filter the rollouts" className="flex flex-wrap items-end gap-3">
+            <div className="grid gap-1.5">
+              <Label htmlFor={`${id}-status`}>Status</Label>
+              <NativeSelect id={`${id}-status`} className="w-40" value={status} onChange={(e) => filters.set({ status: e.target.value })}>
+                <option value="">Any status</option>
+                {ROLLOUT_STATUSES.map((s) => (
+                  <option key={s} value={s}>
+                    {s}
+                  </option>
+                ))}
+              </NativeSelect>
+            </div>
+            <div className="grid gap-1.5">
+              <Label htmlFor={`${id}-service`}>Service</Label>
+              <NativeSelect id={`${id}-service`} className="w-48" value={service} onChange={(e) => filters.set({ service: e.target.value })}>
+                <option value="">Any service</option>
+                {serviceNames.map((s) => (
+                  <option key={s} value={s}>
+                    {s}
+                  </option>
+                ))}
+              </NativeSelect>
+            </div>
+            {filters.active ? (
+              <Button variant="ghost" onClick={filters.clear}>
+                Clear filters
+              </Button>
+            ) : null}
+          </div>
+          <DataTable
+            caption="Rollouts, newest first"
+            columns={columns}
+            rows={rows}
+            rowKey={(r) => r.id}
+            isPending={list.isPending}
+            error={list.error}
+            errorTitle="Could not load the rollouts"
+            onRetry={() => void list.refetch()}
+            filtered={filters.active || Boolean(env)}
+            empty={{
+              icon: RocketIcon,
+              title: "No rollouts yet",
+              description: mayPromote
+                ? "A rollout starts when a succeeded run is promoted (Promote… on the run's page) or with Start rollout here. Its weight, steps and analyses then update live."
+                : "A rollout starts when someone with the rollouts:promote permission promotes a succeeded run to a service. Its weight, steps and analyses then update live.",
+            }}
+            filteredEmpty={{
+              icon: SearchXIcon,
+              title: "No rollouts match",
+              description: env
+                ? `Nothing matches these filters in ${env}. Choose another status or service, clear the filters, or choose “All environments” in the environment switcher.`
+                : "Choose another status or service, or clear the filters.",
+              action: filters.active ? (
+                <Button variant="outline" onClick={filters.clear}>
+                  Clear filters
+                </Button>
+              ) : undefined,
+            }}
+          />
+          {list.data && list.data.items.length >= LIMIT ? (
+            <p className="text-sm text-muted-foreground">Showing the newest {LIMIT}: filter by status or service to find older ones.</p>
+          ) : null}
+        </div>
+        <ServicesCard env={env} onRegister={mayPromote ? () => setRegistering(true) : null} onStart={mayPromote ? openStart : null} />
+      </div>
+      {mayPromote ? (
+        <>
+          <StartRolloutDialog open={starting} onOpenChange={setStarting} service={startService} />
+          <RegisterServiceDialog open={registering} onOpenChange={setRegistering} />
+        </>
+      ) : null}
+    </>
+  );
+}
+
+export function RolloutsPage() {
+  return (
+    <RequirePermission anyOf={["rollouts:read"]} title="Rollouts">
+      <RolloutsView />
+    </RequirePermission>
+  );
+}
+
+export const Component = RolloutsPage;

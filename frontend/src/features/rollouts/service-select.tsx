@@ -1,0 +1,35 @@
+import { useQuery } from "@tanstack/react-query";
+import { ErrorState } from "@/components/error-state";
+import { FormField } from "@/components/form-field";
+import { NativeSelect } from "@/components/ui/native-select";
+import { servicesQueryOptions } from "./queries";
+
+/**
+ * The service a rollout is of, chosen from GET /api/services. While they load the select is
+ * disabled; a failure shows the problem with a retry; no services at all says how to add one.
+ */
+export function ServiceSelect({ value, onChange, error }: { value: string; onChange: (name: string) => void; error?: string }) {
+  const services = useQuery(servicesQueryOptions());
+  const items = services.data?.items ?? [];
+  if (services.error) {
+    return <ErrorState error={services.error} title="Could not load the services" onRetry={() => void services.refetch()} compact />;
+  }
+  const none = services.isSuccess && items.length === 0;
+  const hint = none
+    ? "No services are registered yet: register one on the Rollouts page (Register service) first."
+    : "The edge router sends a share of this service's traffic to the canary.";
+  return (
+    <FormField label="Service" error={error} hint={hint}>
+      {(p) => (
+        <NativeSelect {...p} value={value} onChange={(e) => onChange(e.target.value)} disabled={services.isPending || none} required>
+          <option value="">{services.isPending ? "Loading services…" : none ? "No services yet" : "Choose a service…"}</option>
+          {items.map((s) => (
+            <option key={s.id} value={s.name}>
+              {s.name} ({s.env}){s.rolloutId ? " · rollout in progress" : ""}
+            </option>
+          ))}
+        </NativeSelect>
+      )}
+    </FormField>
+  );
+}

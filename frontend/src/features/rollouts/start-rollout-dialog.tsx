@@ -1,0 +1,145 @@
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useState, type FormEvent } from "react";
+import { useNavigate } from "react-router";
+import { rolloutsCreateMutation } from "@/client/@tanstack/react-query.gen";
+import { FormField } from "@/components/form-field";
+import { MIN_REASON_LENGTH } from "@/components/confirm-dialog";
+import { Button } from "@/components/ui/button";
+import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "@/components/ui/dialog";
+import { Input } from "@/components/ui/input";
+import { Textarea } from "@/components/ui/textarea";
+import { useEnvHref } from "@/lib/env";
+import { serverFieldErrors, type FieldErrors } from "@/lib/form";
+import { toast } from "@/lib/toast";
+import { DEFAULT_STEPS_JSON, parseStepsJson, upstreamError } from "./model";
+import { PromoteProblem } from "./promote-problem";
+import { invalidateRolloutLists, invalidateServices, storeRollout } from "./queries";
+import { ServiceSelect } from "./service-select";
+
+export function StartRolloutDialog({
+  open,
+  onOpenChange,
+  service,
+}: {
+  open: boolean;
+  onOpenChange: (open: boolean) => void;
+  /** Preselected service (e.g. from its row in the services table). */
+  service?: string;
+}) {
+  return (
+    <Dialog open={open} onOpenChange={onOpenChange}>
+      {/* Mounted only while open: every opening starts from the default steps. */}
+      {open ? <StartRolloutForm initialService={service ?? ""} onCancel={() => onOpenChange(false)} /> : null}
+    </Dialog>
+  );
+}
+
+/** Server field names → this form's fields (`steps.3.setWeight` belongs to the steps editor). */
+function fieldErrorsOf(error: unknown): FieldErrors {
+  const out: FieldErrors = {};
+  for (const [k, v] of Object.entries(serverFieldErrors(error))) {
+    const key = k.startsWith("steps") ? "steps" : k;
+    out[key] ??= k.startsWith("steps.") ? `${k}: ${v}` : v;
+  }
+  return out;
+}
+
+const STEPS_HINT =
+  'A JSON array; each step is one of {"setWeight": 25}, {"pause": 60} (seconds, or "2m"; 0 waits for Resume or Promote) or ' +
+  '{"analysis": {}} (by default error_rate < 0.05, measured 3 times 10s apart).';
+
+const FIELDS = new Set(["service", "canaryUrl", "steps", "reason"]);
+
+function StartRolloutForm({ initialService, onCancel }: { initialService: string; onCancel: () => void }) {
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const href = useEnvHref();
+  const [service, setService] = useState(initialService);
+  const [canaryUrl, setCanaryUrl] = useState("");
+  const [steps, setSteps] = useState(DEFAULT_STEPS_JSON);
+  const [reason, setReason] = useState("");
+  const [errors, setErrors] = useState<FieldErrors>({});
+  const create = useMutation({
+    ...rolloutsCreateMutation(),
+    onSuccess: (r) => {
+      storeRollout(queryClient, r);
+      toast({ title: "Rollout started", description: `Canary ${r.canaryUrl} of ${r.service} in ${r.env}.`, variant: "success" });
+      navigate(href(`/rollouts/${r.id}`));
+    },
+    onError: (e) => setErrors(fieldErrorsOf(e)),
+    onSettled: () => {
+      void invalidateRolloutLists(queryClient);
+      void invalidateServices(queryClient);
+    },
+  });
+
+  function submit(e: FormEvent) {
+    e.preventDefault();
+    const local: FieldErrors = {};
+    if (!service) local.service = "Choose the service to roll out.";
+    const urlError = upstreamError(canaryUrl, "canary URL");
+    if (urlError) local.canaryUrl = urlError;
+    const parsed = parseStepsJson(steps);
+    if (!parsed.ok) local.steps = parsed.error;
+    if (reason.trim().length < MIN_REASON_LENGTH) local.reason = `Give a reason of at least ${MIN_REASON_LENGTH} characters.`;
+    setErrors(local);
+    if (Object.keys(local).length || !parsed.ok) return;
+    create.mutate({ body: { service, canaryUrl: canaryUrl.trim(), steps: parsed.steps, reason: reason.trim() } });
+  }
+
+  const otherError = create.error && !Object.keys(fieldErrorsOf(create.error)).some((k) => FIELDS.has(k));
+  return (
+    <DialogContent className="sm:max-w-2xl">
+      <form onSubmit={submit} className="grid gap-4" noValidate>
+        <DialogHeader>
+          <DialogTitle>Start rollout</DialogTitle>
+          <DialogDescription>
+            A canary of the service gets a growing share of its traffic, step by step; analyses between the steps roll it back on
+            their own when the canary misbehaves. Recorded in the audit log.
+          </DialogDescription>
+        </DialogHeader>
+        <ServiceSelect value={service} onChange={setService} error={errors.service} />
+        <FormField label="Canary URL" error={errors.canaryUrl} hint="Where the new version answers, e.g. http://10.0.0.6:8080.">
+          {(p) => <Input {...p} type="url" inputMode="url" value={canaryUrl} onChange={(e) => setCanaryUrl(e.target.value)} autoComplete="off" />}
+        </FormField>
+        <FormField
+          label="Steps (JSON)"
+          error={errors.steps}
+          hint={STEPS_HINT}
+        >
+          {(p) => (
+            <Textarea
+              {...p}
+              value={steps}
+              onChange={(e) => setSteps(e.target.value)}
+              rows={9}
+              spellCheck={false}
+              autoCapitalize="off"
+              autoComplete="off"
+              className="font-mono text-xs"
+            />
+          )}
+        </FormField>
+        {steps !== DEFAULT_STEPS_JSON ? (
+          <div>
+            <Button variant="outline" size="sm" onClick={() => setSteps(DEFAULT_STEPS_JSON)}>
+              Use the default steps
+            </Button>
+          </div>
+        ) : null}
+        <FormField label="Reason (required)" error={errors.reason} hint="Recorded with the rollout in the audit log.">
+          {(p) => <Textarea {...p} value={reason} onChange={(e) => setReason(e.target.value)} rows={2} aria-required="true" />}
+        </FormField>
+        {otherError ? <PromoteProblem error={create.error} title="Could not start the rollout" /> : null}
+        <DialogFooter>
+          <Button variant="outline" onClick={onCancel} disabled={create.isPending}>
+            Cancel
+          </Button>
+          <Button type="submit" disabled={create.isPending}>
+            {create.isPending ? "Starting…" : "Start rollout"}
+          </Button>
+        </DialogFooter>
+      </form>
+    </DialogContent>
+  );
+}
