@@ -12,8 +12,7 @@ from temporalio import activity
 from maestro.config import Settings
 from maestro.domain.supply import EvidenceBundle
 from maestro.domain.types import utcnow
-from maestro.events import make_envelope
-from maestro.events.streams import stream_key
+from maestro.events.streams import emit
 from maestro.observability import alerts as alertmod
 from maestro.supply.evidence import STAGES, Builder
 
@@ -49,10 +48,8 @@ class EvidenceActivities:
             actor=f"evidence {bundle_id}",
             public_url=self.settings.effective_public_url,
         )
-        env = make_envelope(type="alert_fired", entity="alert", id=a.id, payload=alertmod.alert_payload(a))
-        self.redis.xadd(
-            stream_key("alerts"), {"e": env.model_dump_json(by_alias=True)}, maxlen=self.settings.stream_maxlen, approximate=True
-        )
+        payload = alertmod.alert_payload(a)
+        emit(self.redis, "alerts", "alert_fired", entity="alert", id=a.id, payload=payload, maxlen=self.settings.stream_maxlen)
         return nonce
 
     @activity.defn(name="evidence_build")

@@ -14,8 +14,7 @@ from maestro.artifacts import make_store
 from maestro.config import Settings
 from maestro.domain.runs import Artifact, Run
 from maestro.domain.supply import Attestation
-from maestro.events import make_envelope
-from maestro.events.streams import stream_key
+from maestro.events.streams import emit
 from maestro.pipelines.spec import SBOM_FILE
 from maestro.policy import service as polsvc
 from maestro.shared import AttestInput, GateInput, GateOutcome, SignedArtifact, SignInput
@@ -68,15 +67,17 @@ class SupplyActivities:
         return [SignedArtifact(path=a["path"], sha256=a["sha256"], signature=a["signature"]) for a in signed]
 
     def _publish(self, kind: str, payload: dict[str, Any]) -> None:
-        if self.redis is None:
-            return
-        env = make_envelope(type=kind, entity="policy_decision", id=str(payload.get("decisionId", "")), payload=payload)
-        self.redis.xadd(
-            stream_key("policies"),
-            {"e": env.model_dump_json(by_alias=True)},
-            maxlen=self.settings.stream_maxlen,
-            approximate=True,
-        )
+        if self.redis is not None:
+            eid = str(payload.get("decisionId", ""))
+            emit(
+                self.redis,
+                "policies",
+                kind,
+                entity="policy_decision",
+                id=eid,
+                payload=payload,
+                maxlen=self.settings.stream_maxlen,
+            )
 
     @activity.defn(name="policy_gate")
     def policy_gate(self, inp: GateInput) -> GateOutcome:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-from maestro.events.envelope import Envelope
+from maestro.events.envelope import Envelope, make_envelope
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,12 @@ async def publish(redis: Redis, topic: str, env: Envelope, *, maxlen: int = 10_0
     data = env.model_dump_json(by_alias=True)
     sid = await redis.xadd(stream_key(topic), {"e": data}, maxlen=maxlen, approximate=True)
     return sid.decode() if isinstance(sid, bytes) else str(sid)
+
+
+def emit(redis: SyncRedis, topic: str, kind: str, *, entity: str, id: str, payload: dict[str, Any], maxlen: int = 10_000) -> None:
+    """Publish one event from synchronous code (activities, request handlers)."""
+    env = make_envelope(type=kind, entity=entity, id=id, payload=payload)
+    redis.xadd(stream_key(topic), {"e": env.model_dump_json(by_alias=True)}, maxlen=maxlen, approximate=True)
 
 
 @dataclass

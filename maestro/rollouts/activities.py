@@ -20,8 +20,7 @@ from maestro.domain.rollouts import Rollout
 from maestro.domain.runs import Alert, Run
 from maestro.domain.types import utcnow
 from maestro.edge import routes as edge
-from maestro.events import make_envelope
-from maestro.events.streams import stream_key
+from maestro.events.streams import emit
 from maestro.observability import alerts as alertmod
 from maestro.policy import service as polsvc
 from maestro.rollouts.types import ApplyInput, GateRolloutInput, GateRolloutResult, MeasureInput, Measurement, ProjectInput
@@ -42,8 +41,7 @@ def rollout_payload(r: Rollout) -> dict[str, Any]:
 
 
 def _xadd(redis: Redis, settings: Settings, topic: str, kind: str, entity: str, eid: str, payload: dict[str, Any]) -> None:
-    env = make_envelope(type=kind, entity=entity, id=eid, payload=payload)
-    redis.xadd(stream_key(topic), {"e": env.model_dump_json(by_alias=True)}, maxlen=settings.stream_maxlen, approximate=True)
+    emit(redis, topic, kind, entity=entity, id=eid, payload=payload, maxlen=settings.stream_maxlen)
 
 
 class RolloutActivities:
@@ -124,13 +122,7 @@ class RolloutActivities:
             for a in resolved:
                 _xadd(self.redis, self.settings, "alerts", "alert_resolved", "alert", a.id, alertmod.alert_payload(a))
             payload = rollout_payload(r) | {"history": inp.history, "analysis": inp.analysis}
-        env = make_envelope(type=inp.event, entity="rollout", id=inp.rollout_id, payload=payload)
-        self.redis.xadd(
-            stream_key("rollouts"),
-            {"e": env.model_dump_json(by_alias=True)},
-            maxlen=self.settings.stream_maxlen,
-            approximate=True,
-        )
+        _xadd(self.redis, self.settings, "rollouts", inp.event, "rollout", inp.rollout_id, payload)
 
     @activity.defn(name="rollout_rolled_back")
     def rolled_back(self, rollout_id: str, reason: str) -> None:
@@ -170,13 +162,7 @@ class RolloutActivities:
             )
             s.commit()
         if fired:
-            env = make_envelope(type="alert_fired", entity="alert", id=alert.id, payload=alertmod.alert_payload(alert))
-            self.redis.xadd(
-                stream_key("alerts"),
-                {"e": env.model_dump_json(by_alias=True)},
-                maxlen=self.settings.stream_maxlen,
-                approximate=True,
-            )
+            _xadd(self.redis, self.settings, "alerts", "alert_fired", "alert", alert.id, alertmod.alert_payload(alert))
 
     @activity.defn(name="rollout_gate")
     def gate(self, inp: GateRolloutInput) -> GateRolloutResult:
@@ -193,13 +179,7 @@ class RolloutActivities:
             tenant_id = r.tenant_id
 
         def publish(kind: str, payload: dict[str, Any]) -> None:
-            env = make_envelope(type=kind, entity="policy_decision", id=str(payload.get("decisionId", "")), payload=payload)
-            self.redis.xadd(
-                stream_key("policies"),
-                {"e": env.model_dump_json(by_alias=True)},
-                maxlen=self.settings.stream_maxlen,
-                approximate=True,
-            )
+            _xadd(self.redis, self.settings, "policies", kind, "policy_decision", str(payload.get("decisionId", "")), payload)
 
         res = polsvc.gate(
             self.engine,

@@ -18,8 +18,7 @@ from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.supply import Policy, PolicyDecision, PolicyRevision
 from maestro.domain.types import utcnow
-from maestro.events import make_envelope
-from maestro.events.streams import stream_key
+from maestro.events.streams import emit
 from maestro.pipelines import spec as specmod
 from maestro.pipelines import store
 from maestro.policy import engine
@@ -248,10 +247,8 @@ def update_policy(*, policy_id: str, body: PolicyUpdate, session: SessionDep, pr
 
 def publisher(rt: RuntimeDep) -> polsvc.Publisher:
     def publish(kind: str, payload: dict[str, Any]) -> None:
-        env = make_envelope(type=kind, entity="policy_decision", id=str(payload.get("decisionId", "")), payload=payload)
-        rt.redis_sync.xadd(
-            stream_key("policies"), {"e": env.model_dump_json(by_alias=True)}, maxlen=rt.settings.stream_maxlen, approximate=True
-        )
+        eid = str(payload.get("decisionId", ""))
+        emit(rt.redis_sync, "policies", kind, entity="policy_decision", id=eid, payload=payload, maxlen=rt.settings.stream_maxlen)
 
     return publish
 
