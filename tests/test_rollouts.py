@@ -294,3 +294,17 @@ def test_a_run_is_promoted_into_a_rollout_and_prod_needs_signatures(caller: Call
         assert caller.get("/api/rollouts", params={"service": "app-prod"}).json()["items"] == []
     finally:
         canary.close()
+
+
+def test_sticky_routing_keeps_a_user_on_one_version() -> None:
+    from maestro.edge.routes import Route
+    from maestro.edge.server import pick
+
+    route = Route(service="s", stable="http://a", canary="http://b", weight=30, sticky="header:X-User")
+    per_user = {u: {pick(route, {"x-user": u}, {}) for _ in range(20)} for u in (f"user-{i}" for i in range(400))}
+    assert all(len(v) == 1 for v in per_user.values())  # each user always lands on the same version
+    share = sum(v == {"canary"} for v in per_user.values()) / len(per_user)
+    assert 0.2 < share < 0.4  # and the users split by the weight
+    by_cookie = Route(service="s", stable="http://a", canary="http://b", weight=100, sticky="cookie:uid")
+    assert pick(by_cookie, {}, {"uid": "u1"}) == "canary"
+    assert pick(Route(service="s", stable="http://a", canary=None, weight=50), {}, {}) == "stable"
