@@ -153,3 +153,13 @@ def make_store(settings: Settings) -> Store:
             secret_key=settings.s3_secret_access_key,
         )
     return LocalStore(settings.effective_artifact_dir)
+
+
+def read_verified(store: Store, sha256: str) -> bytes:
+    """A blob's bytes, re-hashed on the way (DigestMismatch / FileNotFoundError otherwise); no temp file left behind."""
+    path = store.verified_path(sha256)
+    try:
+        return path.read_bytes()
+    finally:
+        if store.temporary_downloads:
+            path.unlink(missing_ok=True)

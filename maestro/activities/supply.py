@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from redis import Redis
@@ -14,11 +13,10 @@ from maestro.artifacts import make_store
 from maestro.config import Settings
 from maestro.domain.runs import Artifact, Run
 from maestro.domain.supply import Attestation
-from maestro.events.streams import emit
 from maestro.pipelines.spec import SBOM_FILE
 from maestro.policy import service as polsvc
 from maestro.shared import AttestInput, GateInput, GateOutcome, SignedArtifact, SignInput
-from maestro.supply import provenance
+from maestro.supply import provenance, runsbom
 
 
 def promote_input(s: Session, settings: Settings, run: Run, env: str) -> dict[str, Any]:
@@ -38,15 +36,9 @@ def promote_input(s: Session, settings: Settings, run: Run, env: str) -> dict[st
             if not a.path.endswith(SBOM_FILE)
         ],
     }
-    sbom = next((a for a in arts if a.path.endswith(SBOM_FILE)), None)
+    sbom = runsbom.sbom_artifact(s, run.id)
     if sbom is not None:
-        store = make_store(settings)
-        path = store.verified_path(sbom.sha256)
-        try:
-            components = len(json.loads(path.read_bytes()).get("components", []))
-        finally:
-            if store.temporary_downloads:
-                path.unlink(missing_ok=True)
+        components = len(runsbom.read_json(make_store(settings), sbom).get("components", []))
         doc["sbom"] = {"sha256": sbom.sha256, "components": components}
     return doc
 
@@ -66,19 +58,6 @@ class SupplyActivities:
         signed = provenance.sign_artifacts(self.engine, self.settings, inp.run_id, inp.patterns)
         return [SignedArtifact(path=a["path"], sha256=a["sha256"], signature=a["signature"]) for a in signed]
 
-    def _publish(self, kind: str, payload: dict[str, Any]) -> None:
-        if self.redis is not None:
-            eid = str(payload.get("decisionId", ""))
-            emit(
-                self.redis,
-                "policies",
-                kind,
-                entity="policy_decision",
-                id=eid,
-                payload=payload,
-                maxlen=self.settings.stream_maxlen,
-            )
-
     @activity.defn(name="policy_gate")
     def policy_gate(self, inp: GateInput) -> GateOutcome:
         with Session(self.engine) as s:
@@ -95,6 +74,7 @@ class SupplyActivities:
             subject=f"run {inp.run_id} ({inp.key}) → {inp.env}",
             actor=owner,
             timeout_s=self.settings.policy_timeout_ms / 1000,
-            publish=self._publish,
+            redis=self.redis,
+            stream_maxlen=self.settings.stream_maxlen,
         )
         return GateOutcome(allowed=res.allowed, decision_id=res.batch_id, reasons=res.reasons)

@@ -6,7 +6,6 @@ from typing import Any
 
 from maestro.api.deps import Runtime
 from maestro.api.problems import Problem
-from maestro.api.routes.policies import publisher
 from maestro.domain.identity import Principal
 from maestro.policy import service as polsvc
 
@@ -23,7 +22,8 @@ def enforce(
         subject=subject,
         actor=principal.actor,
         timeout_s=rt.settings.policy_timeout_ms / 1000,
-        publish=publisher(rt),
+        redis=rt.redis_sync,
+        stream_maxlen=rt.settings.stream_maxlen,
     )
     if not res.allowed:
         raise Problem(

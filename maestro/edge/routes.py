@@ -41,8 +41,8 @@ def get(redis: Redis, service: str) -> Route | None:
     return Route(**json.loads(raw)) if raw else None  # type: ignore[arg-type]
 
 
-def all_routes(redis: Redis) -> dict[str, Route]:
-    raw: Any = redis.hgetall(ROUTES)
+def parse_routes(raw: dict[Any, Any]) -> dict[str, Route]:
+    """The ROUTES hash as read from Redis (sync or async client) → routes by service."""
     return {(k.decode() if isinstance(k, bytes) else k): Route(**json.loads(v)) for k, v in raw.items()}
 
 

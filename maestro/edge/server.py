@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import random
 import time
@@ -100,7 +99,7 @@ def create_edge(settings: Settings) -> Starlette:
         while True:
             try:
                 raw = await redis.hgetall(rt.ROUTES)
-                state["routes"] = {(k.decode() if isinstance(k, bytes) else k): rt.Route(**json.loads(v)) for k, v in raw.items()}
+                state["routes"] = rt.parse_routes(raw)
                 await stats.flush(redis)
             except Exception:
                 log.warning("edge: route refresh or stats flush failed", exc_info=True)

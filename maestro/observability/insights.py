@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from maestro.artifacts import Store
+from maestro.artifacts import Store, read_verified
 from maestro.domain.runs import Alert, Artifact, Run, StepRun
 
 MAX_JUNIT_BYTES = 5 * 1024 * 1024
@@ -69,10 +69,7 @@ def compute(s: Session, *, tenant_id: str, since: datetime, store: Store, limit:
             if a.size > MAX_JUNIT_BYTES:
                 continue
             try:
-                path = store.verified_path(a.sha256)
-                data = path.read_bytes()
-                if getattr(store, "temporary_downloads", False):
-                    path.unlink(missing_ok=True)
+                data = read_verified(store, a.sha256)
                 cases = junit_cases(data) if b"<testsuite" in data[:4096] or b"<testsuites" in data[:4096] else []
             except Exception:  # a broken or missing report is skipped, not fatal
                 log.info("skipping unreadable test report %s", a.path, exc_info=True)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from redis import Redis
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from maestro.domain.supply import Policy, PolicyDecision, PolicyRevision
 from maestro.domain.types import new_id, utcnow
+from maestro.events.streams import emit
 from maestro.policy import engine
 from maestro.policy.starters import STARTERS
 
@@ -23,7 +24,6 @@ POINTS = {
     "run_start": "a run is started (input: pipeline, version, env, inputs, ref)",
     "promote": "artifacts are promoted or deployed to an environment (input: env, artifacts[path, sha256, signed], sbom)",
 }
-Publisher = Callable[[str, dict[str, Any]], None]
 
 
 def sha256_text(text: str) -> str:
@@ -99,9 +99,13 @@ def gate(
     subject: str,
     actor: str,
     timeout_s: float,
-    publish: Publisher | None = None,
+    redis: Redis | None = None,
+    stream_maxlen: int = 10_000,
 ) -> GateResult:
-    """Evaluate every enabled policy of the point; the decision log is committed whatever the outcome."""
+    """Evaluate every enabled policy of the point; the decision log is committed whatever the outcome.
+
+    A denial is also a `policy_denied` event on the policies stream when `redis` is given.
+    """
     batch = new_id()
     digest = input_digest(input_doc)
     out = GateResult(True, batch)
@@ -137,11 +141,16 @@ def gate(
                 out.allowed = False
                 out.reasons += [f"{p.name}: {r}" if not r.startswith(f"{p.name}:") else r for r in o.reasons]
         s.commit()
-    if not out.allowed and publish is not None:
+    if not out.allowed and redis is not None:
         try:
-            publish(
+            emit(
+                redis,
+                "policies",
                 "policy_denied",
-                {
+                entity="policy_decision",
+                id=batch,
+                maxlen=stream_maxlen,
+                payload={
                     "decisionId": batch,
                     "point": point,
                     "subject": subject,

@@ -178,9 +178,6 @@ class RolloutActivities:
             doc["service"], doc["rollout"] = r.service, {"id": r.id, "weight": r.weight, "step": r.step_index}
             tenant_id = r.tenant_id
 
-        def publish(kind: str, payload: dict[str, Any]) -> None:
-            _xadd(self.redis, self.settings, "policies", kind, "policy_decision", str(payload.get("decisionId", "")), payload)
-
         res = polsvc.gate(
             self.engine,
             tenant_id=tenant_id,
@@ -189,6 +186,7 @@ class RolloutActivities:
             subject=f"rollout {inp.rollout_id} of {doc['service']} → {doc['env']}",
             actor=inp.by,
             timeout_s=self.settings.policy_timeout_ms / 1000,
-            publish=publish,
+            redis=self.redis,
+            stream_maxlen=self.settings.stream_maxlen,
         )
         return GateRolloutResult(allowed=res.allowed, reasons=res.reasons, decision_id=res.batch_id)

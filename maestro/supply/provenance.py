@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from maestro import __version__
-from maestro.artifacts import Store, make_store
+from maestro.artifacts import Store, make_store, read_verified
 from maestro.config import Settings
 from maestro.domain.runs import Artifact, PipelineVersion, Run, StepRun
 from maestro.domain.supply import Attestation, SigningKey
@@ -111,11 +111,7 @@ def sign_artifacts(engine: Engine, settings: Settings, run_id: str, patterns: li
         for a in s.exec(select(Artifact).where(Artifact.run_id == run_id).order_by(col(Artifact.path))).all():
             if not any(fnmatch.fnmatch(a.path, p) for p in patterns):
                 continue
-            path = store.verified_path(a.sha256)  # re-hashed: never sign what the store does not hold
-            data = path.read_bytes()
-            if getattr(store, "temporary_downloads", False):
-                path.unlink(missing_ok=True)
-            sig = sign_blob(key, data)
+            sig = sign_blob(key, read_verified(store, a.sha256))  # re-hashed: never sign what the store does not hold
             prior = s.exec(
                 select(Attestation).where(
                     Attestation.run_id == run_id, Attestation.kind == "signature", Attestation.subject_sha256 == a.sha256
@@ -193,11 +189,7 @@ def verify_run(s: Session, run_id: str, store: Store) -> Verification:
 def _blob_ok(store: Store, att: Attestation, pub: Any) -> bool:
     """The signature verifies over the artifact's bytes as the store holds them now (re-hashed on read)."""
     try:
-        path = store.verified_path(att.subject_sha256)
+        data = read_verified(store, att.subject_sha256)
     except Exception:  # missing or corrupted in the store: nothing signed can be shown
         return False
-    try:
-        return verify_blob(pub, path.read_bytes(), att.signature)
-    finally:
-        if getattr(store, "temporary_downloads", False):
-            path.unlink(missing_ok=True)
+    return verify_blob(pub, data, att.signature)

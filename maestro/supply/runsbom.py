@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from maestro.artifacts import Store
+from maestro.artifacts import Store, read_verified
 from maestro.domain.runs import Artifact, Run
 from maestro.pipelines.spec import SBOM_FILE
 from maestro.supply import sbom
@@ -20,12 +20,7 @@ def sbom_artifact(s: Session, run_id: str) -> Artifact | None:
 
 def read_json(store: Store, a: Artifact) -> dict[str, Any]:
     """Raises FileNotFoundError / DigestMismatch / ValueError when the store cannot give it back intact."""
-    path = store.verified_path(a.sha256)
-    try:
-        return json.loads(path.read_bytes())  # type: ignore[no-any-return]
-    finally:
-        if getattr(store, "temporary_downloads", False):
-            path.unlink(missing_ok=True)
+    return json.loads(read_verified(store, a.sha256))  # type: ignore[no-any-return]
 
 
 def base_run(s: Session, run: Run) -> tuple[Run, Artifact] | None:

@@ -7,6 +7,7 @@ cancel, pause, resume, approve, reject. The SQL projection follows through contr
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio import workflow
@@ -252,34 +253,27 @@ class RunWorkflow:
         if self.cancel_requested is None:
             await self._project_run("paused" if self.paused else "running")
 
-    async def _gate(self, step: StepPlan) -> None:
-        """`uses: policy`: the promote policies judge this run's artifacts, signatures and SBOM so far."""
+    async def _control_step(
+        self,
+        step: StepPlan,
+        work: Callable[[], Awaitable[tuple[bool, str, dict[str, str]]]],
+        *,
+        failed: str,
+        failed_outputs: dict[str, str],
+    ) -> None:
+        """A built-in step done by a control-plane activity: projected running, then with its outcome."""
         assert self.inp is not None
         rid = self.inp.run_id
         started = workflow.now()
         await self._project_step(
             StepUpdate(run_id=rid, key=step.key, status="running", attempt=1, started_at=started.isoformat())
         )
-        env = str(step.with_.get("env") or self.inp.env_name)
         try:
-            res: GateOutcome = await workflow.execute_activity(
-                "policy_gate",
-                GateInput(run_id=rid, key=step.key, env=env),
-                result_type=GateOutcome,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(maximum_attempts=3),
-            )
-            ok = res.allowed
-            message = (
-                f"allowed by the promote policies for {env} (decision {res.decision_id})"
-                if ok
-                else f"denied for {env}: " + "; ".join(res.reasons) + f" (decision {res.decision_id})"
-            )
-            outputs = {"decision": res.decision_id, "allowed": str(ok).lower()}
+            ok, message, outputs = await work()
         except ActivityError as exc:
             root = exc.cause
-            ok, outputs = False, {}
-            message = f"policy evaluation failed (denied): {root.message if isinstance(root, ApplicationError) else exc}"
+            ok, outputs = False, failed_outputs
+            message = f"{failed}: {root.message if isinstance(root, ApplicationError) else exc}"
         self.status[step.key] = "succeeded" if ok else "failed"
         if ok:
             self.outputs[step.key] = outputs
@@ -298,16 +292,34 @@ class RunWorkflow:
             )
         )
 
+    async def _gate(self, step: StepPlan) -> None:
+        """`uses: policy`: the promote policies judge this run's artifacts, signatures and SBOM so far."""
+        assert self.inp is not None
+        rid, env = self.inp.run_id, str(step.with_.get("env") or self.inp.env_name)
+
+        async def work() -> tuple[bool, str, dict[str, str]]:
+            res: GateOutcome = await workflow.execute_activity(
+                "policy_gate",
+                GateInput(run_id=rid, key=step.key, env=env),
+                result_type=GateOutcome,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=RetryPolicy(maximum_attempts=3),
+            )
+            message = (
+                f"allowed by the promote policies for {env} (decision {res.decision_id})"
+                if res.allowed
+                else f"denied for {env}: " + "; ".join(res.reasons) + f" (decision {res.decision_id})"
+            )
+            return res.allowed, message, {"decision": res.decision_id, "allowed": str(res.allowed).lower()}
+
+        await self._control_step(step, work, failed="policy evaluation failed (denied)", failed_outputs={})
+
     async def _sign(self, step: StepPlan) -> None:
         """`uses: sign`: the control plane (which holds the key; runners do not) signs the chosen artifacts."""
         assert self.inp is not None
-        rid = self.inp.run_id
-        started = workflow.now()
-        await self._project_step(
-            StepUpdate(run_id=rid, key=step.key, status="running", attempt=1, started_at=started.isoformat())
-        )
-        patterns = [str(p) for p in step.with_.get("artifacts", [])]
-        try:
+        rid, patterns = self.inp.run_id, [str(p) for p in step.with_.get("artifacts", [])]
+
+        async def work() -> tuple[bool, str, dict[str, str]]:
             signed: list[SignedArtifact] = await workflow.execute_activity(
                 "sign_artifacts",
                 SignInput(run_id=rid, key=step.key, patterns=patterns),
@@ -315,35 +327,14 @@ class RunWorkflow:
                 start_to_close_timeout=timedelta(minutes=5),
                 retry_policy=RetryPolicy(maximum_attempts=3),
             )
-            ok, message = (
-                bool(signed),
-                (
-                    f"signed {len(signed)} artifact(s): " + ", ".join(a.path for a in signed)
-                    if signed
-                    else f"no artifact of this run matches {patterns}; sign after the steps that upload them (needs:)"
-                ),
+            message = (
+                f"signed {len(signed)} artifact(s): " + ", ".join(a.path for a in signed)
+                if signed
+                else f"no artifact of this run matches {patterns}; sign after the steps that upload them (needs:)"
             )
-        except ActivityError as exc:
-            root = exc.cause
-            signed, ok, message = [], False, f"signing failed: {root.message if isinstance(root, ApplicationError) else exc}"
-        self.status[step.key] = "succeeded" if ok else "failed"
-        outputs = {"signed": str(len(signed))}
-        if ok:
-            self.outputs[step.key] = outputs
-        now = workflow.now()
-        await self._project_step(
-            StepUpdate(
-                run_id=rid,
-                key=step.key,
-                status=self.status[step.key],
-                attempt=1,
-                outputs=outputs,
-                started_at=started.isoformat(),
-                finished_at=now.isoformat(),
-                duration_ms=int((now - started).total_seconds() * 1000),
-                message=message[:2000],
-            )
-        )
+            return bool(signed), message, {"signed": str(len(signed))}
+
+        await self._control_step(step, work, failed="signing failed", failed_outputs={"signed": "0"})
 
     async def _run_step(self, step: StepPlan) -> None:
         assert self.inp is not None

@@ -18,7 +18,6 @@ from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.supply import Policy, PolicyDecision, PolicyRevision
 from maestro.domain.types import utcnow
-from maestro.events.streams import emit
 from maestro.pipelines import spec as specmod
 from maestro.pipelines import store
 from maestro.policy import engine
@@ -245,14 +244,6 @@ def update_policy(*, policy_id: str, body: PolicyUpdate, session: SessionDep, pr
     return _detail(session, p)
 
 
-def publisher(rt: RuntimeDep) -> polsvc.Publisher:
-    def publish(kind: str, payload: dict[str, Any]) -> None:
-        eid = str(payload.get("decisionId", ""))
-        emit(rt.redis_sync, "policies", kind, entity="policy_decision", id=eid, payload=payload, maxlen=rt.settings.stream_maxlen)
-
-    return publish
-
-
 class EvaluateInput(InputModel):
     point: Point
     input: dict[str, Any] = Field(description="The document the policies see as `input`")
@@ -277,7 +268,8 @@ def evaluate(*, body: EvaluateInput, rt: RuntimeDep, principal: Reader) -> Evalu
         subject=body.subject or body.point,
         actor=principal.actor,
         timeout_s=rt.settings.policy_timeout_ms / 1000,
-        publish=publisher(rt),
+        redis=rt.redis_sync,
+        stream_maxlen=rt.settings.stream_maxlen,
     )
     return EvaluationPublic(
         decision_id=res.batch_id,
