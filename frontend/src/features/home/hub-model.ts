@@ -1,7 +1,6 @@
 import type { Compliance, CostCenter, FlakyPipeline, FlakyTest, Kpis, NoisyAlert, Release, SlowStep } from "@/client/types.gen";
 import { budgetView, formatBurnRate, formatPercent } from "@/features/observability/format";
 import { formatUsd } from "@/features/observability/insights";
-import { CONTROLS, type ControlMeta } from "@/features/rollouts/model";
 import { formatDuration } from "@/features/runs/format";
 
 /**
@@ -27,15 +26,6 @@ function plural(n: number, one: string, many = `${one}s`): string {
 /** The quick actions the hub may offer, in button order (the API's `actions` names). */
 export const HUB_ACTIONS = ["pause", "resume", "promote", "rollback", "abort"] as const;
 export type HubAction = (typeof HUB_ACTIONS)[number];
-
-/** Dialog texts and labels: the same as the Rollouts page's controls (action names match). */
-export const ACTION_META: Record<HubAction, ControlMeta> = {
-  pause: CONTROLS.pause,
-  resume: CONTROLS.resume,
-  promote: CONTROLS.promote,
-  rollback: CONTROLS.rollback,
-  abort: CONTROLS.abort,
-};
 
 /** Exactly the actions the API offers this caller now, known ones only, in button order. */
 export function releaseActions(actions: readonly string[]): HubAction[] {

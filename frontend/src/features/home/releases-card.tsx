@@ -1,24 +1,20 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { ArrowRightIcon, ArrowUpIcon, LockIcon, OctagonXIcon, PauseIcon, PlayIcon, RocketIcon, Undo2Icon, type LucideIcon } from "lucide-react";
+import { ArrowRightIcon, LockIcon, RocketIcon } from "lucide-react";
 import { useState } from "react";
-import { rolloutsActionMutation } from "@/client/@tanstack/react-query.gen";
 import type { Release } from "@/client/types.gen";
-import { ConfirmDialog } from "@/components/confirm-dialog";
 import { DataTable, type Column } from "@/components/data-table";
 import { EnvLink } from "@/components/env-link";
 import { Badge } from "@/components/ui/badge";
 import { Button, type ButtonProps } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { useCurrentEnv } from "@/lib/env";
-import { toast } from "@/lib/toast";
 import { cn } from "@/lib/utils";
 import { useCan } from "@/features/auth/session";
-import { inEnv, statusWords } from "@/features/rollouts/model";
-import { invalidateRollout, invalidateRolloutLists, invalidateServices } from "@/features/rollouts/queries";
+import { CONTROLS, inEnv } from "@/features/rollouts/model";
+import { CONTROL_ICONS, useRolloutAction } from "@/features/rollouts/rollout-action";
+import { RolloutActionDialog } from "@/features/rollouts/rollout-controls";
 import { RolloutStatusBadge } from "@/features/rollouts/rollout-status-badge";
 import { WeightBar } from "@/features/rollouts/weight-bar";
 import {
-  ACTION_META,
   formatErrorRate,
   formatRequests,
   healthVariant,
@@ -28,14 +24,6 @@ import {
   type HubAction,
 } from "./hub-model";
 import { invalidateHub } from "./queries";
-
-const ICONS: Record<HubAction, LucideIcon> = {
-  pause: PauseIcon,
-  resume: PlayIcon,
-  promote: ArrowUpIcon,
-  rollback: Undo2Icon,
-  abort: OctagonXIcon,
-};
 
 const VARIANTS: Record<HubAction, ButtonProps["variant"]> = {
   pause: "outline",
@@ -72,21 +60,11 @@ interface Pending {
 export function ReleasesCard({ releases, isPending }: { releases: Release[] | undefined; isPending: boolean }) {
   const mayRead = useCan("rollouts:read");
   const env = useCurrentEnv();
-  const queryClient = useQueryClient();
   const [pending, setPending] = useState<Pending | null>(null);
-  const mutation = useMutation({
-    ...rolloutsActionMutation(),
-    onSettled: (_data, _error, vars) => {
-      void invalidateHub(queryClient);
-      void invalidateRollout(queryClient, vars.path.rollout_id);
-      void invalidateRolloutLists(queryClient);
-      void invalidateServices(queryClient);
-    },
-  });
+  const mutation = useRolloutAction((queryClient) => void invalidateHub(queryClient));
 
   const rows = releases ? inEnv(releases, env) : undefined;
   const filteredOut = Boolean(env && releases?.length && rows && !rows.length);
-  const meta = pending ? ACTION_META[pending.action] : null;
 
   // Tighter cells than the default so that the quick actions fit beside the figures on a laptop.
   const base: Column<Release>[] = [
@@ -120,7 +98,7 @@ export function ReleasesCard({ releases, isPending }: { releases: Release[] | un
       id: "health",
       header: "Health",
       cell: (r) => (
-        <Badge variant={healthVariant(r.health)} data-health={r.health}>
+        <Badge variant={healthVariant(r.health)} data-release-health={r.health}>
           {r.health}
         </Badge>
       ),
@@ -145,7 +123,7 @@ export function ReleasesCard({ releases, isPending }: { releases: Release[] | un
         return (
           <div className="ml-auto grid w-max grid-cols-2 gap-1.5" role="group" aria-label={`Quick actions for ${r.service}`}>
             {actions.map((a) => {
-              const Icon = ICONS[a];
+              const Icon = CONTROL_ICONS[a];
               return (
                 <Button
                   key={a}
@@ -153,12 +131,12 @@ export function ReleasesCard({ releases, isPending }: { releases: Release[] | un
                   className="justify-start px-2.5"
                   variant={VARIANTS[a]}
                   data-action={a}
-                  aria-label={`${ACTION_META[a].label} ${r.service}`}
+                  aria-label={`${CONTROLS[a].label} ${r.service}`}
                   disabled={mutation.isPending}
                   onClick={() => setPending({ release: r, action: a })}
                 >
                   <Icon aria-hidden="true" />
-                  {ACTION_META[a].label}
+                  {CONTROLS[a].label}
                 </Button>
               );
             })}
@@ -235,27 +213,18 @@ export function ReleasesCard({ releases, isPending }: { releases: Release[] | un
           />
         )}
       </CardContent>
-      <ConfirmDialog
-        open={pending !== null}
-        onOpenChange={(o) => !o && setPending(null)}
-        title={pending && meta ? meta.question(pending.release.service) : ""}
-        description={meta?.description ?? ""}
-        confirmLabel={meta?.label ?? ""}
-        destructive={meta?.destructive}
-        requireReason
-        onConfirm={async (reason) => {
+      <RolloutActionDialog
+        control={pending?.action ?? null}
+        service={pending?.release.service ?? ""}
+        mutation={mutation}
+        onClose={() => setPending(null)}
+        request={(action, reason) => {
           const rolloutId = pending?.release.rolloutId;
-          if (!pending || !rolloutId) return;
-          const { release, action } = pending;
-          const res = await mutation.mutateAsync({
+          if (!rolloutId) return null;
+          return {
             path: { rollout_id: rolloutId },
             body: { action, reason, ...(action === "promote" ? { full: false } : {}) },
-          });
-          toast({
-            title: ACTION_META[action].done,
-            description: `${release.service}: ${statusWords(res.status)}, canary at ${res.weight}%.`,
-            variant: "success",
-          });
+          };
         }}
       />
     </Card>

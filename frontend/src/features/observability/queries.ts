@@ -1,8 +1,8 @@
 import { useQueryClient, type InfiniteData, type Query, type QueryClient } from "@tanstack/react-query";
-import { useEffect, useRef } from "react";
 import { alertsListOptions, sloListOptions } from "@/client/@tanstack/react-query.gen";
 import type { AlertPublic, AlertsListResponse } from "@/client/types.gen";
 import { useEventStream, type StreamEnvelope, type StreamState } from "@/lib/sse";
+import { useThrottle } from "@/lib/use-throttle";
 import { useCan } from "@/features/auth/session";
 
 export type Alert = AlertPublic;
@@ -70,24 +70,10 @@ function payloadOf(e: StreamEnvelope): AlertEventPayload | null {
 export function useAlertsLiveUpdates(enabled = true): StreamState {
   const queryClient = useQueryClient();
   const allowed = useCan("system:read");
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const pending = useRef(new Set<string>());
-  useEffect(
-    () => () => {
-      if (timer.current) clearTimeout(timer.current);
-    },
-    [],
-  );
+  const throttle = useThrottle(300);
   const refetchSoon = (id: string | null) => {
-    if (id) pending.current.add(id);
-    if (timer.current) return;
-    timer.current = setTimeout(() => {
-      timer.current = null;
-      const ids = [...pending.current];
-      pending.current.clear();
-      void invalidateAlertLists(queryClient);
-      for (const x of ids) void invalidateAlert(queryClient, x);
-    }, 300);
+    throttle("lists", () => void invalidateAlertLists(queryClient));
+    if (id) throttle(`alert:${id}`, () => void invalidateAlert(queryClient, id));
   };
   const onAlert = (e: StreamEnvelope) => {
     const p = payloadOf(e);

@@ -1,8 +1,8 @@
 import { useQueryClient, type Query, type QueryClient } from "@tanstack/react-query";
-import { useEffect, useRef } from "react";
 import { rolloutsGetOptions, servicesListOptions } from "@/client/@tanstack/react-query.gen";
 import type { RolloutsListResponse } from "@/client/types.gen";
 import { useEventStream, type StreamEnvelope, type StreamState } from "@/lib/sse";
+import { useThrottle } from "@/lib/use-throttle";
 import { useCan } from "@/features/auth/session";
 import { patchRollout, type Rollout, type RolloutEventPayload } from "./model";
 
@@ -73,25 +73,13 @@ export const ROLLOUT_EVENTS = [
 export function useRolloutsLiveUpdates(): StreamState {
   const queryClient = useQueryClient();
   const enabled = useCan("rollouts:read");
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const pending = useRef(new Set<string>());
-  useEffect(
-    () => () => {
-      if (timer.current) clearTimeout(timer.current);
-    },
-    [],
-  );
+  const throttle = useThrottle(300);
   const refetchSoon = (id: string | null) => {
-    if (id) pending.current.add(id);
-    if (timer.current) return;
-    timer.current = setTimeout(() => {
-      timer.current = null;
-      const ids = [...pending.current];
-      pending.current.clear();
+    throttle("lists", () => {
       void invalidateRolloutLists(queryClient);
       void invalidateServices(queryClient);
-      for (const x of ids) void invalidateRollout(queryClient, x);
-    }, 300);
+    });
+    if (id) throttle(`rollout:${id}`, () => void invalidateRollout(queryClient, id));
   };
   const onEvent = (e: StreamEnvelope) => {
     const p = payloadOf(e);

@@ -1,22 +1,11 @@
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-import { ArrowUpIcon, ChevronsUpIcon, OctagonXIcon, PauseIcon, PlayIcon, Undo2Icon, type LucideIcon } from "lucide-react";
 import { useState } from "react";
-import { rolloutsActionMutation } from "@/client/@tanstack/react-query.gen";
+import type { Options, RolloutsActionData } from "@/client";
 import { ConfirmDialog } from "@/components/confirm-dialog";
 import { Button, type ButtonProps } from "@/components/ui/button";
 import { toast } from "@/lib/toast";
 import { useCan } from "@/features/auth/session";
-import { allowedControls, CONTROLS, isFinishedRollout, type Rollout, type RolloutControl } from "./model";
-import { invalidateRollout, invalidateRolloutLists, invalidateServices } from "./queries";
-
-const ICONS: Record<RolloutControl, LucideIcon> = {
-  pause: PauseIcon,
-  resume: PlayIcon,
-  promote: ArrowUpIcon,
-  "promote-full": ChevronsUpIcon,
-  rollback: Undo2Icon,
-  abort: OctagonXIcon,
-};
+import { allowedControls, CONTROLS, isFinishedRollout, statusWords, type Rollout, type RolloutControl } from "./model";
+import { CONTROL_ICONS, useRolloutAction, type RolloutActionMutation } from "./rollout-action";
 
 const VARIANTS: Record<RolloutControl, ButtonProps["variant"]> = {
   pause: "outline",
@@ -34,27 +23,18 @@ const VARIANTS: Record<RolloutControl, ButtonProps["variant"]> = {
  */
 export function RolloutControls({ rollout }: { rollout: Rollout }) {
   const mayPromote = useCan("rollouts:promote");
-  const queryClient = useQueryClient();
   const [open, setOpen] = useState<RolloutControl | null>(null);
-  const action = useMutation({
-    ...rolloutsActionMutation(),
-    onSettled: () => {
-      void invalidateRollout(queryClient, rollout.id);
-      void invalidateRolloutLists(queryClient);
-      void invalidateServices(queryClient);
-    },
-  });
+  const action = useRolloutAction();
 
   if (!mayPromote) return null;
   const allowed = isFinishedRollout(rollout.status) ? [] : allowedControls(rollout.status);
   // An open dialog stays until closed, even if the rollout finishes meanwhile (the API then says so).
   if (!allowed.length && !open) return null;
-  const meta = open ? CONTROLS[open] : null;
 
   return (
     <div className="flex flex-wrap items-center gap-2" role="group" aria-label="Rollout actions">
       {allowed.map((c) => {
-        const Icon = ICONS[c];
+        const Icon = CONTROL_ICONS[c];
         return (
           <Button key={c} variant={VARIANTS[c]} onClick={() => setOpen(c)} disabled={action.isPending} data-control={c}>
             <Icon aria-hidden="true" />
@@ -62,27 +42,65 @@ export function RolloutControls({ rollout }: { rollout: Rollout }) {
           </Button>
         );
       })}
-      <ConfirmDialog
-        open={meta !== null}
-        onOpenChange={(o) => !o && setOpen(null)}
-        title={meta ? meta.question(rollout.service) : ""}
-        description={meta?.description ?? ""}
-        confirmLabel={meta?.label ?? ""}
-        destructive={meta?.destructive}
-        requireReason
-        onConfirm={async (reason) => {
-          if (!meta) return;
-          const res = await action.mutateAsync({
+      <RolloutActionDialog
+        control={open}
+        service={rollout.service}
+        mutation={action}
+        onClose={() => setOpen(null)}
+        request={(c, reason) => {
+          const meta = CONTROLS[c];
+          return {
             path: { rollout_id: rollout.id },
             body: { action: meta.action, reason, ...(meta.full ? { full: true } : {}) },
-          });
-          toast({
-            title: meta.done,
-            description: `${rollout.service}: ${res.status.replace(/_/g, " ")}, canary at ${res.weight}%.`,
-            variant: "success",
-          });
+          };
         }}
       />
     </div>
+  );
+}
+
+interface RolloutActionDialogProps<C extends RolloutControl> {
+  /** The control being confirmed; null keeps the dialog closed. */
+  control: C | null;
+  service: string;
+  mutation: RolloutActionMutation;
+  onClose: () => void;
+  /** The request to send for the confirmed control, or null to send nothing. */
+  request: (control: C, reason: string) => Options<RolloutsActionData> | null;
+}
+
+/**
+ * Confirms a rollout control with a reason (it goes to the audit log), sends it and says how the
+ * rollout stands in a toast. A refusal (409) stays in the dialog with the API's reason.
+ */
+export function RolloutActionDialog<C extends RolloutControl>({
+  control,
+  service,
+  mutation,
+  onClose,
+  request,
+}: RolloutActionDialogProps<C>) {
+  const meta = control ? CONTROLS[control] : null;
+  return (
+    <ConfirmDialog
+      open={meta !== null}
+      onOpenChange={(o) => !o && onClose()}
+      title={meta ? meta.question(service) : ""}
+      description={meta?.description ?? ""}
+      confirmLabel={meta?.label ?? ""}
+      destructive={meta?.destructive}
+      requireReason
+      onConfirm={async (reason) => {
+        if (!control || !meta) return;
+        const vars = request(control, reason);
+        if (!vars) return;
+        const res = await mutation.mutateAsync(vars);
+        toast({
+          title: meta.done,
+          description: `${service}: ${statusWords(res.status)}, canary at ${res.weight}%.`,
+          variant: "success",
+        });
+      }}
+    />
   );
 }

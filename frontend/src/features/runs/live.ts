@@ -1,33 +1,8 @@
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
-import { useEffect, useRef } from "react";
 import { useEventStream, type StreamEnvelope, type StreamState } from "@/lib/sse";
+import { useThrottle } from "@/lib/use-throttle";
 import { useCan } from "@/features/auth/session";
 import { applyRunEvent, applyStepEvent, invalidateRun, invalidateRunLists, type RunEventPayload, type StepEventPayload } from "./queries";
-
-/**
- * Coalesces refetches: events can arrive by the dozen per second, so each kind of refetch runs
- * at most once per `ms` (the cache is patched from the event itself right away).
- */
-function useThrottle(ms: number) {
-  const pending = useRef(new Map<string, () => void>());
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  useEffect(
-    () => () => {
-      if (timer.current) clearTimeout(timer.current);
-    },
-    [],
-  );
-  return (key: string, run: () => void) => {
-    pending.current.set(key, run);
-    if (timer.current) return;
-    timer.current = setTimeout(() => {
-      timer.current = null;
-      const jobs = [...pending.current.values()];
-      pending.current.clear();
-      for (const job of jobs) job();
-    }, ms);
-  };
-}
 
 function payloadOf<T>(e: StreamEnvelope): T | null {
   const p = e.payload as T | undefined;

@@ -1,5 +1,5 @@
 import { DownloadIcon, ListEndIcon, SearchIcon, XIcon } from "lucide-react";
-import { useEffect, useId, useMemo, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useId, useMemo, useState, type FormEvent } from "react";
 import { useLocation, useNavigate, useSearchParams } from "react-router";
 import { ErrorState } from "@/components/error-state";
 import { Button } from "@/components/ui/button";
@@ -54,6 +54,16 @@ export function RunLogs({ run }: { run: RunDetail }) {
     if (hiddenByFilter) setParam("step", null);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [hiddenByFilter]);
+
+  // Stable across renders so that the memoized log rows do not all re-render on each update.
+  const { pathname, search: locationSearch } = location;
+  const selectLine = useCallback(
+    (a: string) => {
+      setFollow(false);
+      navigate({ pathname, search: locationSearch, hash: a }, { replace: true });
+    },
+    [navigate, pathname, locationSearch],
+  );
 
   function search(e: FormEvent) {
     e.preventDefault();
@@ -150,10 +160,7 @@ export function RunLogs({ run }: { run: RunDetail }) {
           follow={follow && live && !q && anchoredIndex < 0}
           onFollowChange={live && !q ? setFollow : undefined}
           scrollToLine={anchoredIndex >= 0 ? anchoredIndex : null}
-          onSelect={(a) => {
-            setFollow(false);
-            navigate({ pathname: location.pathname, search: location.search, hash: a }, { replace: true });
-          }}
+          onSelect={selectLine}
           label={`Log of ${run.pipelineName} #${run.number}${step ? `, step ${step}` : ""}`}
         />
       )}

@@ -1,4 +1,5 @@
 import type { StepPublic } from "@/client/types.gen";
+import { elapsedMs } from "./use-now";
 
 /** The step fields the metrics read (a subset of the run detail's steps). */
 export type MetricStep = Pick<
@@ -66,19 +67,12 @@ export interface StepMetrics {
 
 const LIVE = new Set(["running", "waiting"]);
 
-function elapsed(start: string | null | undefined, end: string | null | undefined, now: number): number | null {
-  if (!start) return null;
-  const a = Date.parse(start);
-  const b = end ? Date.parse(end) : now;
-  return Number.isNaN(a) || Number.isNaN(b) ? null : Math.max(0, b - a);
-}
-
 /** A step's current-attempt duration: the recorded one, else measured from its timestamps. */
 export function stepDuration(step: MetricStep, now: number): number | null {
   if (step.durationMs !== null && step.durationMs !== undefined) return step.durationMs;
   if (!step.startedAt) return null;
   if (!step.finishedAt && !LIVE.has(step.status)) return null;
-  return elapsed(step.startedAt, step.finishedAt, now);
+  return elapsedMs(step.startedAt, step.finishedAt, now);
 }
 
 /** Attempts made: the highest of the step's attempt counter and its attempt history. */
@@ -91,7 +85,7 @@ function retriedTime(step: MetricStep): number {
   let total = 0;
   for (const a of step.attempts ?? []) {
     if (a.attempt >= step.attempt) continue;
-    const d = a.durationMs ?? elapsed(a.startedAt, a.finishedAt, NaN);
+    const d = a.durationMs ?? elapsedMs(a.startedAt, a.finishedAt, NaN);
     if (d !== null && Number.isFinite(d)) total += d;
   }
   return total;
@@ -158,7 +152,7 @@ export function computeStepMetrics(steps: readonly MetricStep[], run: RunTiming,
   });
 
   const totalStepMs = metrics.reduce((n, m) => n + (m.durationMs ?? 0), 0);
-  const wallMs = run.durationMs ?? elapsed(run.startedAt, run.finishedAt, now);
+  const wallMs = run.durationMs ?? elapsedMs(run.startedAt, run.finishedAt, now);
   const retries = metrics.reduce((n, m) => n + Math.max(0, m.attempts - 1), 0);
   let slowest: StepMetricsSummary["slowest"] = null;
   for (const m of metrics) {

@@ -1,22 +1,13 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import type { LucideIcon } from "lucide-react";
 import { FileSearchIcon, KeyRoundIcon, LayersIcon, ScrollTextIcon, UserIcon } from "lucide-react";
-import { useEffect, useState } from "react";
 import { searchOptions } from "@/client/@tanstack/react-query.gen";
 import type { SearchResponse } from "@/client/types.gen";
+import { useDebounced } from "@/lib/use-debounced";
 
 export type SearchHit = SearchResponse["items"][number];
 
 export const MIN_QUERY = 2;
-
-function useDebounced<T>(value: T, ms: number): T {
-  const [debounced, setDebounced] = useState(value);
-  useEffect(() => {
-    const t = setTimeout(() => setDebounced(value), ms);
-    return () => clearTimeout(t);
-  }, [value, ms]);
-  return debounced;
-}
 
 /** GET /api/search for the palette and the omnibar (entities by name or id). */
 export function useSearchHits(query: string, limit = 8) {
