@@ -106,6 +106,8 @@ class RolloutActivities:
                 r.weights = [*r.weights, {"at": now.isoformat(), "weight": inp.weight}]
             if inp.finished:
                 r.finished_at = now
+            if inp.snapshot:  # readers never see the finished rollout without its snapshot
+                r.snapshot_sha256 = self._snapshot(r)
             s.add(r)
             resolved = []
             if inp.finished and inp.status == "succeeded":  # a good rollout of the service ends earlier rollback alerts
@@ -124,20 +126,25 @@ class RolloutActivities:
             payload = rollout_payload(r) | {"history": inp.history, "analysis": inp.analysis}
         _xadd(self.redis, self.settings, "rollouts", inp.event, "rollout", inp.rollout_id, payload)
 
+    def _snapshot(self, r: Rollout) -> str:
+        """Store the rollout as it stands as a JSON artifact; returns its sha256."""
+        snapshot = json.dumps(r.model_dump(mode="json"), indent=2, sort_keys=True).encode()
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "rollout.json"
+            path.write_bytes(snapshot)
+            sha, _ = make_store(self.settings).put_file(path)
+        return sha
+
     @activity.defn(name="rollout_rolled_back")
     def rolled_back(self, rollout_id: str, reason: str) -> None:
-        """Fire an alert and keep an evidence snapshot of the rollout as it stood."""
+        """Fire the rollback alert (the projection already kept the evidence snapshot)."""
         with Session(self.engine, expire_on_commit=False) as s:
             r = s.get(Rollout, rollout_id)
             if r is None:
                 return
-            snapshot = json.dumps(r.model_dump(mode="json"), indent=2, sort_keys=True).encode()
-            with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / "rollout.json"
-                path.write_bytes(snapshot)
-                sha, _ = make_store(self.settings).put_file(path)
-            r.snapshot_sha256 = sha
-            s.add(r)
+            if not r.snapshot_sha256:  # workflows started before the projection took the snapshot
+                r.snapshot_sha256 = self._snapshot(r)
+                s.add(r)
             alert, fired = alertmod.upsert_alert(
                 s,
                 tenant_id=r.tenant_id,

@@ -104,6 +104,7 @@ class ProjectInput:
     analysis: dict[str, Any] | None = None
     weight_changed: bool = False
     finished: bool = False
+    snapshot: bool = False  # keep an evidence snapshot of the finished rollout in the same transaction
 
 
 @dataclass

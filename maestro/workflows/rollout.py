@@ -86,7 +86,7 @@ class RolloutWorkflow:
             event = "rollout_rolled_back" if kind == "rollback" else "rollout_aborted"
             noted = self.history[-1] if self.history and self.history[-1]["action"] == kind else None  # a person's, not analysis
             message = f"{kind} by {who.by}: {who.reason}".strip(": ")
-            await self._project(event, message, history=noted, weight_changed=True, finished=True)
+            await self._project(event, message, history=noted, weight_changed=True, finished=True, snapshot=True)
             if kind == "rollback":
                 await workflow.execute_activity(
                     "rollout_rolled_back",
@@ -296,6 +296,7 @@ class RolloutWorkflow:
         analysis: dict[str, Any] | None = None,
         weight_changed: bool = False,
         finished: bool = False,
+        snapshot: bool = False,
     ) -> None:
         assert self.inp is not None
         await workflow.execute_activity(
@@ -311,6 +312,7 @@ class RolloutWorkflow:
                 analysis=analysis,
                 weight_changed=weight_changed,
                 finished=finished,
+                snapshot=snapshot,
             ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=QUICK,
