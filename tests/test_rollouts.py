@@ -3,7 +3,9 @@ RolloutWorkflow walking weights, analysis on the edge's per-version counters, co
 
 from __future__ import annotations
 
+import json
 import random
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -17,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from maestro.config import Settings
 from maestro.edge.server import create_edge
+from maestro.stack import temporal_binary
 from tests.factories import Caller, login
 from tests.services import free_port, live_api, wait_for
 from tests.test_runs import register, start, wait_run
@@ -176,6 +179,8 @@ def test_a_failing_canary_is_rolled_back_automatically_with_an_alert(caller: Cal
         alerts = caller.get("/api/alerts", params={"state": "firing"}).json()["items"]
         alert = next(a for a in alerts if a["fingerprint"] == f"rollout:{r['id']}")
         assert alert["name"] == "RolloutRolledBack" and alert["annotations"]["rolloutId"] == r["id"]
+        audit = caller.get("/api/audit", params={"action": "rollout.rollback"}).json()["items"]
+        assert [(e["actor"], e["targetId"]) for e in audit] == [("maestro:analysis", r["id"])]
         t0 = time.monotonic() + 1.0
         time.sleep(2.5)
         assert traffic.since(t0)["canary"] == 0 and traffic.since(t0)["stable"] > 10
@@ -226,6 +231,38 @@ def test_pause_holds_the_weight_resume_continues_and_every_action_is_audited(
         assert all(e["actor"].startswith("user:admin") or e["actor"] == "admin" for e in audit)
     finally:
         traffic.close()
+        canary.close()
+
+
+def temporal_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [temporal_binary(), *args, "--address", str(settings.temporal_address), "--namespace", settings.temporal_namespace]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def test_controls_sent_straight_through_temporal_are_audited(settings: Settings, caller: Caller, stable: Upstream) -> None:
+    """A release manager drives the rollout with the documented `temporal workflow update` commands."""
+    canary = Upstream("canary")
+    service(caller, "ledger", stable.url)
+    try:
+        r = rollout(caller, "ledger", canary.url, [{"setWeight": 20}, {"pause": 0}, {"setWeight": 100}])
+        wait_rollout(caller, r["id"], lambda x: x["status"] == "paused", 30)
+        wf = ["--workflow-id", r["workflowId"]]
+        refused = temporal_cli(settings, "workflow", "update", "execute", *wf, "--name", "resume", "--input", "{}")
+        assert refused.returncode != 0  # `by` is required: the update names who acts
+        sent = temporal_cli(
+            settings, "workflow", "update", "execute", *wf, "--name", "resume",
+            "--input", json.dumps({"by": "release-bot", "reason": "freeze lifted"}),
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+        done = wait_rollout(caller, r["id"], lambda x: x["status"] == "succeeded", 30)
+        assert [(h["action"], h["by"], h["via"]) for h in done["history"]] == [("resume", "release-bot", "temporal")]
+        state = temporal_cli(settings, "workflow", "query", *wf, "--name", "state", "--output", "json")
+        assert state.returncode == 0 and '"succeeded"' in state.stdout, state.stdout + state.stderr
+        audit = caller.get("/api/audit", params={"action": "rollout.*"}).json()["items"]
+        resumed = next(e for e in audit if e["action"] == "rollout.resume")
+        assert resumed["actor"] == "temporal:release-bot" and resumed["targetId"] == r["id"]
+        assert caller.get("/api/audit/verify").json()["ok"] is True
+    finally:
         canary.close()
 
 

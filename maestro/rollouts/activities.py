@@ -16,6 +16,7 @@ from temporalio import activity
 from maestro.activities.supply import promote_input
 from maestro.artifacts import make_store
 from maestro.config import Settings
+from maestro.domain.auditlog import append_audit
 from maestro.domain.rollouts import Rollout
 from maestro.domain.runs import Alert, Run
 from maestro.domain.types import utcnow
@@ -109,6 +110,11 @@ class RolloutActivities:
             if inp.snapshot:  # readers never see the finished rollout without its snapshot
                 r.snapshot_sha256 = self._snapshot(r)
             s.add(r)
+            if inp.audit is not None:  # a control the API did not see (Temporal CLI, analysis): audited with it
+                rec = inp.audit
+                append_audit(
+                    s, actor=rec["actor"], action=rec["action"], target_type="rollout", target_id=r.id, change=rec["change"]
+                )
             resolved = []
             if inp.finished and inp.status == "succeeded":  # a good rollout of the service ends earlier rollback alerts
                 for a in s.exec(

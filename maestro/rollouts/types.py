@@ -59,6 +59,9 @@ class ControlInput:
     by: str
     reason: str = ""
     full: bool = False
+    # "api" when Maestro's API sent it (the API audits it); anything else came straight through
+    # Temporal (`temporal workflow update`) or from the workflow itself, and the projection audits it
+    via: str = "temporal"
 
 
 @dataclass
@@ -105,6 +108,7 @@ class ProjectInput:
     weight_changed: bool = False
     finished: bool = False
     snapshot: bool = False  # keep an evidence snapshot of the finished rollout in the same transaction
+    audit: dict[str, Any] | None = None  # {actor, action, change}: an audit record for a control the API did not see
 
 
 @dataclass

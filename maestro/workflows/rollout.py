@@ -86,7 +86,8 @@ class RolloutWorkflow:
             event = "rollout_rolled_back" if kind == "rollback" else "rollout_aborted"
             noted = self.history[-1] if self.history and self.history[-1]["action"] == kind else None  # a person's, not analysis
             message = f"{kind} by {who.by}: {who.reason}".strip(": ")
-            await self._project(event, message, history=noted, weight_changed=True, finished=True, snapshot=True)
+            audit = self._audit(kind, who, weight=0)
+            await self._project(event, message, history=noted, weight_changed=True, finished=True, snapshot=True, audit=audit)
             if kind == "rollback":
                 await workflow.execute_activity(
                     "rollout_rolled_back",
@@ -147,7 +148,7 @@ class RolloutWorkflow:
             )
             await self._project("analysis_completed", f"{a.metric} {outcome}: {m.detail}", analysis=record)
             if failures > a.failure_limit:
-                self.stop = ("rollback", ControlInput(by="analysis", reason=f"analysis failed: {self.failing}"))
+                self.stop = ("rollback", ControlInput(by="analysis", reason=f"analysis failed: {self.failing}", via="analysis"))
                 return
             if inconclusive > a.inconclusive_limit:
                 self.paused, self.status = True, "paused"
@@ -171,23 +172,32 @@ class RolloutWorkflow:
     def _result(self) -> ControlResult:
         return ControlResult(status=self.status, weight=self.weight, step_index=self.index)
 
-    def _note(self, action: str, who: ControlInput) -> None:
-        self.history.append(
-            {
-                "at": workflow.now().isoformat(),
-                "action": action,
-                "by": who.by,
-                "reason": who.reason,
-                "weight": self.weight,
-                "step": self.index,
-            }
-        )
+    def _note(self, action: str, who: ControlInput) -> dict[str, Any]:
+        entry = {
+            "at": workflow.now().isoformat(),
+            "action": action,
+            "by": who.by,
+            "reason": who.reason,
+            "weight": self.weight,
+            "step": self.index,
+            "via": who.via,
+        }
+        self.history.append(entry)
+        return entry
+
+    def _audit(self, action: str, who: ControlInput, *, weight: int | None = None) -> dict[str, Any] | None:
+        """The audit record for a control the API did not audit itself: straight through Temporal, or analysis."""
+        if who.via == "api":
+            return None
+        actor = "maestro:analysis" if who.via == "analysis" else f"temporal:{who.by}"
+        change = {"reason": who.reason, "full": who.full, "weight": self.weight if weight is None else weight, "via": who.via}
+        return {"actor": actor, "action": f"rollout.{action}", "change": change}
 
     @workflow.update
     async def pause(self, who: ControlInput) -> ControlResult:
         self.paused, self.status = True, "paused"
-        self._note("pause", who)
-        await self._project("rollout_paused", f"paused by {who.by}", history=self.history[-1])
+        entry = self._note("pause", who)
+        await self._project("rollout_paused", f"paused by {who.by}", history=entry, audit=self._audit("pause", who))
         return self._result()
 
     @pause.validator
@@ -199,8 +209,8 @@ class RolloutWorkflow:
     @workflow.update
     async def resume(self, who: ControlInput) -> ControlResult:
         self.paused, self.status = False, "running"
-        self._note("resume", who)
-        await self._project("rollout_resumed", f"resumed by {who.by}", history=self.history[-1])
+        entry = self._note("resume", who)
+        await self._project("rollout_resumed", f"resumed by {who.by}", history=entry, audit=self._audit("resume", who))
         return self._result()
 
     @resume.validator
@@ -221,12 +231,13 @@ class RolloutWorkflow:
         )
         if not gate.allowed:
             raise ApplicationError("denied by policy: " + "; ".join(gate.reasons) + f" (decision {gate.decision_id})")
-        self._note("promote-full" if who.full else "promote", who)
+        entry = self._note("promote-full" if who.full else "promote", who)
         if who.full:
             self.full = True
         self.skip = True
         self.paused, self.status = False, "running"
-        await self._project("rollout_step", f"promoted by {who.by}" + (" to 100%" if who.full else ""), history=self.history[-1])
+        message = f"promoted by {who.by}" + (" to 100%" if who.full else "")
+        await self._project("rollout_step", message, history=entry, audit=self._audit("promote", who))
         return self._result()
 
     @promote.validator
@@ -297,6 +308,7 @@ class RolloutWorkflow:
         weight_changed: bool = False,
         finished: bool = False,
         snapshot: bool = False,
+        audit: dict[str, Any] | None = None,
     ) -> None:
         assert self.inp is not None
         await workflow.execute_activity(
@@ -313,6 +325,7 @@ class RolloutWorkflow:
                 weight_changed=weight_changed,
                 finished=finished,
                 snapshot=snapshot,
+                audit=audit,
             ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=QUICK,

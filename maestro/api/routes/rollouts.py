@@ -368,9 +368,9 @@ async def rollout_action(
     if r.status in {"succeeded", "rolled_back", "aborted"}:
         raise Problem(409, f"The rollout is {r.status}; {body.action} applies to running rollouts.")
     try:
-        res: ControlResult = await temporal.get_workflow_handle(r.workflow_id).execute_update(
-            body.action, ControlInput(by=principal.actor, reason=body.reason, full=body.full), result_type=ControlResult
-        )
+        who = ControlInput(by=principal.actor, reason=body.reason, full=body.full, via="api")
+        handle = temporal.get_workflow_handle(r.workflow_id)
+        res: ControlResult = await handle.execute_update(body.action, who, result_type=ControlResult)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         msg = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)

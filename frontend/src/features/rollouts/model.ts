@@ -268,6 +268,8 @@ export interface HistoryEntry {
   at: string;
   action: string;
   by: string;
+  /** "api" (Maestro's API or UI) or "temporal" (straight through `temporal workflow update`); empty on older entries */
+  via: string;
   reason: string;
   weight: number | null;
   step: number | null;
@@ -294,6 +296,7 @@ export function historyEntries(raw: readonly Record<string, unknown>[]): History
     at: str(h.at),
     action: str(h.action),
     by: str(h.by),
+    via: str(h.via),
     reason: str(h.reason),
     weight: num(h.weight),
     step: num(h.step),

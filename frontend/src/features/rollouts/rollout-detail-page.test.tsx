@@ -51,7 +51,10 @@ function rollout(over: Partial<Rollout> = {}): Rollout {
       { setWeight: 60 },
       { setWeight: 100 },
     ],
-    history: [{ at: "2025-06-01T10:01:00Z", action: "pause", by: "ada", reason: "checking dashboards", weight: 30, step: 1 }],
+    history: [
+      { at: "2025-06-01T10:01:00Z", action: "pause", by: "ada", reason: "checking dashboards", weight: 30, step: 1, via: "api" },
+      { at: "2025-06-01T10:02:00Z", action: "resume", by: "release-bot", reason: "", weight: 30, step: 1, via: "temporal" },
+    ],
     analyses: [
       {
         at: "2025-06-01T10:00:30Z",
@@ -122,6 +125,9 @@ describe("RolloutDetailPage", () => {
     const history = screen.getByRole("table", { name: "Actions on the rollout of checkout" });
     expect(history).toHaveTextContent("checking dashboards");
     expect(history).toHaveTextContent("ada");
+    const rows = within(history).getAllByRole("row");
+    expect(rows[1]).not.toHaveTextContent("via Temporal");
+    expect(rows[2]).toHaveTextContent("release-bot via Temporal");
 
     expect(screen.getByRole("link", { name: "The promoted run" })).toHaveAttribute("href", "/runs/run1");
   });

@@ -88,7 +88,10 @@ export function HistoryTable({ rollout }: { rollout: Rollout }) {
             <TableRow key={`${h.at}-${i}`}>
               <TableCell className="whitespace-nowrap">{formatDateTime(h.at, true)}</TableCell>
               <TableCell className="font-medium">{actionWords(h.action)}</TableCell>
-              <TableCell>{h.by}</TableCell>
+              <TableCell>
+                {h.by}
+                {h.via === "temporal" ? <span className="text-muted-foreground"> via Temporal</span> : null}
+              </TableCell>
               <TableCell className="min-w-48">{h.reason || <span className="text-muted-foreground">no reason given</span>}</TableCell>
               <TableCell className="tabular-nums">
                 {h.weight === null ? "—" : `${h.weight}%`}
