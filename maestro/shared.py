@@ -210,6 +210,21 @@ class ActionInput:
     by: str
     reason: str = ""
     step: str | None = None
+    # "api" when Maestro's API sent it (the API audits it); otherwise it came straight through Temporal
+    # (`temporal workflow update`) and the workflow has it audited
+    via: str = "temporal"
+
+
+@dataclass
+class DirectAction:
+    """A run control that reached the workflow without Maestro's API, for the audit log."""
+
+    run_id: str
+    action: str
+    by: str
+    reason: str
+    step: str | None
+    via: str
 
 
 @dataclass

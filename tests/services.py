@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import pwd
 import shutil
@@ -138,6 +139,27 @@ def wait_for(pred, timeout: float = 10.0, interval: float = 0.05):  # type: igno
             return v
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s")
+
+
+def temporal_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """The `temporal` CLI that release managers use, pointed at the test server."""
+    cmd = [
+        stack.temporal_binary(),
+        *args,
+        "--address",
+        str(settings.temporal_address),
+        "--namespace",
+        settings.temporal_namespace,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+
+def update_via_temporal(
+    settings: Settings, workflow_id: str, name: str, body: dict[str, object]
+) -> subprocess.CompletedProcess[str]:
+    """`temporal workflow update execute` as documented for runs and rollouts."""
+    args = ["workflow", "update", "execute", "--workflow-id", workflow_id, "--name", name, "--input", json.dumps(body)]
+    return temporal_cli(settings, *args)
 
 
 @contextlib.contextmanager

@@ -3,11 +3,12 @@ RolloutWorkflow walking weights, analysis on the edge's per-version counters, co
 
 from __future__ import annotations
 
+import io
 import json
 import random
-import subprocess
 import threading
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,9 +20,8 @@ from fastapi.testclient import TestClient
 
 from maestro.config import Settings
 from maestro.edge.server import create_edge
-from maestro.stack import temporal_binary
 from tests.factories import Caller, login
-from tests.services import free_port, live_api, wait_for
+from tests.services import free_port, live_api, temporal_cli, update_via_temporal, wait_for
 from tests.test_runs import register, start, wait_run
 
 
@@ -234,11 +234,6 @@ def test_pause_holds_the_weight_resume_continues_and_every_action_is_audited(
         canary.close()
 
 
-def temporal_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [temporal_binary(), *args, "--address", str(settings.temporal_address), "--namespace", settings.temporal_namespace]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
-
-
 def test_controls_sent_straight_through_temporal_are_audited(settings: Settings, caller: Caller, stable: Upstream) -> None:
     """A release manager drives the rollout with the documented `temporal workflow update` commands."""
     canary = Upstream("canary")
@@ -246,17 +241,15 @@ def test_controls_sent_straight_through_temporal_are_audited(settings: Settings,
     try:
         r = rollout(caller, "ledger", canary.url, [{"setWeight": 20}, {"pause": 0}, {"setWeight": 100}])
         wait_rollout(caller, r["id"], lambda x: x["status"] == "paused", 30)
-        wf = ["--workflow-id", r["workflowId"]]
-        refused = temporal_cli(settings, "workflow", "update", "execute", *wf, "--name", "resume", "--input", "{}")
+        refused = update_via_temporal(settings, r["workflowId"], "resume", {})
         assert refused.returncode != 0  # `by` is required: the update names who acts
-        sent = temporal_cli(
-            settings, "workflow", "update", "execute", *wf, "--name", "resume",
-            "--input", json.dumps({"by": "release-bot", "reason": "freeze lifted"}),
-        )  # fmt: skip
+        sent = update_via_temporal(settings, r["workflowId"], "resume", {"by": "release-bot", "reason": "freeze lifted"})
         assert sent.returncode == 0, sent.stderr
         done = wait_rollout(caller, r["id"], lambda x: x["status"] == "succeeded", 30)
         assert [(h["action"], h["by"], h["via"]) for h in done["history"]] == [("resume", "release-bot", "temporal")]
-        state = temporal_cli(settings, "workflow", "query", *wf, "--name", "state", "--output", "json")
+        state = temporal_cli(
+            settings, "workflow", "query", "--workflow-id", r["workflowId"], "--name", "state", "--output", "json"
+        )
         assert state.returncode == 0 and '"succeeded"' in state.stdout, state.stdout + state.stderr
         audit = caller.get("/api/audit", params={"action": "rollout.*"}).json()["items"]
         resumed = next(e for e in audit if e["action"] == "rollout.resume")
@@ -320,10 +313,6 @@ def test_a_run_is_promoted_into_a_rollout_and_prod_needs_signatures(caller: Call
         b = caller.post(f"/api/evidence/run/{run['id']}").json()
         bundle = wait_for(lambda: (x := caller.get(f"/api/evidence/{b['id']}").json())["status"] == "succeeded" and x, 60, 0.3)
         assert bundle["summary"]["rollouts"] == 1
-        import io
-        import json
-        import zipfile
-
         with zipfile.ZipFile(io.BytesIO(caller.get(bundle["downloadUrl"]).content)) as z:
             snap = json.loads(z.read("rollouts.json"))
         assert snap[0]["id"] == ro["id"] and [w["weight"] for w in snap[0]["weights"]][-1] == 100

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from fastapi.testclient import TestClient
 
+from maestro.config import Settings
+from maestro.events.streams import stream_key
 from tests.factories import PASSWORD, Caller, login, make_user
-from tests.services import wait_for
+from tests.services import temporal_cli, update_via_temporal, wait_for
 
 TERMINAL = {"succeeded", "failed", "cancelled", "error"}
 
@@ -221,8 +224,45 @@ def test_approval_gate_approve_and_reject(caller: Caller) -> None:
     done2 = wait_run(caller, run2["id"])
     st = {s["key"]: s["status"] for s in done2["steps"]}
     assert done2["status"] == "failed" and st == {"build": "succeeded", "gate": "failed", "ship": "skipped"}
-    audit = [e["action"] for e in caller.get("/api/audit?action=run.*").json()["items"]]
-    assert "run.approve" in audit and "run.reject" in audit
+    audit = [(e["action"], e["actor"]) for e in caller.get("/api/audit?action=run.*").json()["items"]]
+    assert sorted(a for a in audit if a[0] != "run.start") == [
+        ("run.approve", "admin"),
+        ("run.reject", "admin"),
+    ]  # once each: the workflow adds none
+
+
+def test_controls_sent_straight_through_temporal_are_audited(settings: Settings, caller: Caller) -> None:
+    """A release manager pauses, resumes and approves a run with `temporal workflow update`, as docs/pipelines.md shows."""
+    register(
+        caller,
+        "name: gated-direct\nsteps:\n- {id: gate, uses: approval}\n- {id: ship, run: echo shipped, needs: [gate]}\n",
+    )
+    run = start(caller, "gated-direct")
+    wait_step(caller, run["id"], "gate", "waiting")
+    wf = run["workflowId"]
+    for name, body in (
+        ("pause", {"by": "release-bot", "reason": "change freeze"}),
+        ("resume", {"by": "release-bot", "reason": "freeze over"}),
+        ("approve", {"by": "cab", "reason": "CAB-1234 approved"}),
+    ):
+        sent = update_via_temporal(settings, wf, name, body)
+        assert sent.returncode == 0, f"{name}: {sent.stderr}"
+    done = wait_run(caller, run["id"])
+    state = temporal_cli(settings, "workflow", "query", "--workflow-id", wf, "--name", "get_state", "--output", "json")
+    assert state.returncode == 0 and '"finished"' in state.stdout, state.stdout + state.stderr
+    gate = next(s for s in done["steps"] if s["key"] == "gate")
+    assert done["status"] == "succeeded" and gate["decidedBy"] == "cab" and gate["decisionReason"] == "CAB-1234 approved"
+    items = caller.get("/api/audit", params={"action": "run.*"}).json()["items"]
+    seen = [(e["action"], e["actor"], e["targetId"]) for e in items if e["action"] != "run.start"]
+    assert seen[::-1] == [  # the audit log lists the newest first
+        ("run.pause", "temporal:release-bot", run["id"]),
+        ("run.resume", "temporal:release-bot", run["id"]),
+        ("run.approve", "temporal:cab", run["id"]),
+    ]
+    assert caller.get("/api/audit/verify").json()["ok"] is True
+    # and they reach /api/streams/audit like every other audit record
+    streamed = [json.loads(f[b"e"]) for _, f in redis.Redis.from_url(settings.effective_redis_url).xrange(stream_key("audit"))]
+    assert ("run.approve", "temporal:cab") in [(e["payload"]["action"], e["payload"]["actor"]) for e in streamed]
 
 
 def test_cancel_kills_the_running_step(caller: Caller, tmp_path: Path) -> None:

@@ -10,10 +10,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio import activity
 
+from maestro.domain.auditlog import append_audit, publish_audit_with
 from maestro.domain.runs import Run, StepRun
 from maestro.events import make_envelope
-from maestro.events.streams import stream_key
-from maestro.shared import ProjectionBatch, RunUpdate, StepUpdate
+from maestro.events.streams import audit_publisher, stream_key
+from maestro.shared import DirectAction, ProjectionBatch, RunUpdate, StepUpdate
 
 TERMINAL_RUN = {"succeeded", "failed", "cancelled", "error"}
 TERMINAL_STEP = {"succeeded", "failed", "skipped", "cancelled"}
@@ -145,6 +146,21 @@ class ProjectionActivities:
         if upd.status == "waiting":
             return "approval_requested"
         return "step_completed" if upd.status in TERMINAL_STEP else "step_updated"
+
+    @activity.defn(name="audit_direct_action")
+    def audit_direct_action(self, act: DirectAction) -> None:
+        """Audit a control sent straight through Temporal: the actor is the `by` it named, prefixed `temporal:`."""
+        with Session(self.engine) as s:
+            publish_audit_with(s, audit_publisher(self.redis, self.maxlen))
+            append_audit(
+                s,
+                actor=f"temporal:{act.by}",
+                action=f"run.{act.action}",
+                target_type="run",
+                target_id=act.run_id,
+                change={"reason": act.reason, "step": act.step, "via": act.via},
+            )
+            s.commit()
 
     @activity.defn(name="project_batch")
     def project_batch(self, batch: ProjectionBatch) -> None:

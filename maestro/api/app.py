@@ -47,13 +47,11 @@ from maestro.api.routes import (
     tokens,
     users,
 )
-from maestro.api.schemas import AuditEventPublic
 from maestro.api.ui import mount_ui
 from maestro.config import Settings
 from maestro.db import get_engine
-from maestro.domain.models import AuditEvent
 from maestro.events import make_envelope
-from maestro.events.streams import stream_key
+from maestro.events.streams import audit_publisher, stream_key
 from maestro.observability.traffic import TrafficRecorder
 from maestro.telemetry import setup_tracing
 from maestro.temporal import connect
@@ -79,20 +77,6 @@ class _LazyTemporal:
                 if self.client is None:
                     self.client = await connect(self.settings)
         return self.client
-
-
-def _audit_publisher(redis_sync: SyncRedis, maxlen: int):  # type: ignore[no-untyped-def]
-    def publish(ev: AuditEvent) -> None:
-        env = make_envelope(
-            type="audit_appended",
-            entity="audit_event",
-            id=ev.id,
-            payload=AuditEventPublic.model_validate(ev).model_dump(mode="json", by_alias=True),
-            trace_id=ev.trace_id,
-        )
-        redis_sync.xadd(stream_key("audit"), {"e": env.model_dump_json(by_alias=True)}, maxlen=maxlen, approximate=True)
-
-    return publish
 
 
 async def _health_loop(rt: Runtime) -> None:
@@ -152,7 +136,7 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     )
     app.state.runtime = rt
     rt.extras["traffic"] = traffic
-    rt.extras["audit_publisher"] = _audit_publisher(redis_sync, settings.stream_maxlen)
+    rt.extras["audit_publisher"] = audit_publisher(redis_sync, settings.stream_maxlen)
     problems.install(app)
 
     api = APIRouter(prefix="/api", responses=problems.PROBLEM_RESPONSES)

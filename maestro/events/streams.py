@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from maestro.events.envelope import Envelope, make_envelope
+
+if TYPE_CHECKING:
+    from maestro.domain.models import AuditEvent
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,23 @@ def emit(redis: SyncRedis, topic: str, kind: str, *, entity: str, id: str, paylo
     """Publish one event from synchronous code (activities, request handlers)."""
     env = make_envelope(type=kind, entity=entity, id=id, payload=payload)
     redis.xadd(stream_key(topic), {"e": env.model_dump_json(by_alias=True)}, maxlen=maxlen, approximate=True)
+
+
+def audit_publisher(redis: SyncRedis, maxlen: int = 10_000) -> Callable[[AuditEvent], None]:
+    """``audit_appended`` on the audit topic for each audit event a session commits (see publish_audit_with)."""
+    from maestro.api.schemas import AuditEventPublic  # the event carries the API's public shape
+
+    def publish(ev: AuditEvent) -> None:
+        env = make_envelope(
+            type="audit_appended",
+            entity="audit_event",
+            id=ev.id,
+            payload=AuditEventPublic.model_validate(ev).model_dump(mode="json", by_alias=True),
+            trace_id=ev.trace_id,
+        )
+        redis.xadd(stream_key("audit"), {"e": env.model_dump_json(by_alias=True)}, maxlen=maxlen, approximate=True)
+
+    return publish
 
 
 @dataclass

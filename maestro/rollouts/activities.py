@@ -16,12 +16,12 @@ from temporalio import activity
 from maestro.activities.supply import promote_input
 from maestro.artifacts import make_store
 from maestro.config import Settings
-from maestro.domain.auditlog import append_audit
+from maestro.domain.auditlog import append_audit, publish_audit_with
 from maestro.domain.rollouts import Rollout
 from maestro.domain.runs import Alert, Run
 from maestro.domain.types import utcnow
 from maestro.edge import routes as edge
-from maestro.events.streams import emit
+from maestro.events.streams import audit_publisher, emit
 from maestro.observability import alerts as alertmod
 from maestro.policy import service as polsvc
 from maestro.rollouts.types import ApplyInput, GateRolloutInput, GateRolloutResult, MeasureInput, Measurement, ProjectInput
@@ -111,6 +111,7 @@ class RolloutActivities:
                 r.snapshot_sha256 = self._snapshot(r)
             s.add(r)
             if inp.audit is not None:  # a control the API did not see (Temporal CLI, analysis): audited with it
+                publish_audit_with(s, audit_publisher(self.redis, self.settings.stream_maxlen))
                 rec = inp.audit
                 append_audit(
                     s, actor=rec["actor"], action=rec["action"], target_type="rollout", target_id=r.id, change=rec["change"]

@@ -48,6 +48,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
         activities=[
             diagnostic_step,
             projection.project_batch,
+            projection.audit_direct_action,
             alerts.queue_backlogs,
             alerts.evaluate_alerts,
             alerts.push_alerts,

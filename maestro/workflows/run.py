@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         ActionInput,
         ActionResult,
         AttestInput,
+        DirectAction,
         GateInput,
         GateOutcome,
         ProjectionBatch,
@@ -502,6 +503,18 @@ class RunWorkflow:
         if self.finished or self.cancel_requested is not None:
             raise ApplicationError("the run has already finished or is being cancelled", type="InvalidState")
 
+    async def _audit_direct(self, action: str, req: ActionInput, step: str | None = None) -> None:
+        """A control that came straight through Temporal, not through the API (which audits its own), is audited here."""
+        if req.via == "api" or not workflow.patched("audit-direct-actions-v1"):
+            return
+        assert self.inp is not None
+        await workflow.execute_local_activity(
+            "audit_direct_action",
+            DirectAction(run_id=self.inp.run_id, action=action, by=req.by, reason=req.reason, step=step, via=req.via),
+            start_to_close_timeout=PROJECTION_TIMEOUT,
+            retry_policy=PROJECTION_RETRY,
+        )
+
     @workflow.update
     async def cancel(self, req: ActionInput) -> ActionResult:
         self.cancel_requested = req
@@ -509,6 +522,7 @@ class RunWorkflow:
             if not t.done():
                 t.cancel()
         self._poke()
+        await self._audit_direct("cancel", req)
         return ActionResult(status="cancelling")
 
     @cancel.validator
@@ -519,6 +533,7 @@ class RunWorkflow:
     async def pause(self, req: ActionInput) -> ActionResult:
         self.paused = True
         await self._project_run("paused")
+        await self._audit_direct("pause", req)
         return ActionResult(status="paused", detail="running steps finish; no new step starts until resume")
 
     @pause.validator
@@ -533,6 +548,7 @@ class RunWorkflow:
         waiting = any(s == "waiting" for s in self.status.values())
         await self._project_run("waiting" if waiting else "running")
         self._poke()
+        await self._audit_direct("resume", req)
         return ActionResult(status="running")
 
     @resume.validator
@@ -561,6 +577,7 @@ class RunWorkflow:
         key = self._waiting_step(req)
         self.decisions[key] = (True, req)
         self._poke()
+        await self._audit_direct("approve", req, key)
         return ActionResult(status="approved", detail=key)
 
     @approve.validator
@@ -573,6 +590,7 @@ class RunWorkflow:
         key = self._waiting_step(req)
         self.decisions[key] = (False, req)
         self._poke()
+        await self._audit_direct("reject", req, key)
         return ActionResult(status="rejected", detail=key)
 
     @reject.validator

@@ -373,7 +373,7 @@ async def run_action(
     update = body.action
     try:
         res: ActionResult = await handle.execute_update(
-            update, ActionInput(by=principal.actor, reason=body.reason, step=body.step), result_type=ActionResult
+            update, ActionInput(by=principal.actor, reason=body.reason, step=body.step, via="api"), result_type=ActionResult
         )
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
