@@ -1,6 +1,7 @@
 import { MutationCache, QueryCache, QueryClient } from "@tanstack/react-query";
 import { authMeQueryKey } from "@/client/@tanstack/react-query.gen";
 import { ApiError } from "@/lib/api-error";
+import { queryIdOf } from "@/lib/query-keys";
 
 function sessionExpired(error: unknown): boolean {
   return error instanceof ApiError && error.status === 401;
@@ -13,8 +14,7 @@ export function createQueryClient(): QueryClient {
       onError: (error, query) => {
         // A 401 anywhere but /auth/me means the session ended: re-check it, which sends the
         // user to /login through <RequireAuth>.
-        const id = (query.queryKey[0] as { _id?: string } | undefined)?._id;
-        if (sessionExpired(error) && id !== "authMe") {
+        if (sessionExpired(error) && queryIdOf(query) !== "authMe") {
           void client.invalidateQueries({ queryKey: authMeQueryKey() });
         }
       },

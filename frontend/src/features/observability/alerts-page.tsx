@@ -1,14 +1,12 @@
 import { useInfiniteQuery, useMutation, useQueryClient } from "@tanstack/react-query";
 import { BellOffIcon, PlayIcon, SearchXIcon, ZapIcon } from "lucide-react";
-import { useId } from "react";
 import { alertsEvaluateMutation, alertsListInfiniteOptions, alertsSyntheticMutation } from "@/client/@tanstack/react-query.gen";
 import { DataTable, type Column } from "@/components/data-table";
 import { EnvLink } from "@/components/env-link";
 import { PageHeader } from "@/components/page-header";
+import { FilterGroup, SelectFilter } from "@/components/select-filters";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { Label } from "@/components/ui/label";
-import { NativeSelect } from "@/components/ui/native-select";
 import { formatDateTime } from "@/lib/format";
 import { toast } from "@/lib/toast";
 import { cursorPaging, definedOnly, useUrlFilters } from "@/lib/url-state";
@@ -87,7 +85,6 @@ function AlertActions() {
 }
 
 function AlertsView() {
-  const id = useId();
   const mayWrite = useCan("alerts:write");
   const filters = useUrlFilters(FILTERS);
   const { state, severity } = filters.values;
@@ -105,40 +102,24 @@ function AlertsView() {
         actions={mayWrite ? <AlertActions /> : null}
       />
       <div className="grid grid-cols-1 gap-4">
-        <div role="group" aria-label="Filter the alerts" className="flex flex-wrap items-end gap-3">
-          <div className="grid gap-1.5">
-            <Label htmlFor={`${id}-state`}>State</Label>
-            <NativeSelect id={`${id}-state`} className="w-40" value={state} onChange={(e) => filters.set({ state: e.target.value })}>
-              <option value="">Any state</option>
-              {ALERT_STATES.map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </NativeSelect>
-          </div>
-          <div className="grid gap-1.5">
-            <Label htmlFor={`${id}-severity`}>Severity</Label>
-            <NativeSelect
-              id={`${id}-severity`}
-              className="w-40"
-              value={severity}
-              onChange={(e) => filters.set({ severity: e.target.value })}
-            >
-              <option value="">Any severity</option>
-              {[...new Set([...ALERT_SEVERITIES, ...(severity ? [severity] : [])])].map((s) => (
-                <option key={s} value={s}>
-                  {s}
-                </option>
-              ))}
-            </NativeSelect>
-          </div>
-          {filters.active ? (
-            <Button variant="ghost" onClick={filters.clear}>
-              Clear filters
-            </Button>
-          ) : null}
-        </div>
+        <FilterGroup label="Filter the alerts" active={filters.active} onClear={filters.clear}>
+          <SelectFilter
+            label="State"
+            className="w-40"
+            value={state}
+            onChange={(v) => filters.set({ state: v })}
+            anyLabel="Any state"
+            options={ALERT_STATES}
+          />
+          <SelectFilter
+            label="Severity"
+            className="w-40"
+            value={severity}
+            onChange={(v) => filters.set({ severity: v })}
+            anyLabel="Any severity"
+            options={[...new Set([...ALERT_SEVERITIES, ...(severity ? [severity] : [])])]}
+          />
+        </FilterGroup>
         <DataTable
           caption="Alerts, newest first"
           columns={columns}

@@ -1,13 +1,12 @@
-import { useQueryClient, type InfiniteData, type Query, type QueryClient } from "@tanstack/react-query";
+import { useQueryClient, type InfiniteData, type QueryClient } from "@tanstack/react-query";
 import { alertsListOptions, sloListOptions } from "@/client/@tanstack/react-query.gen";
 import type { AlertPublic, AlertsListResponse } from "@/client/types.gen";
+import { byQueryId, queryIdOf } from "@/lib/query-keys";
 import { useEventStream, type StreamEnvelope, type StreamState } from "@/lib/sse";
 import { useThrottle } from "@/lib/use-throttle";
 import { useCan } from "@/features/auth/session";
 
 export type Alert = AlertPublic;
-
-const idOf = (q: Query) => (q.queryKey[0] as { _id?: string } | undefined)?._id;
 
 /** The firing alerts the status ribbon counts (also kept live by the `alerts` topic). */
 export function firingAlertsQueryOptions() {
@@ -20,17 +19,17 @@ export function sloQueryOptions() {
 
 /** Every cached alerts list (plain or infinite, any filter). */
 export function invalidateAlertLists(queryClient: QueryClient) {
-  return queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "alertsList" });
+  return queryClient.invalidateQueries({ predicate: byQueryId("alertsList") });
 }
 
 export function invalidateAlert(queryClient: QueryClient, id: string) {
   return queryClient.invalidateQueries({
-    predicate: (q) => idOf(q) === "alertsGet" && (q.state.data as Alert | undefined)?.id === id,
+    predicate: (q) => queryIdOf(q) === "alertsGet" && (q.state.data as Alert | undefined)?.id === id,
   });
 }
 
 export function invalidateSlos(queryClient: QueryClient) {
-  return queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "sloList" });
+  return queryClient.invalidateQueries({ predicate: byQueryId("sloList") });
 }
 
 /** Alert fields carried by alert_* events (`maestro/observability/alerts.py` alert_payload). */
@@ -43,7 +42,7 @@ function patch(a: Alert, p: AlertEventPayload): Alert {
 /** Writes an alert event into every cached list row and the alert's cached detail. */
 export function applyAlertEvent(queryClient: QueryClient, p: AlertEventPayload): void {
   queryClient.setQueriesData<InfiniteData<AlertsListResponse> | AlertsListResponse>(
-    { predicate: (q) => idOf(q) === "alertsList" },
+    { predicate: byQueryId("alertsList") },
     (old) => {
       if (!old) return old;
       if ("pages" in old) {
@@ -54,7 +53,7 @@ export function applyAlertEvent(queryClient: QueryClient, p: AlertEventPayload):
       return { ...old, items: old.items.map((a) => patch(a, p)) };
     },
   );
-  queryClient.setQueriesData<Alert>({ predicate: (q) => idOf(q) === "alertsGet" }, (old) => (old ? patch(old, p) : old));
+  queryClient.setQueriesData<Alert>({ predicate: byQueryId("alertsGet") }, (old) => (old ? patch(old, p) : old));
 }
 
 function payloadOf(e: StreamEnvelope): AlertEventPayload | null {
@@ -91,7 +90,7 @@ export function useAlertsLiveUpdates(enabled = true): StreamState {
       // The server trimmed events we missed: reload what is shown.
       reset: () => {
         refetchSoon(null);
-        void queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "alertsGet" });
+        void queryClient.invalidateQueries({ predicate: byQueryId("alertsGet") });
       },
     },
     enabled && allowed,

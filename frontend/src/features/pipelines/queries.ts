@@ -1,10 +1,9 @@
-import { queryOptions, type Query, type QueryClient } from "@tanstack/react-query";
+import { queryOptions, type QueryClient } from "@tanstack/react-query";
 import { pipelinesValidate } from "@/client/sdk.gen";
 import type { PipelineDetail, ValidationResult } from "@/client/types.gen";
+import { byQueryId } from "@/lib/query-keys";
 
 export type { PipelineDetail, ValidationResult };
-
-const idOf = (q: Query) => (q.queryKey[0] as { _id?: string } | undefined)?._id;
 
 /** One node of a pipeline's plan (maestro/api/routes/pipelines.py plan_public). */
 export interface PlanStep {
@@ -59,10 +58,7 @@ export function validateSpecOptions(text: string) {
 
 export function invalidatePipelines(queryClient: QueryClient) {
   return queryClient.invalidateQueries({
-    predicate: (q) => {
-      const id = idOf(q);
-      return id === "pipelinesList" || id === "pipelinesGet" || id === "pipelinesVersionsList";
-    },
+    predicate: byQueryId("pipelinesList", "pipelinesGet", "pipelinesVersionsList"),
   });
 }
 

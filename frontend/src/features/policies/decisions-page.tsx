@@ -1,12 +1,10 @@
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { ArrowLeftIcon, HistoryIcon, SearchXIcon, XIcon } from "lucide-react";
-import { useId } from "react";
 import { policiesDecisionsInfiniteOptions } from "@/client/@tanstack/react-query.gen";
 import { EnvLink } from "@/components/env-link";
 import { PageHeader } from "@/components/page-header";
+import { FilterGroup, SelectFilter } from "@/components/select-filters";
 import { Button } from "@/components/ui/button";
-import { Label } from "@/components/ui/label";
-import { NativeSelect } from "@/components/ui/native-select";
 import { cursorPaging, useUrlFilters } from "@/lib/url-state";
 import { RequirePermission } from "@/features/auth/require-permission";
 import { shortId } from "@/features/supply/attestations-model";
@@ -14,9 +12,13 @@ import { DecisionsTable } from "./decisions-table";
 import { allowedParam, isPoint, POINT_INFO, POLICY_POINTS } from "./policy-model";
 
 const FILTERS = ["point", "allowed", "policy", "batch"] as const;
+const POINT_OPTIONS = POLICY_POINTS.map((p) => ({ value: p, label: POINT_INFO[p].label }));
+const RESULT_OPTIONS = [
+  { value: "true", label: "Allowed" },
+  { value: "false", label: "Denied" },
+];
 
 function DecisionsView() {
-  const id = useId();
   const filters = useUrlFilters(FILTERS);
   const { point, allowed, policy, batch } = filters.values;
   const query = {
@@ -43,31 +45,23 @@ function DecisionsView() {
         description="Every policy evaluation, newest first: one row per policy of each decision, with the revision that judged and a digest of what it saw."
       />
       <div className="grid grid-cols-1 gap-4">
-        <div role="group" aria-label="Filter the decisions" className="flex flex-wrap items-end gap-3">
-          <div className="grid gap-1.5">
-            <Label htmlFor={`${id}-point`}>Point</Label>
-            <NativeSelect id={`${id}-point`} className="w-44" value={isPoint(point) ? point : ""} onChange={(e) => filters.set({ point: e.target.value })}>
-              <option value="">Any point</option>
-              {POLICY_POINTS.map((p) => (
-                <option key={p} value={p}>
-                  {POINT_INFO[p].label}
-                </option>
-              ))}
-            </NativeSelect>
-          </div>
-          <div className="grid gap-1.5">
-            <Label htmlFor={`${id}-allowed`}>Result</Label>
-            <NativeSelect
-              id={`${id}-allowed`}
-              className="w-44"
-              value={allowedParam(allowed) === undefined ? "" : allowed}
-              onChange={(e) => filters.set({ allowed: e.target.value })}
-            >
-              <option value="">Allowed or denied</option>
-              <option value="true">Allowed</option>
-              <option value="false">Denied</option>
-            </NativeSelect>
-          </div>
+        <FilterGroup label="Filter the decisions" active={filters.active} onClear={filters.clear}>
+          <SelectFilter
+            label="Point"
+            className="w-44"
+            value={isPoint(point) ? point : ""}
+            onChange={(v) => filters.set({ point: v })}
+            anyLabel="Any point"
+            options={POINT_OPTIONS}
+          />
+          <SelectFilter
+            label="Result"
+            className="w-44"
+            value={allowedParam(allowed) === undefined ? "" : allowed}
+            onChange={(v) => filters.set({ allowed: v })}
+            anyLabel="Allowed or denied"
+            options={RESULT_OPTIONS}
+          />
           {policy ? (
             <Button variant="outline" onClick={() => filters.set({ policy: null })}>
               Policy: {policyName ?? shortId(policy, 8)}
@@ -82,12 +76,7 @@ function DecisionsView() {
               <XIcon aria-hidden="true" />
             </Button>
           ) : null}
-          {filters.active ? (
-            <Button variant="ghost" onClick={filters.clear}>
-              Clear filters
-            </Button>
-          ) : null}
-        </div>
+        </FilterGroup>
         <DecisionsTable
           caption="Policy decisions, newest first"
           rows={rows}

@@ -1,12 +1,11 @@
-import type { Query, QueryClient } from "@tanstack/react-query";
+import type { QueryClient } from "@tanstack/react-query";
 import { policiesGetOptions } from "@/client/@tanstack/react-query.gen";
 import type { PolicyDetail } from "@/client/types.gen";
-
-const idOf = (q: Query) => (q.queryKey[0] as { _id?: string } | undefined)?._id;
+import { byQueryId } from "@/lib/query-keys";
 
 /** After a create or update: the list, and the decision lists (a new revision changes what is shown). */
 export function invalidatePolicyLists(queryClient: QueryClient) {
-  return queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "policiesList" });
+  return queryClient.invalidateQueries({ predicate: byQueryId("policiesList") });
 }
 
 /** Puts a policy returned by create/update into the cache under both its id and its name. */

@@ -1,13 +1,11 @@
-import { useQueryClient, type Query, type QueryClient } from "@tanstack/react-query";
+import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { rolloutsGetOptions, servicesListOptions } from "@/client/@tanstack/react-query.gen";
 import type { RolloutsListResponse } from "@/client/types.gen";
+import { byQueryId, queryIdOf, queryKeyOf } from "@/lib/query-keys";
 import { useEventStream, type StreamEnvelope, type StreamState } from "@/lib/sse";
 import { useThrottle } from "@/lib/use-throttle";
 import { useCan } from "@/features/auth/session";
 import { patchRollout, type Rollout, type RolloutEventPayload } from "./model";
-
-const idOf = (q: Query) => (q.queryKey[0] as { _id?: string } | undefined)?._id;
-const pathIdOf = (q: Query) => (q.queryKey[0] as { path?: { rollout_id?: string } } | undefined)?.path?.rollout_id;
 
 export function servicesQueryOptions() {
   return servicesListOptions();
@@ -19,17 +17,18 @@ export function rolloutQueryOptions(id: string) {
 
 /** Every cached rollouts list (any filter). */
 export function invalidateRolloutLists(queryClient: QueryClient) {
-  return queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "rolloutsList" });
+  return queryClient.invalidateQueries({ predicate: byQueryId("rolloutsList") });
 }
 
 export function invalidateServices(queryClient: QueryClient) {
-  return queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "servicesList" });
+  return queryClient.invalidateQueries({ predicate: byQueryId("servicesList") });
 }
 
 /** The cached detail of one rollout. */
 export function invalidateRollout(queryClient: QueryClient, id: string) {
   return queryClient.invalidateQueries({
-    predicate: (q) => idOf(q) === "rolloutsGet" && (pathIdOf(q) === id || (q.state.data as Rollout | undefined)?.id === id),
+    predicate: (q) =>
+      queryIdOf(q) === "rolloutsGet" && (queryKeyOf(q)?.path?.rollout_id === id || (q.state.data as Rollout | undefined)?.id === id),
   });
 }
 
@@ -40,11 +39,11 @@ export function storeRollout(queryClient: QueryClient, rollout: Rollout) {
 
 /** Writes an event into every cached list row and the rollout's cached detail. */
 export function applyRolloutEvent(queryClient: QueryClient, p: RolloutEventPayload, at: string): void {
-  queryClient.setQueriesData<RolloutsListResponse>({ predicate: (q) => idOf(q) === "rolloutsList" }, (old) => {
+  queryClient.setQueriesData<RolloutsListResponse>({ predicate: byQueryId("rolloutsList") }, (old) => {
     if (!old?.items.some((r) => r.id === p.id)) return old;
     return { ...old, items: old.items.map((r) => patchRollout(r, p, at)) };
   });
-  queryClient.setQueriesData<Rollout>({ predicate: (q) => idOf(q) === "rolloutsGet" }, (old) =>
+  queryClient.setQueriesData<Rollout>({ predicate: byQueryId("rolloutsGet") }, (old) =>
     old ? patchRollout(old, p, at) : old,
   );
 }
@@ -89,7 +88,7 @@ export function useRolloutsLiveUpdates(): StreamState {
   };
   const reload = () => {
     refetchSoon(null);
-    void queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "rolloutsGet" });
+    void queryClient.invalidateQueries({ predicate: byQueryId("rolloutsGet") });
   };
   const handlers: Record<string, (e: StreamEnvelope) => void> = {
     // (Re)connected: events published before the subscription started are not replayed, so reload

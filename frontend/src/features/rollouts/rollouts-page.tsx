@@ -1,14 +1,13 @@
 import { useQuery } from "@tanstack/react-query";
 import { RocketIcon, SearchXIcon } from "lucide-react";
-import { useId, useState } from "react";
+import { useState } from "react";
 import { rolloutsListOptions } from "@/client/@tanstack/react-query.gen";
 import { DataTable, type Column } from "@/components/data-table";
 import { EnvLink } from "@/components/env-link";
 import { PageHeader } from "@/components/page-header";
+import { FilterGroup, SelectFilter } from "@/components/select-filters";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
-import { Label } from "@/components/ui/label";
-import { NativeSelect } from "@/components/ui/native-select";
 import { useCurrentEnv } from "@/lib/env";
 import { formatDateTime } from "@/lib/format";
 import { definedOnly, useOpenFromUrl, useUrlFilters } from "@/lib/url-state";
@@ -65,7 +64,6 @@ const columns: Column<Rollout>[] = [
 ];
 
 function RolloutsView() {
-  const id = useId();
   const mayPromote = useCan("rollouts:promote");
   const env = useCurrentEnv();
   const filters = useUrlFilters(FILTERS);
@@ -110,35 +108,24 @@ function RolloutsView() {
       />
       <div className="grid min-w-0 grid-cols-1 gap-6">
         <div className="grid min-w-0 grid-cols-1 gap-4">
-          <div role="group" aria-label="Filter the rollouts" className="flex flex-wrap items-end gap-3">
-            <div className="grid gap-1.5">
-              <Label htmlFor={`${id}-status`}>Status</Label>
-              <NativeSelect id={`${id}-status`} className="w-40" value={status} onChange={(e) => filters.set({ status: e.target.value })}>
-                <option value="">Any status</option>
-                {ROLLOUT_STATUSES.map((s) => (
-                  <option key={s} value={s}>
-                    {s}
-                  </option>
-                ))}
-              </NativeSelect>
-            </div>
-            <div className="grid gap-1.5">
-              <Label htmlFor={`${id}-service`}>Service</Label>
-              <NativeSelect id={`${id}-service`} className="w-48" value={service} onChange={(e) => filters.set({ service: e.target.value })}>
-                <option value="">Any service</option>
-                {serviceNames.map((s) => (
-                  <option key={s} value={s}>
-                    {s}
-                  </option>
-                ))}
-              </NativeSelect>
-            </div>
-            {filters.active ? (
-              <Button variant="ghost" onClick={filters.clear}>
-                Clear filters
-              </Button>
-            ) : null}
-          </div>
+          <FilterGroup label="Filter the rollouts" active={filters.active} onClear={filters.clear}>
+            <SelectFilter
+              label="Status"
+              className="w-40"
+              value={status}
+              onChange={(v) => filters.set({ status: v })}
+              anyLabel="Any status"
+              options={ROLLOUT_STATUSES}
+            />
+            <SelectFilter
+              label="Service"
+              className="w-48"
+              value={service}
+              onChange={(v) => filters.set({ service: v })}
+              anyLabel="Any service"
+              options={serviceNames}
+            />
+          </FilterGroup>
           <DataTable
             caption="Rollouts, newest first"
             columns={columns}

@@ -1,4 +1,5 @@
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { byQueryId } from "@/lib/query-keys";
 import { useEventStream, type StreamEnvelope, type StreamState } from "@/lib/sse";
 import { useThrottle } from "@/lib/use-throttle";
 import { useCan } from "@/features/auth/session";
@@ -48,7 +49,7 @@ export function useRunsLiveUpdates(): StreamState {
       // The server trimmed events we missed (or we reconnected): reload what is shown.
       reset: () => {
         refetchLists(queryClient);
-        void queryClient.invalidateQueries({ predicate: (q) => (q.queryKey[0] as { _id?: string })?._id === "runsGet" });
+        void queryClient.invalidateQueries({ predicate: byQueryId("runsGet") });
       },
     },
     enabled,

@@ -1,9 +1,10 @@
-import type { InfiniteData, Query, QueryClient } from "@tanstack/react-query";
+import type { InfiniteData, QueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
 import { useSearchParams } from "react-router";
 import { runsListInfiniteOptions } from "@/client/@tanstack/react-query.gen";
 import type { RunAction as RunActionBody, RunDetail, RunPublic, RunsListData, RunsListResponse, StepPublic } from "@/client/types.gen";
 import { ENV_PARAM } from "@/lib/env";
+import { byQueryId, queryIdOf } from "@/lib/query-keys";
 import { cursorPaging } from "@/lib/url-state";
 import { isTerminalRun } from "./format";
 
@@ -28,10 +29,6 @@ export function allowedActions(run: Pick<RunDetail, "status" | "paused" | "steps
   }
   return out;
 }
-
-
-
-const idOf = (q: Query) => (q.queryKey[0] as { _id?: string } | undefined)?._id;
 
 /**
  * The runs table's filters, all in the URL: `status` and `label` repeat (`?status=failed&status=
@@ -152,13 +149,13 @@ export function runsListQuery(f: RunFilters) {
 
 /** Every cached runs list (any filter, any page). */
 export function invalidateRunLists(queryClient: QueryClient) {
-  return queryClient.invalidateQueries({ predicate: (q) => idOf(q) === "runsList" });
+  return queryClient.invalidateQueries({ predicate: byQueryId("runsList") });
 }
 
 /** The cached detail of a run (keyed by id or workflow id, whichever the URL used). */
 export function invalidateRun(queryClient: QueryClient, runId: string) {
   return queryClient.invalidateQueries({
-    predicate: (q) => idOf(q) === "runsGet" && (q.state.data as RunDetail | undefined)?.id === runId,
+    predicate: (q) => queryIdOf(q) === "runsGet" && (q.state.data as RunDetail | undefined)?.id === runId,
   });
 }
 
@@ -203,7 +200,7 @@ function patchRun<T extends RunPublic>(run: T, p: RunEventPayload): T {
  */
 export function applyRunEvent(queryClient: QueryClient, p: RunEventPayload): boolean {
   let statusChanged = false;
-  queryClient.setQueriesData<InfiniteData<RunsListResponse>>({ predicate: (q) => idOf(q) === "runsList" }, (old) => {
+  queryClient.setQueriesData<InfiniteData<RunsListResponse>>({ predicate: byQueryId("runsList") }, (old) => {
     if (!old?.pages) return old;
     let changed = false;
     const pages = old.pages.map((page) => {
@@ -215,7 +212,7 @@ export function applyRunEvent(queryClient: QueryClient, p: RunEventPayload): boo
     });
     return changed ? { ...old, pages } : old;
   });
-  queryClient.setQueriesData<RunDetail>({ predicate: (q) => idOf(q) === "runsGet" }, (old) =>
+  queryClient.setQueriesData<RunDetail>({ predicate: byQueryId("runsGet") }, (old) =>
     old && old.id === p.runId ? patchRun(old, p) : old,
   );
   return statusChanged;
@@ -223,7 +220,7 @@ export function applyRunEvent(queryClient: QueryClient, p: RunEventPayload): boo
 
 /** Writes a step event into the run's cached detail (new steps come with the next refetch). */
 export function applyStepEvent(queryClient: QueryClient, p: StepEventPayload): void {
-  queryClient.setQueriesData<RunDetail>({ predicate: (q) => idOf(q) === "runsGet" }, (old) => {
+  queryClient.setQueriesData<RunDetail>({ predicate: byQueryId("runsGet") }, (old) => {
     if (!old || old.id !== p.runId) return old;
     return {
       ...old,

@@ -15,7 +15,47 @@ import { allowedActions, invalidateRun, invalidateRunLists, type RunAction, type
 
 type Action = RunAction;
 
-type Dialog = "cancel" | "approve" | "reject" | null;
+type Confirmed = "cancel" | "approve" | "reject";
+
+interface ConfirmSpec {
+  /** The dialog's title is `${verb} ${pipeline} #${number}?`. */
+  verb: string;
+  description: string;
+  confirmLabel: string;
+  destructive: boolean;
+  /** Approve and reject act on a waiting approval step (picked in the dialog when several wait). */
+  gate: boolean;
+  /** The success toast, from the run's title and the API's `detail`. */
+  done: (title: string, detail: string | undefined) => { title: string; description: string };
+}
+
+/** The run actions confirmed with a reason (it goes to the audit log). */
+const CONFIRMS: Record<Confirmed, ConfirmSpec> = {
+  cancel: {
+    verb: "Cancel",
+    description: "Running steps are stopped (their whole process group is killed) and no further step starts.",
+    confirmLabel: "Cancel run",
+    destructive: true,
+    gate: false,
+    done: (title, detail) => ({ title: "Run cancelled", description: detail || title }),
+  },
+  approve: {
+    verb: "Approve",
+    description: "The approval gate opens and the steps after it start. Your name and reason are recorded.",
+    confirmLabel: "Approve",
+    destructive: false,
+    gate: true,
+    done: (title) => ({ title: "Approved", description: `${title}: the pipeline continues.` }),
+  },
+  reject: {
+    verb: "Reject",
+    description: "The approval gate fails, and with it the run. Your name and reason are recorded.",
+    confirmLabel: "Reject",
+    destructive: true,
+    gate: true,
+    done: (title) => ({ title: "Rejected", description: `${title} stops at the gate.` }),
+  },
+};
 
 /**
  * Cancel, pause/resume, approve/reject (with reason), rerun, rerun-failed — for holders of
@@ -26,7 +66,13 @@ export function RunControls({ run }: { run: RunDetail }) {
   const queryClient = useQueryClient();
   const navigate = useNavigate();
   const href = useEnvHref();
-  const [dialog, setDialog] = useState<Dialog>(null);
+  // which dialog, and whether it is open: kept apart so the closing dialog keeps its words while it fades
+  const [dialog, setDialog] = useState<Confirmed>("cancel");
+  const [open, setOpen] = useState(false);
+  const ask = (which: Confirmed) => {
+    setDialog(which);
+    setOpen(true);
+  };
   const waiting = run.steps.filter((s) => s.status === "waiting");
   const [gate, setGate] = useState<string>("");
   const gateId = useId();
@@ -42,6 +88,7 @@ export function RunControls({ run }: { run: RunDetail }) {
   const allowed = allowedActions(run);
   const chosenGate = waiting.some((s) => s.key === gate) ? gate : (waiting[0]?.key ?? "");
   const title = `${run.pipelineName} #${run.number}`;
+  const confirm = CONFIRMS[dialog];
 
   const send = (act: Action, reason = "", step?: string) =>
     action.mutateAsync({ path: { run_id: run.id }, body: { action: act, reason, ...(step ? { step } : {}) } });
@@ -88,12 +135,12 @@ export function RunControls({ run }: { run: RunDetail }) {
   return (
     <div className="flex flex-wrap items-center gap-2" role="group" aria-label="Run actions">
       {allowed.has("approve") ? (
-        <Button onClick={() => setDialog("approve")} disabled={busy}>
+        <Button onClick={() => ask("approve")} disabled={busy}>
           <CheckIcon aria-hidden="true" /> Approve…
         </Button>
       ) : null}
       {allowed.has("reject") ? (
-        <Button variant="outline" onClick={() => setDialog("reject")} disabled={busy}>
+        <Button variant="outline" onClick={() => ask("reject")} disabled={busy}>
           <XIcon aria-hidden="true" /> Reject…
         </Button>
       ) : null}
@@ -108,7 +155,7 @@ export function RunControls({ run }: { run: RunDetail }) {
         </Button>
       ) : null}
       {allowed.has("cancel") ? (
-        <Button variant="destructive" onClick={() => setDialog("cancel")} disabled={busy}>
+        <Button variant="destructive" onClick={() => ask("cancel")} disabled={busy}>
           <BanIcon aria-hidden="true" /> Cancel run…
         </Button>
       ) : null}
@@ -125,46 +172,19 @@ export function RunControls({ run }: { run: RunDetail }) {
       ) : null}
 
       <ConfirmDialog
-        open={dialog === "cancel"}
-        onOpenChange={(o) => !o && setDialog(null)}
-        title={`Cancel ${title}?`}
-        description="Running steps are stopped (their whole process group is killed) and no further step starts."
-        confirmLabel="Cancel run"
-        destructive
+        open={open}
+        onOpenChange={setOpen}
+        title={`${confirm.verb} ${title}?`}
+        description={confirm.description}
+        confirmLabel={confirm.confirmLabel}
+        destructive={confirm.destructive}
         requireReason
         onConfirm={async (reason) => {
-          const res = await send("cancel", reason);
-          toast({ title: "Run cancelled", description: res.detail || title, variant: "success" });
-        }}
-      />
-      <ConfirmDialog
-        open={dialog === "approve"}
-        onOpenChange={(o) => !o && setDialog(null)}
-        title={`Approve ${title}?`}
-        description="The approval gate opens and the steps after it start. Your name and reason are recorded."
-        confirmLabel="Approve"
-        requireReason
-        onConfirm={async (reason) => {
-          await send("approve", reason, chosenGate || undefined);
-          toast({ title: "Approved", description: `${title}: the pipeline continues.`, variant: "success" });
+          const res = await send(dialog, reason, confirm.gate ? chosenGate || undefined : undefined);
+          toast({ ...confirm.done(title, res.detail), variant: "success" });
         }}
       >
-        {gatePicker}
-      </ConfirmDialog>
-      <ConfirmDialog
-        open={dialog === "reject"}
-        onOpenChange={(o) => !o && setDialog(null)}
-        title={`Reject ${title}?`}
-        description="The approval gate fails, and with it the run. Your name and reason are recorded."
-        confirmLabel="Reject"
-        destructive
-        requireReason
-        onConfirm={async (reason) => {
-          await send("reject", reason, chosenGate || undefined);
-          toast({ title: "Rejected", description: `${title} stops at the gate.`, variant: "success" });
-        }}
-      >
-        {gatePicker}
+        {confirm.gate ? gatePicker : null}
       </ConfirmDialog>
     </div>
   );

@@ -1,10 +1,10 @@
 import { useQuery } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
 import { environmentsListOptions } from "@/client/@tanstack/react-query.gen";
+import { SelectFilter } from "@/components/select-filters";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
-import { NativeSelect } from "@/components/ui/native-select";
 import { sortEnvNames } from "@/lib/env";
 import { RUN_STATUSES } from "./format";
 import { parseLabels, type RunFilters } from "./queries";
@@ -81,17 +81,14 @@ export function RunsFilterBar({
         {field("pipeline", "Pipeline", "exact name")}
         {field("owner", "Owner", "username")}
         {field("branch", "Branch", "e.g. main")}
-        <div className="grid gap-1.5">
-          <Label htmlFor={`${id}-env`}>Environment</Label>
-          <NativeSelect id={`${id}-env`} className="w-36" value={draft.env} onChange={(e) => set({ env: e.target.value })}>
-            <option value="">All</option>
-            {envNames.map((n) => (
-              <option key={n} value={n}>
-                {n}
-              </option>
-            ))}
-          </NativeSelect>
-        </div>
+        <SelectFilter
+          label="Environment"
+          className="w-36"
+          value={draft.env}
+          onChange={(v) => set({ env: v })}
+          anyLabel="All"
+          options={envNames}
+        />
         <div className="grid gap-1.5">
           <Label htmlFor={`${id}-label`}>Labels</Label>
           <Input

@@ -5,6 +5,7 @@ import { Outlet, useLocation, useNavigation } from "react-router";
 import { EnvLink } from "@/components/env-link";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogTitle } from "@/components/ui/dialog";
+import { byQueryId } from "@/lib/query-keys";
 import { useEventStream } from "@/lib/sse";
 import { useCan } from "@/features/auth/session";
 import { EnvSwitcher } from "./env-switcher";
@@ -24,12 +25,7 @@ function AuditLiveUpdates() {
   const queryClient = useQueryClient();
   const enabled = useCan("audit:read");
   const refresh = () =>
-    void queryClient.invalidateQueries({
-      predicate: (q) => {
-        const id = (q.queryKey[0] as { _id?: string } | undefined)?._id;
-        return id === "auditList" || id === "auditVerify";
-      },
-    });
+    void queryClient.invalidateQueries({ predicate: byQueryId("auditList", "auditVerify") });
   useEventStream("audit", { audit_appended: refresh, reset: refresh }, enabled);
   return null;
 }

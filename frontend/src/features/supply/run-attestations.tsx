@@ -28,6 +28,7 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { Skeleton } from "@/components/ui/skeleton";
+import { queryKeyOf } from "@/lib/query-keys";
 import { useCan } from "@/features/auth/session";
 import { AllowedBadge, DecisionReasons } from "@/features/policies/decisions-table";
 import type { RunDetail } from "@/features/runs/queries";
@@ -51,7 +52,7 @@ const SUPPLY_QUERIES = new Set(["runsAttestations", "runsSbom", "runsSbomDiff"])
 const COMPONENT_PAGE = 100;
 
 function isRunSupplyQuery(q: Query, runId: string): boolean {
-  const key = q.queryKey[0] as { _id?: string; path?: { run_id?: string } } | undefined;
+  const key = queryKeyOf(q);
   return Boolean(key?._id && SUPPLY_QUERIES.has(key._id) && key.path?.run_id === runId);
 }
 

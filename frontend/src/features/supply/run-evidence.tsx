@@ -1,4 +1,4 @@
-import { useMutation, useQuery, useQueryClient, type Query, type QueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { ArchiveIcon, CheckCircle2Icon, DownloadIcon, FileArchiveIcon, KeyRoundIcon, RotateCwIcon, XCircleIcon } from "lucide-react";
 import { useEffect, useId, useRef, useState, type ReactNode } from "react";
 import { evidenceCreateMutation, evidenceGetOptions, keysListOptions, runsEvidenceOptions } from "@/client/@tanstack/react-query.gen";
@@ -11,6 +11,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
 import { formatDateTime } from "@/lib/format";
+import { queryKeyOf } from "@/lib/query-keys";
 import { cn } from "@/lib/utils";
 import { useCan } from "@/features/auth/session";
 import { formatBytes } from "@/features/runs/format";
@@ -28,8 +29,8 @@ import {
 
 function invalidateRunBundles(queryClient: QueryClient, runId: string) {
   return queryClient.invalidateQueries({
-    predicate: (q: Query) => {
-      const key = q.queryKey[0] as { _id?: string; path?: { run_id?: string } } | undefined;
+    predicate: (q) => {
+      const key = queryKeyOf(q);
       return key?._id === "runsEvidence" && key.path?.run_id === runId;
     },
   });

@@ -1,13 +1,10 @@
 import type { QueryClient } from "@tanstack/react-query";
-
-function byId(...ids: string[]) {
-  return (q: { queryKey: readonly unknown[] }) => ids.includes((q.queryKey[0] as { _id?: string } | undefined)?._id ?? "");
-}
+import { byQueryId } from "@/lib/query-keys";
 
 export function invalidateUsers(queryClient: QueryClient) {
-  return queryClient.invalidateQueries({ predicate: byId("usersList", "usersGet") });
+  return queryClient.invalidateQueries({ predicate: byQueryId("usersList", "usersGet") });
 }
 
 export function invalidateBindings(queryClient: QueryClient) {
-  return queryClient.invalidateQueries({ predicate: byId("usersRoleBindingsList") });
+  return queryClient.invalidateQueries({ predicate: byQueryId("usersRoleBindingsList") });
 }
