@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from maestro.pipelines import expr
@@ -88,3 +91,20 @@ def test_conditions() -> None:
     assert expr.evaluate_condition("failure()", ctx, needs_status=["failed"])
     assert expr.evaluate_condition("always()", ctx, needs_status=["failed"])
     assert expr.interpolate("v=${{ params.n }} ${{ params.missing }}!", ctx) == "v=3 !"
+
+
+def test_every_pipeline_example_in_the_docs_is_a_valid_spec() -> None:
+    """A user copies the docs' example first: it must pass the same validation the API applies."""
+    root = Path(__file__).resolve().parent.parent
+    examples = [
+        (doc.name, block)
+        for doc in sorted((root / "docs").rglob("*.md"))
+        for block in re.findall(r"```yaml\n(.*?)```", doc.read_text(), flags=re.S)
+        if re.search(r"^steps:", block, flags=re.M)
+    ]
+    assert examples, "docs/pipelines.md shows a pipeline spec"
+    for name, block in examples:
+        try:
+            parse(block)
+        except SpecError as exc:
+            raise AssertionError(f"{name}: {exc}") from exc

@@ -285,15 +285,25 @@ def test_bad_input(caller: Caller, stable: Upstream) -> None:
     assert r.status_code == 422 and "canaryUrl" in r.text
     r = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": "http://x:1", "steps": [{"setWeight": 10, "pause": 1}]})
     assert r.status_code == 422 and "exactly one" in r.text
+    for bad in ("forever", "-5s", 0.5):  # a bad duration is the caller's mistake: 422, and nothing is written
+        r = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": "http://x:1", "steps": [{"pause": bad}]})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("pause"), r.text
+    same = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": stable.url + "/", "steps": [{"setWeight": 10}]})
+    assert same.status_code == 422 and same.json()["errors"] == [
+        {"field": "canaryUrl", "message": "same as the service's stable URL"}
+    ]
+    assert caller.get("/api/rollouts").json()["items"] == []
     assert caller.post("/api/services", json={"name": "web", "env": "dev", "stableUrl": stable.url}).status_code == 409
     # the default steps (no `steps` given): 10 → analysis → 25 → analysis → 50 → analysis → 100
-    d = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": stable.url})
+    canary = Upstream("canary")
+    d = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": canary.url})
     assert d.status_code == 201, d.text
     assert [next(iter(x)) for x in d.json()["steps"]] == ["setWeight", "analysis"] * 3 + ["setWeight"]
     assert d.json()["steps"][1]["analysis"]["interval"] == 10
-    busy = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": stable.url})
+    busy = caller.post("/api/rollouts", json={"service": "web", "canaryUrl": canary.url})
     assert busy.status_code == 409 and "still running" in busy.json()["detail"]
     assert caller.post(f"/api/rollouts/{d.json()['id']}/actions", json={"action": "abort"}).json()["status"] == "aborted"
+    canary.close()
 
 
 def test_a_run_is_promoted_into_a_rollout_and_prod_needs_signatures(caller: Caller, edge_url: str, stable: Upstream) -> None:

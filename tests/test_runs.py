@@ -202,11 +202,13 @@ def test_log_cap_ends_with_a_marker(client: TestClient, migrated, workers) -> No
 def test_approval_gate_approve_and_reject(caller: Caller) -> None:
     register(
         caller,
-        "name: gated\nsteps:\n- {id: build, run: echo built}\n- {id: gate, uses: approval, needs: [build], with: {message: 'Ship?'}}\n- {id: ship, run: echo shipped, needs: [gate]}\n",
+        "name: gated\nsteps:\n- {id: build, run: 'echo version=1.4.2 >> $MAESTRO_OUTPUT'}\n"
+        "- {id: gate, uses: approval, needs: [build], with: {message: 'Ship ${{ steps.build.outputs.version }}?'}}\n"
+        "- {id: ship, run: echo shipped, needs: [gate]}\n",
     )
     run = start(caller, "gated")
     gate = wait_step(caller, run["id"], "gate", "waiting")
-    assert gate["message"] == "Ship?"
+    assert gate["message"] == "Ship 1.4.2?"  # the approver sees what they approve
     assert wait_run(caller, run["id"], {"waiting"})["status"] == "waiting"
     r = caller.post(f"/api/runs/{run['id']}/actions", json={"action": "approve", "reason": "looks good"})
     assert r.status_code == 200, r.text

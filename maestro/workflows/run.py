@@ -225,12 +225,17 @@ class RunWorkflow:
 
     async def _approval(self, step: StepPlan) -> None:
         assert self.inp is not None
+        message = step.message or "approval required"
+        try:  # the approver sees what they approve: `Ship ${{ steps.build.outputs.version }}?` filled in
+            message = interpolate(message, self._ctx(step))
+        except ExprError as exc:
+            message = f"{message} (expression error: {exc})"
         await self._project_step(
             StepUpdate(
                 run_id=self.inp.run_id,
                 key=step.key,
                 status="waiting",
-                message=step.message or "approval required",
+                message=message,
                 started_at=workflow.now().isoformat(),
             )
         )

@@ -79,9 +79,9 @@ class AnalysisSpec(InputModel):
         parse_condition(v)
         return v
 
-    @field_validator("interval")
+    @field_validator("interval", mode="before")
     @classmethod
-    def _interval(cls, v: int | str) -> int:
+    def _interval(cls, v: Any) -> int:
         return parse_duration(v)
 
     @model_validator(mode="after")
@@ -98,6 +98,13 @@ class StepSpec(InputModel):
     pause: int | str | None = Field(None, description="Seconds or 2m; 0 waits for resume or promote")
     analysis: AnalysisSpec | None = None
 
+    @field_validator("pause", mode="before")
+    @classmethod
+    def _pause(cls, v: Any) -> int | None:
+        if v is None or v in (0, "0"):
+            return None if v is None else 0
+        return parse_duration(v)
+
     @model_validator(mode="after")
     def _one(self) -> StepSpec:
         if sum(x is not None for x in (self.set_weight, self.pause, self.analysis)) != 1:
@@ -108,7 +115,7 @@ class StepSpec(InputModel):
         if self.set_weight is not None:
             return Step(set_weight=self.set_weight)
         if self.pause is not None:
-            return Step(pause_s=0 if self.pause in (0, "0") else parse_duration(self.pause))
+            return Step(pause_s=float(self.pause))
         a = self.analysis
         assert a is not None
         return Step(
@@ -262,6 +269,13 @@ async def start_rollout(
             409, f"Rollout {active.id} of {svc.name} is still {active.status}.", remediation="Finish or abort it first."
         )
     route = edge.get(rt.redis_sync, svc.name)
+    if body.canary_url.rstrip("/") == (route.stable if route else svc.stable_url).rstrip("/"):
+        raise Problem(
+            422,
+            "The canary URL is the stable version's URL: traffic would not move anywhere.",
+            errors=[{"field": "canaryUrl", "message": "same as the service's stable URL"}],
+            remediation="Give the URL of the new version you want to canary.",
+        )
     rid = new_id()
     r = Rollout(
         id=rid,
