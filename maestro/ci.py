@@ -159,10 +159,18 @@ def runs_cancel(
 rollout_app = typer.Typer(help="Rollouts: promote, pause, resume, rollback, abort, show.", no_args_is_help=True)
 
 
+def _step_of(r: dict[str, Any]) -> str:
+    total = len(r["steps"])
+    at = f"step {min(r['stepIndex'] + 1, total)}/{total}"  # a finished rollout's index may be past its last step
+    if r["status"] == "succeeded":
+        return f"all {total} steps done"
+    return f"stopped at {at}" if r["status"] in {"rolled_back", "aborted"} else at
+
+
 def _rollout_action(rollout_id: str, action: str, reason: str, url: str | None, token: str | None, full: bool = False) -> None:
     body = {"action": action, "reason": reason, "full": full}
     r = _check(_client(url, token).post(f"/api/rollouts/{rollout_id}/actions", json=body))
-    typer.echo(f"rollout {rollout_id}: {r['status']}, canary at {r['weight']}%, step {r['stepIndex'] + 1}")
+    typer.echo(f"rollout {rollout_id}: {r['status']}, canary at {r['weight']}%, {_step_of(r['rollout'])}")
 
 
 @rollout_app.command("promote")
@@ -218,7 +226,6 @@ def rollout_show(
 ) -> None:
     """Status, weight and step of a rollout."""
     r = _check(_client(url, token).get(f"/api/rollouts/{rollout_id}"))
-    where = f"step {r['stepIndex'] + 1}/{len(r['steps'])}"
-    typer.echo(f"{r['service']} ({r['env']}): {r['status']}, canary {r['canaryUrl']} at {r['weight']}%, {where}")
+    typer.echo(f"{r['service']} ({r['env']}): {r['status']}, canary {r['canaryUrl']} at {r['weight']}%, {_step_of(r)}")
     if r["message"]:
         typer.echo(f"  {r['message']}")

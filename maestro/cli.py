@@ -117,7 +117,13 @@ def edge() -> None:
     s = _settings()
     setup_logging(s.log_level)
     uvicorn.run(
-        create_edge(s), host=s.edge_host, port=s.edge_port, log_config=None, access_log=False, timeout_graceful_shutdown=5
+        create_edge(s),
+        host=s.edge_host,
+        port=s.edge_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+        server_header=False,  # the upstream's Server header passes through; a second one would be a duplicate
     )
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import json
 import random
+import subprocess
+import sys
 import threading
 import time
 import zipfile
@@ -20,7 +22,7 @@ from fastapi.testclient import TestClient
 
 from maestro.config import Settings
 from maestro.edge.server import create_edge
-from tests.factories import Caller, login
+from tests.factories import Caller, login, make_token
 from tests.services import free_port, live_api, temporal_cli, update_via_temporal, wait_for
 from tests.test_runs import register, start, wait_run
 
@@ -37,8 +39,10 @@ class Upstream:
                 outer.hits += 1
                 bad = random.random() < outer.error_rate
                 body = f"{outer.name}{' error' if bad else ''}".encode()
-                self.send_response(500 if bad else 200)
+                self.send_response(500 if bad else 200)  # with its own Server and Date headers
                 self.send_header("content-length", str(len(body)))
+                self.send_header("set-cookie", f"seen={outer.name}; Path=/")
+                self.send_header("set-cookie", "theme=dark; Path=/")
                 self.end_headers()
                 self.wfile.write(body)
 
@@ -348,3 +352,36 @@ def test_sticky_routing_keeps_a_user_on_one_version() -> None:
     by_cookie = Route(service="s", stable="http://a", canary="http://b", weight=100, sticky="cookie:uid")
     assert pick(by_cookie, {}, {"uid": "u1"}) == "canary"
     assert pick(Route(service="s", stable="http://a", canary=None, weight=50), {}, {}) == "stable"
+
+
+def test_the_cli_shows_and_drives_a_rollout(app, caller: Caller, stable: Upstream) -> None:  # type: ignore[no-untyped-def]
+    canary = Upstream("canary")
+    service(caller, "books", stable.url)
+    token = make_token(caller, ["admin:*"])["secret"]
+    try:
+        r = rollout(caller, "books", canary.url, [{"setWeight": 40}, {"pause": 0}, {"setWeight": 100}])
+        wait_rollout(caller, r["id"], lambda x: x["status"] == "paused", 30)
+        with live_api(app) as url:
+
+            def cli(*args: str) -> subprocess.CompletedProcess[str]:
+                cmd = [sys.executable, "-m", "maestro.cli", "rollout", *args, r["id"], "--url", url, "--token", token]
+                return subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+
+            shown = cli("show")
+            assert shown.returncode == 0 and "books (dev): paused" in shown.stdout and "at 40%, step 2/3" in shown.stdout
+            promoted = cli("promote", "--full")
+            assert promoted.returncode == 0, promoted.stderr
+            wait_rollout(caller, r["id"], lambda x: x["status"] == "succeeded", 30)
+            assert "succeeded" in (done := cli("show")).stdout and "at 0%, all 3 steps done" in done.stdout, done.stdout
+            refused = cli("pause")
+            assert refused.returncode != 0 and "succeeded" in refused.stderr, refused.stderr
+    finally:
+        canary.close()
+
+
+def test_the_edge_passes_every_upstream_header_once(caller: Caller, edge_url: str, stable: Upstream) -> None:
+    service(caller, "headers", stable.url)
+    r = wait_for(lambda: (x := httpx.get(f"{edge_url}/headers/")).status_code == 200 and x, 10, 0.2)
+    assert r.headers.get_list("set-cookie") == ["seen=stable; Path=/", "theme=dark; Path=/"]  # both cookies, in order
+    assert len(r.headers.get_list("date")) == 1 and r.headers["x-maestro-version"] == "stable"
+    assert r.headers["content-length"] == str(len(r.content)) and r.text == "stable"

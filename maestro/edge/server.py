@@ -159,9 +159,12 @@ def create_edge(settings: Settings) -> Starlette:
         stats.record(service, version, ms, error)
         requests.labels(service, version, f"{r.status_code // 100}xx").inc()
         latency.labels(service, version).observe(ms / 1000)
-        out = {k: v for k, v in r.headers.items() if k.lower() not in HOP_HEADERS | {"content-encoding"}}
-        out["x-maestro-version"] = version
-        return Response(r.content, status_code=r.status_code, headers=out)
+        resp = Response(r.content, status_code=r.status_code)
+        for k, v in r.headers.multi_items():  # every Set-Cookie kept; the edge's own Date replaces the upstream's
+            if k.lower() not in HOP_HEADERS | {"content-encoding", "date"}:
+                resp.headers.append(k, v)
+        resp.headers["x-maestro-version"] = version
+        return resp
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
     return Starlette(

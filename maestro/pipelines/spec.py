@@ -16,8 +16,9 @@ from maestro.pipelines.expr import INTERP, ExprError, check_syntax
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 BUILTIN_KINDS = {"approval", "sign", "sbom", "policy"}
 SBOM_FILE = "sbom.cdx.json"
-FUTURE_KINDS = {
-    "rollout": "the rollouts issue",
+NOT_STEPS = {  # kinds people try that are not pipeline steps, with where they live instead
+    "rollout": "a rollout is started from a finished run: its Promote action (POST /api/runs/{id}/actions"
+    ' {"action": "promote", "env": ...}) or POST /api/rollouts',
 }
 _DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 MAX_TIMEOUT_S = 24 * 3600
@@ -131,14 +132,15 @@ class Step(_Strict):
         if self.uses is not None:
             if self.run:
                 raise ValueError("a step has either `run` or `uses`, not both")
-            if self.uses in FUTURE_KINDS:
-                raise ValueError(f"`uses: {self.uses}` is not available yet (it arrives with {FUTURE_KINDS[self.uses]})")
+            if self.uses in NOT_STEPS:
+                raise ValueError(f"`uses: {self.uses}` is not a pipeline step: {NOT_STEPS[self.uses]}")
             if self.uses not in BUILTIN_KINDS:
                 raise ValueError(f"unknown built-in `uses: {self.uses}`; available: {', '.join(sorted(BUILTIN_KINDS))}")
             _check_with(self.uses, self.with_)
         if self.secrets:
             raise ValueError(
-                "`secrets` needs the secret store, which arrives with the admin issue; use `env` for non-secret values"
+                "`secrets` is not supported: Maestro has no secret store; use `env` for non-secret values and keep"
+                " secrets in the runner host's environment"
             )
         for k, values in self.matrix.items():
             if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", k):

@@ -204,7 +204,12 @@ def create_service(*, body: ServiceCreate, rt: RuntimeDep, session: SessionDep, 
     """Route /<name>/… at the edge router to the stable upstream (rollouts add a canary)."""
     authorize(session, principal, "rollouts:promote", body.env)
     if _service(session, principal, body.name) is not None:
-        raise Problem(409, f"A service named {body.name!r} exists.")
+        raise Problem(
+            409,
+            f"A service named {body.name!r} exists.",
+            errors=[{"field": "name", "message": "already taken"}],
+            remediation="Pick another name, or change the existing service's routing with a rollout.",
+        )
     svc = Service(
         tenant_id=principal.tenant_id,
         name=body.name,
@@ -380,7 +385,11 @@ async def rollout_action(
     r = _get(session, principal, rollout_id)
     authorize(session, principal, "rollouts:promote", r.env)
     if r.status in {"succeeded", "rolled_back", "aborted"}:
-        raise Problem(409, f"The rollout is {r.status}; {body.action} applies to running rollouts.")
+        raise Problem(
+            409,
+            f"The rollout is {r.status}; {body.action} applies to running rollouts.",
+            remediation="Start a new rollout of the service (POST /api/rollouts) to change its traffic again.",
+        )
     try:
         who = ControlInput(by=principal.actor, reason=body.reason, full=body.full, via="api")
         handle = temporal.get_workflow_handle(r.workflow_id)
