@@ -30,8 +30,9 @@ class Runbook:
 
 def _title(markdown: str, name: str) -> str:
     for line in markdown.splitlines():
-        if line.startswith("# "):
-            return line[2:].strip().removeprefix("Runbook:").strip()
+        if line.startswith("# "):  # plain text for lists and page titles: no Markdown backticks, a capital first
+            title = line[2:].strip().removeprefix("Runbook:").strip().replace("`", "")
+            return title[:1].upper() + title[1:]
     return name
 
 

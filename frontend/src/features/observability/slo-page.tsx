@@ -13,6 +13,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
 import { formatDateTime } from "@/lib/format";
+import { formatDuration } from "@/features/runs/format";
 import { cn } from "@/lib/utils";
 import { toast } from "@/lib/toast";
 import { useCan } from "@/features/auth/session";
@@ -56,7 +57,7 @@ function SloCard({ slo, onDelete, focused = false }: { slo: SloPublic; onDelete?
         <CardDescription>
           {SLI_LABEL[slo.sliKind] ?? slo.sliKind}
           {slo.pipeline ? ` · pipeline ${slo.pipeline}` : ""}
-          {slo.thresholdMs !== null ? ` · within ${slo.thresholdMs} ms` : ""} · {slo.windowDays}-day window
+          {slo.thresholdMs !== null ? ` · within ${formatDuration(slo.thresholdMs)}` : ""} · {slo.windowDays}-day window
         </CardDescription>
         {slo.description ? <p className="text-sm">{slo.description}</p> : null}
       </CardHeader>

@@ -44,9 +44,9 @@ export function formatDuration(ms: number | null | undefined): string {
   if (s < 60) return `${s.toFixed(s < 10 ? 1 : 0)} s`;
   const m = Math.floor(s / 60);
   const rs = Math.round(s % 60);
-  if (m < 60) return `${m} m ${rs} s`;
+  if (m < 60) return rs ? `${m} m ${rs} s` : `${m} m`;
   const h = Math.floor(m / 60);
-  return `${h} h ${m % 60} m`;
+  return m % 60 ? `${h} h ${m % 60} m` : `${h} h`;
 }
 
 export function formatCost(usd: number | null | undefined): string {
