@@ -109,6 +109,9 @@ def test_bundle_is_built_downloaded_and_verifies_offline(
     logged = caller.get("/api/policies/decisions", params={"batch": deny["decisionId"]}).json()["items"]
     assert logged and all(d["point"] == "promote" for d in logged) and not all(d["allowed"] for d in logged)
     assert synthetic["observed"] and synthetic["alert"]["labels"]["nonce"] == synthetic["nonce"]
+    # once observed, the synthetic alert resolves: it does not linger among the real firing alerts
+    after = caller.get(f"/api/alerts/{synthetic['alert']['id']}").json()
+    assert after["state"] == "resolved" and after["name"] == "MaestroSyntheticCheck"
     assert {a["path"]: a["rehashed"] for a in artifacts} == {a["path"]: a["sha256"] for a in finished_run["artifacts"]}
 
     # flipping one byte of any file, the manifest or its signature fails verification naming that file

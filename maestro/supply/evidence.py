@@ -37,7 +37,8 @@ from maestro.domain.rollouts import Rollout
 from maestro.domain.runs import Alert, Artifact, PipelineVersion, Run, StepRun
 from maestro.domain.supply import Attestation, EvidenceBundle, Policy, PolicyDecision
 from maestro.domain.types import utcnow
-from maestro.events.streams import stream_key
+from maestro.events.streams import emit, stream_key
+from maestro.observability import alerts as alertmod
 from maestro.observability import slo as slomod
 from maestro.policy import service as polsvc
 from maestro.supply import keys as keymod
@@ -249,6 +250,7 @@ class Builder:
         if not observed["observed"]:
             problems.append("synthetic alert: fired but not observed arriving")
         self.summary |= {"syntheticAlertObserved": observed["observed"], "syntheticAlertVia": observed["via"]}
+        self.resolve_synthetic(tenant_id, nonce)
 
         self.progress(STAGES[7], 7)
         with Session(self.engine) as s:
@@ -298,6 +300,22 @@ class Builder:
             out.write_bytes(buf.getvalue())
             sha, size = store.put_file(out)
         return sha, size, key.keyid
+
+    def resolve_synthetic(self, tenant_id: str, nonce: str) -> None:
+        """The synthetic alert has done its job once observed: resolve it, so it does not linger among real ones."""
+        now = utcnow()
+        with Session(self.engine, expire_on_commit=False) as s:
+            fp = f"synthetic:{nonce}"
+            stmt = select(Alert).where(Alert.tenant_id == tenant_id, Alert.fingerprint == fp, Alert.state == "firing")
+            alert = s.exec(stmt).first()
+            if alert is None:
+                return
+            alert.state, alert.ends_at, alert.updated_at = "resolved", now, now
+            s.add(alert)
+            s.commit()
+        payload = alertmod.alert_payload(alert)
+        maxlen = self.settings.stream_maxlen
+        emit(self.redis, "alerts", "alert_resolved", entity="alert", id=alert.id, payload=payload, maxlen=maxlen)
 
     def observe_synthetic(self, tenant_id: str, nonce: str) -> dict[str, Any]:
         """Did the synthetic alert arrive? On the alerts stream, and in Alertmanager when one is configured."""
