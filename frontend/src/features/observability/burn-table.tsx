@@ -12,14 +12,14 @@ export function BurnTable({ name, burnRates, burnAlerts }: { name: string; burnR
   return (
     <div className="grid gap-2">
       <div className="overflow-x-auto">
-        <table className="w-full text-xs tabular-nums" aria-label={`Burn rates for ${name}`}>
+        <table className="w-full table-fixed text-xs tabular-nums" aria-label={`Burn rates for ${name}`}>
           <thead>
             <tr>
-              <th scope="row" className="pr-2 text-left font-medium text-muted-foreground">
+              <th scope="row" className="w-14 pr-1 text-left font-medium text-muted-foreground">
                 Window
               </th>
               {BURN_WINDOWS.map((w) => (
-                <th key={w} scope="col" className={cn("px-1 text-right font-medium", hot.has(w) && "text-danger")}>
+                <th key={w} scope="col" className={cn("px-0.5 text-right font-medium", hot.has(w) && "text-danger")}>
                   {w}
                 </th>
               ))}
@@ -27,7 +27,7 @@ export function BurnTable({ name, burnRates, burnAlerts }: { name: string; burnR
           </thead>
           <tbody>
             <tr>
-              <th scope="row" className="pr-2 text-left font-medium text-muted-foreground">
+              <th scope="row" className="pr-1 text-left font-medium text-muted-foreground">
                 Burn
               </th>
               {BURN_WINDOWS.map((w) => (
@@ -35,7 +35,7 @@ export function BurnTable({ name, burnRates, burnAlerts }: { name: string; burnR
                   key={w}
                   data-firing={hot.has(w) || undefined}
                   className={cn(
-                    "px-1 text-right",
+                    "px-0.5 text-right",
                     hot.has(w) && "rounded-sm bg-red-100 font-semibold text-red-950 dark:bg-red-950 dark:text-red-50",
                   )}
                 >

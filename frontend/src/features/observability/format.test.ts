@@ -26,6 +26,8 @@ describe("formatting", () => {
     expect(formatPercent(0.9995)).toBe("99.95%");
     expect(formatPercent(null)).toBe("—");
     expect(formatBurnRate(14.44)).toBe("14.4×");
+    expect(formatBurnRate(2.46)).toBe("2.5×"); // seven windows fit side by side on an SLO card
+    expect(formatBurnRate(123.4)).toBe("123×");
     expect(formatBurnRate(0.0123)).toBe("0.01×");
     expect(formatBurnRate(null)).toBe("—");
   });

@@ -45,7 +45,8 @@ export function budgetView(remaining: number | null | undefined): BudgetView {
 /** 14.4 → "14.4×", 0.0123 → "0.01×", null → "—". */
 export function formatBurnRate(rate: number | null | undefined): string {
   if (rate === null || rate === undefined || !Number.isFinite(rate)) return "—";
-  const rounded = rate >= 10 ? Math.round(rate * 10) / 10 : Math.round(rate * 100) / 100;
+  // one decimal from 1× up (2.5×, 14.4×, 96×) keeps seven windows side by side on a card; two below (0.25×)
+  const rounded = rate >= 100 ? Math.round(rate) : rate >= 1 ? Math.round(rate * 10) / 10 : Math.round(rate * 100) / 100;
   return `${rounded.toString()}×`;
 }
 

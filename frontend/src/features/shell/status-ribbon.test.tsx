@@ -37,7 +37,7 @@ describe("StatusRibbon", () => {
   it("is green from /api/ready, then follows health_changed events from the system stream", async () => {
     mockApi([{ path: "/api/ready", body: { status: "ok", checks: { db: up, redis: up, temporal: up } } }]);
     const { queryClient } = renderWithProviders(<StatusRibbon />, { session: adminSession });
-    expect(await screen.findByText("All systems operational")).toBeInTheDocument();
+    expect(await screen.findByText("All dependencies up")).toBeInTheDocument();
 
     const source = FakeEventSource.instances.find((s) => s.url === "/api/streams/system")!;
     expect(source).toBeDefined();

@@ -50,7 +50,7 @@ export function StatusRibbon() {
   const down = downChecks(data);
   const message =
     level === "green"
-      ? "All systems operational"
+      ? "All dependencies up" // readiness only: firing alerts and the error budget are shown beside it
       : level === "amber"
         ? `Degraded: ${down.join(", ") || "a dependency"} down`
         : level === "red"
