@@ -20,7 +20,7 @@ from maestro.config import Settings
 from maestro.supply import keys as keymod
 from maestro.supply.signing import pae, sign_blob, sign_statement, statement, verify_envelope
 from tests.factories import Caller, login
-from tests.test_runs import register, start, wait_run
+from tests.test_runs import logs, register, start, wait_run
 
 
 def test_pae_matches_the_dsse_spec_vector() -> None:
@@ -120,6 +120,8 @@ def test_a_run_yields_signed_provenance_signatures_and_an_sbom_diff(caller: Call
     steps = {s["key"]: s for s in first["steps"]}
     assert steps["sign"]["message"] == "signed 1 artifact(s): dist/app.txt"
     assert steps["sbom"]["outputs"]["components"] == "6"
+    sbom_log = [ln["line"] for ln in logs(caller, first["id"], step="sbom")]
+    assert any("6 components" in ln for ln in sbom_log) and not any("Warning" in ln for ln in sbom_log), sbom_log
     att = caller.get(f"/api/runs/{first['id']}/attestations").json()
     assert att["slsaLevel"] == 2 and att["problems"] == [] and att["sbom"]["components"] == 6
     assert [s["path"] for s in att["signatures"]] == ["dist/app.txt"] and att["signatures"][0]["verified"]

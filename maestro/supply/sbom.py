@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import tomllib
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -164,7 +165,7 @@ def collect(targets: list[Path], python: str | None = None) -> tuple[list[Comp],
 
 
 def to_cyclonedx(comps: list[Comp], *, name: str) -> str:
-    from cyclonedx.factory.license import LicenseFactory
+    from cyclonedx.contrib.license.factories import LicenseFactory
     from cyclonedx.model import HashAlgorithm, HashType
     from cyclonedx.model.bom import Bom
     from cyclonedx.model.component import Component, ComponentType
@@ -186,7 +187,11 @@ def to_cyclonedx(comps: list[Comp], *, name: str) -> str:
                 licenses=[lf.make_from_string(c.license)] if c.license else [],
             )
         )
-    return JsonV1Dot6(bom).output_as_string(indent=2)
+    with warnings.catch_warnings():
+        # the components come from requirement and lock files, which do not say who depends on whom: the BOM
+        # lists them without a dependency graph, and says so in no warning on the step's log
+        warnings.filterwarnings("ignore", message=".*has no defined dependencies.*", category=UserWarning)
+        return JsonV1Dot6(bom).output_as_string(indent=2)
 
 
 # -- diff -----------------------------------------------------------------------------------------

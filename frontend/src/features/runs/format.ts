@@ -67,3 +67,8 @@ export function formatBytes(n: number): string {
   }
   return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
 }
+
+/** Steps that run a process write a log: shell steps, and built-ins such as `uses: sbom`. */
+export function hasLogs(step: { kind: string; logLines: number }): boolean {
+  return step.kind === "run" || step.kind === "sbom" || step.logLines > 0;
+}

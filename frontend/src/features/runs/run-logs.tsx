@@ -7,7 +7,7 @@ import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { NativeSelect } from "@/components/ui/native-select";
 import { Skeleton } from "@/components/ui/skeleton";
-import { isTerminalRun } from "./format";
+import { hasLogs, isTerminalRun } from "./format";
 import { filterLines, findAnchored, parseLineAnchor } from "./log-model";
 import { LogViewer } from "./log-viewer";
 import type { RunDetail } from "./queries";
@@ -91,7 +91,7 @@ export function RunLogs({ run }: { run: RunDetail }) {
           <NativeSelect id={`${id}-step`} className="w-56" value={step ?? ""} onChange={(e) => setParam("step", e.target.value || null)}>
             <option value="">All steps</option>
             {run.steps
-              .filter((s) => s.kind === "run")
+              .filter(hasLogs)
               .map((s) => (
                 <option key={s.key} value={s.key}>
                   {s.name && s.name !== s.key ? `${s.name} (${s.key})` : s.key}

@@ -3,7 +3,7 @@ import { CopyButton } from "@/components/copy-button";
 import { DataTable, type Column } from "@/components/data-table";
 import { Button } from "@/components/ui/button";
 import { formatDateTime } from "@/lib/format";
-import { formatBytes, formatCost, formatDuration } from "./format";
+import { formatBytes, formatCost, formatDuration, hasLogs } from "./format";
 import type { RunDetail, StepPublic } from "./queries";
 import { StatusBadge } from "./status-badge";
 import { elapsedMs } from "./use-now";
@@ -60,7 +60,7 @@ export function RunSteps({ run, now, onShowLogs }: { run: RunDetail; now: number
       header: "Logs",
       srOnlyHeader: true,
       cell: (s) =>
-        s.kind === "run" ? (
+        hasLogs(s) ? (
           <Button variant="outline" size="sm" onClick={() => onShowLogs(s.key)} aria-label={`Show the logs of ${s.name || s.key}`}>
             Logs{s.logLines ? ` (${s.logLines})` : ""}
           </Button>
