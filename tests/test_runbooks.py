@@ -26,7 +26,7 @@ def test_the_api_serves_runbooks(client: TestClient) -> None:
     assert listed["slo-burn"].startswith("SLO burn rate")
     # titles are plain text (the docs' headings carry Markdown backticks and a lowercase start)
     assert listed["policy-denial-spike"] == "Policy denial spike (PolicyDenialSpike)"
-    assert all("`" not in t and t[0].isupper() or t[0] == "/" for t in listed.values()), listed
+    assert all("`" not in t and (t[0].isupper() or t[0] == "/") for t in listed.values()), listed
     one = client.get("/api/runbooks/queue-saturation").json()
     assert one["markdown"] == (ROOT / "docs/runbooks/queue-saturation.md").read_text()
     for bad in ("nope", "..%2Fslo-burn", "SLO-BURN"):

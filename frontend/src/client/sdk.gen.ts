@@ -195,7 +195,8 @@ export const streamsGet = <ThrowOnError extends boolean = true>(options: Options
 /**
  * Search
  *
- * Find entities you may see by name or id: environments, users, your tokens, audit events.
+ * Find what you may see by name or id: environments, pipelines, runs (by id, workflow id or trace id),
+ * services, policies, users, your tokens, audit events.
  */
 export const search = <ThrowOnError extends boolean = true>(options: Options<SearchData, ThrowOnError>) => (options.client ?? client).get<SearchResponses, SearchErrors, ThrowOnError>({ url: '/api/search', ...options });
 

@@ -5,12 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlmodel import col, or_, select
 
-from maestro.api.deps import AUTHENTICATED, Require, SessionDep
+from maestro.api.deps import AUTHENTICATED, Require, SessionDep, readable_envs
 from maestro.api.pagination import Items
 from maestro.api.schemas import SearchHit
 from maestro.domain.identity import Principal
 from maestro.domain.models import ApiToken, AuditEvent, Environment, Project, User
 from maestro.domain.rbac import grants
+from maestro.domain.rollouts import Service
+from maestro.domain.runs import Pipeline, Run
+from maestro.domain.supply import Policy
 
 router = APIRouter(tags=["search"])
 
@@ -23,7 +26,8 @@ def search(
     q: Annotated[str, Query(min_length=1, max_length=100, description="Name, id or prefix to look for.")],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> Items[SearchHit]:
-    """Find entities you may see by name or id: environments, users, your tokens, audit events."""
+    """Find what you may see by name or id: environments, pipelines, runs (by id, workflow id or trace id),
+    services, policies, users, your tokens, audit events."""
     perms = principal.all_permissions()
     like = f"%{q.lower()}%"
     hits: list[SearchHit] = []
@@ -38,6 +42,7 @@ def search(
         SearchHit(kind="environment", id=e.id, title=e.name, subtitle=f"project {p.slug}", href=f"/?env={e.name}")
         for e, p in envs
     ]
+    hits += _delivery_hits(session, principal, q, like, limit)
     if grants(perms, "admin:users"):
         users = session.exec(
             select(User)
@@ -88,3 +93,67 @@ def search(
             for a in audit
         ]
     return Items[SearchHit](items=hits[: limit * 2])
+
+
+def _delivery_hits(session: SessionDep, principal: Principal, q: str, like: str, limit: int) -> list[SearchHit]:
+    """Pipelines and services by name, runs by id (or its first 8+ characters), workflow id or trace id, policies."""
+    tid, hits = principal.tenant_id, []
+    run_envs = readable_envs(session, principal, "runs:read")
+    if run_envs is None or run_envs:
+        pipes = session.exec(
+            select(Pipeline)
+            .where(Pipeline.tenant_id == tid, or_(col(Pipeline.name).ilike(like), Pipeline.id == q))
+            .order_by(col(Pipeline.name))
+            .limit(limit)
+        ).all()
+        hits += [
+            SearchHit(
+                kind="pipeline",
+                id=p.id,
+                title=p.name,
+                subtitle=f"v{p.latest_version} · {p.run_counter} runs" + (f" · {p.description}" if p.description else ""),
+                href=f"/pipelines/{p.id}",
+            )
+            for p in pipes
+        ]
+        prefix = col(Run.id).startswith(q.lower()) if len(q) >= 8 else Run.id == q
+        runs = select(Run).where(Run.tenant_id == tid, or_(Run.id == q, Run.workflow_id == q, Run.trace_id == q, prefix))
+        if run_envs is not None:
+            runs = runs.where(col(Run.env).in_(run_envs))
+        hits += [
+            SearchHit(
+                kind="run",
+                id=r.id,
+                title=f"{r.pipeline_name} #{r.number}",
+                subtitle=f"{r.status} · {r.env} · {r.id}",
+                href=f"/runs/{r.id}",
+            )
+            for r in session.exec(runs.order_by(col(Run.created_at).desc()).limit(limit)).all()
+        ]
+    svc_envs = readable_envs(session, principal, "rollouts:read")
+    if svc_envs is None or svc_envs:
+        svcs = select(Service).where(Service.tenant_id == tid, col(Service.name).ilike(like))
+        if svc_envs is not None:
+            svcs = svcs.where(col(Service.env).in_(svc_envs))
+        hits += [
+            SearchHit(
+                kind="service",
+                id=v.id,
+                title=v.name,
+                subtitle=f"service · {v.env} · {v.stable_url}",
+                href=f"/rollouts?service={v.name}",
+            )
+            for v in session.exec(svcs.order_by(col(Service.name)).limit(limit)).all()
+        ]
+    if grants(principal.all_permissions(), "policies:read"):
+        pols = session.exec(
+            select(Policy)
+            .where(Policy.tenant_id == tid, or_(col(Policy.name).ilike(like), Policy.id == q))
+            .order_by(col(Policy.name))
+            .limit(limit)
+        ).all()
+        hits += [
+            SearchHit(kind="policy", id=p.id, title=p.name, subtitle="policy · " + ", ".join(p.points), href=f"/policies/{p.id}")
+            for p in pols
+        ]
+    return hits

@@ -548,7 +548,8 @@ export const searchQueryKey = (options: Options<SearchData>) => createQueryKey('
 /**
  * Search
  *
- * Find entities you may see by name or id: environments, users, your tokens, audit events.
+ * Find what you may see by name or id: environments, pipelines, runs (by id, workflow id or trace id),
+ * services, policies, users, your tokens, audit events.
  */
 export const searchOptions = (options: Options<SearchData>) => queryOptions<SearchResponse, DefaultError, SearchResponse, ReturnType<typeof searchQueryKey>>({
     queryFn: async ({ queryKey, signal }) => {

@@ -86,7 +86,7 @@ export function Omnibar() {
                 setQuery("");
               }
             }}
-            placeholder="Search users, tokens, audit…  ( / )"
+            placeholder="Search pipelines, runs, services…  ( / )"
             className="h-9 w-full rounded-md border border-input bg-background pr-3 pl-8 text-sm outline-none placeholder:text-muted-foreground focus-visible:ring-2 focus-visible:ring-ring"
           />
         </div>

@@ -1,6 +1,6 @@
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import type { LucideIcon } from "lucide-react";
-import { FileSearchIcon, KeyRoundIcon, LayersIcon, ScrollTextIcon, UserIcon } from "lucide-react";
+import { FileSearchIcon, KeyRoundIcon, LayersIcon, PlayIcon, RocketIcon, ScrollTextIcon, ShieldCheckIcon, UserIcon, WorkflowIcon } from "lucide-react";
 import { searchOptions } from "@/client/@tanstack/react-query.gen";
 import type { SearchResponse } from "@/client/types.gen";
 import { useDebounced } from "@/lib/use-debounced";
@@ -32,6 +32,10 @@ const KIND_ICONS: Record<string, LucideIcon> = {
   token: KeyRoundIcon,
   audit: ScrollTextIcon,
   environment: LayersIcon,
+  pipeline: WorkflowIcon,
+  run: PlayIcon,
+  service: RocketIcon,
+  policy: ShieldCheckIcon,
 };
 
 export function kindIcon(kind: string): LucideIcon {
