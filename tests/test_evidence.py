@@ -73,6 +73,7 @@ def finished_run(caller: Caller, tmp_path: Path) -> dict[str, Any]:
 def test_bundle_is_built_downloaded_and_verifies_offline(
     caller: Caller, client: TestClient, finished_run: dict[str, Any], tmp_path: Path
 ) -> None:
+    denials_before = caller.get("/api/hub").json()["compliance"]["policyDenials24h"]
     r = caller.post(f"/api/evidence/run/{finished_run['id']}")
     assert r.status_code == 202, r.text
     bundle = wait_bundle(caller, r.json()["id"])
@@ -108,6 +109,10 @@ def test_bundle_is_built_downloaded_and_verifies_offline(
     assert deny["denied"] is True
     logged = caller.get("/api/policies/decisions", params={"batch": deny["decisionId"]}).json()["items"]
     assert logged and all(d["point"] == "promote" for d in logged) and not all(d["allowed"] for d in logged)
+    # logged, but a denial by design: it does not count as a real refusal on the Control Hub or in metrics
+    assert caller.get("/api/hub").json()["compliance"]["policyDenials24h"] == denials_before
+    metrics = client.get("/metrics").text.splitlines()
+    assert not [ln for ln in metrics if ln.startswith("maestro_policy_denials_total{") and 'point="promote"' in ln]
     assert synthetic["observed"] and synthetic["alert"]["labels"]["nonce"] == synthetic["nonce"]
     # once observed, the synthetic alert resolves: it does not linger among the real firing alerts
     after = caller.get(f"/api/alerts/{synthetic['alert']['id']}").json()

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, case, func
 from sqlmodel import Session, col, select
 
 from maestro.domain.runs import Run, StepRun
-from maestro.domain.supply import PolicyDecision
+from maestro.domain.supply import PolicyDecision, counted_denial
 from maestro.observability import liveness
 from maestro.observability.alerts import QUEUES_KEY
 
@@ -72,7 +72,7 @@ class ProjectionCollector(Collector):
                 ).all()
                 denials = s.exec(
                     select(PolicyDecision.point, PolicyDecision.policy_name, func.count())
-                    .where(col(PolicyDecision.allowed).is_(False))
+                    .where(counted_denial())
                     .group_by(PolicyDecision.point, PolicyDecision.policy_name)
                 ).all()
                 pools = sorted(s.exec(select(StepRun.pool).distinct()).all())

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
-from sqlmodel import Field, SQLModel
+from sqlalchemy import JSON, Column, ColumnElement, Index, Text, UniqueConstraint, and_
+from sqlmodel import Field, SQLModel, col
 
 from maestro.domain import runs as _runs  # noqa: F401  (tables these rows reference by foreign key)
 from maestro.domain.types import UTCDateTime, new_id, utcnow
@@ -94,6 +94,14 @@ class PolicyDecision(SQLModel, table=True):
     duration_ms: float = 0.0
     actor: str = Field(default="", max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+DENY_TEST_ACTOR = "evidence"  # the witness bundle's deny test: a denial by design, logged but not a real refusal
+
+
+def counted_denial() -> ColumnElement[bool]:
+    """Denials that count (metrics, the denial-spike alert, the Control Hub): not the bundles' deny tests."""
+    return and_(col(PolicyDecision.allowed).is_(False), col(PolicyDecision.actor) != DENY_TEST_ACTOR)
 
 
 class EvidenceBundle(SQLModel, table=True):

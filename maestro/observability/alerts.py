@@ -22,7 +22,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from maestro.config import Settings
 from maestro.domain.models import Tenant
 from maestro.domain.runs import Alert, Run, StepRun
-from maestro.domain.supply import PolicyDecision
+from maestro.domain.supply import PolicyDecision, counted_denial
 from maestro.domain.types import utcnow
 from maestro.events import make_envelope
 from maestro.events.streams import stream_key
@@ -277,7 +277,7 @@ class AlertActivities:
             select(PolicyDecision.point, func.count())
             .where(
                 PolicyDecision.tenant_id == tenant.id,
-                col(PolicyDecision.allowed).is_(False),
+                counted_denial(),
                 col(PolicyDecision.created_at) >= now - timedelta(minutes=minutes),
             )
             .group_by(PolicyDecision.point)
@@ -291,7 +291,7 @@ class AlertActivities:
                 .where(
                     PolicyDecision.tenant_id == tenant.id,
                     PolicyDecision.point == point,
-                    col(PolicyDecision.allowed).is_(False),
+                    counted_denial(),
                     col(PolicyDecision.created_at) >= now - timedelta(minutes=minutes),
                 )
                 .group_by(PolicyDecision.policy_name)

@@ -35,7 +35,7 @@ from maestro.artifacts import make_store
 from maestro.config import Settings
 from maestro.domain.rollouts import Rollout
 from maestro.domain.runs import Alert, Artifact, PipelineVersion, Run, StepRun
-from maestro.domain.supply import Attestation, EvidenceBundle, Policy, PolicyDecision
+from maestro.domain.supply import DENY_TEST_ACTOR, Attestation, EvidenceBundle, Policy, PolicyDecision
 from maestro.domain.types import utcnow
 from maestro.events.streams import emit, stream_key
 from maestro.observability import alerts as alertmod
@@ -227,7 +227,7 @@ class Builder:
             point="promote",
             input_doc=DENY_TEST_INPUT,
             subject=f"evidence {self.bundle_id} deny test",
-            actor="evidence",
+            actor=DENY_TEST_ACTOR,
             timeout_s=self.settings.policy_timeout_ms / 1000,
         )
         self.add(

@@ -18,7 +18,7 @@ from maestro.domain.identity import Principal
 from maestro.domain.rbac import grants
 from maestro.domain.rollouts import Rollout, Service
 from maestro.domain.runs import Run, StepRun
-from maestro.domain.supply import Attestation, EvidenceBundle, PolicyDecision
+from maestro.domain.supply import Attestation, EvidenceBundle, PolicyDecision, counted_denial
 from maestro.domain.types import utcnow
 from maestro.edge import routes as edge
 from maestro.observability import slo as slomod
@@ -237,7 +237,7 @@ def _compliance(s: Session, store: Any, tid: str, now: Any, succeeded: list[Run]
         .select_from(PolicyDecision)
         .where(
             PolicyDecision.tenant_id == tid,
-            col(PolicyDecision.allowed).is_(False),
+            counted_denial(),
             col(PolicyDecision.created_at) >= now - timedelta(days=1),
         )
     ).one()
