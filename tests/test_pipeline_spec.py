@@ -39,10 +39,10 @@ def test_duplicates_and_unknown_needs() -> None:
     assert {"field": "steps[1](a).needs", "message": "unknown step 'zz'"} in errs
 
 
-@pytest.mark.parametrize("kind", ["rollout"])
-def test_later_builtin_kinds_fail_clearly(kind: str) -> None:
-    errs = errors_of(f"name: p\nsteps:\n- {{id: a, uses: {kind}}}\n")
-    assert "not available yet" in errs[0]["message"] and errs[0]["field"] == "steps[0](a)"
+def test_uses_rollout_points_to_where_rollouts_start() -> None:
+    errs = errors_of("name: p\nsteps:\n- {id: a, uses: rollout}\n")
+    assert errs[0]["field"] == "steps[0](a)" and "not a pipeline step" in errs[0]["message"]
+    assert '{"action": "promote"' in errs[0]["message"] and "POST /api/rollouts" in errs[0]["message"]
 
 
 def test_expressions_are_checked() -> None:
@@ -108,3 +108,12 @@ def test_every_pipeline_example_in_the_docs_is_a_valid_spec() -> None:
             parse(block)
         except SpecError as exc:
             raise AssertionError(f"{name}: {exc}") from exc
+
+
+def test_common_mistakes_are_explained_in_the_authors_terms() -> None:
+    errs = errors_of("name: Release Train\nsteps: []\n")
+    assert {e["field"]: e["message"] for e in errs} == {
+        "name": "'Release Train' is not a valid name: use lowercase letters, digits, - and _, starting with a letter or digit (at most 63)",
+        "steps": "a pipeline needs at least one step",
+    }
+    assert errors_of("name: ok\nsteps:\n- {id: Build, run: make}\n")[0]["field"] == "steps[0](Build).id"

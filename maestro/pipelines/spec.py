@@ -186,6 +186,21 @@ def load(text: str) -> dict[str, Any]:
     return data
 
 
+def _friendly(e: Any) -> str:
+    """pydantic's wording for the common mistakes, said the way a pipeline author thinks about them."""
+    ctx = e.get("ctx") or {}
+    if e["type"] == "extra_forbidden":
+        return "unknown field"
+    if e["type"] == "string_pattern_mismatch" and ctx.get("pattern") == ID_PATTERN:
+        rule = "use lowercase letters, digits, - and _, starting with a letter or digit (at most 63)"
+        return f"{e.get('input')!r} is not a valid name: {rule}"
+    if e["type"] == "too_short" and tuple(e["loc"]) == ("steps",):
+        return "a pipeline needs at least one step"
+    if e["type"] == "too_short":
+        return f"needs at least {ctx.get('min_length', 1)} item(s)"
+    return str(e["msg"]).removeprefix("Value error, ")
+
+
 def validate(data: dict[str, Any]) -> PipelineSpec:
     raw_steps = data.get("steps") if isinstance(data.get("steps"), list) else None
     try:
@@ -193,9 +208,7 @@ def validate(data: dict[str, Any]) -> PipelineSpec:
     except ValidationError as exc:
         problems: list[dict[str, str]] = []
         for e in exc.errors():
-            msg = e["msg"].removeprefix("Value error, ")
-            if e["type"] == "extra_forbidden":
-                msg = "unknown field"
+            msg = _friendly(e)
             problems.append({"field": _loc(tuple(e["loc"]), raw_steps), "message": msg})
         raise SpecError(problems) from exc
     errors: list[dict[str, str]] = []
