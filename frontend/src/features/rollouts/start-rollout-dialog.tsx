@@ -46,7 +46,8 @@ function fieldErrorsOf(error: unknown): FieldErrors {
 
 const STEPS_HINT =
   'A JSON array; each step is one of {"setWeight": 25}, {"pause": 60} (seconds, or "2m"; 0 waits for Resume or Promote) or ' +
-  '{"analysis": {}} (by default error_rate < 0.05, measured 3 times 10s apart).';
+  '{"analysis": {}} (by default error_rate < 0.05, measured 3 times 10s apart). ' +
+  "After the last step the canary takes all traffic and becomes the stable version; add a pause of 0 to hold it for a person.";
 
 const FIELDS = new Set(["service", "canaryUrl", "steps", "reason"]);
 

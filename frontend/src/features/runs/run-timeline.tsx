@@ -39,7 +39,7 @@ export function RunTimeline({ run, now }: { run: RunDetail; now: number }) {
           {ticks.map((f) => (
             <span
               key={f}
-              className={cn("absolute", f === 1 ? "-translate-x-full" : f > 0 ? "-translate-x-1/2" : undefined)}
+              className={cn("absolute whitespace-nowrap", f === 1 ? "-translate-x-full" : f > 0 ? "-translate-x-1/2" : undefined)}
               style={{ left: `${f * 100}%` }}
             >
               +{formatDuration(span * f)}
