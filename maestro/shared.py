@@ -215,6 +215,11 @@ class ActionInput:
     via: str = "temporal"
 
 
+def direct_actor(by: str, via: str) -> str:
+    """The audit actor of a control the API did not see: the analysis itself, or a `by` sent through Temporal."""
+    return "maestro:analysis" if via == "analysis" else f"temporal:{by}"
+
+
 @dataclass
 class DirectAction:
     """A run control that reached the workflow without Maestro's API, for the audit log."""

@@ -14,7 +14,7 @@ from maestro.domain.auditlog import append_audit, publish_audit_with
 from maestro.domain.runs import Run, StepRun
 from maestro.events import make_envelope
 from maestro.events.streams import audit_publisher, stream_key
-from maestro.shared import DirectAction, ProjectionBatch, RunUpdate, StepUpdate
+from maestro.shared import DirectAction, ProjectionBatch, RunUpdate, StepUpdate, direct_actor
 
 TERMINAL_RUN = {"succeeded", "failed", "cancelled", "error"}
 TERMINAL_STEP = {"succeeded", "failed", "skipped", "cancelled"}
@@ -154,7 +154,7 @@ class ProjectionActivities:
             publish_audit_with(s, audit_publisher(self.redis, self.maxlen))
             append_audit(
                 s,
-                actor=f"temporal:{act.by}",
+                actor=direct_actor(act.by, act.via),
                 action=f"run.{act.action}",
                 target_type="run",
                 target_id=act.run_id,

@@ -97,6 +97,11 @@ def runbook_url(public_url: str, alert_name: str) -> str:
     return f"{public_url.rstrip('/')}/runbooks/{RUNBOOKS[alert_name]}"
 
 
+def resolve_alert(a: Alert, now: datetime) -> None:
+    """Mark a firing alert resolved as of ``now``; the caller adds, commits and publishes ``alert_resolved``."""
+    a.state, a.ends_at, a.updated_at = "resolved", now, now
+
+
 def upsert_alert(
     s: Session,
     *,
@@ -406,7 +411,7 @@ class AlertActivities:
                 keep = {f.fingerprint for f in firing}
                 for old in s.exec(select(Alert).where(Alert.tenant_id == tenant.id, Alert.state == "firing")).all():
                     if old.fingerprint not in keep and old.fingerprint.startswith(tuple(evaluated)):
-                        old.state, old.ends_at, old.updated_at = "resolved", now, now
+                        resolve_alert(old, now)
                         s.add(old)
                         changed.append(("alert_resolved", old))
                         out.resolved.append(old.fingerprint)

@@ -124,7 +124,7 @@ class RolloutActivities:
                     )
                 ).all():
                     if a.labels.get("service") == r.service:
-                        a.state, a.ends_at, a.updated_at = "resolved", now, now
+                        alertmod.resolve_alert(a, now)
                         s.add(a)
                         resolved.append(a)
             s.commit()

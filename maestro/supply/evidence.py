@@ -310,7 +310,7 @@ class Builder:
             alert = s.exec(stmt).first()
             if alert is None:
                 return
-            alert.state, alert.ends_at, alert.updated_at = "resolved", now, now
+            alertmod.resolve_alert(alert, now)
             s.add(alert)
             s.commit()
         payload = alertmod.alert_payload(alert)

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         Step,
         holds,
     )
+    from maestro.shared import direct_actor
 
 FINISHED = {"succeeded", "rolled_back", "aborted"}
 QUICK = RetryPolicy(maximum_attempts=10, initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=5))
@@ -189,9 +190,8 @@ class RolloutWorkflow:
         """The audit record for a control the API did not audit itself: straight through Temporal, or analysis."""
         if who.via == "api":
             return None
-        actor = "maestro:analysis" if who.via == "analysis" else f"temporal:{who.by}"
         change = {"reason": who.reason, "full": who.full, "weight": self.weight if weight is None else weight, "via": who.via}
-        return {"actor": actor, "action": f"rollout.{action}", "change": change}
+        return {"actor": direct_actor(who.by, who.via), "action": f"rollout.{action}", "change": change}
 
     @workflow.update
     async def pause(self, who: ControlInput) -> ControlResult:

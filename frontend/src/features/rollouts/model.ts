@@ -1,4 +1,5 @@
 import type { RolloutAction, RolloutPublic, StepSpec } from "@/client/types.gen";
+import { MIN_REASON_LENGTH } from "@/components/confirm-dialog";
 
 /**
  * Pure rollout logic (no React): statuses, the steps as the workflow walks them, which controls
@@ -413,4 +414,17 @@ export function upstreamError(value: string, what: string): string | undefined {
   if (!v) return `Give the ${what}, e.g. http://10.0.0.5:8080.`;
   if (!isHttpUrl(v)) return `The ${what} must be an http(s) URL with a host, e.g. http://10.0.0.5:8080.`;
   return undefined;
+}
+
+/** The checks both ways of starting a rollout share: a service, a canary URL, a reason for the audit log. */
+export function canaryFormErrors(
+  form: { service: string; canaryUrl: string; reason: string },
+  noService: string,
+): Partial<Record<"service" | "canaryUrl" | "reason", string>> {
+  const out: Partial<Record<"service" | "canaryUrl" | "reason", string>> = {};
+  if (!form.service) out.service = noService;
+  const urlError = upstreamError(form.canaryUrl, "canary URL");
+  if (urlError) out.canaryUrl = urlError;
+  if (form.reason.trim().length < MIN_REASON_LENGTH) out.reason = `Give a reason of at least ${MIN_REASON_LENGTH} characters.`;
+  return out;
 }

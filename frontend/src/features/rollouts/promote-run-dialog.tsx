@@ -4,7 +4,6 @@ import { useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { runsActionMutation } from "@/client/@tanstack/react-query.gen";
 import type { RunPublic } from "@/client/types.gen";
-import { MIN_REASON_LENGTH } from "@/components/confirm-dialog";
 import { FormField } from "@/components/form-field";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "@/components/ui/dialog";
@@ -14,7 +13,7 @@ import { useEnvHref } from "@/lib/env";
 import { serverFieldErrors, type FieldErrors } from "@/lib/form";
 import { toast } from "@/lib/toast";
 import { useCan } from "@/features/auth/session";
-import { upstreamError } from "./model";
+import { canaryFormErrors } from "./model";
 import { PromoteProblem } from "./promote-problem";
 import { invalidateRolloutLists, invalidateServices } from "./queries";
 import { ServiceSelect } from "./service-select";
@@ -74,11 +73,7 @@ function PromoteRunForm({ run, onCancel }: { run: PromotableRun; onCancel: () =>
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    const local: FieldErrors = {};
-    if (!service) local.service = "Choose the service this run's artifact is a new version of.";
-    const urlError = upstreamError(canaryUrl, "canary URL");
-    if (urlError) local.canaryUrl = urlError;
-    if (reason.trim().length < MIN_REASON_LENGTH) local.reason = `Give a reason of at least ${MIN_REASON_LENGTH} characters.`;
+    const local: FieldErrors = canaryFormErrors({ service, canaryUrl, reason }, "Choose the service this run's artifact is a new version of.");
     setErrors(local);
     if (Object.keys(local).length) return;
     promote.mutate({

@@ -3,7 +3,6 @@ import { useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { rolloutsCreateMutation } from "@/client/@tanstack/react-query.gen";
 import { FormField } from "@/components/form-field";
-import { MIN_REASON_LENGTH } from "@/components/confirm-dialog";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { Input } from "@/components/ui/input";
@@ -11,7 +10,7 @@ import { Textarea } from "@/components/ui/textarea";
 import { useEnvHref } from "@/lib/env";
 import { serverFieldErrors, type FieldErrors } from "@/lib/form";
 import { toast } from "@/lib/toast";
-import { DEFAULT_STEPS_JSON, parseStepsJson, upstreamError } from "./model";
+import { canaryFormErrors, DEFAULT_STEPS_JSON, parseStepsJson } from "./model";
 import { PromoteProblem } from "./promote-problem";
 import { invalidateRolloutLists, invalidateServices, storeRollout } from "./queries";
 import { ServiceSelect } from "./service-select";
@@ -76,13 +75,9 @@ function StartRolloutForm({ initialService, onCancel }: { initialService: string
 
   function submit(e: FormEvent) {
     e.preventDefault();
-    const local: FieldErrors = {};
-    if (!service) local.service = "Choose the service to roll out.";
-    const urlError = upstreamError(canaryUrl, "canary URL");
-    if (urlError) local.canaryUrl = urlError;
+    const local: FieldErrors = canaryFormErrors({ service, canaryUrl, reason }, "Choose the service to roll out.");
     const parsed = parseStepsJson(steps);
     if (!parsed.ok) local.steps = parsed.error;
-    if (reason.trim().length < MIN_REASON_LENGTH) local.reason = `Give a reason of at least ${MIN_REASON_LENGTH} characters.`;
     setErrors(local);
     if (Object.keys(local).length || !parsed.ok) return;
     create.mutate({ body: { service, canaryUrl: canaryUrl.trim(), steps: parsed.steps, reason: reason.trim() } });
