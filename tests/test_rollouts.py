@@ -178,7 +178,9 @@ def test_a_failing_canary_is_rolled_back_automatically_with_an_alert(caller: Cal
         elapsed = time.monotonic() - t_weight
         assert done["status"] == "rolled_back" and done["weight"] == 0, done
         assert elapsed <= 2 * 2 + 3, f"rollback took {elapsed:.1f}s (two 2 s analysis intervals + slack)"
-        assert done["analyses"][0]["outcome"] == "failed" and "error_rate" in done["message"]
+        # (the first window may hold too few canary requests on a busy machine: inconclusive, then failed)
+        decided = [a["outcome"] for a in done["analyses"] if a["outcome"] != "inconclusive"]
+        assert decided[:1] == ["failed"] and "error_rate" in done["message"], done["analyses"]
         assert done["snapshotSha256"] and at50["weight"] == 50
         alerts = caller.get("/api/alerts", params={"state": "firing"}).json()["items"]
         alert = next(a for a in alerts if a["fingerprint"] == f"rollout:{r['id']}")
