@@ -139,7 +139,7 @@ def _validation_message(err: dict[str, Any]) -> str:
         return f"malformed JSON: {err.get('ctx', {}).get('error', 'cannot parse')}"
     if kind == "missing":
         return "field required"
-    return str(err.get("msg", "invalid value"))
+    return str(err.get("msg", "invalid value")).removeprefix("Value error, ")  # our validators' own words, as written
 
 
 def install(app: FastAPI) -> None:
