@@ -156,7 +156,60 @@ def runs_cancel(
     typer.echo(f"{r['run']['workflowId']}: {r['status']}")
 
 
-rollout_app = typer.Typer(help="Rollouts: promote, pause, resume, rollback, abort, show.", no_args_is_help=True)
+def _print_ticket(t: dict[str, Any], temporal_address: str | None) -> None:
+    """The ticket's command on stdout (ready to run), what it is for on stderr."""
+    command = t["command"] + (f" --address {temporal_address}" if temporal_address else "")
+    typer.echo(f"ticket for {t['action']} on {t['workflowId']} as {t['actor']}, single use, expires {t['expiresAt']}", err=True)
+    typer.echo(command)
+
+
+TICKET_HELP = "Print only the ticket (to build the update input yourself)."
+ADDRESS_HELP = "Temporal address to put in the printed command."
+
+
+def _ticket(
+    path: str, action: str, ttl: int, only: bool, temporal_address: str | None, url: str | None, token: str | None
+) -> None:
+    t = _check(_client(url, token).post(f"/api/{path}/tickets", json={"action": action, "ttlSeconds": ttl}))
+    typer.echo(t["ticket"]) if only else _print_ticket(t, temporal_address)
+
+
+TtlOpt = Annotated[int, typer.Option(help="Lifetime in seconds (30–900).")]
+OnlyOpt = Annotated[bool, typer.Option("--only-ticket", help=TICKET_HELP)]
+AddressOpt = Annotated[str | None, typer.Option("--temporal-address", help=ADDRESS_HELP)]
+UrlOpt = Annotated[str | None, typer.Option(help=URL_HELP)]
+TokenOpt = Annotated[str | None, typer.Option(help=TOKEN_HELP)]
+
+
+@runs_app.command("ticket")
+def runs_ticket(
+    run_id: str,
+    action: Annotated[str, typer.Argument(help="cancel, pause, resume, approve or reject.")],
+    ttl: TtlOpt = 300,
+    only: OnlyOpt = False,
+    temporal_address: AddressOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """A control ticket for `temporal workflow update` on a run; prints the command that uses it."""
+    _ticket(f"runs/{run_id}", action, ttl, only, temporal_address, url, token)
+
+
+rollout_app = typer.Typer(help="Rollouts: promote, pause, resume, rollback, abort, show, ticket.", no_args_is_help=True)
+
+
+@rollout_app.command("ticket")
+def rollout_ticket(
+    rollout_id: str,
+    action: Annotated[str, typer.Argument(help="pause, resume, promote, rollback or abort.")],
+    ttl: TtlOpt = 300,
+    only: OnlyOpt = False,
+    temporal_address: AddressOpt = None,
+    url: UrlOpt = None,
+    token: TokenOpt = None,
+) -> None:
+    """A control ticket for `temporal workflow update` on a rollout; prints the command that uses it."""
+    _ticket(f"rollouts/{rollout_id}", action, ttl, only, temporal_address, url, token)
 
 
 def _step_of(r: dict[str, Any]) -> str:

@@ -142,6 +142,7 @@ def worker() -> None:
 @app.command()
 def runner(pool: Annotated[str | None, typer.Option(help="Pool to serve (task queue maestro-runner-POOL).")] = None) -> None:
     """Run a step runner for a pool."""
+    from maestro.sandbox import SandboxUnavailable
     from maestro.telemetry import setup_logging, setup_tracing
     from maestro.workers.runner import run_runner
 
@@ -150,7 +151,11 @@ def runner(pool: Annotated[str | None, typer.Option(help="Pool to serve (task qu
         s = s.model_copy(update={"runner_pool": pool})
     setup_logging(s.log_level)
     setup_tracing(s, service="maestro-runner")
-    asyncio.run(run_runner(s))
+    try:
+        asyncio.run(run_runner(s))
+    except SandboxUnavailable as exc:
+        typer.echo(f"maestro runner: refusing to run steps: {exc}", err=True)
+        raise typer.Exit(2) from exc
 
 
 @app.command()
@@ -268,7 +273,7 @@ def up() -> None:
     from maestro.migrate import upgrade
 
     s = _settings()
-    s.data_dir.mkdir(parents=True, exist_ok=True)
+    s.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     data = s.data_dir.resolve()
     logs = data / "logs"
     children: list[stack.Child] = []
@@ -289,27 +294,30 @@ def up() -> None:
 
     try:
         stack.check_ports(s)
-        child_env = {
+        stack.check_sandbox(s)
+        stack.secure_data_dir(data, skip={s.effective_workspace_dir})
+        child_env = {  # the embedded Valkey's password is read from the data dir, never passed along
             "MAESTRO_DATA_DIR": str(data),
             "MAESTRO_DATABASE_URL": s.effective_database_url,
-            "MAESTRO_REDIS_URL": s.effective_redis_url,
             "MAESTRO_TEMPORAL_ADDRESS": s.effective_temporal_address,
         }
         if s.effective_temporal_ui_url:
             child_env["MAESTRO_TEMPORAL_UI_URL"] = s.effective_temporal_ui_url
         _say(f"maestro {__version__}: starting the embedded stack in {data}")
         if s.redis_url is None:
-            (data / "valkey").mkdir(exist_ok=True)
-            c = stack.Child("valkey", stack.valkey_command(s.redis_port, data / "valkey"), logs / "valkey.log")
+            conf = stack.valkey_config(s, data / "valkey")
+            c = stack.Child(
+                "valkey", stack.valkey_command(s.redis_port, data / "valkey", conf), logs / "valkey.log", maestro=False
+            )
             c.start()
             children.append(c)
         if s.temporal_address is None:
-            c = stack.Child("temporal", stack.temporal_command(s, data / "temporal.db"), logs / "temporal.log")
+            c = stack.Child("temporal", stack.temporal_command(s, data / "temporal.db"), logs / "temporal.log", maestro=False)
             c.start()
             children.append(c)
         by_name = {c.name: c for c in children}
         stack.wait_until(lambda: stack.redis_healthy(s.effective_redis_url), "redis", by_name.get("valkey"), 30)
-        _say(f"  ✓ redis     {s.effective_redis_url}")
+        _say(f"  ✓ redis     {stack.redacted(s.effective_redis_url)}")
         upgrade(s.effective_database_url)
         boot = bootstrap(get_engine(s.effective_database_url), admin_username=s.admin_username, admin_password=s.admin_password)
         _say(f"  ✓ database  {s.effective_database_url} (migrations applied)")
@@ -373,6 +381,7 @@ def up() -> None:
 
 
 def main() -> None:
+    os.umask(0o077)  # everything Maestro writes (databases, logs, keys, artifacts) is its own: 0600 / 0700
     logging.basicConfig(level=os.environ.get("MAESTRO_LOG_LEVEL", "WARNING"))
     app()
 

@@ -102,7 +102,23 @@ class Settings(BaseSettings):
     runner_queue_prefix: str = Field("maestro-runner-", description="Runner task queues are PREFIX + pool.")
     runner_concurrency: int = Field(32, description="Steps one runner executes at the same time.")
     runner_pool: str = Field("default", description="Pool served by `maestro runner` (task queue maestro-runner-POOL).")
+    runner_isolation: Literal["sandbox", "none"] = Field(
+        "sandbox",
+        description="How a runner isolates steps: `sandbox` (bubblewrap + slirp4netns as the step user) or `none` "
+        "(admin only: steps see the runner's host; their runs carry an unisolated badge and provenance says so).",
+    )
+    step_user: str = Field("maestro-step", description="Unprivileged host user every sandboxed step runs as.")
+    runner_toolchains: list[Path] = Field(
+        default_factory=list,
+        description='Extra host directories bound read-only into every step of this pool, JSON (e.g. ["/opt/node"]).',
+    )
     workspace_dir: Path | None = Field(None, description="Step workspaces (default: data_dir/workspaces).")
+    workspace_retention_minutes: int = Field(
+        0,
+        ge=0,
+        description="Minutes a finished run's workspaces stay on the runner (0: removed when the run ends); "
+        "a pipeline with `keepWorkspace: true` keeps its own.",
+    )
     artifact_dir: Path | None = Field(None, description="Content-addressed artifact store (default: data_dir/artifacts).")
     artifact_store: Literal["local", "s3"] = Field(
         "local", description="Where artifacts live: a local directory or S3-compatible storage."
@@ -195,8 +211,20 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{(self.data_dir / 'maestro.db').resolve()}"
 
     @property
+    def embedded_redis_password_file(self) -> Path:
+        """The embedded Valkey's generated password (0600; read by every Maestro process, never on argv)."""
+        return (self.data_dir / "valkey" / "password").resolve()
+
+    @property
     def effective_redis_url(self) -> str:
-        return self.redis_url or f"redis://127.0.0.1:{self.redis_port}/0"
+        if self.redis_url:
+            return self.redis_url
+        try:
+            pw = self.embedded_redis_password_file.read_text().strip()
+        except OSError:
+            pw = ""
+        auth = f":{pw}@" if pw else ""
+        return f"redis://{auth}127.0.0.1:{self.redis_port}/0"
 
     @property
     def effective_temporal_address(self) -> str:

@@ -70,6 +70,8 @@ class StepPlan:
     pool: str
     message: str = ""
     with_: dict[str, Any] = field(default_factory=dict)
+    network: bool = True
+    keep_workspace: bool = False
 
 
 @dataclass
@@ -116,6 +118,8 @@ class StepInput:
     log_max_line_bytes: int
     builtin: str = ""  # "sbom": the runner runs its own SBOM generator instead of `command`
     with_: dict[str, Any] = field(default_factory=dict)
+    network: bool = True  # False: the pipeline chose `network: none` (the sandbox has no interface but lo)
+    keep_workspace: bool = False  # the pipeline's keepWorkspace: the runner's janitor leaves this run's workspace
 
 
 @dataclass
@@ -171,6 +175,8 @@ class StepOutcome:
     finished_at: str
     duration_ms: int
     message: str = ""
+    isolation: str = ""  # the runner's MAESTRO_RUNNER_ISOLATION: "sandbox" or "none"
+    execution: int = 1  # Temporal's activity attempt: > 1 when a lost runner's step was executed again
 
 
 @dataclass
@@ -190,6 +196,8 @@ class StepUpdate:
     decided_by: str | None = None
     decision_reason: str | None = None
     reused_from: str | None = None
+    isolation: str | None = None
+    execution: int | None = None
 
 
 @dataclass
@@ -207,17 +215,32 @@ class RunUpdate:
 class ActionInput:
     """Who asks, why, and (for approvals) which step."""
 
-    by: str
+    by: str = ""  # informational: the redeemed ticket names the actor
     reason: str = ""
     step: str | None = None
-    # "api" when Maestro's API sent it (the API audits it); otherwise it came straight through Temporal
-    # (`temporal workflow update`) and the workflow has it audited
+    # set by the workflow from the redeemed ticket, never trusted from the caller: "api" when Maestro's
+    # API sent it (the API audits it), "temporal" when a user sent it with `temporal workflow update`
     via: str = "temporal"
+    # the control ticket (see maestro.domain.tickets): who sent this, for which workflow and action
+    ticket: str = ""
+
+
+@dataclass
+class RedeemInput:
+    ticket: str
+    workflow_id: str
+    action: str
+
+
+@dataclass
+class Redeemed:
+    actor: str
+    via: str
 
 
 def direct_actor(by: str, via: str) -> str:
-    """The audit actor of a control the API did not see: the analysis itself, or a `by` sent through Temporal."""
-    return "maestro:analysis" if via == "analysis" else f"temporal:{by}"
+    """The audit actor of a control the API did not see: the analysis itself, or the user a ticket named."""
+    return "maestro:analysis" if via == "analysis" else by
 
 
 @dataclass

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import re
 import shutil
 import signal
 import socket
@@ -66,6 +67,16 @@ def check_ports(settings: Settings) -> None:
             raise StackError(f"port {port} ({what}) is already in use: set {setting} to a free port")
 
 
+def check_sandbox(settings: Settings) -> None:
+    """The embedded runner sandboxes every step: say before starting anything if this host cannot."""
+    from maestro.sandbox import SandboxUnavailable, StepSandbox
+
+    try:
+        StepSandbox(isolation=settings.runner_isolation, step_user=settings.step_user).check()
+    except SandboxUnavailable as exc:
+        raise StackError(f"the runner cannot isolate steps: {exc}") from exc
+
+
 def temporal_binary() -> str:
     candidate = Path(sys.executable).parent / "temporal"
     if candidate.is_file():
@@ -107,9 +118,66 @@ def temporal_command(settings: Settings, db_file: Path, *, headless: bool = Fals
     return cmd
 
 
-def valkey_command(port: int, data_dir: Path) -> list[str]:
+def valkey_config(settings: Settings, data_dir: Path) -> Path:
+    """The embedded Valkey's config file (0600) holding its generated password: Valkey reads it from there,
+    so the password is never on a command line (which every local user can read in /proc)."""
+    import secrets
+
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    pw_file = settings.embedded_redis_password_file
+    if not pw_file.is_file() or not pw_file.read_text().strip():
+        _write_private(pw_file, secrets.token_urlsafe(32) + "\n")
+    pw = pw_file.read_text().strip()
+    conf = data_dir / "valkey.conf"
+    _write_private(conf, f"# written by maestro up: the embedded Valkey's password\nrequirepass {pw}\n")
+    return conf
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".new")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def secure_data_dir(data: Path, skip: set[Path]) -> None:
+    """Data-dir files 0600, directories 0700 (a data dir made by an older Maestro had 0644 databases)."""
+    os.chmod(data, 0o700)
+    for root, dirs, files in os.walk(data):
+        dirs[:] = [d for d in dirs if Path(root, d) not in skip]
+        for d in dirs:
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(root, d), 0o700)
+        for f in files:
+            with contextlib.suppress(OSError):
+                p = os.path.join(root, f)
+                if not os.path.islink(p):
+                    os.chmod(p, 0o600)
+
+
+MAESTRO_ONLY_SECRETS = ("MAESTRO_ADMIN_PASSWORD",)
+
+
+def child_environment(extra: dict[str, str], *, maestro: bool) -> dict[str, str]:
+    """What a child of `maestro up` inherits: never the bootstrap admin password (only the supervisor uses
+    it); third-party servers (Temporal, Valkey) get no MAESTRO_* setting at all."""
+    env = {k: v for k, v in os.environ.items() if k not in MAESTRO_ONLY_SECRETS}
+    if not maestro:
+        env = {k: v for k, v in env.items() if not k.startswith("MAESTRO_")}
+    return {**env, **extra}
+
+
+def redacted(url: str) -> str:
+    """A URL fit for a terminal or a log: the password replaced by ***."""
+    return re.sub(r"(//[^:/@]*:)[^@]+@", r"\1***@", url)
+
+
+def valkey_command(port: int, data_dir: Path, config: Path | None = None) -> list[str]:
     return [
         valkey_binary(),
+        *([str(config)] if config else []),
         "--port",
         str(port),
         "--bind",
@@ -137,6 +205,7 @@ class Child:
     cmd: list[str]
     log_path: Path
     env: dict[str, str] = field(default_factory=dict)
+    maestro: bool = True  # a Maestro process (gets MAESTRO_* settings) or a third-party server (gets none)
     proc: subprocess.Popen[bytes] | None = None
     restarts: list[float] = field(default_factory=list)
 
@@ -148,7 +217,7 @@ class Child:
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env={**os.environ, **self.env},
+            env=child_environment(self.env, maestro=self.maestro),
             start_new_session=True,
             preexec_fn=_set_pdeathsig,
         )

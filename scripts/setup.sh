@@ -1,7 +1,31 @@
 #!/usr/bin/env bash
-# Installs what `maestro up` needs: uv, the locked Python environment (.venv), the web UI's packages.
+# Installs what `maestro up` needs: the step sandbox (Debian's bubblewrap and slirp4netns, and the
+# unprivileged `maestro-step` user every step runs as), uv, the locked Python environment (.venv),
+# the web UI's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+sandbox_missing=()
+for tool in bwrap:bubblewrap slirp4netns:slirp4netns setpriv:util-linux ip:iproute2; do
+  command -v "${tool%%:*}" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "${tool%%:*}" >/dev/null 2>&1 \
+    || sandbox_missing+=("${tool#*:}")
+done
+if [ ${#sandbox_missing[@]} -gt 0 ]; then
+  echo "==> step sandbox: installing Debian packages ${sandbox_missing[*]}"
+  if ! { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+      "${sandbox_missing[@]}" >/dev/null; }; then
+    echo "!! could not install ${sandbox_missing[*]}: the runner refuses to run steps without its sandbox" >&2
+    echo "   (install them, or as an administrator set MAESTRO_RUNNER_ISOLATION=none; see docs/security.md)" >&2
+  fi
+fi
+STEP_USER="${MAESTRO_STEP_USER:-maestro-step}"
+if ! id "$STEP_USER" >/dev/null 2>&1; then
+  echo "==> step sandbox: creating the unprivileged system user $STEP_USER"
+  $SUDO useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$STEP_USER" \
+    || echo "!! could not create the user $STEP_USER (see docs/security.md)" >&2
+fi
 
 if ! command -v uv >/dev/null 2>&1; then
   echo "==> installing uv (Python package manager) from PyPI"

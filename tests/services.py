@@ -163,14 +163,14 @@ def update_via_temporal(
 
 
 @contextlib.contextmanager
-def live_api(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+def live_api(app, host: str = "127.0.0.1") -> Iterator[str]:  # type: ignore[no-untyped-def]
     """Serve ``app`` with uvicorn in a thread on a free port (for streaming clients)."""
     import threading
 
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="on"))
     t = threading.Thread(target=server.run, daemon=True)
     t.start()
     wait_for(lambda: server.started, 20)
@@ -267,3 +267,16 @@ def running_stack(tmp: Path, *, token_name: str = "tests", extra_env: dict[str, 
         yield RunningStack(up, env, base, password, tok)
     finally:
         up.stop()
+
+
+def host_processes(cmdline: str) -> list[int]:
+    """Host pids whose command line is exactly `cmdline` (a step's processes as the host sees them)."""
+    out = []
+    for p in Path("/proc").iterdir():
+        if p.name.isdigit():
+            try:
+                if (p / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip() == cmdline:
+                    out.append(int(p.name))
+            except OSError:
+                continue
+    return out

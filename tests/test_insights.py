@@ -24,19 +24,19 @@ def test_insights_from_real_runs(client: TestClient, workers, tmp_path: Path) ->
     git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
-    flag = tmp_path / "fail-now"
     junit = JUNIT.replace('"', '\\"').replace("\n", " ")
     spec = f"""
 name: tested
 source: {{url: 'file://{repo}', ref: main}}
+params: {{fail: {{default: "no"}}}}
 steps:
   - id: unit
     run: |
-      if [ -f {flag} ]; then F='<failure/>'; else F=''; fi
+      if [ "${{{{ params.fail }}}}" = yes ]; then F='<failure/>'; else F=''; fi
       mkdir -p reports
       echo "{junit}" | sed "s|@FAILURE@|$F|" > reports/junit.xml
       sleep 0.3
-      if [ -f {flag} ]; then exit 1; fi
+      if [ "${{{{ params.fail }}}}" = yes ]; then exit 1; fi
     artifacts: ["reports/*.xml"]
   - id: quick
     run: 'true'
@@ -45,11 +45,9 @@ steps:
     register(caller, spec)
     first = wait_run(caller, start(caller, "tested", labels={"team": "core"})["id"])
     assert first["status"] == "succeeded", first
-    flag.touch()
-    second = wait_run(caller, start(caller, "tested", labels={"team": "core"})["id"])
+    second = wait_run(caller, start(caller, "tested", labels={"team": "core"}, inputs={"fail": "yes"})["id"])
     assert second["status"] == "failed" and second["commit"] == first["commit"]
     assert [a["path"] for a in second["artifacts"]] == ["reports/junit.xml"]  # kept although the step failed
-    flag.unlink()
     third = wait_run(caller, start(caller, "tested")["id"])
     assert third["status"] == "succeeded"
     r = caller.get("/api/insights", params={"days": 1})

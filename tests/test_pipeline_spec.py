@@ -117,3 +117,44 @@ def test_common_mistakes_are_explained_in_the_authors_terms() -> None:
         "steps": "a pipeline needs at least one step",
     }
     assert errors_of("name: ok\nsteps:\n- {id: Build, run: make}\n")[0]["field"] == "steps[0](Build).id"
+
+
+EVIL = ['x"; touch pwned; echo "', "y'; touch pwned; echo '", "$(touch pwned)", "`touch pwned`", "a  b\n*", "${HOME}"]
+
+
+@pytest.mark.parametrize("value", EVIL)
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        ('echo "v=${{ params.v }}"', "v={v}\n"),
+        ("echo ${{ params.v }}", "{v}\n"),
+        ("echo 'v=${{ params.v }}'", "v={v}\n"),
+        ("printf '%s\\n' ${{ params.v }}", "{v}\n"),
+        ("cat <<EOF\nv=${{ params.v }}\nEOF", "v={v}\n"),
+        ('x="$(echo ${{ params.v }})"; printf "%s\\n" "$x"', "{v}\n"),
+    ],
+)
+def test_an_input_never_becomes_shell_text(template: str, expected: str, value: str, tmp_path: Path) -> None:
+    """Whatever the value, the rewritten command prints it literally and runs nothing of it."""
+    import subprocess
+
+    from maestro.pipelines.shellsafe import make_safe
+
+    safe = make_safe(template)
+    env = {"PATH": "/usr/bin:/bin", **{name: value for name in safe.refs}}
+    out = subprocess.run(["bash", "-eo", "pipefail", "-c", safe.command], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == expected.format(v=value)
+    assert list(tmp_path.iterdir()) == []  # nothing was executed
+
+
+def test_quoting_that_changes_meaning_is_warned_about() -> None:
+    from maestro.pipelines.spec import parse, warnings
+
+    spec = parse(
+        "name: w\nparams: {v: {default: x}}\nsteps:\n- id: a\n  run: |\n    echo '${{ params.v }}'\n"
+        "    cat <<'EOF'\n    ${{ params.v }}\n    EOF\n    echo \"${{ params.v }}\"\n"
+    )
+    found = warnings(spec)
+    assert [w["field"] for w in found] == ["steps[0](a).run", "steps[0](a).run"]
+    assert "single quotes" in found[0]["message"] and "quoted heredoc" in found[1]["message"]

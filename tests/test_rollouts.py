@@ -247,19 +247,25 @@ def test_controls_sent_straight_through_temporal_are_audited(settings: Settings,
     try:
         r = rollout(caller, "ledger", canary.url, [{"setWeight": 20}, {"pause": 0}, {"setWeight": 100}])
         wait_rollout(caller, r["id"], lambda x: x["status"] == "paused", 30)
-        refused = update_via_temporal(settings, r["workflowId"], "resume", {})
-        assert refused.returncode != 0  # `by` is required: the update names who acts
-        sent = update_via_temporal(settings, r["workflowId"], "resume", {"by": "release-bot", "reason": "freeze lifted"})
+        refused = update_via_temporal(settings, r["workflowId"], "resume", {"by": "release-bot"})
+        assert refused.returncode != 0 and "control ticket is required" in refused.stderr  # `by` alone proves nothing
+        t = caller.post(f"/api/rollouts/{r['id']}/tickets", json={"action": "resume"})
+        assert t.status_code == 201, t.text
+        assert t.json()["command"].startswith(f"temporal workflow update execute --workflow-id {r['workflowId']} --name resume")
+        body = {"ticket": t.json()["ticket"], "reason": "freeze lifted", "by": "someone-else", "via": "api"}
+        sent = update_via_temporal(settings, r["workflowId"], "resume", body)
         assert sent.returncode == 0, sent.stderr
         done = wait_rollout(caller, r["id"], lambda x: x["status"] == "succeeded", 30)
-        assert [(h["action"], h["by"], h["via"]) for h in done["history"]] == [("resume", "release-bot", "temporal")]
+        # the ticket's user, not the caller-set `by`/`via`, is recorded and audited
+        assert [(h["action"], h["by"], h["via"]) for h in done["history"]] == [("resume", "admin", "temporal")]
         state = temporal_cli(
             settings, "workflow", "query", "--workflow-id", r["workflowId"], "--name", "state", "--output", "json"
         )
         assert state.returncode == 0 and '"succeeded"' in state.stdout, state.stdout + state.stderr
         audit = caller.get("/api/audit", params={"action": "rollout.*"}).json()["items"]
         resumed = next(e for e in audit if e["action"] == "rollout.resume")
-        assert resumed["actor"] == "temporal:release-bot" and resumed["targetId"] == r["id"]
+        assert resumed["actor"] == "admin" and resumed["targetId"] == r["id"]
+        assert [e["action"] for e in audit].count("rollout.ticket") == 1
         assert caller.get("/api/audit/verify").json()["ok"] is True
     finally:
         canary.close()

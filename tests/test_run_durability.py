@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.services import RunningStack, running_stack, wait_for
+from tests.services import RunningStack, host_processes, running_stack, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -67,19 +67,18 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield Stack(running)
 
 
-def test_kills_mid_run_lose_no_run_and_no_log_line(stack: Stack, tmp_path: Path) -> None:
-    count = tmp_path / "count"
-    spec = f"""
+def test_kills_mid_run_lose_no_run_and_no_log_line(stack: Stack) -> None:
+    spec = """
 name: durable
 steps:
   - id: a
-    run: 'echo a >> {count}; for i in $(seq 1 40); do echo "a line $i"; sleep 0.1; done'
+    run: 'echo "a starts"; (sleep $((6000 + MAESTRO_EXECUTION)) &); for i in $(seq 1 40); do echo "a line $i"; sleep 0.1; done'
   - id: b
     needs: [a]
-    run: 'echo b >> {count}; for i in $(seq 1 30); do echo "b line $i"; sleep 0.1; done'
+    run: 'echo "b starts"; for i in $(seq 1 30); do echo "b line $i"; sleep 0.1; done'
   - id: c
     needs: [b]
-    run: 'echo c >> {count}; echo done'
+    run: 'echo "c starts"; echo done'
 """
     assert stack.api.post("/api/pipelines", json={"spec": spec}).status_code == 201
     run = stack.api.post("/api/runs", json={"pipeline": "durable"}).json()
@@ -90,7 +89,9 @@ steps:
 
     # the runner dies while step a is printing
     wait_for(lambda: len(stack.get(f"/api/runs/{rid}/logs", params={"step": "a"}).text.splitlines()) >= 5, 30, 0.1)
+    wait_for(lambda: host_processes("sleep 6001"), 10)  # a detached grandchild of the first execution …
     stack.kill("runner")
+    wait_for(lambda: not host_processes("sleep 6001"), 10)  # … ends with its runner: nothing runs beside execution 2
     # the worker dies while step b runs
     wait_for(lambda: step("b")["status"] == "running", 60, 0.1)
     stack.kill("worker")
@@ -98,19 +99,27 @@ steps:
     stack.kill("api")
     final = wait_for(lambda: (d := stack.get(f"/api/runs/{rid}").json())["status"] in {"succeeded", "failed"} and d, 90, 0.2)
     assert final["status"] == "succeeded", final
-    # a was in flight when its runner died: it ran again; b and c, never completed twice
-    assert count.read_text().split() == ["a", "a", "b", "c"]
     lines = [json.loads(x) for x in stack.get(f"/api/runs/{rid}/logs").text.splitlines()]
-    by_step: dict[str, list[int]] = {}
+    # a was in flight when its runner died: it ran again, as execution 2; b and c, never twice
+    starts = [(ln["line"], ln.get("execution", 1)) for ln in lines if ln["line"].endswith(" starts")]
+    assert starts == [("a starts", 1), ("a starts", 2), ("b starts", 1), ("c starts", 1)]
+    by_execution: dict[tuple[str, int], list[int]] = {}
     for ln in lines:
-        by_step.setdefault(ln["step"], []).append(ln["n"])
-    for key, ns in by_step.items():
-        assert len(ns) == len(set(ns)) or key == "a", f"duplicate lines in {key}"
+        by_execution.setdefault((ln["step"], ln.get("execution", 1)), []).append(ln["n"])
+    for key, ns in by_execution.items():
+        assert len(ns) == len(set(ns)), f"duplicate lines in {key}"
     b_lines = [ln["line"] for ln in lines if ln["step"] == "b" and ln["stream"] == "stdout"]
-    assert b_lines == [f"b line {i}" for i in range(1, 31)]  # nothing lost, nothing twice
+    assert b_lines == ["b starts", *[f"b line {i}" for i in range(1, 31)]]  # nothing lost, nothing twice
     a_last = [ln["line"] for ln in lines if ln["step"] == "a" and ln["stream"] == "stdout"][-40:]
     assert a_last == [f"a line {i}" for i in range(1, 41)]  # the re-execution's log is complete
     assert any("previous runner of this step was lost" in ln["line"] for ln in lines if ln["step"] == "a")
+    # every execution is its own record, and the lost one's lines are all there (spooled, then shipped)
+    a = next(x for x in final["steps"] if x["key"] == "a")
+    assert [(e["execution"], e["status"]) for e in a["executions"]] == [(1, "lost"), (2, "finished")]
+    assert a["executions"][1]["reason"] == "the runner of execution 1 was lost"
+    assert all(e["durationMs"] >= 0 and e["costUsd"] >= 0 for e in a["executions"])
+    first = sorted(ln["n"] for ln in lines if ln["step"] == "a" and ln.get("execution", 1) == 1)
+    assert first == list(range(1, len(first) + 1))  # nothing the first execution printed is missing
 
 
 def test_cli_follows_a_run_and_exits_with_its_result(stack: Stack, tmp_path: Path) -> None:

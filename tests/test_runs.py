@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from fastapi.testclient import TestClient
 from maestro.config import Settings
 from maestro.events.streams import stream_key
 from tests.factories import PASSWORD, Caller, login, make_user
-from tests.services import temporal_cli, update_via_temporal, wait_for
+from tests.services import host_processes, temporal_cli, update_via_temporal, wait_for
 
 TERMINAL = {"succeeded", "failed", "cancelled", "error"}
 
@@ -78,6 +79,15 @@ def logs(caller: Caller, run_id: str, **params: Any) -> list[dict[str, Any]]:
     r = caller.get(f"/api/runs/{run_id}/logs", params=params)
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
     return [json.loads(x) for x in r.text.splitlines() if x]
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    """Steps see nothing of the host but their workspace: a directory the pool binds read-only is how a test
+    hands them a file (as a pool declares a toolchain)."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    return settings.model_copy(update={"runner_toolchains": [shared]})
 
 
 @pytest.fixture
@@ -153,13 +163,14 @@ def test_retries_record_attempts(caller: Caller) -> None:
     ]
 
 
-def test_timeout_kills_the_process_group(caller: Caller, tmp_path: Path) -> None:
-    marker = tmp_path / "child.pid"
-    register(caller, f"name: slow\nsteps:\n- id: a\n  timeout: 2s\n  run: (sleep 300 & echo $! > {marker}; wait)\n")
-    done = wait_run(caller, start(caller, "slow")["id"])
+def test_timeout_kills_the_process_group(caller: Caller) -> None:
+    sleeper = f"sleep {3000 + os.getpid() % 997}"  # a command line no other process has
+    register(caller, f"name: slow\nsteps:\n- id: a\n  timeout: 2s\n  run: ({sleeper} & wait)\n")
+    run = start(caller, "slow")
+    wait_for(lambda: host_processes(sleeper), 30)  # the step's grandchild is running on the host
+    done = wait_run(caller, run["id"])
     assert done["status"] == "failed" and "timed out" in done["steps"][0]["message"]
-    pid = int(marker.read_text())
-    wait_for(lambda: not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2], 5)
+    wait_for(lambda: not host_processes(sleeper), 10)
 
 
 def test_if_conditions_and_skips(caller: Caller) -> None:
@@ -183,7 +194,8 @@ def test_step_environment_is_scrubbed(caller: Caller, monkeypatch: pytest.Monkey
         n
         for n in names
         if n.startswith("MAESTRO_")
-        and n not in {"MAESTRO_RUN_ID", "MAESTRO_STEP", "MAESTRO_ATTEMPT", "MAESTRO_WORKSPACE", "MAESTRO_OUTPUT"}
+        and n
+        not in {"MAESTRO_RUN_ID", "MAESTRO_STEP", "MAESTRO_ATTEMPT", "MAESTRO_EXECUTION", "MAESTRO_WORKSPACE", "MAESTRO_OUTPUT"}
     }
     assert leaked == set()
     assert not names & {"PYTEST_CURRENT_TEST", "VIRTUAL_ENV", "POSTGRES_URL"}
@@ -242,60 +254,94 @@ def test_controls_sent_straight_through_temporal_are_audited(settings: Settings,
     run = start(caller, "gated-direct")
     wait_step(caller, run["id"], "gate", "waiting")
     wf = run["workflowId"]
-    for name, body in (
-        ("pause", {"by": "release-bot", "reason": "change freeze"}),
-        ("resume", {"by": "release-bot", "reason": "freeze over"}),
-        ("approve", {"by": "cab", "reason": "CAB-1234 approved"}),
-    ):
-        sent = update_via_temporal(settings, wf, name, body)
+    for name, reason in (("pause", "change freeze"), ("resume", "freeze over"), ("approve", "CAB-1234 approved")):
+        ticket = caller.post(f"/api/runs/{run['id']}/tickets", json={"action": name}).json()["ticket"]
+        sent = update_via_temporal(settings, wf, name, {"ticket": ticket, "reason": reason, "via": "api"})
         assert sent.returncode == 0, f"{name}: {sent.stderr}"
     done = wait_run(caller, run["id"])
     state = temporal_cli(settings, "workflow", "query", "--workflow-id", wf, "--name", "get_state", "--output", "json")
     assert state.returncode == 0 and '"finished"' in state.stdout, state.stdout + state.stderr
     gate = next(s for s in done["steps"] if s["key"] == "gate")
-    assert done["status"] == "succeeded" and gate["decidedBy"] == "cab" and gate["decisionReason"] == "CAB-1234 approved"
+    assert done["status"] == "succeeded" and gate["decidedBy"] == "admin" and gate["decisionReason"] == "CAB-1234 approved"
     items = caller.get("/api/audit", params={"action": "run.*"}).json()["items"]
-    seen = [(e["action"], e["actor"], e["targetId"]) for e in items if e["action"] != "run.start"]
-    assert seen[::-1] == [  # the audit log lists the newest first
-        ("run.pause", "temporal:release-bot", run["id"]),
-        ("run.resume", "temporal:release-bot", run["id"]),
-        ("run.approve", "temporal:cab", run["id"]),
+    seen = [(e["action"], e["actor"]) for e in items if e["action"] != "run.start"]
+    assert seen[::-1] == [  # the audit log lists the newest first; a caller-set "via": "api" does not skip the audit
+        ("run.ticket", "admin"),
+        ("run.pause", "admin"),
+        ("run.ticket", "admin"),
+        ("run.resume", "admin"),
+        ("run.ticket", "admin"),
+        ("run.approve", "admin"),
     ]
     assert caller.get("/api/audit/verify").json()["ok"] is True
     # and they reach /api/streams/audit like every other audit record
     streamed = [json.loads(f[b"e"]) for _, f in redis.Redis.from_url(settings.effective_redis_url).xrange(stream_key("audit"))]
-    assert ("run.approve", "temporal:cab") in [(e["payload"]["action"], e["payload"]["actor"]) for e in streamed]
+    assert ("run.approve", "admin") in [(e["payload"]["action"], e["payload"]["actor"]) for e in streamed]
 
 
-def test_cancel_kills_the_running_step(caller: Caller, tmp_path: Path) -> None:
-    marker = tmp_path / "pid"
-    register(
-        caller,
-        f"name: long\nsteps:\n- {{id: a, run: 'echo $$ > {marker}; sleep 300'}}\n- {{id: b, run: echo never, needs: [a]}}\n",
-    )
+def test_a_temporal_control_needs_a_valid_ticket_for_its_workflow_and_action(settings: Settings, caller: Caller) -> None:
+    """No ticket, an expired one, one for another workflow or action, or a used one: refused, and nothing changes."""
+    from maestro.db import get_engine
+    from maestro.domain.tickets import issue
+
+    register(caller, "name: gated-t\nsteps:\n- {id: gate, uses: approval}\n- {id: ship, run: echo shipped, needs: [gate]}\n")
+    run, other = start(caller, "gated-t"), start(caller, "gated-t")
+    for r in (run, other):
+        wait_step(caller, r["id"], "gate", "waiting")
+    wf = run["workflowId"]
+
+    def ticket(r: dict[str, Any], action: str = "approve") -> str:
+        t = caller.post(f"/api/runs/{r['id']}/tickets", json={"action": action})
+        assert t.status_code == 201, t.text
+        return t.json()["ticket"]  # type: ignore[no-any-return]
+
+    def approve(body: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        return update_via_temporal(settings, wf, "approve", {"reason": "ok", **body})
+
+    assert "control ticket is required" in approve({"by": "cab"}).stderr
+    assert "for workflow" in approve({"ticket": ticket(other)}).stderr
+    assert "is for reject, not approve" in approve({"ticket": ticket(run, "reject")}).stderr
+    engine = get_engine(settings.effective_database_url)
+    expired, _ = issue(settings, engine, workflow_id=wf, action="approve", actor="admin", via="temporal", ttl_seconds=-1)
+    assert "expired" in approve({"ticket": expired}).stderr
+    forged = expired[:-4] + ("AAAA" if not expired.endswith("AAAA") else "BBBB")
+    assert "signature" in approve({"ticket": forged}).stderr or "malformed" in approve({"ticket": forged}).stderr
+    gate = next(s for s in caller.get(f"/api/runs/{run['id']}").json()["steps"] if s["key"] == "gate")
+    assert gate["status"] == "waiting" and gate["decidedBy"] is None  # nothing above approved it
+    good = ticket(run)
+    assert approve({"ticket": good}).returncode == 0
+    assert wait_run(caller, run["id"])["status"] == "succeeded"
+    reused = update_via_temporal(settings, other["workflowId"], "approve", {"ticket": good})
+    assert reused.returncode != 0  # bound to the first workflow, and used up
+    assert caller.post(f"/api/runs/{other['id']}/actions", json={"action": "approve"}).status_code == 200
+    assert wait_run(caller, other["id"])["status"] == "succeeded"
+
+
+def test_cancel_kills_the_running_step(caller: Caller) -> None:
+    sleeper = f"sleep {4000 + os.getpid() % 997}"
+    register(caller, f"name: long\nsteps:\n- {{id: a, run: '{sleeper}'}}\n- {{id: b, run: echo never, needs: [a]}}\n")
     run = start(caller, "long")
-    wait_for(lambda: marker.exists() and marker.read_text().strip(), 30)
-    pid = int(marker.read_text())
+    wait_for(lambda: host_processes(sleeper), 30)
     r = caller.post(f"/api/runs/{run['id']}/actions", json={"action": "cancel", "reason": "wrong branch"})
     assert r.status_code == 200, r.text
     done = wait_run(caller, run["id"])
     st = {s["key"]: s["status"] for s in done["steps"]}
     assert done["status"] == "cancelled" and st == {"a": "cancelled", "b": "cancelled"}
-    wait_for(lambda: not Path(f"/proc/{pid}").exists(), 10)
+    wait_for(lambda: not host_processes(sleeper), 10)
     assert caller.post(f"/api/runs/{run['id']}/actions", json={"action": "cancel"}).status_code == 409
 
 
-def test_pause_holds_new_steps_until_resume(caller: Caller, tmp_path: Path) -> None:
-    go = tmp_path / "go"
+def test_pause_holds_new_steps_until_resume(caller: Caller, settings: Settings) -> None:
     register(
         caller,
-        f"name: pausable\nsteps:\n- {{id: a, run: 'while [ ! -f {go} ]; do sleep 0.05; done'}}\n- {{id: b, run: echo b, needs: [a]}}\n",
+        "name: pausable\nsteps:\n- {id: a, run: 'while [ ! -f go ]; do sleep 0.05; done'}\n- {id: b, run: echo b, needs: [a]}\n",
     )
     run = start(caller, "pausable")
     wait_step(caller, run["id"], "a", "running")
     assert caller.post(f"/api/runs/{run['id']}/actions", json={"action": "pause"}).status_code == 200
     assert caller.post(f"/api/runs/{run['id']}/actions", json={"action": "pause"}).status_code == 409
-    go.touch()
+    work = wait_for(lambda: next((settings.effective_workspace_dir / run["id"]).glob("a.*/work"), None), 10)
+    (work / "go").touch()  # into the step's workspace: the only place it shares with the host
     wait_step(caller, run["id"], "a", "succeeded")
     time.sleep(1.0)
     detail = caller.get(f"/api/runs/{run['id']}").json()
@@ -304,31 +350,31 @@ def test_pause_holds_new_steps_until_resume(caller: Caller, tmp_path: Path) -> N
     assert wait_run(caller, run["id"])["status"] == "succeeded"
 
 
-def test_rerun_failed_executes_only_the_failed_step(caller: Caller, tmp_path: Path) -> None:
-    flag = tmp_path / "fixed"
-    counter = tmp_path / "builds"
+def test_rerun_failed_executes_only_the_failed_step(caller: Caller, settings: Settings) -> None:
+    # the test step reads a flag from a directory the pool declares as a (read-only) toolchain
+    shared = settings.runner_toolchains[0]
     register(
         caller,
-        f"name: partial\nsteps:\n- id: build\n  run: 'echo x >> {counter}; mkdir -p out; echo bin > out/app; echo v=7 >> $MAESTRO_OUTPUT'\n"
-        f"  artifacts: [out/app]\n- {{id: test, run: 'test -f {flag}', needs: [build]}}\n"
+        "name: partial\nsteps:\n- id: build\n  run: 'echo building; mkdir -p out; echo bin > out/app; echo v=7 >> $MAESTRO_OUTPUT'\n"
+        f"  artifacts: [out/app]\n- {{id: test, run: 'test -f {shared}/fixed', needs: [build]}}\n"
         "- {id: use, run: 'echo got ${{ steps.build.outputs.v }}', needs: [build, test]}\n",
     )
     first = wait_run(caller, start(caller, "partial")["id"])
     assert first["status"] == "failed"
-    flag.touch()
+    (shared / "fixed").touch()
     r = caller.post(f"/api/runs/{first['id']}/actions", json={"action": "rerun-failed"})
     assert r.status_code == 200, r.text
     second = wait_run(caller, r.json()["detail"])
     steps = {s["key"]: s for s in second["steps"]}
     assert second["status"] == "succeeded" and second["rerunOf"] == first["id"]
     assert steps["build"]["reusedFrom"] == first["id"] and steps["test"]["reusedFrom"] is None
-    assert counter.read_text().count("x") == 1  # build did not execute again
+    assert logs(caller, second["id"], step="build") == []  # build did not execute again
     assert [a["sha256"] for a in second["artifacts"]] == [a["sha256"] for a in first["artifacts"]]
     assert "got 7" in [ln["line"] for ln in logs(caller, second["id"], step="use")]
     assert caller.post(f"/api/runs/{second['id']}/actions", json={"action": "rerun-failed"}).status_code == 409
     rerun = caller.post(f"/api/runs/{second['id']}/actions", json={"action": "rerun"}).json()
     third = wait_run(caller, rerun["detail"])
-    assert third["status"] == "succeeded" and counter.read_text().count("x") == 2
+    assert third["status"] == "succeeded" and "building" in [ln["line"] for ln in logs(caller, third["id"], step="build")]
 
 
 def test_source_checkout_records_the_commit(caller: Caller, tmp_path: Path) -> None:
@@ -340,10 +386,13 @@ def test_source_checkout_records_the_commit(caller: Caller, tmp_path: Path) -> N
     subprocess.run([*git, "add", "."], check=True)
     subprocess.run([*git, "commit", "-qm", "init"], check=True)
     sha = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-    register(caller, f"name: checkout\nsource: {{url: 'file://{repo}', ref: main}}\nsteps:\n- {{id: a, run: cat hello.txt}}\n")
+    register(
+        caller,
+        f"name: checkout\nsource: {{url: 'file://{repo}', ref: main}}\nsteps:\n- {{id: a, run: 'cat hello.txt; git log -1 --format=%H'}}\n",
+    )
     done = wait_run(caller, start(caller, "checkout")["id"])
     assert done["status"] == "succeeded" and done["commit"] == sha and done["branch"] == "main"
-    assert "from git" in [ln["line"] for ln in logs(caller, done["id"])]
+    assert ["from git", sha] == [ln["line"] for ln in logs(caller, done["id"]) if ln["stream"] == "stdout"]
     bad = wait_run(caller, start(caller, "checkout", ref="no-such-branch")["id"])
     assert bad["status"] == "failed" and "no-such-branch" in bad["error"]
 
@@ -463,3 +512,34 @@ def test_run_events_stream_live(app, workers) -> None:  # type: ignore[no-untype
                 if line.startswith("data: "):
                     assert '"line": "hi"' in line or '"line":"hi"' in line
                     break
+
+
+def test_a_finished_runs_live_log_stream_expires(caller: Caller, settings: Settings) -> None:
+    """The live stream is for watching; once the run ends every line is in SQL and the stream goes."""
+    from maestro.events.streams import LOG_STREAM_TTL_SECONDS, logs_key
+
+    register(caller, "name: chatty\nsteps:\n- {id: a, run: 'seq 1 500'}\n")
+    done = wait_run(caller, start(caller, "chatty")["id"])
+    r = redis.Redis.from_url(settings.effective_redis_url)
+    assert r.xlen(logs_key(done["id"])) == 500  # the live lines were there …
+    assert 0 < r.ttl(logs_key(done["id"])) <= LOG_STREAM_TTL_SECONDS  # … and go away on their own
+    assert len(logs(caller, done["id"])) == 500  # the durable log is whole
+
+
+def test_a_native_temporal_cancel_is_carried_out_and_audited(settings: Settings, caller: Caller) -> None:
+    """Cancelling from the Temporal UI (or `temporal workflow cancel`) stays possible for operators: the run ends
+    cancelled with its step's processes killed, and the audit log says it came from Temporal."""
+    sleeper = f"sleep {5000 + os.getpid() % 997}"
+    register(caller, f"name: native\nsteps:\n- {{id: a, run: '{sleeper}'}}\n- {{id: b, run: echo never, needs: [a]}}\n")
+    run = start(caller, "native")
+    wait_for(lambda: host_processes(sleeper), 30)
+    sent = temporal_cli(settings, "workflow", "cancel", "--workflow-id", run["workflowId"])
+    assert sent.returncode == 0, sent.stderr
+    done = wait_run(caller, run["id"])
+    assert done["status"] == "cancelled" and {s["key"]: s["status"] for s in done["steps"]} == {
+        "a": "cancelled",
+        "b": "cancelled",
+    }
+    wait_for(lambda: not host_processes(sleeper), 10)
+    audit = caller.get("/api/audit", params={"action": "run.cancel"}).json()["items"]
+    assert [(e["actor"], e["targetId"]) for e in audit] == [("temporal:native-cancel", run["id"])]

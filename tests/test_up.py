@@ -119,3 +119,57 @@ def test_up_uses_external_services_when_configured(
         assert actions[0] == "system.bootstrap" and "system.diagnostics.start" in actions
     finally:
         assert up.stop() == 0
+
+
+def _environ(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    return dict(x.split("=", 1) for x in raw.decode(errors="replace").split("\0") if "=" in x)
+
+
+def test_up_keeps_its_secrets_private(tmp_path: Path) -> None:
+    """Data-dir files 0600 / dirs 0700, a password on the embedded Valkey (never on argv), and no child that
+    does not need it inherits MAESTRO_ADMIN_PASSWORD."""
+    import redis
+
+    data = tmp_path / "data"
+    env = up_env(data)
+    env["MAESTRO_ADMIN_PASSWORD"] = "a-long-admin-password-42"
+    up = Up(env, tmp_path / "up.log")
+    try:
+        out = up.wait_ready()
+        assert "a-long-admin-password-42" not in out
+        port = int(env["MAESTRO_REDIS_PORT"])
+
+        def ours(pid: int) -> bool:  # Valkey retitles itself to "valkey-server 127.0.0.1:PORT"
+            seen = _read_cmdline(pid) + str(_environ(pid))
+            return str(data) in seen or f"127.0.0.1:{port}" in seen
+
+        children = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and int(p.name) != up.proc.pid]
+        children = [pid for pid in children if ours(pid)]
+        names = " ".join(_read_cmdline(pid) for pid in children)
+        for what in ("temporal", "valkey", "maestro.cli worker", "maestro.cli runner", "maestro.cli api", "maestro.cli edge"):
+            assert what in names, names
+        assert all("MAESTRO_ADMIN_PASSWORD" not in _environ(pid) for pid in children)
+        password = (data / "valkey" / "password").read_text().strip()
+        assert len(password) >= 32 and password not in names  # not on any command line
+        with pytest.raises(redis.AuthenticationError):
+            redis.Redis(port=port, socket_connect_timeout=2).ping()
+        assert redis.Redis(port=port, password=password, socket_connect_timeout=2).ping()
+        assert f":{password}@" not in out
+        for p in [data, *data.rglob("*")]:
+            if "workspaces" in p.parts or p.is_symlink():
+                continue
+            mode = p.stat().st_mode & 0o777
+            assert mode & 0o077 == 0, f"{p} is {oct(mode)}"
+    finally:
+        assert up.stop() == 0
+
+
+def _read_cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""

@@ -9,12 +9,14 @@ from redis import Redis
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from maestro.domain import tickets
 from maestro.domain.auditlog import append_audit, publish_audit_with
 from maestro.domain.runs import Run, StepRun
 from maestro.events import make_envelope
-from maestro.events.streams import audit_publisher, stream_key
-from maestro.shared import DirectAction, ProjectionBatch, RunUpdate, StepUpdate, direct_actor
+from maestro.events.streams import LOG_STREAM_TTL_SECONDS, audit_publisher, logs_key, stream_key
+from maestro.shared import DirectAction, ProjectionBatch, Redeemed, RedeemInput, RunUpdate, StepUpdate, direct_actor
 
 TERMINAL_RUN = {"succeeded", "failed", "cancelled", "error"}
 TERMINAL_STEP = {"succeeded", "failed", "skipped", "cancelled"}
@@ -80,6 +82,10 @@ def _merge_attempt(attempts: list[dict[str, Any]], upd: StepUpdate) -> list[dict
         rec["durationMs"] = upd.duration_ms
     if upd.message:
         rec["message"] = upd.message
+    if upd.execution is not None:
+        rec["execution"] = upd.execution
+    if upd.isolation:
+        rec["isolation"] = upd.isolation
     out.sort(key=lambda a: int(a.get("attempt") or 0))
     return out
 
@@ -127,6 +133,7 @@ class ProjectionActivities:
             "decided_by",
             "decision_reason",
             "reused_from",
+            "isolation",
         ):
             v = getattr(upd, f)
             if v is not None:
@@ -146,6 +153,15 @@ class ProjectionActivities:
         if upd.status == "waiting":
             return "approval_requested"
         return "step_completed" if upd.status in TERMINAL_STEP else "step_updated"
+
+    @activity.defn(name="redeem_control_ticket")
+    def redeem_control_ticket(self, inp: RedeemInput) -> Redeemed:
+        """Verify and use up a control ticket before a workflow acts on a control (see maestro.domain.tickets)."""
+        try:
+            claims = tickets.redeem(self.engine, inp.ticket, workflow_id=inp.workflow_id, action=inp.action)
+        except tickets.TicketError as exc:
+            raise ApplicationError(str(exc), type="InvalidTicket", non_retryable=True) from None
+        return Redeemed(actor=claims.actor, via=claims.via)
 
     @activity.defn(name="audit_direct_action")
     def audit_direct_action(self, act: DirectAction) -> None:
@@ -183,6 +199,9 @@ class ProjectionActivities:
                     run.cost_usd = sum(x.cost_usd for x in steps.values())
                     events.append((self._apply_run(run, item.run), run_payload(run, list(steps.values()))))
             run.cost_usd = sum(x.cost_usd for x in steps.values())
+            isolations = {x.isolation for x in steps.values() if x.isolation}
+            if isolations:
+                run.isolation = "none" if "none" in isolations else "sandbox"
             run.steps_total = len(steps)
             run.steps_done = sum(1 for x in steps.values() if x.status in TERMINAL_STEP)
             s.add(run)
@@ -194,6 +213,8 @@ class ProjectionActivities:
             for kind, payload in events:
                 env = make_envelope(type=kind, entity="run", id=run.id, payload=payload, trace_id=run.trace_id)
                 pipe.xadd(stream_key("runs"), {"e": env.model_dump_json(by_alias=True)}, maxlen=self.maxlen, approximate=True)
+            if run.status in TERMINAL_RUN:  # every line is durable in SQL now: the live stream goes
+                pipe.expire(logs_key(run.id), LOG_STREAM_TTL_SECONDS)
             pipe.execute()
         except Exception:
             activity.logger.warning("run event publish failed", exc_info=True)

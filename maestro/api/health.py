@@ -8,11 +8,18 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import text
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from maestro.api.deps import Runtime
-from maestro.api.schemas import CheckPublic, ReadyPublic
+from maestro.api.schemas import CheckPublic, ReadyPublic, WorkerQueuePublic
+from maestro.observability import liveness
+from maestro.shared import runner_queue
 
 CHECK_TIMEOUT = 2.0
+# A polling worker re-polls at least every ~70 s (long polls last up to a minute); older means gone or full.
+POLL_FRESH_SECONDS = 75.0
 
 
 async def _timed(fn: Callable[[], Awaitable[Any]]) -> CheckPublic:
@@ -45,4 +52,59 @@ async def readiness(rt: Runtime) -> ReadyPublic:
     t, r, d = await asyncio.gather(_timed(temporal), _timed(redis), _timed(db))
     checks = {"temporal": t, "redis": r, "db": d}
     status = "ok" if all(c.status == "up" for c in checks.values()) else "degraded"
-    return ReadyPublic(status=status, checks=checks)
+    try:
+        workers = await asyncio.wait_for(worker_health(rt), CHECK_TIMEOUT * 2) if t.status == "up" else []
+    except Exception:  # details only: the API's own readiness does not depend on them
+        workers = []
+    return ReadyPublic(status=status, checks=checks, workers=workers)
+
+
+async def pollers(rt: Runtime, task_queue: str, kind: TaskQueueType.ValueType) -> tuple[int, float | None]:
+    """How many pollers Temporal saw recently on a queue, and when the latest polled (epoch seconds)."""
+    client = await rt.temporal()
+    resp = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=rt.settings.temporal_namespace, task_queue=TaskQueue(name=task_queue), task_queue_type=kind
+        )
+    )
+    now = time.time()
+    seen = [p.last_access_time.ToDatetime().timestamp() for p in resp.pollers if p.HasField("last_access_time")]
+    fresh = [ts for ts in seen if now - ts <= POLL_FRESH_SECONDS]
+    return len(fresh), max(seen) if seen else None
+
+
+async def worker_health(rt: Runtime) -> list[WorkerQueuePublic]:
+    """The control worker and every runner pool in use, from Temporal's pollers and the processes' heartbeats."""
+    from datetime import UTC, datetime
+
+    settings = rt.settings
+    beats = await asyncio.to_thread(liveness.live, rt.redis_sync)
+    pools = {"default"} | {b.pool for b in beats if b.kind == "runner"}
+    targets = [("worker", settings.control_task_queue, settings.control_task_queue, TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW)]
+    targets += [
+        ("runner", p, runner_queue(p, settings.runner_queue_prefix), TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY)
+        for p in sorted(pools)
+    ]
+    found = await asyncio.gather(*(pollers(rt, q, k) for _, _, q, k in targets))
+    out: list[WorkerQueuePublic] = []
+    for (kind, pool, queue, _), (n, last) in zip(targets, found, strict=True):
+        mine = [b for b in beats if b.kind == kind and b.pool == pool]
+        up = n > 0 or bool(mine)
+        what = (
+            "control worker (maestro worker)" if kind == "worker" else f"runner of pool {pool!r} (maestro runner --pool {pool})"
+        )
+        used = [int(b.details.get("workspaceBytes", 0)) for b in mine if "workspaceBytes" in b.details]
+        out.append(
+            WorkerQueuePublic(
+                kind=kind,  # type: ignore[arg-type]
+                pool=pool,
+                task_queue=queue,
+                status="up" if up else "down",
+                pollers=n,
+                last_poll_at=datetime.fromtimestamp(last, UTC) if last else None,
+                processes=len(mine),
+                workspace_bytes=sum(used) if used else None,
+                message="" if up else f"no {what} is polling task queue {queue}: start one",
+            )
+        )
+    return out

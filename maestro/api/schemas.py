@@ -9,6 +9,7 @@ from pydantic import ConfigDict, Field, field_validator
 
 from maestro.api.pagination import ApiModel
 from maestro.domain.rbac import PERMISSIONS
+from maestro.domain.tickets import MAX_TICKET_TTL_SECONDS, TICKET_TTL_SECONDS
 
 
 class InputModel(ApiModel):
@@ -157,9 +158,30 @@ class CheckPublic(ApiModel):
     error: str | None = None
 
 
+class WorkerQueuePublic(ApiModel):
+    """Who serves a task queue, from Temporal's pollers (and the runners' own heartbeats)."""
+
+    kind: Literal["worker", "runner"]
+    pool: str = Field(description="The control task queue for the worker, the pool for runners.")
+    task_queue: str
+    status: Literal["up", "down"]
+    pollers: int = Field(description="Workers Temporal saw polling this queue in the last 75 s.")
+    last_poll_at: datetime | None = None
+    processes: int = Field(
+        0, description="Processes whose heartbeat is current (runners are busy, not gone, when only these remain)."
+    )
+    workspace_bytes: int | None = Field(None, description="Runners: disk used by step workspaces on their hosts.")
+    message: str = ""
+
+
 class ReadyPublic(ApiModel):
     status: Literal["ok", "degraded"]
     checks: dict[str, CheckPublic]
+    workers: list[WorkerQueuePublic] = Field(
+        default_factory=list,
+        description="The control worker and each runner pool. A missing one leaves the API ready (200) but nothing "
+        "progresses: runs stay queued and controls answer 503 naming it.",
+    )
 
 
 class HealthPublic(ApiModel):
@@ -173,3 +195,24 @@ class SearchHit(ApiModel):
     title: str
     subtitle: str = ""
     href: str
+
+
+class TicketCreate(InputModel):
+    """Which control the ticket is for (the subclasses list the actions) and how long it lives."""
+
+    action: str
+    ttl_seconds: int = Field(TICKET_TTL_SECONDS, ge=30, le=MAX_TICKET_TTL_SECONDS, description="Lifetime (30 s to 15 min).")
+
+
+class TicketPublic(ApiModel):
+    """A control ticket for `temporal workflow update` (single use, bound to one workflow, action and user)."""
+
+    ticket: str
+    workflow_id: str
+    action: str
+    actor: str = Field(description="Who the workflow will audit as having sent the control.")
+    expires_at: datetime
+    command: str = Field(
+        description="The `temporal workflow update execute` command that uses it; add --address and --namespace "
+        "for your Temporal, and a reason."
+    )

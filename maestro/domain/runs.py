@@ -109,6 +109,7 @@ class Run(SQLModel, table=True):
     rerun_of: str | None = Field(default=None, max_length=32)
     error: str = Field(default="", max_length=2000)
     paused: bool = False
+    isolation: str = Field(default="", max_length=16)  # "none" once any step ran unsandboxed
     created_at: datetime = _ts()
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -141,6 +142,8 @@ class StepRun(SQLModel, table=True):
     message: str = Field(default="", max_length=2000)
     decided_by: str | None = Field(default=None, max_length=200)
     decision_reason: str | None = Field(default=None, max_length=2000)
+    isolation: str = Field(default="", max_length=16)  # how the runner isolated it: "sandbox" or "none"
+    command: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))  # what the shell runs
 
 
 class Artifact(SQLModel, table=True):
@@ -171,6 +174,30 @@ class LogChunk(SQLModel, table=True):
     line_count: int
     lines: list[dict[str, Any]] = _json(list)  # [{ts, stream, line, n}]
     created_at: datetime = _ts()
+
+
+class StepExecution(SQLModel, table=True):
+    """One runner execution of a step attempt, written by the runner itself: when it started (and why),
+    when it was last seen alive, and — before its completion is reported to Temporal — its outcome. A
+    re-execution finds a finished outcome here and returns it instead of running the step again."""
+
+    __tablename__ = "step_execution"
+    __table_args__ = (UniqueConstraint("run_id", "step_key", "attempt", "execution"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(max_length=32, index=True)
+    step_key: str = Field(max_length=200)
+    attempt: int
+    execution: int
+    host: str = Field(default="", max_length=200)
+    isolation: str = Field(default="", max_length=16)
+    reason: str = Field(default="", max_length=300)
+    started_at: datetime = _ts()
+    seen_at: datetime = _ts()
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    exit_code: int | None = None
+    duration_ms: int | None = None
+    log_lines: int = 0
+    outcome: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class TraceSpan(SQLModel, table=True):

@@ -46,6 +46,15 @@ def stream_key(topic: str) -> str:
     return f"maestro:stream:{topic}"
 
 
+# A run's live log stream is only for watching it happen: once the run has finished, every line is
+# durable in SQL (GET /api/runs/{id}/logs), so the stream expires this long after the run ends.
+LOG_STREAM_TTL_SECONDS = 600
+
+
+def logs_key(run_id: str) -> str:
+    return stream_key(f"logs:{run_id}")
+
+
 async def publish(redis: Redis, topic: str, env: Envelope, *, maxlen: int = 10_000) -> str:
     data = env.model_dump_json(by_alias=True)
     sid = await redis.xadd(stream_key(topic), {"e": data}, maxlen=maxlen, approximate=True)

@@ -7,7 +7,8 @@ from sqlmodel import SQLModel
 import maestro.domain.models
 import maestro.domain.rollouts
 import maestro.domain.runs
-import maestro.domain.supply  # noqa: F401
+import maestro.domain.supply
+import maestro.domain.tickets  # noqa: F401
 from maestro.db import make_engine
 
 config = context.config

@@ -13,7 +13,8 @@ import logging
 import os
 import socket
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from redis import Redis
@@ -35,18 +36,34 @@ class Beat:
     version: str
     started_at: float
     seen_at: float
+    details: dict[str, Any] = field(default_factory=dict)  # e.g. a runner's workspaceBytes
 
 
 def _key(kind: str, pool: str, host: str, pid: int) -> str:
     return f"{PREFIX}{kind}:{pool}:{host}:{pid}"
 
 
-async def heartbeat(redis: AsyncRedis, *, kind: str, pool: str, task_queue: str, interval: float, stop: asyncio.Event) -> None:
+async def heartbeat(
+    redis: AsyncRedis,
+    *,
+    kind: str,
+    pool: str,
+    task_queue: str,
+    interval: float,
+    stop: asyncio.Event,
+    details: Callable[[], dict[str, Any]] | None = None,
+) -> None:
     """Refresh this process's liveness key until `stop` is set; removes it on a clean stop."""
     host, pid, started = socket.gethostname(), os.getpid(), time.time()
     key = _key(kind, pool, host, pid)
     while not stop.is_set():
-        beat = Beat(kind, pool, task_queue, host, pid, __version__, started, time.time())
+        extra: dict[str, Any] = {}
+        if details is not None:
+            try:
+                extra = await asyncio.to_thread(details)
+            except Exception:
+                log.warning("liveness details failed", exc_info=True)
+        beat = Beat(kind, pool, task_queue, host, pid, __version__, started, time.time(), extra)
         try:
             await redis.set(key, json.dumps(beat.__dict__), ex=max(int(interval * 3), 3))
         except Exception:  # Redis down: the key expires and the process shows as not live, which is the truth

@@ -180,9 +180,11 @@ def evaluate_condition(src: str, ctx: dict[str, Any], *, needs_status: list[str]
     return v if p.used_status_func else (v and ok)
 
 
-def interpolate(text: str, ctx: dict[str, Any]) -> str:
-    def repl(m: re.Match[str]) -> str:
-        v = _Parser(tokenize(m.group(1)), ctx, dict.fromkeys(FUNCS, lambda: True)).parse()
-        return str(_norm(v))
+def evaluate(expr: str, ctx: dict[str, Any]) -> str:
+    """The value of one `${{ expr }}` as the text a step receives."""
+    return str(_norm(_Parser(tokenize(expr), ctx, dict.fromkeys(FUNCS, lambda: True)).parse()))
 
-    return INTERP.sub(repl, text)
+
+def interpolate(text: str, ctx: dict[str, Any]) -> str:
+    """Fill `${{ }}` into plain text (env values, messages). Never for shell commands: see shellsafe."""
+    return INTERP.sub(lambda m: evaluate(m.group(1), ctx), text)

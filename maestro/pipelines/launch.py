@@ -14,6 +14,7 @@ from maestro.domain.auditlog import append_audit
 from maestro.domain.runs import Artifact, Pipeline, PipelineVersion, Run, RunStatus, StepRun
 from maestro.pipelines import spec as specmod
 from maestro.pipelines import store
+from maestro.pipelines.shellsafe import make_safe
 from maestro.shared import ReusedStep, RunInput, StepPlan
 
 PIPELINE_ATTR = SearchAttributeKey.for_keyword("MaestroPipeline")
@@ -44,6 +45,8 @@ def _plans(spec: specmod.PipelineSpec) -> list[StepPlan]:
             pool=p.pool,
             message=p.message,
             with_=p.with_,
+            network=p.network,
+            keep_workspace=p.keep_workspace,
         )
         for p in specmod.plan(spec)
     ]
@@ -95,7 +98,17 @@ async def start_run(
     old_steps = {s.key: s for s in store.steps_of(session, run_id=rerun_of.id)} if rerun_of and reuse_succeeded else {}
     for i, p in enumerate(plans):
         session.add(
-            StepRun(run_id=run.id, key=p.key, step_id=p.step_id, name=p.name, kind=p.kind, position=i, needs=p.needs, pool=p.pool)
+            StepRun(
+                run_id=run.id,
+                key=p.key,
+                step_id=p.step_id,
+                name=p.name,
+                kind=p.kind,
+                position=i,
+                needs=p.needs,
+                pool=p.pool,
+                command=make_safe(p.run).command if p.run else "",
+            )
         )
         old = old_steps.get(p.key)
         if old is not None and old.status == "succeeded":

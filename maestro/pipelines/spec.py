@@ -12,6 +12,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from maestro.pipelines.expr import INTERP, ExprError, check_syntax
+from maestro.pipelines.shellsafe import make_safe
 
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 BUILTIN_KINDS = {"approval", "sign", "sbom", "policy"}
@@ -109,6 +110,9 @@ class Step(_Strict):
     artifacts: list[str] = Field(default_factory=list)
     matrix: dict[str, list[str | int | float | bool]] = Field(default_factory=dict)
     pool: str = Field("default", pattern=ID_PATTERN)
+    network: Literal["default", "none"] | None = Field(
+        None, description="`none`: this step's sandbox has no network at all (default: the pipeline's `network`)"
+    )
 
     @field_validator("timeout", mode="before")
     @classmethod
@@ -156,6 +160,17 @@ class PipelineSpec(_Strict):
     params: dict[str, Param] = Field(default_factory=dict)
     source: Source | None = None
     env: dict[str, str] = Field(default_factory=dict)
+    network: Literal["default", "none"] = Field(
+        "default",
+        description="`default`: steps reach the internet (package installs) but never the Maestro hosts' services; "
+        "`none`: steps have no network at all",
+    )
+    keep_workspace: bool = Field(
+        False,
+        alias="keepWorkspace",
+        description="keep the runs' workspaces on the runner after they end (default: removed, see "
+        "MAESTRO_WORKSPACE_RETENTION_MINUTES)",
+    )
     steps: list[Step] = Field(min_length=1)
 
 
@@ -257,6 +272,15 @@ def validate(data: dict[str, Any]) -> PipelineSpec:
     return spec
 
 
+def warnings(spec: PipelineSpec) -> list[dict[str, str]]:
+    """Advice that does not stop a spec: ${{ }} placements whose quoting changes meaning."""
+    out: list[dict[str, str]] = []
+    for i, s in enumerate(spec.steps):
+        if s.run:
+            out += [{"field": f"steps[{i}]({s.id}).run", "message": w} for w in make_safe(s.run).warnings]
+    return out
+
+
 def parse(text: str) -> PipelineSpec:
     return validate(load(text))
 
@@ -351,6 +375,9 @@ class PlannedStep(BaseModel):
     pool: str
     message: str = ""
     with_: dict[str, Any] = Field(default_factory=dict)
+    network: bool = True
+    keep_workspace: bool = False
+    command: str = ""  # `run` with every ${{ }} turned into a quoted env reference (what the shell executes)
 
 
 def plan(spec: PipelineSpec) -> list[PlannedStep]:
@@ -382,6 +409,9 @@ def plan(spec: PipelineSpec) -> list[PlannedStep]:
                     pool=s.pool,
                     message=str(s.with_.get("message", "")) if s.uses == "approval" else "",
                     with_=s.with_,
+                    network=(s.network or spec.network) != "none",
+                    keep_workspace=spec.keep_workspace,
+                    command=make_safe(s.run).command if s.run else "",
                 )
             )
     by_id = {s.id: s for s in spec.steps}

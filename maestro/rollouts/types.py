@@ -56,12 +56,13 @@ class RolloutInput:
 
 @dataclass
 class ControlInput:
-    by: str
+    by: str = ""  # informational: the redeemed ticket names the actor
     reason: str = ""
     full: bool = False
-    # "api" when Maestro's API sent it (the API audits it); anything else came straight through
-    # Temporal (`temporal workflow update`) or from the workflow itself, and the projection audits it
+    # set by the workflow from the redeemed ticket (or "analysis" for its own rollbacks), never trusted
+    # from the caller: "api" when Maestro's API sent it (the API audits it), "temporal" otherwise
     via: str = "temporal"
+    ticket: str = ""  # the control ticket (see maestro.domain.tickets)
 
 
 @dataclass

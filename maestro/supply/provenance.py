@@ -63,7 +63,13 @@ def provenance_statement(s: Session, run: Run, settings: Settings, finished_at: 
             },
             "internalParameters": {
                 "specContentHash": version.content_hash if version else "",
-                "steps": [{"key": st.key, "pool": st.pool, "attempts": st.attempt, "status": st.status} for st in steps],
+                "steps": [
+                    {"key": st.key, "pool": st.pool, "attempts": st.attempt, "status": st.status, "isolation": st.isolation}
+                    for st in steps
+                ],
+                # "sandbox": every step ran in the step sandbox; "none": at least one ran on a runner an
+                # administrator set to MAESTRO_RUNNER_ISOLATION=none (build code could see that host)
+                "isolation": run.isolation or "unknown",
             },
             "resolvedDependencies": deps,
         },

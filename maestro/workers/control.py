@@ -49,6 +49,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
             diagnostic_step,
             projection.project_batch,
             projection.audit_direct_action,
+            projection.redeem_control_ticket,
             alerts.queue_backlogs,
             alerts.evaluate_alerts,
             alerts.push_alerts,
@@ -73,7 +74,7 @@ def _executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=16)  # projection activities are sync (SQL + Redis)
 
 
-async def serve(worker_factory, settings: Settings, what: str, *, kind: str, pool: str) -> None:  # type: ignore[no-untyped-def]
+async def serve(worker_factory, settings: Settings, what: str, *, kind: str, pool: str, details=None) -> None:  # type: ignore[no-untyped-def]
     """Run a worker until SIGINT/SIGTERM, reporting liveness to Redis (maestro_workers_up) meanwhile."""
     client = await connect(settings, wait_seconds=60)
     worker = worker_factory(client, settings)
@@ -94,6 +95,7 @@ async def serve(worker_factory, settings: Settings, what: str, *, kind: str, poo
                 task_queue=worker.task_queue,
                 interval=settings.worker_heartbeat_seconds,
                 stop=stop,
+                details=details,
             )
         )
         await stop.wait()

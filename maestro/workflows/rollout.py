@@ -30,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         holds,
     )
     from maestro.shared import direct_actor
+    from maestro.workflows.controls import redeem, require_ticket
 
 FINISHED = {"succeeded", "rolled_back", "aborted"}
 QUICK = RetryPolicy(maximum_attempts=10, initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=5))
@@ -193,8 +194,18 @@ class RolloutWorkflow:
         change = {"reason": who.reason, "full": who.full, "weight": self.weight if weight is None else weight, "via": who.via}
         return {"actor": direct_actor(who.by, who.via), "action": f"rollout.{action}", "change": change}
 
+    async def _authorize(self, action: str, who: ControlInput) -> ControlInput:
+        """The ticket, not the caller, says who sent a control and how it came (api or temporal); the
+        rollout's state is checked again after the ticket is redeemed."""
+        claims = await redeem(who.ticket, action)
+        if claims is None:  # a control accepted before tickets existed, replayed
+            return who
+        self._refuse_if_finished(action)
+        return ControlInput(by=claims.actor, reason=who.reason, full=who.full, via=claims.via)
+
     @workflow.update
     async def pause(self, who: ControlInput) -> ControlResult:
+        who = await self._authorize("pause", who)
         self.paused, self.status = True, "paused"
         entry = self._note("pause", who)
         await self._project("rollout_paused", f"paused by {who.by}", history=entry, audit=self._audit("pause", who))
@@ -202,12 +213,14 @@ class RolloutWorkflow:
 
     @pause.validator
     def _v_pause(self, who: ControlInput) -> None:
+        require_ticket(who.ticket)
         self._refuse_if_finished("pause")
         if self.paused:
             raise ApplicationError("the rollout is already paused")
 
     @workflow.update
     async def resume(self, who: ControlInput) -> ControlResult:
+        who = await self._authorize("resume", who)
         self.paused, self.status = False, "running"
         entry = self._note("resume", who)
         await self._project("rollout_resumed", f"resumed by {who.by}", history=entry, audit=self._audit("resume", who))
@@ -215,12 +228,14 @@ class RolloutWorkflow:
 
     @resume.validator
     def _v_resume(self, who: ControlInput) -> None:
+        require_ticket(who.ticket)
         self._refuse_if_finished("resume")
         if not self.paused:
             raise ApplicationError("the rollout is not paused")
 
     @workflow.update
     async def promote(self, who: ControlInput) -> ControlResult:
+        who = await self._authorize("promote", who)
         assert self.inp is not None
         gate: GateRolloutResult = await workflow.execute_activity(
             "rollout_gate",
@@ -242,12 +257,14 @@ class RolloutWorkflow:
 
     @promote.validator
     def _v_promote(self, who: ControlInput) -> None:
+        require_ticket(who.ticket)
         self._refuse_if_finished("promote")
         if self.failing:
             raise ApplicationError(f"analysis is failing: {self.failing}")
 
     @workflow.update
     async def rollback(self, who: ControlInput) -> ControlResult:
+        who = await self._authorize("rollback", who)
         self._note("rollback", who)
         self.stop = ("rollback", who)
         await workflow.wait_condition(lambda: self.status in FINISHED)
@@ -255,10 +272,12 @@ class RolloutWorkflow:
 
     @rollback.validator
     def _v_rollback(self, who: ControlInput) -> None:
+        require_ticket(who.ticket)
         self._refuse_if_finished("rollback")
 
     @workflow.update
     async def abort(self, who: ControlInput) -> ControlResult:
+        who = await self._authorize("abort", who)
         self._note("abort", who)
         self.stop = ("abort", who)
         await workflow.wait_condition(lambda: self.status in FINISHED)
@@ -266,6 +285,7 @@ class RolloutWorkflow:
 
     @abort.validator
     def _v_abort(self, who: ControlInput) -> None:
+        require_ticket(who.ticket)
         self._refuse_if_finished("abort")
 
     @workflow.query

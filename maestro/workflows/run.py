@@ -15,7 +15,8 @@ from temporalio.common import RetryPolicy, SearchAttributeKey
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
-    from maestro.pipelines.expr import ExprError, evaluate_condition, interpolate
+    from maestro.pipelines.expr import ExprError, evaluate, evaluate_condition, interpolate
+    from maestro.pipelines.shellsafe import make_safe
     from maestro.shared import (
         ActionInput,
         ActionResult,
@@ -37,9 +38,12 @@ with workflow.unsafe.imports_passed_through():
         StepUpdate,
         runner_queue,
     )
+    from maestro.workflows.controls import redeem, require_ticket
 
 STATUS_ATTR = SearchAttributeKey.for_keyword("MaestroStatus")
 TERMINAL = {"succeeded", "failed", "skipped", "cancelled"}
+NATIVE_CANCEL_PATCH = "native-cancel-v1"
+NATIVE_CANCEL_ACTOR = "temporal:native-cancel"  # Temporal does not tell the workflow who cancelled it
 PROJECTION_TIMEOUT = timedelta(seconds=30)
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 
@@ -108,28 +112,19 @@ class RunWorkflow:
                 return "failed"
             await self._project_run("running", commit=self.commit)
 
-        while True:
-            if self.cancel_requested is None:
-                for key in order:
-                    if self.status[key] != "pending" or key in self.tasks:
-                        continue
-                    step = plan[key]
-                    needs = [self.status[n] for n in step.needs]
-                    if any(s not in TERMINAL for s in needs):
-                        continue
-                    if not self._should_run(step, needs):
-                        self.status[key] = "skipped"
-                        await self._project_step(StepUpdate(run_id=inp.run_id, key=key, status="skipped"))
-                        continue
-                    if self.paused:
-                        continue
-                    self.status[key] = "running" if step.kind == "run" else "waiting"
-                    self.tasks[key] = asyncio.create_task(self._execute(step))
-            running = [k for k, t in self.tasks.items() if not t.done()]
-            if not running and (self.cancel_requested is not None or not self._startable(plan, order)):
-                break
-            await workflow.wait_condition(lambda: self._changed)
-            self._changed = False
+        try:
+            await self._drive(plan, order)
+        except asyncio.CancelledError:
+            if not workflow.patched(NATIVE_CANCEL_PATCH):
+                raise
+            # cancelled natively (Temporal UI or `temporal workflow cancel`): an operator's power, audited,
+            # and carried out like a cancel control
+            self.cancel_requested = ActionInput(by=NATIVE_CANCEL_ACTOR, reason="cancelled natively in Temporal", via="temporal")
+            for t in self.tasks.values():
+                if not t.done():
+                    t.cancel()
+            await self._audit_direct("cancel", self.cancel_requested)
+            await workflow.wait_condition(lambda: all(t.done() for t in self.tasks.values()))
 
         if self.cancel_requested is not None:
             for key in order:
@@ -161,6 +156,33 @@ class RunWorkflow:
         self.finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return final
+
+    async def _drive(self, plan: dict[str, StepPlan], order: list[str]) -> None:
+        """Start every step whose needs are done, until nothing more can start and nothing runs."""
+        inp = self.inp
+        assert inp is not None
+        while True:
+            if self.cancel_requested is None:
+                for key in order:
+                    if self.status[key] != "pending" or key in self.tasks:
+                        continue
+                    step = plan[key]
+                    needs = [self.status[n] for n in step.needs]
+                    if any(s not in TERMINAL for s in needs):
+                        continue
+                    if not self._should_run(step, needs):
+                        self.status[key] = "skipped"
+                        await self._project_step(StepUpdate(run_id=inp.run_id, key=key, status="skipped"))
+                        continue
+                    if self.paused:
+                        continue
+                    self.status[key] = "running" if step.kind == "run" else "waiting"
+                    self.tasks[key] = asyncio.create_task(self._execute(step))
+            running = [k for k, t in self.tasks.items() if not t.done()]
+            if not running and (self.cancel_requested is not None or not self._startable(plan, order)):
+                return
+            await workflow.wait_condition(lambda: self._changed)
+            self._changed = False
 
     async def _attest(self, inp: AttestInput) -> None:
         """Signed SLSA provenance for the finished run (the control plane signs; retried; never fails the run)."""
@@ -346,9 +368,11 @@ class RunWorkflow:
         assert self.inp is not None
         inp = self.inp
         ctx = self._ctx(step)
+        safe = make_safe(step.run or "")  # inputs never become shell text: the command refers to env vars
+        command = safe.command
         try:
-            command = interpolate(step.run or "", ctx)
             env = {k: interpolate(v, ctx) for k, v in step.env.items()}
+            env.update({name: evaluate(expr, ctx) for name, expr in safe.refs.items()})
         except ExprError as exc:
             self.status[step.key] = "failed"
             await self._project_step(
@@ -385,6 +409,8 @@ class RunWorkflow:
                         log_max_line_bytes=inp.log_max_line_bytes,
                         builtin="sbom" if step.kind == "sbom" else "",
                         with_=step.with_ if step.kind == "sbom" else {},
+                        network=step.network,
+                        keep_workspace=step.keep_workspace,
                     ),
                     result_type=StepOutcome,
                     task_queue=runner_queue(step.pool, inp.runner_queue_prefix),
@@ -449,6 +475,8 @@ class RunWorkflow:
                     cost_usd=round(total_cost, 8),
                     log_lines=outcome.log_lines,
                     message=msg,
+                    isolation=outcome.isolation or None,
+                    execution=outcome.execution,
                 )
             )
             if ok or last or self.cancel_requested is not None:
@@ -520,8 +548,17 @@ class RunWorkflow:
             retry_policy=PROJECTION_RETRY,
         )
 
+    async def _authorize(self, action: str, req: ActionInput) -> ActionInput:
+        """The ticket, not the caller, says who sent a control and how it came (api or temporal)."""
+        claims = await redeem(req.ticket, action)
+        if claims is None:  # a control accepted before tickets existed, replayed
+            return req
+        return ActionInput(by=claims.actor, reason=req.reason, step=req.step, via=claims.via)
+
     @workflow.update
     async def cancel(self, req: ActionInput) -> ActionResult:
+        req = await self._authorize("cancel", req)
+        self._refuse_if_finished()
         self.cancel_requested = req
         for t in self.tasks.values():
             if not t.done():
@@ -532,10 +569,13 @@ class RunWorkflow:
 
     @cancel.validator
     def validate_cancel(self, req: ActionInput) -> None:
+        require_ticket(req.ticket)
         self._refuse_if_finished()
 
     @workflow.update
     async def pause(self, req: ActionInput) -> ActionResult:
+        req = await self._authorize("pause", req)
+        self._check_pause()
         self.paused = True
         await self._project_run("paused")
         await self._audit_direct("pause", req)
@@ -543,12 +583,18 @@ class RunWorkflow:
 
     @pause.validator
     def validate_pause(self, req: ActionInput) -> None:
+        require_ticket(req.ticket)
+        self._check_pause()
+
+    def _check_pause(self) -> None:
         self._refuse_if_finished()
         if self.paused:
             raise ApplicationError("the run is already paused", type="InvalidState")
 
     @workflow.update
     async def resume(self, req: ActionInput) -> ActionResult:
+        req = await self._authorize("resume", req)
+        self._check_resume()
         self.paused = False
         waiting = any(s == "waiting" for s in self.status.values())
         await self._project_run("waiting" if waiting else "running")
@@ -558,6 +604,10 @@ class RunWorkflow:
 
     @resume.validator
     def validate_resume(self, req: ActionInput) -> None:
+        require_ticket(req.ticket)
+        self._check_resume()
+
+    def _check_resume(self) -> None:
         self._refuse_if_finished()
         if not self.paused:
             raise ApplicationError("the run is not paused", type="InvalidState")
@@ -579,6 +629,8 @@ class RunWorkflow:
 
     @workflow.update
     async def approve(self, req: ActionInput) -> ActionResult:
+        req = await self._authorize("approve", req)
+        self._refuse_if_finished()
         key = self._waiting_step(req)
         self.decisions[key] = (True, req)
         self._poke()
@@ -587,11 +639,14 @@ class RunWorkflow:
 
     @approve.validator
     def validate_approve(self, req: ActionInput) -> None:
+        require_ticket(req.ticket)
         self._refuse_if_finished()
         self._waiting_step(req)
 
     @workflow.update
     async def reject(self, req: ActionInput) -> ActionResult:
+        req = await self._authorize("reject", req)
+        self._refuse_if_finished()
         key = self._waiting_step(req)
         self.decisions[key] = (False, req)
         self._poke()
@@ -600,6 +655,7 @@ class RunWorkflow:
 
     @reject.validator
     def validate_reject(self, req: ActionInput) -> None:
+        require_ticket(req.ticket)
         self._refuse_if_finished()
         self._waiting_step(req)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,10 +30,19 @@ Stack = RunningStack
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     if not (ROOT / "frontend" / "dist" / "index.html").is_file():
         pytest.fail("the web UI is not built: run `make ui` (make test builds it before the browser tests)")
-    # the alert evaluator ticks every 5 s here (30 s by default) so alerts fire within a test's patience
-    fast = {"MAESTRO_ALERT_EVAL_INTERVAL_SECONDS": "5"}
+    # the alert evaluator ticks every 5 s here (30 s by default) so alerts fire within a test's patience;
+    # steps see nothing of the host but a read-only directory the pool declares (`shared_dir`)
+    shared = tmp_path_factory.mktemp("e2e-shared")
+    shared.chmod(0o755)  # a toolchain must be readable by the step user (mktemp makes it 0700)
+    fast = {"MAESTRO_ALERT_EVAL_INTERVAL_SECONDS": "5", "MAESTRO_RUNNER_TOOLCHAINS": json.dumps([str(shared)])}
     with running_stack(tmp_path_factory.mktemp("e2e-stack"), token_name="e2e-harness", extra_env=fast) as st:
         yield st
+
+
+@pytest.fixture(scope="session")
+def shared_dir(stack: Stack) -> Path:
+    """A host directory every step sees read-only at the same path (the runner pool's declared toolchain)."""
+    return Path(json.loads(stack.env["MAESTRO_RUNNER_TOOLCHAINS"])[0])
 
 
 @pytest.fixture(scope="module")

@@ -177,10 +177,10 @@ def test_a_new_run_appears_live_and_is_cancelled_from_the_ui(page: Page, stack: 
     expect(page.get_by_role("button", name="Rerun failed steps")).to_be_visible()
 
 
-def test_rerun_failed_runs_only_the_failed_step(page: Page, stack: Stack, tmp_path: Path) -> None:
+def test_rerun_failed_runs_only_the_failed_step(page: Page, stack: Stack, shared_dir: Path) -> None:
     api = stack.api()
-    marker = tmp_path / "ready"
     name = _name("e2e-flaky")
+    marker = shared_dir / f"{name}-ready"
     register(
         api,
         f"""
@@ -260,3 +260,24 @@ def test_axe_clean_on_the_runs_and_pipelines_pages(page: Page, stack: Stack, col
     assert_axe_clean(page)
     page.keyboard.press("Escape")
     api.post(f"/api/runs/{run['id']}/actions", json={"action": "reject", "reason": "axe test done"})
+
+
+def test_a_step_shows_the_command_it_really_ran_and_the_input_stays_text(page: Page, stack: Stack) -> None:
+    """An operator sees what the shell executed: the input as an env reference, printed literally in the log."""
+    api = stack.api()
+    name = _name("e2e-greet")
+    register(
+        api,
+        f'name: {name}\nparams:\n  greeting: {{default: hi}}\nsteps:\n- id: say\n  run: echo "hello ${{{{ params.greeting }}}}"\n',
+    )
+    evil = 'x"; touch pwned; echo "'
+    run = start(api, name, greeting=evil)
+    wait_run(api, run["id"], lambda r: r["status"] in TERMINAL)
+    page.goto(f"/runs/{run['id']}?tab=steps")
+    row = page.get_by_role("row").filter(has_text="say")
+    expect(row).to_contain_text("succeeded")
+    row.get_by_text("Command").click()
+    expect(page.get_by_label("The command say executes")).to_have_text('echo "hello ${MAESTRO_EXPR_PARAMS_GREETING}"')
+    expect(page.get_by_test_id("isolation-badge")).to_have_count(0)  # sandboxed: no warning
+    page.get_by_role("tab", name=re.compile("Logs")).click()
+    expect(page.get_by_text(f"hello {evil}", exact=True)).to_be_visible()

@@ -1380,6 +1380,12 @@ export type PipelineDetail = {
      * Plan
      */
     plan: Array<PlanStep>;
+    /**
+     * Warnings
+     *
+     * Advice that does not stop the spec.
+     */
+    warnings?: Array<FieldError>;
 };
 
 /**
@@ -1570,6 +1576,18 @@ export type PlanStep = {
     matrix: {
         [key: string]: string;
     };
+    /**
+     * Network
+     *
+     * false: the step's sandbox has no network (`network: none`)
+     */
+    network?: boolean;
+    /**
+     * Command
+     *
+     * What the shell executes: `run` with every ${{ }} replaced by a quoted env variable reference.
+     */
+    command?: string;
 };
 
 /**
@@ -1820,6 +1838,12 @@ export type ReadyPublic = {
     checks: {
         [key: string]: CheckPublic;
     };
+    /**
+     * Workers
+     *
+     * The control worker and each runner pool. A missing one leaves the API ready (200) but nothing progresses: runs stay queued and controls answer 503 naming it.
+     */
+    workers?: Array<WorkerQueuePublic>;
 };
 
 /**
@@ -2184,6 +2208,22 @@ export type RolloutPublic = {
 };
 
 /**
+ * RolloutTicketCreate
+ */
+export type RolloutTicketCreate = {
+    /**
+     * Action
+     */
+    action: 'pause' | 'resume' | 'promote' | 'rollback' | 'abort';
+    /**
+     * Ttlseconds
+     *
+     * Lifetime (30 s to 15 min).
+     */
+    ttlSeconds?: number;
+};
+
+/**
  * RunAction
  */
 export type RunAction = {
@@ -2375,6 +2415,12 @@ export type RunDetail = {
      */
     paused: boolean;
     /**
+     * Isolation
+     *
+     * none: at least one step ran without the step sandbox
+     */
+    isolation?: string;
+    /**
      * Createdat
      */
     createdAt: string;
@@ -2511,6 +2557,12 @@ export type RunPublic = {
      */
     paused: boolean;
     /**
+     * Isolation
+     *
+     * none: at least one step ran without the step sandbox
+     */
+    isolation?: string;
+    /**
      * Createdat
      */
     createdAt: string;
@@ -2526,6 +2578,22 @@ export type RunPublic = {
      * Durationms
      */
     durationMs: number | null;
+};
+
+/**
+ * RunTicketCreate
+ */
+export type RunTicketCreate = {
+    /**
+     * Action
+     */
+    action: 'cancel' | 'pause' | 'resume' | 'approve' | 'reject';
+    /**
+     * Ttlseconds
+     *
+     * Lifetime (30 s to 15 min).
+     */
+    ttlSeconds?: number;
 };
 
 /**
@@ -3070,6 +3138,18 @@ export type StepAttempt = {
      * Message
      */
     message?: string;
+    /**
+     * Execution
+     *
+     * Execution of this attempt: > 1 when a lost runner's step ran again.
+     */
+    execution?: number;
+    /**
+     * Isolation
+     *
+     * How the runner isolated this execution: sandbox or none.
+     */
+    isolation?: string;
 };
 
 /**
@@ -3084,6 +3164,72 @@ export type StepChange = {
      * Changes
      */
     changes: Array<FieldChange>;
+};
+
+/**
+ * StepExecutionPublic
+ *
+ * One runner execution of an attempt: a second one means the first one's runner was lost.
+ */
+export type StepExecutionPublic = {
+    /**
+     * Attempt
+     */
+    attempt: number;
+    /**
+     * Execution
+     */
+    execution: number;
+    /**
+     * Status
+     */
+    status: 'running' | 'finished' | 'lost';
+    /**
+     * Reason
+     *
+     * Why it started: the first execution, or the previous runner was lost.
+     */
+    reason: string;
+    /**
+     * Host
+     */
+    host: string;
+    /**
+     * Isolation
+     */
+    isolation: string;
+    /**
+     * Startedat
+     */
+    startedAt: string;
+    /**
+     * Lastseenat
+     */
+    lastSeenAt: string;
+    /**
+     * Finishedat
+     */
+    finishedAt: string | null;
+    /**
+     * Exitcode
+     */
+    exitCode: number | null;
+    /**
+     * Durationms
+     *
+     * Until it finished, or until it was last seen alive (lost).
+     */
+    durationMs: number;
+    /**
+     * Loglines
+     */
+    logLines: number;
+    /**
+     * Costusd
+     *
+     * Its runner-seconds × the pool's rate.
+     */
+    costUsd: number;
 };
 
 /**
@@ -3182,6 +3328,24 @@ export type StepPublic = {
      * Decisionreason
      */
     decisionReason: string | null;
+    /**
+     * Isolation
+     *
+     * sandbox: ran in the step sandbox; none: on a runner an admin set to MAESTRO_RUNNER_ISOLATION=none
+     */
+    isolation?: string;
+    /**
+     * Command
+     *
+     * What the shell executes: `run` with every ${{ }} replaced by a quoted env variable reference.
+     */
+    command?: string;
+    /**
+     * Executions
+     *
+     * Every runner execution of every attempt, oldest first.
+     */
+    executions?: Array<StepExecutionPublic>;
 };
 
 /**
@@ -3227,6 +3391,42 @@ export type SystemInfo = {
      * Controltaskqueue
      */
     controlTaskQueue: string;
+};
+
+/**
+ * TicketPublic
+ *
+ * A control ticket for `temporal workflow update` (single use, bound to one workflow, action and user).
+ */
+export type TicketPublic = {
+    /**
+     * Ticket
+     */
+    ticket: string;
+    /**
+     * Workflowid
+     */
+    workflowId: string;
+    /**
+     * Action
+     */
+    action: string;
+    /**
+     * Actor
+     *
+     * Who the workflow will audit as having sent the control.
+     */
+    actor: string;
+    /**
+     * Expiresat
+     */
+    expiresAt: string;
+    /**
+     * Command
+     *
+     * The `temporal workflow update execute` command that uses it; add --address and --namespace for your Temporal, and a reason.
+     */
+    command: string;
 };
 
 /**
@@ -3399,6 +3599,12 @@ export type ValidationResult = {
      */
     errors: Array<FieldError>;
     /**
+     * Warnings
+     *
+     * Advice that does not stop the spec (e.g. ${{ }} inside single quotes).
+     */
+    warnings?: Array<FieldError>;
+    /**
      * Plan
      */
     plan?: Array<PlanStep>;
@@ -3426,6 +3632,58 @@ export type Violation = {
      * Message
      */
     message: string;
+};
+
+/**
+ * WorkerQueuePublic
+ *
+ * Who serves a task queue, from Temporal's pollers (and the runners' own heartbeats).
+ */
+export type WorkerQueuePublic = {
+    /**
+     * Kind
+     */
+    kind: 'worker' | 'runner';
+    /**
+     * Pool
+     *
+     * The control task queue for the worker, the pool for runners.
+     */
+    pool: string;
+    /**
+     * Taskqueue
+     */
+    taskQueue: string;
+    /**
+     * Status
+     */
+    status: 'up' | 'down';
+    /**
+     * Pollers
+     *
+     * Workers Temporal saw polling this queue in the last 75 s.
+     */
+    pollers: number;
+    /**
+     * Lastpollat
+     */
+    lastPollAt?: string | null;
+    /**
+     * Processes
+     *
+     * Processes whose heartbeat is current (runners are busy, not gone, when only these remain).
+     */
+    processes?: number;
+    /**
+     * Workspacebytes
+     *
+     * Runners: disk used by step workspaces on their hosts.
+     */
+    workspaceBytes?: number | null;
+    /**
+     * Message
+     */
+    message?: string;
 };
 
 /**
@@ -5126,6 +5384,45 @@ export type RunsActionResponses = {
 
 export type RunsActionResponse = RunsActionResponses[keyof RunsActionResponses];
 
+export type RunsTicketsCreateData = {
+    body: RunTicketCreate;
+    path: {
+        /**
+         * Run Id
+         */
+        run_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/runs/{run_id}/tickets';
+};
+
+export type RunsTicketsCreateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RunsTicketsCreateResponses = {
+    /**
+     * Successful Response
+     */
+    201: TicketPublic;
+};
+
+export type RunsTicketsCreateResponse = RunsTicketsCreateResponses[keyof RunsTicketsCreateResponses];
+
 export type RunsArtifactsListData = {
     body?: never;
     path: {
@@ -6668,6 +6965,45 @@ export type RolloutsGetResponses = {
 };
 
 export type RolloutsGetResponse = RolloutsGetResponses[keyof RolloutsGetResponses];
+
+export type RolloutsTicketsCreateData = {
+    body: RolloutTicketCreate;
+    path: {
+        /**
+         * Rollout Id
+         */
+        rollout_id: string;
+    };
+    query?: {
+        /**
+         * Env
+         *
+         * Environment name or id the action applies to.
+         */
+        env?: string | null;
+    };
+    url: '/api/rollouts/{rollout_id}/tickets';
+};
+
+export type RolloutsTicketsCreateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RolloutsTicketsCreateResponses = {
+    /**
+     * Successful Response
+     */
+    201: TicketPublic;
+};
+
+export type RolloutsTicketsCreateResponse = RolloutsTicketsCreateResponses[keyof RolloutsTicketsCreateResponses];
 
 export type RolloutsActionData = {
     body: RolloutAction;

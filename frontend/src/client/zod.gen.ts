@@ -512,7 +512,9 @@ export const zPlanStep = z.object({
     kind: z.string(),
     needs: z.array(z.string()),
     pool: z.string(),
-    matrix: z.record(z.string(), z.string())
+    matrix: z.record(z.string(), z.string()),
+    network: z._default(z.optional(z.boolean()), true),
+    command: z._default(z.optional(z.string()), '')
 });
 
 /**
@@ -528,7 +530,8 @@ export const zPipelineDetail = z.object({
     updatedAt: z.iso.datetime(),
     recentStatuses: z.optional(z.array(z.string())),
     latest: zPipelineVersionPublic,
-    plan: z.array(zPlanStep)
+    plan: z.array(zPlanStep),
+    warnings: z.optional(z.array(zFieldError))
 });
 
 /**
@@ -614,14 +617,6 @@ export const zProvenanceCheck = z.object({
     subjects: z.int(),
     error: z.nullish(z.string()),
     statement: z.nullish(z.record(z.string(), z.unknown()))
-});
-
-/**
- * ReadyPublic
- */
-export const zReadyPublic = z.object({
-    status: z.enum(['ok', 'degraded']),
-    checks: z.record(z.string(), zCheckPublic)
 });
 
 /**
@@ -812,6 +807,20 @@ export const zRolloutActionResult = z.object({
 });
 
 /**
+ * RolloutTicketCreate
+ */
+export const zRolloutTicketCreate = z.object({
+    action: z.enum([
+        'pause',
+        'resume',
+        'promote',
+        'rollback',
+        'abort'
+    ]),
+    ttlSeconds: z._default(z.optional(z.int().check(z.gte(30), z.lte(900))), 300)
+});
+
+/**
  * RunAction
  */
 export const zRunAction = z.object({
@@ -873,6 +882,7 @@ export const zRunPublic = z.object({
     rerunOf: z.nullable(z.string()),
     error: z.string(),
     paused: z.boolean(),
+    isolation: z._default(z.optional(z.string()), ''),
     createdAt: z.iso.datetime(),
     startedAt: z.nullable(z.iso.datetime()),
     finishedAt: z.nullable(z.iso.datetime()),
@@ -895,6 +905,20 @@ export const zRunActionResult = z.object({
     status: z.string(),
     detail: z._default(z.optional(z.string()), ''),
     run: zRunPublic
+});
+
+/**
+ * RunTicketCreate
+ */
+export const zRunTicketCreate = z.object({
+    action: z.enum([
+        'cancel',
+        'pause',
+        'resume',
+        'approve',
+        'reject'
+    ]),
+    ttlSeconds: z._default(z.optional(z.int().check(z.gte(30), z.lte(900))), 300)
 });
 
 /**
@@ -1169,7 +1193,9 @@ export const zStepAttempt = z.object({
     finishedAt: z.nullish(z.iso.datetime()),
     exitCode: z.nullish(z.int()),
     durationMs: z.nullish(z.int()),
-    message: z._default(z.optional(z.string()), '')
+    message: z._default(z.optional(z.string()), ''),
+    execution: z._default(z.optional(z.int()), 1),
+    isolation: z._default(z.optional(z.string()), '')
 });
 
 /**
@@ -1198,6 +1224,31 @@ export const zPipelineDiff = z.object({
 });
 
 /**
+ * StepExecutionPublic
+ *
+ * One runner execution of an attempt: a second one means the first one's runner was lost.
+ */
+export const zStepExecutionPublic = z.object({
+    attempt: z.int(),
+    execution: z.int(),
+    status: z.enum([
+        'running',
+        'finished',
+        'lost'
+    ]),
+    reason: z.string(),
+    host: z.string(),
+    isolation: z.string(),
+    startedAt: z.iso.datetime(),
+    lastSeenAt: z.iso.datetime(),
+    finishedAt: z.nullable(z.iso.datetime()),
+    exitCode: z.nullable(z.int()),
+    durationMs: z.int(),
+    logLines: z.int(),
+    costUsd: z.number()
+});
+
+/**
  * StepPublic
  */
 export const zStepPublic = z.object({
@@ -1222,7 +1273,10 @@ export const zStepPublic = z.object({
     logLines: z.int(),
     message: z.string(),
     decidedBy: z.nullable(z.string()),
-    decisionReason: z.nullable(z.string())
+    decisionReason: z.nullable(z.string()),
+    isolation: z._default(z.optional(z.string()), ''),
+    command: z._default(z.optional(z.string()), ''),
+    executions: z.optional(z.array(zStepExecutionPublic))
 });
 
 /**
@@ -1250,6 +1304,7 @@ export const zRunDetail = z.object({
     rerunOf: z.nullable(z.string()),
     error: z.string(),
     paused: z.boolean(),
+    isolation: z._default(z.optional(z.string()), ''),
     createdAt: z.iso.datetime(),
     startedAt: z.nullable(z.iso.datetime()),
     finishedAt: z.nullable(z.iso.datetime()),
@@ -1292,6 +1347,20 @@ export const zSystemInfo = z.object({
     temporalNamespace: z.string(),
     temporalUiUrl: z.nullable(z.string()),
     controlTaskQueue: z.string()
+});
+
+/**
+ * TicketPublic
+ *
+ * A control ticket for `temporal workflow update` (single use, bound to one workflow, action and user).
+ */
+export const zTicketPublic = z.object({
+    ticket: z.string(),
+    workflowId: z.string(),
+    action: z.string(),
+    actor: z.string(),
+    expiresAt: z.iso.datetime(),
+    command: z.string()
 });
 
 /**
@@ -1391,6 +1460,7 @@ export const zUserUpdate = z.object({
 export const zValidationResult = z.object({
     valid: z.boolean(),
     errors: z.array(zFieldError),
+    warnings: z.optional(z.array(zFieldError)),
     plan: z.optional(z.array(zPlanStep)),
     contentHash: z.nullish(z.string())
 });
@@ -1410,6 +1480,32 @@ export const zViolation = z.object({
 export const zSimulationPublic = z.object({
     diff: z.string(),
     violations: z.array(zViolation)
+});
+
+/**
+ * WorkerQueuePublic
+ *
+ * Who serves a task queue, from Temporal's pollers (and the runners' own heartbeats).
+ */
+export const zWorkerQueuePublic = z.object({
+    kind: z.enum(['worker', 'runner']),
+    pool: z.string(),
+    taskQueue: z.string(),
+    status: z.enum(['up', 'down']),
+    pollers: z.int(),
+    lastPollAt: z.nullish(z.iso.datetime()),
+    processes: z._default(z.optional(z.int()), 0),
+    workspaceBytes: z.nullish(z.int()),
+    message: z._default(z.optional(z.string()), '')
+});
+
+/**
+ * ReadyPublic
+ */
+export const zReadyPublic = z.object({
+    status: z.enum(['ok', 'degraded']),
+    checks: z.record(z.string(), zCheckPublic),
+    workers: z.optional(z.array(zWorkerQueuePublic))
 });
 
 /**
@@ -1916,6 +2012,21 @@ export const zRunsActionQuery = z.object({
  */
 export const zRunsActionResponse = zRunActionResult;
 
+export const zRunsTicketsCreateBody = zRunTicketCreate;
+
+export const zRunsTicketsCreatePath = z.object({
+    run_id: z.string()
+});
+
+export const zRunsTicketsCreateQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zRunsTicketsCreateResponse = zTicketPublic;
+
 export const zRunsArtifactsListPath = z.object({
     run_id: z.string()
 });
@@ -2392,6 +2503,21 @@ export const zRolloutsGetQuery = z.object({
  * Successful Response
  */
 export const zRolloutsGetResponse = zRolloutPublic;
+
+export const zRolloutsTicketsCreateBody = zRolloutTicketCreate;
+
+export const zRolloutsTicketsCreatePath = z.object({
+    rollout_id: z.string()
+});
+
+export const zRolloutsTicketsCreateQuery = z.object({
+    env: z.nullish(z.string())
+});
+
+/**
+ * Successful Response
+ */
+export const zRolloutsTicketsCreateResponse = zTicketPublic;
 
 export const zRolloutsActionBody = zRolloutAction;
 

@@ -66,16 +66,24 @@ class PlanStep(ApiModel):
     needs: list[str]
     pool: str
     matrix: dict[str, str]
+    network: bool = Field(True, description="false: the step's sandbox has no network (`network: none`)")
+    command: str = Field(
+        "", description="What the shell executes: `run` with every ${{ }} replaced by a quoted env variable reference."
+    )
 
 
 class PipelineDetail(PipelinePublic):
     latest: PipelineVersionPublic
     plan: list[PlanStep]
+    warnings: list[FieldError] = Field(default_factory=list, description="Advice that does not stop the spec.")
 
 
 class ValidationResult(ApiModel):
     valid: bool
     errors: list[FieldError]
+    warnings: list[FieldError] = Field(
+        default_factory=list, description="Advice that does not stop the spec (e.g. ${{ }} inside single quotes)."
+    )
     plan: list[PlanStep] = Field(default_factory=list)
     content_hash: str | None = None
 
@@ -147,6 +155,8 @@ def plan_public(spec: specmod.PipelineSpec) -> list[PlanStep]:
             needs=p.needs,
             pool=p.pool,
             matrix={k: str(v) for k, v in p.matrix.items()},
+            network=p.network,
+            command=p.command,
         )
         for p in specmod.plan(spec)
     ]
@@ -184,7 +194,13 @@ def validate_pipeline(*, body: SpecInput, principal: Reader) -> ValidationResult
         return ValidationResult(
             valid=False, errors=[FieldError(**e) for e in exc.errors or [{"field": "spec", "message": exc.detail}]]
         )
-    return ValidationResult(valid=True, errors=[], plan=plan_public(spec), content_hash=specmod.content_hash(spec))
+    return ValidationResult(
+        valid=True,
+        errors=[],
+        warnings=[FieldError(field=f"spec.{w['field']}", message=w["message"]) for w in specmod.warnings(spec)],
+        plan=plan_public(spec),
+        content_hash=specmod.content_hash(spec),
+    )
 
 
 @router.get("/pipelines", operation_id="pipelines-list", response_model=Page[PipelinePublic])
@@ -236,8 +252,14 @@ def _admit(rt: RuntimeDep, principal: Principal, spec: specmod.PipelineSpec) -> 
 
 
 def _detail(s: Session, p: Pipeline, v: PipelineVersion) -> PipelineDetail:
+    spec = store.spec_of(v)
     return PipelineDetail.model_validate(
-        {**_public(s, p).model_dump(), "latest": PipelineVersionPublic.model_validate(v), "plan": plan_public(store.spec_of(v))}
+        {
+            **_public(s, p).model_dump(),
+            "latest": PipelineVersionPublic.model_validate(v),
+            "plan": plan_public(spec),
+            "warnings": [FieldError(field=f"spec.{w['field']}", message=w["message"]) for w in specmod.warnings(spec)],
+        }
     )
 
 

@@ -13,10 +13,11 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from maestro.api import tickets
 from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize, readable_envs
 from maestro.api.pagination import ApiModel, Items
 from maestro.api.problems import Problem
-from maestro.api.schemas import InputModel
+from maestro.api.schemas import InputModel, TicketCreate, TicketPublic
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.rollouts import Rollout, Service
@@ -377,9 +378,36 @@ def get_rollout(*, rollout_id: str, session: SessionDep, principal: Reader) -> R
     return RolloutPublic.model_validate(_get(session, principal, rollout_id))
 
 
+class RolloutTicketCreate(TicketCreate):
+    action: Literal["pause", "resume", "promote", "rollback", "abort"]
+
+
+@router.post(
+    "/rollouts/{rollout_id}/tickets", operation_id="rollouts-tickets-create", response_model=TicketPublic, status_code=201
+)
+def create_rollout_ticket(
+    *, rollout_id: str, body: RolloutTicketCreate, rt: RuntimeDep, session: SessionDep, principal: Promoter
+) -> TicketPublic:
+    """A control ticket for sending one action straight through Temporal (`temporal workflow update`): single use,
+    bound to this rollout's workflow, the action and you; the workflow refuses the update without it."""
+    r = _get(session, principal, rollout_id)
+    authorize(session, principal, "rollouts:promote", r.env)
+    done = r.status if r.status in {"succeeded", "rolled_back", "aborted"} else None
+    return tickets.for_user(
+        rt,
+        session,
+        principal,
+        target_type="rollout",
+        target_id=r.id,
+        workflow_id=r.workflow_id,
+        finished=done,
+        **body.model_dump(),
+    )
+
+
 @router.post("/rollouts/{rollout_id}/actions", operation_id="rollouts-action", response_model=RolloutActionResult)
 async def rollout_action(
-    *, rollout_id: str, body: RolloutAction, temporal: TemporalDep, session: SessionDep, principal: Promoter
+    *, rollout_id: str, body: RolloutAction, rt: RuntimeDep, temporal: TemporalDep, session: SessionDep, principal: Promoter
 ) -> RolloutActionResult:
     """pause, resume, promote (full: to 100%), rollback, abort — Temporal updates: a refusal is 409 with the reason."""
     r = _get(session, principal, rollout_id)
@@ -391,9 +419,10 @@ async def rollout_action(
             remediation="Start a new rollout of the service (POST /api/rollouts) to change its traffic again.",
         )
     try:
-        who = ControlInput(by=principal.actor, reason=body.reason, full=body.full, via="api")
+        ticket, jti = tickets.for_api(rt, principal, r.workflow_id, body.action)
+        who = ControlInput(by=principal.actor, reason=body.reason, full=body.full, ticket=ticket)
         handle = temporal.get_workflow_handle(r.workflow_id)
-        res: ControlResult = await handle.execute_update(body.action, who, result_type=ControlResult)
+        res = await tickets.send_control(rt, handle, body.action, who, result_type=ControlResult, jti=jti)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         msg = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)

@@ -16,16 +16,17 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
+from maestro.api import tickets
 from maestro.api.context import current_trace_id
 from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize, readable_envs
 from maestro.api.gates import enforce
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
-from maestro.api.schemas import InputModel
+from maestro.api.schemas import InputModel, TicketCreate, TicketPublic
 from maestro.artifacts import DigestMismatch, make_store
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
-from maestro.domain.runs import TERMINAL_RUN, Artifact, LogChunk, Run, TraceSpan
+from maestro.domain.runs import TERMINAL_RUN, Artifact, LogChunk, Run, StepExecution, StepRun, TraceSpan
 from maestro.pipelines import launch, store
 from maestro.pipelines.spec import SpecError
 from maestro.shared import ActionInput, ActionResult
@@ -53,6 +54,26 @@ class StepAttempt(ApiModel):
     exit_code: int | None = None
     duration_ms: int | None = None
     message: str = ""
+    execution: int = Field(1, description="Execution of this attempt: > 1 when a lost runner's step ran again.")
+    isolation: str = Field("", description="How the runner isolated this execution: sandbox or none.")
+
+
+class StepExecutionPublic(ApiModel):
+    """One runner execution of an attempt: a second one means the first one's runner was lost."""
+
+    attempt: int
+    execution: int
+    status: Literal["running", "finished", "lost"]
+    reason: str = Field(description="Why it started: the first execution, or the previous runner was lost.")
+    host: str
+    isolation: str
+    started_at: datetime
+    last_seen_at: datetime
+    finished_at: datetime | None
+    exit_code: int | None
+    duration_ms: int = Field(description="Until it finished, or until it was last seen alive (lost).")
+    log_lines: int
+    cost_usd: float = Field(description="Its runner-seconds × the pool's rate.")
 
 
 class StepPublic(ApiModel):
@@ -78,6 +99,15 @@ class StepPublic(ApiModel):
     message: str
     decided_by: str | None
     decision_reason: str | None
+    isolation: str = Field(
+        "", description="sandbox: ran in the step sandbox; none: on a runner an admin set to MAESTRO_RUNNER_ISOLATION=none"
+    )
+    command: str = Field(
+        "", description="What the shell executes: `run` with every ${{ }} replaced by a quoted env variable reference."
+    )
+    executions: list[StepExecutionPublic] = Field(
+        default_factory=list, description="Every runner execution of every attempt, oldest first."
+    )
 
 
 class ArtifactPublic(ApiModel):
@@ -113,6 +143,7 @@ class RunPublic(ApiModel):
     rerun_of: str | None
     error: str
     paused: bool
+    isolation: str = Field("", description="none: at least one step ran without the step sandbox")
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
@@ -160,8 +191,48 @@ def _ui_link(rt: RuntimeDep, run: Run) -> str | None:
     return f"{base}/namespaces/{rt.settings.temporal_namespace}/workflows/{run.workflow_id}" if base else None
 
 
+def _executions(rt: RuntimeDep, s: Session, run: Run, steps: list[StepRun]) -> dict[str, list[StepExecutionPublic]]:
+    rows = s.exec(select(StepExecution).where(StepExecution.run_id == run.id).order_by(col(StepExecution.id))).all()
+    current = {st.key: (st.attempt, st.status) for st in steps}
+    pool_of = {st.key: st.pool for st in steps}
+    rates = rt.settings.rate_card
+    out: dict[str, list[StepExecutionPublic]] = {}
+    latest: dict[tuple[str, int], int] = {}
+    for r in rows:
+        latest[(r.step_key, r.attempt)] = max(latest.get((r.step_key, r.attempt), 0), r.execution)
+    for r in rows:
+        if r.finished_at is not None:
+            status = "finished"
+        else:
+            attempt, st_status = current.get(r.step_key, (0, ""))
+            live = r.attempt == attempt and r.execution == latest[(r.step_key, r.attempt)] and st_status == "running"
+            status = "running" if live else "lost"
+        ms = r.duration_ms if r.duration_ms is not None else int((r.seen_at - r.started_at).total_seconds() * 1000)
+        rate = rates.get(pool_of.get(r.step_key, "default"), rates.get("default", 0.0))
+        out.setdefault(r.step_key, []).append(
+            StepExecutionPublic(
+                attempt=r.attempt,
+                execution=r.execution,
+                status=status,  # type: ignore[arg-type]
+                reason=r.reason,
+                host=r.host,
+                isolation=r.isolation,
+                started_at=r.started_at,
+                last_seen_at=r.seen_at,
+                finished_at=r.finished_at,
+                exit_code=r.exit_code,
+                duration_ms=max(ms, 0),
+                log_lines=r.log_lines,
+                cost_usd=round(max(ms, 0) / 1000 * rate, 8),
+            )
+        )
+    return out
+
+
 def _detail(rt: RuntimeDep, s: Session, run: Run) -> RunDetail:
-    steps = [StepPublic.model_validate(x) for x in store.steps_of(s, run_id=run.id)]
+    rows = list(store.steps_of(s, run_id=run.id))
+    executions = _executions(rt, s, run, rows)
+    steps = [StepPublic.model_validate(x).model_copy(update={"executions": executions.get(x.key, [])}) for x in rows]
     arts = [
         ArtifactPublic.model_validate(a)
         for a in s.exec(select(Artifact).where(Artifact.run_id == run.id).order_by(col(Artifact.created_at))).all()
@@ -372,9 +443,9 @@ async def run_action(
     handle = temporal.get_workflow_handle(run.workflow_id)
     update = body.action
     try:
-        res: ActionResult = await handle.execute_update(
-            update, ActionInput(by=principal.actor, reason=body.reason, step=body.step, via="api"), result_type=ActionResult
-        )
+        ticket, jti = tickets.for_api(rt, principal, run.workflow_id, update)
+        arg = ActionInput(by=principal.actor, reason=body.reason, step=body.step, ticket=ticket)
+        res = await tickets.send_control(rt, handle, update, arg, result_type=ActionResult, jti=jti)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         msg = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
@@ -392,6 +463,31 @@ async def run_action(
     session.commit()
     session.refresh(run)
     return RunActionResult(action=update, status=res.status, detail=res.detail, run=RunPublic.model_validate(run))
+
+
+class RunTicketCreate(TicketCreate):
+    action: Literal["cancel", "pause", "resume", "approve", "reject"]
+
+
+@router.post("/runs/{run_id}/tickets", operation_id="runs-tickets-create", response_model=TicketPublic, status_code=201)
+def create_run_ticket(
+    *, run_id: str, body: RunTicketCreate, rt: RuntimeDep, session: SessionDep, principal: Writer
+) -> TicketPublic:
+    """A control ticket for sending one action straight through Temporal (`temporal workflow update`): single use,
+    bound to this run's workflow, the action and you; the workflow refuses the update without it."""
+    run = _run_or_404(session, principal, run_id)
+    authorize(session, principal, "runs:write", run.env)
+    done = run.status if run.status in TERMINAL_RUN else None
+    return tickets.for_user(
+        rt,
+        session,
+        principal,
+        target_type="run",
+        target_id=run.id,
+        workflow_id=run.workflow_id,
+        finished=done,
+        **body.model_dump(),
+    )
 
 
 @router.get("/runs/{run_id}/artifacts", operation_id="runs-artifacts-list", response_model=Items[ArtifactPublic])

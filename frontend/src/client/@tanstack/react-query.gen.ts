@@ -3,8 +3,8 @@
 import { type DefaultError, type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, evidenceCreate, evidenceDownload, evidenceGet, healthGet, hubGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, rolloutsAction, rolloutsCreate, rolloutsGet, rolloutsList, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsEvidence, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTrace, schemasPipeline, scopesList, search, servicesCreate, servicesList, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
-import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, EvidenceCreateData, EvidenceCreateResponse, EvidenceDownloadData, EvidenceDownloadResponse, EvidenceGetData, EvidenceGetResponse, HealthGetData, HealthGetResponse, HubGetData, HubGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RolloutsActionData, RolloutsActionResponse, RolloutsCreateData, RolloutsCreateResponse, RolloutsGetData, RolloutsGetResponse, RolloutsListData, RolloutsListResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsEvidenceData, RunsEvidenceResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, ServicesCreateData, ServicesCreateResponse, ServicesListData, ServicesListResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
+import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, evidenceCreate, evidenceDownload, evidenceGet, healthGet, hubGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, rolloutsAction, rolloutsCreate, rolloutsGet, rolloutsList, rolloutsTicketsCreate, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsEvidence, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTicketsCreate, runsTrace, schemasPipeline, scopesList, search, servicesCreate, servicesList, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
+import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, EvidenceCreateData, EvidenceCreateResponse, EvidenceDownloadData, EvidenceDownloadResponse, EvidenceGetData, EvidenceGetResponse, HealthGetData, HealthGetResponse, HubGetData, HubGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RolloutsActionData, RolloutsActionResponse, RolloutsCreateData, RolloutsCreateResponse, RolloutsGetData, RolloutsGetResponse, RolloutsListData, RolloutsListResponse, RolloutsTicketsCreateData, RolloutsTicketsCreateResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsEvidenceData, RunsEvidenceResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTicketsCreateData, RunsTicketsCreateResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, ServicesCreateData, ServicesCreateResponse, ServicesListData, ServicesListResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -942,6 +942,26 @@ export const runsActionMutation = (options?: Partial<Options<RunsActionData>>): 
     return mutationOptions;
 };
 
+/**
+ * Create Run Ticket
+ *
+ * A control ticket for sending one action straight through Temporal (`temporal workflow update`): single use,
+ * bound to this run's workflow, the action and you; the workflow refuses the update without it.
+ */
+export const runsTicketsCreateMutation = (options?: Partial<Options<RunsTicketsCreateData>>): UseMutationOptions<RunsTicketsCreateResponse, DefaultError, Options<RunsTicketsCreateData>> => {
+    const mutationOptions: UseMutationOptions<RunsTicketsCreateResponse, DefaultError, Options<RunsTicketsCreateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await runsTicketsCreate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
 export const runsArtifactsListQueryKey = (options: Options<RunsArtifactsListData>) => createQueryKey('runsArtifactsList', options);
 
 /**
@@ -1746,6 +1766,26 @@ export const rolloutsGetOptions = (options: Options<RolloutsGetData>) => queryOp
     },
     queryKey: rolloutsGetQueryKey(options)
 });
+
+/**
+ * Create Rollout Ticket
+ *
+ * A control ticket for sending one action straight through Temporal (`temporal workflow update`): single use,
+ * bound to this rollout's workflow, the action and you; the workflow refuses the update without it.
+ */
+export const rolloutsTicketsCreateMutation = (options?: Partial<Options<RolloutsTicketsCreateData>>): UseMutationOptions<RolloutsTicketsCreateResponse, DefaultError, Options<RolloutsTicketsCreateData>> => {
+    const mutationOptions: UseMutationOptions<RolloutsTicketsCreateResponse, DefaultError, Options<RolloutsTicketsCreateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await rolloutsTicketsCreate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
 
 /**
  * Rollout Action

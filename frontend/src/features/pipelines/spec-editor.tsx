@@ -128,11 +128,27 @@ export function SpecEditor({
             </ul>
           </div>
         ) : validation.data?.valid ? (
-          <p className="flex flex-wrap items-center gap-1.5 text-sm text-success">
-            <CheckCircle2Icon className="size-4" aria-hidden="true" />
-            Valid: {plan.length} step{plan.length === 1 ? "" : "s"} after matrix expansion
-            {validation.data.contentHash ? <span className="font-mono text-xs text-muted-foreground">{validation.data.contentHash.slice(0, 19)}…</span> : null}
-          </p>
+          <div className="grid gap-2">
+            <p className="flex flex-wrap items-center gap-1.5 text-sm text-success">
+              <CheckCircle2Icon className="size-4" aria-hidden="true" />
+              Valid: {plan.length} step{plan.length === 1 ? "" : "s"} after matrix expansion
+              {validation.data.contentHash ? <span className="font-mono text-xs text-muted-foreground">{validation.data.contentHash.slice(0, 19)}…</span> : null}
+            </p>
+            {validation.data.warnings?.length ? (
+              <ul className="grid gap-1.5 rounded-lg border border-amber-300 p-3 text-sm dark:border-amber-800" data-testid="spec-warnings">
+                {validation.data.warnings.map((w, i) => {
+                  const d = describe(w.field ?? "spec", value, w.message ?? "");
+                  return (
+                    <li key={`${w.field}:${i}`} className="flex flex-wrap items-baseline gap-x-2">
+                      <AlertTriangleIcon className="size-4 self-center text-amber-700 dark:text-amber-300" aria-hidden="true" />
+                      {d.where ? <span className="font-medium">{d.where}</span> : null}
+                      <span>{w.message}</span>
+                    </li>
+                  );
+                })}
+              </ul>
+            ) : null}
+          </div>
         ) : null}
       </div>
     </div>

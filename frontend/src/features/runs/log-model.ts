@@ -10,9 +10,13 @@ export interface LogLine {
   line: string;
   n: number;
   attempt: number;
+  /** > 1 when a lost runner's step was executed again: its line numbers start again at 1. */
+  execution?: number;
 }
 
-export const lineKey = (l: Pick<LogLine, "step" | "attempt" | "n">) => `${l.step}\u0000${l.attempt}\u0000${l.n}`;
+/** A line's identity: a re-execution's lines are new lines, not duplicates of the first execution's. */
+export const lineKey = (l: Pick<LogLine, "step" | "attempt" | "n" | "execution">) =>
+  `${l.step}\u0000${l.attempt}\u0000${l.execution ?? 1}\u0000${l.n}`;
 
 export function isLogLine(v: unknown): v is LogLine {
   if (typeof v !== "object" || v === null) return false;
@@ -31,7 +35,7 @@ export class LogBuffer {
   readonly lines: LogLine[] = [];
   private readonly keys = new Set<string>();
   /** Per step+attempt: how many lines are held and the highest line number seen. */
-  private readonly groups = new Map<string, { step: string; attempt: number; count: number; max: number }>();
+  private readonly groups = new Map<string, { step: string; attempt: number; execution: number; count: number; max: number }>();
 
   /** Appends the lines not held yet (in the order given); returns how many were new. */
   add(batch: readonly unknown[]): number {
@@ -43,8 +47,9 @@ export class LogBuffer {
       if (this.keys.has(key)) continue;
       this.keys.add(key);
       this.lines.push(l);
-      const g = `${l.step}\u0000${l.attempt}`;
-      const group = this.groups.get(g) ?? { step: l.step, attempt: l.attempt, count: 0, max: 0 };
+      const execution = l.execution ?? 1;
+      const g = `${l.step}\u0000${l.attempt}\u0000${execution}`;
+      const group = this.groups.get(g) ?? { step: l.step, attempt: l.attempt, execution, count: 0, max: 0 };
       group.count++;
       group.max = Math.max(group.max, l.n);
       this.groups.set(g, group);
@@ -63,7 +68,7 @@ export class LogBuffer {
     for (const g of this.groups.values()) {
       if (g.count >= g.max) continue;
       const seen = new Set<number>();
-      for (const l of this.lines) if (l.step === g.step && l.attempt === g.attempt) seen.add(l.n);
+      for (const l of this.lines) if (l.step === g.step && l.attempt === g.attempt && (l.execution ?? 1) === g.execution) seen.add(l.n);
       let n = 1;
       while (seen.has(n)) n++;
       out.push({ step: g.step, attempt: g.attempt, after: n - 1 });

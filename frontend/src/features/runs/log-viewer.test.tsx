@@ -89,4 +89,15 @@ describe("log model", () => {
     buf.add([line("test", 2, "b"), line("test", 3, "c")]);
     expect(buf.gaps()).toEqual([]);
   });
+
+  it("keeps a re-executed step's lines, whose numbers start again at 1", () => {
+    const buf = new LogBuffer();
+    const first = [1, 2, 3].map((n) => ({ ...line("build", n, `first ${n}`), execution: 1 }));
+    const again = [1, 2].map((n) => ({ ...line("build", n, `again ${n}`), execution: 2 }));
+    expect(buf.add(first)).toBe(3);
+    expect(buf.add(again)).toBe(2);
+    expect(buf.lines.map((l) => l.line)).toEqual(["first 1", "first 2", "first 3", "again 1", "again 2"]);
+    expect(buf.add(again)).toBe(0);
+    expect(buf.gaps()).toEqual([]);
+  });
 });

@@ -23,7 +23,7 @@ import { RunLogs } from "./run-logs";
 import { RunArtifacts, RunSteps } from "./run-steps";
 import { RunTimeline } from "./run-timeline";
 import { RunObservability } from "./run-observability";
-import { StatusBadge } from "./status-badge";
+import { IsolationBadge, StatusBadge } from "./status-badge";
 import { elapsedMs, useNow } from "./use-now";
 import type { RunDetail } from "./queries";
 
@@ -55,7 +55,10 @@ function RunHeader({ run, now }: { run: RunDetail; now: number }) {
     <div className="grid gap-4 rounded-lg border p-4">
       <dl className="grid grid-cols-2 gap-x-6 gap-y-3 sm:grid-cols-3 lg:grid-cols-5">
         <Fact label="Status">
-          <StatusBadge status={run.status} paused={run.paused} />
+          <span className="flex flex-wrap items-center gap-1">
+            <StatusBadge status={run.status} paused={run.paused} />
+            <IsolationBadge isolation={run.isolation} />
+          </span>
         </Fact>
         <Fact label="Pipeline">
           <EnvLink to={`/pipelines/${run.pipelineId}`} className="font-medium underline underline-offset-4 hover:no-underline">

@@ -24,11 +24,43 @@ export function RunSteps({ run, now, onShowLogs }: { run: RunDetail; now: number
             {s.kind !== "run" ? ` · ${s.kind}` : ""}
             {s.needs.length ? ` · needs ${s.needs.join(", ")}` : ""}
           </span>
+          {s.isolation === "none" ? (
+            <span className="text-xs text-amber-800 dark:text-amber-200">Ran without the step sandbox</span>
+          ) : null}
+          {s.command ? (
+            <details className="text-xs">
+              <summary className="cursor-pointer text-muted-foreground">Command</summary>
+              <pre
+                className="mt-1 max-w-96 overflow-x-auto rounded bg-muted p-2 font-mono whitespace-pre-wrap break-all"
+                aria-label={`The command ${s.name || s.key} executes`}
+                title="What the shell executes: every ${{ }} is passed as an environment variable, never pasted into the script"
+              >
+                {s.command}
+              </pre>
+            </details>
+          ) : null}
         </div>
       ),
     },
     { id: "status", header: "Status", cell: (s) => <StatusBadge status={s.status} /> },
-    { id: "attempt", header: "Attempt", className: "tabular-nums", cell: (s) => s.attempt || "—" },
+    {
+      id: "attempt",
+      header: "Attempt",
+      className: "tabular-nums",
+      cell: (s) => {
+        const runs = (s.executions ?? []).filter((e) => e.attempt === s.attempt);
+        return (
+          <div className="grid">
+            <span>{s.attempt || "—"}</span>
+            {runs.length > 1 ? (
+              <span className="text-xs text-muted-foreground" title="A runner was lost and the step ran again">
+                {runs.length} executions
+              </span>
+            ) : null}
+          </div>
+        );
+      },
+    },
     { id: "exit", header: "Exit code", className: "tabular-nums", cell: (s) => (s.exitCode === null ? "—" : s.exitCode) },
     {
       id: "duration",
@@ -51,6 +83,15 @@ export function RunSteps({ run, now, onShowLogs }: { run: RunDetail; now: number
             </span>
           ) : null}
           {s.reusedFrom ? <span className="text-muted-foreground">Reused from run {s.reusedFrom}</span> : null}
+          {(s.executions ?? [])
+            .filter((e) => e.status === "lost")
+            .map((e) => (
+              <span key={`${e.attempt}.${e.execution}`} className="text-amber-800 dark:text-amber-200" data-testid="lost-execution">
+                Attempt {e.attempt}, execution {e.execution}: runner lost on {e.host || "its host"} after {formatDuration(e.durationMs)} (
+                {e.logLines ? `${e.logLines} lines, ` : ""}
+                {formatCost(e.costUsd)}); ran again
+              </span>
+            ))}
           {!s.message && !s.decidedBy && !s.reusedFrom ? <span className="text-muted-foreground">—</span> : null}
         </div>
       ),

@@ -19,7 +19,7 @@ import { useRunsLiveUpdates } from "./live";
 import { activeFilterCount, filtersToSearch, runsListQuery, useRunFilters, type Run } from "./queries";
 import { RunsFilterBar } from "./runs-filter-bar";
 import { deleteView, saveView, useSavedViews } from "./saved-views";
-import { StatusBadge } from "./status-badge";
+import { IsolationBadge, StatusBadge } from "./status-badge";
 import { elapsedMs, useNow } from "./use-now";
 
 const shortSha = (c: string) => (c ? c.slice(0, 10) : "");
@@ -40,7 +40,16 @@ function runColumns(now: number): Column<Run>[] {
         </div>
       ),
     },
-    { id: "status", header: "Status", cell: (r) => <StatusBadge status={r.status} paused={r.paused} /> },
+    {
+      id: "status",
+      header: "Status",
+      cell: (r) => (
+        <span className="flex flex-wrap items-center gap-1">
+          <StatusBadge status={r.status} paused={r.paused} />
+          <IsolationBadge isolation={r.isolation} />
+        </span>
+      ),
+    },
     {
       id: "steps",
       header: "Steps",

@@ -7,6 +7,7 @@ import {
   HandIcon,
   LoaderCircleIcon,
   PauseCircleIcon,
+  ShieldOffIcon,
   SkipForwardIcon,
   XCircleIcon,
   type LucideIcon,
@@ -68,3 +69,19 @@ export function HeatStrip({ statuses, label }: { statuses: readonly string[]; la
   );
 }
 
+
+/** Warns that build code ran without the step sandbox (a runner an admin set to isolation: none). */
+export function IsolationBadge({ isolation }: { isolation?: string | null }) {
+  if (isolation !== "none") return null;
+  return (
+    <Badge
+      variant="warning"
+      className="gap-1"
+      title="At least one step ran on a runner an administrator set to MAESTRO_RUNNER_ISOLATION=none: its build code could see that host. The run's provenance records it."
+      data-testid="isolation-badge"
+    >
+      <ShieldOffIcon className="size-3.5" aria-hidden="true" />
+      Unisolated
+    </Badge>
+  );
+}

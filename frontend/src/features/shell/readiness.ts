@@ -36,14 +36,20 @@ export function healthLevel(data: Readiness | undefined, error: unknown): Health
   if (error) return "red";
   if (!data) return "unknown";
   const checks = Object.values(data.checks ?? {});
-  if (data.status === "ok" && checks.every((c) => c?.status === "up")) return "green";
+  const workersUp = (data.workers ?? []).every((w) => w.status === "up");
+  if (data.status === "ok" && checks.every((c) => c?.status === "up") && workersUp) return "green";
   const dbDown = data.checks?.db?.status === "down";
   if (dbDown || (checks.length > 0 && checks.every((c) => c?.status === "down"))) return "red";
   return "amber";
 }
 
+/** Dependencies that are down, then workers nobody runs ("control worker", "runner pool default"). */
 export function downChecks(data: Readiness | undefined): string[] {
-  return Object.entries(data?.checks ?? {})
+  const deps = Object.entries(data?.checks ?? {})
     .filter(([, c]) => c?.status === "down")
     .map(([name]) => name);
+  const workers = (data?.workers ?? [])
+    .filter((w) => w.status === "down")
+    .map((w) => (w.kind === "worker" ? "control worker" : `runner pool ${w.pool}`));
+  return [...deps, ...workers];
 }

@@ -61,6 +61,26 @@ describe("StatusRibbon", () => {
     expect(document.querySelector("[data-health]")).toHaveAttribute("data-health", "amber");
   });
 
+  it("is amber when nobody runs the control worker or a runner pool, though the API itself is ready", async () => {
+    const queue = { kind: "worker", pool: "maestro-control", taskQueue: "maestro-control", pollers: 0, processes: 0 };
+    mockApi([
+      {
+        path: "/api/ready",
+        body: {
+          status: "ok",
+          checks: { db: up, redis: up, temporal: up },
+          workers: [
+            { ...queue, status: "down", message: "no control worker (maestro worker) is polling task queue maestro-control: start one" },
+            { ...queue, kind: "runner", pool: "default", taskQueue: "maestro-runner-default", status: "up", pollers: 1 },
+          ],
+        },
+      },
+    ]);
+    renderWithProviders(<StatusRibbon />, { session: adminSession });
+    expect(await screen.findByText("Degraded: control worker down")).toBeInTheDocument();
+    expect(document.querySelector("[data-health]")).toHaveAttribute("data-health", "amber");
+  });
+
   it("treats a 503 readiness body as data (amber or red), not as a failure", async () => {
     mockApi([
       {

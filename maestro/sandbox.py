@@ -1,0 +1,487 @@
+"""The step sandbox: build code runs inside a boundary it cannot cross.
+
+Every step runs as a dedicated unprivileged host user (``MAESTRO_STEP_USER``), inside bubblewrap
+with new user, pid, ipc, uts and mount namespaces: a read-only ``/usr`` (plus the toolchains the
+pool declares), a curated ``/etc``, a fresh ``HOME`` and ``/tmp``, and the step's workspace as the
+only writable bind. Nothing of the host's data dir, keys, databases, other workspaces or processes is
+in the sandbox. Outbound network goes through slirp4netns in a network namespace of its own, with
+the host's loopback disabled and every other address of the host (and link-local metadata)
+prohibited by routes inside the namespace, so no Maestro service is reachable from a step.
+
+Network namespaces are prepared ahead (a small warm pool) and torn down after the step, off the
+step's path. Namespaces a killed runner left behind are removed when a runner starts.
+
+The step user's workspace is bound through a private mount namespace made by root (the runner):
+the step user never needs to traverse the runner's 0700 directories.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import contextlib
+import ctypes
+import ipaddress
+import itertools
+import json
+import logging
+import os
+import pwd
+import re
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+log = logging.getLogger(__name__)
+
+STATE_DIR = Path("/run/maestro-sandbox")
+NETNS_DIR = Path("/run/netns")
+NETNS_PREFIX = "maestro-"
+STEP_UID_INSIDE = 1000
+STEP_HOME = "/home/step"
+WORK_INSIDE = "/workspace"
+OUTPUTS_INSIDE = "/maestro/outputs"
+SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+TOOLS = ("bwrap", "slirp4netns", "ip", "setpriv", "unshare", "mount")
+# /etc entries a build needs (TLS roots, pip/git config, name resolution); never shadow, ssh keys, sudoers
+ETC_ENTRIES = (
+    "ssl",
+    "ca-certificates",
+    "ca-certificates.conf",
+    "pip.conf",
+    "xdg/pip",
+    "alternatives",
+    "nsswitch.conf",
+    "gitconfig",
+    "localtime",
+    "timezone",
+    "mime.types",
+    "ld.so.cache",
+    "ld.so.conf",
+    "ld.so.conf.d",
+    "python3",
+    "python3.11",
+    "bash.bashrc",
+    "profile",
+    "protocols",
+    "services",
+)
+# Root mounts each host path (workspace, outputs file, read-only toolchains) on a staging path inside
+# the step's own mount namespace, then drops to the step user, whose bwrap binds the staging paths:
+# the step user never has to traverse the runner's private directories. Arguments: SRC STAGE … -- CMD
+_STAGE = 'while [ "$1" != "--" ]; do mount --bind -- "$1" "$2" || exit 125; shift 2; done; shift; exec "$@"'
+_SEQ = itertools.count(1)
+
+Isolation = Literal["sandbox", "none"]
+
+
+class SandboxUnavailable(RuntimeError):
+    """The runner cannot sandbox steps on this host (the message says how to fix it)."""
+
+
+def _pdeathsig() -> None:
+    with contextlib.suppress(OSError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
+def host_addresses() -> list[str]:
+    """Every address of this host other than loopback (steps must not reach services bound on them)."""
+    try:
+        out = subprocess.run(["ip", "-j", "addr", "show"], capture_output=True, text=True, timeout=10, check=True).stdout
+        rows = json.loads(out or "[]")
+    except (OSError, subprocess.SubprocessError, ValueError):
+        return []
+    addrs: list[str] = []
+    for iface in rows:
+        for a in iface.get("addr_info", []):
+            ip = a.get("local")
+            if not ip:
+                continue
+            with contextlib.suppress(ValueError):
+                parsed = ipaddress.ip_address(ip)
+                if parsed.version == 4 and not parsed.is_loopback:
+                    addrs.append(ip)
+    return addrs
+
+
+def prohibited_routes() -> list[str]:
+    """Destinations a step can never connect to: the host's own addresses and link-local (cloud metadata)."""
+    return [f"{a}/32" for a in host_addresses()] + ["169.254.0.0/16", "10.0.2.2/32"]
+
+
+@dataclass
+class Lease:
+    """A network namespace (with its slirp4netns) one step uses, or none for `network: none`."""
+
+    netns: str | None = None
+    slirp: subprocess.Popen[bytes] | None = None
+    exit_w: int | None = None
+
+
+def new_netns(routes: list[str]) -> Lease:
+    """A network namespace with outbound access through slirp4netns and `routes` prohibited."""
+    name = f"{NETNS_PREFIX}{os.getpid()}-{next(_SEQ)}"
+    _run("ip", "netns", "add", name)
+    ready_r, ready_w = os.pipe()
+    exit_r, exit_w = os.pipe()
+    lease = Lease(netns=name, exit_w=exit_w)
+    try:
+        lease.slirp = subprocess.Popen(
+            [
+                "slirp4netns",
+                "--configure",
+                "--mtu=65520",
+                "--disable-host-loopback",
+                "--ready-fd",
+                str(ready_w),
+                "--exit-fd",  # slirp4netns exits when the runner closes (or loses) the other end
+                str(exit_r),
+                "--netns-type=path",
+                str(NETNS_DIR / name),
+                "tap0",
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            pass_fds=(ready_w, exit_r),
+            preexec_fn=_pdeathsig,
+            env={"PATH": SAFE_PATH},
+        )
+        os.close(ready_w)
+        os.close(exit_r)
+        ready_w = exit_r = -1
+        if os.read(ready_r, 1) != b"1":
+            raise SandboxUnavailable("slirp4netns did not come up")
+        if routes:
+            _run("ip", "-n", name, "-batch", "-", stdin="".join(f"route add prohibit {r}\n" for r in routes))
+    except BaseException:
+        teardown(lease)
+        raise
+    finally:
+        for fd in (ready_r, ready_w, exit_r):
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+    return lease
+
+
+def teardown(lease: Lease) -> None:
+    if lease.exit_w is not None:
+        with contextlib.suppress(OSError):
+            os.close(lease.exit_w)
+        lease.exit_w = None
+    if lease.slirp is not None:
+        try:
+            lease.slirp.wait(5)
+        except subprocess.TimeoutExpired:
+            lease.slirp.kill()
+            lease.slirp.wait()
+    if lease.netns:
+        subprocess.run(["ip", "netns", "del", lease.netns], capture_output=True, timeout=30)
+        lease.netns = None
+
+
+class _NetnsPool:
+    """Warm network namespaces shared by every sandbox of this process; set-up and teardown run on
+    their own threads, off the steps' path and independent of any event loop."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.idle: list[Lease] = []
+        self.filling = 0
+        self.executor = ThreadPoolExecutor(2, thread_name_prefix="maestro-netns")
+        atexit.register(self.drain)
+
+    def take(self) -> Lease | None:
+        with self.lock:
+            return self.idle.pop() if self.idle else None
+
+    def fill(self, size: int, routes: list[str]) -> None:
+        with self.lock:
+            wanted = size - len(self.idle) - self.filling
+            self.filling += max(wanted, 0)
+        for _ in range(max(wanted, 0)):
+            self.executor.submit(self._add, routes)
+
+    def _add(self, routes: list[str]) -> None:
+        try:
+            lease = new_netns(routes)
+        except Exception:
+            log.warning("could not prepare a step network namespace", exc_info=True)
+            lease = None
+        with self.lock:
+            self.filling -= 1
+            if lease is not None:
+                self.idle.append(lease)
+
+    def discard(self, lease: Lease) -> None:
+        self.executor.submit(teardown, lease)
+
+    def drain(self) -> None:
+        with self.lock:
+            idle, self.idle = self.idle, []
+        for lease in idle:
+            with contextlib.suppress(Exception):
+                teardown(lease)
+
+
+POOL = _NetnsPool()
+
+
+@dataclass
+class StepMounts:
+    work: Path
+    outputs: Path
+    network: bool = True
+    extra_ro: list[Path] = field(default_factory=list)
+
+
+def _run(*argv: str, stdin: str | None = None) -> None:
+    r = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=30)
+    if r.returncode != 0:
+        raise SandboxUnavailable(f"{' '.join(argv[:4])} failed: {r.stderr.strip()[-300:]}")
+
+
+class StepSandbox:
+    """Builds the command line of a sandboxed step and owns the runner's network namespaces."""
+
+    def __init__(
+        self,
+        *,
+        isolation: Isolation = "sandbox",
+        step_user: str = "maestro-step",
+        toolchains: Iterable[Path] = (),
+        pool_size: int = 2,
+        state_dir: Path = STATE_DIR,
+    ) -> None:
+        self.isolation: Isolation = isolation
+        self.step_user = step_user
+        self.toolchains = [Path(p) for p in toolchains]
+        self.pool_size = pool_size
+        self.state_dir = state_dir
+        self.uid = -1
+        self.gid = -1
+        self._routes: list[str] = []
+
+    @property
+    def enabled(self) -> bool:
+        return self.isolation == "sandbox"
+
+    # -- start-up ------------------------------------------------------------------------------
+    def check(self) -> None:
+        """Refuse to run steps unsandboxed by accident: say exactly what is missing and how to fix it."""
+        if not self.enabled:
+            return
+        how = (
+            "install Debian's bubblewrap and slirp4netns and create the step user (scripts/setup.sh does both), "
+            "or — as an administrator, accepting that build code then sees this host — set MAESTRO_RUNNER_ISOLATION=none"
+        )
+        missing = [t for t in TOOLS if shutil.which(t, path=SAFE_PATH) is None]
+        if missing:
+            raise SandboxUnavailable(f"the step sandbox needs {', '.join(missing)}: {how}")
+        if os.geteuid() != 0:
+            raise SandboxUnavailable(
+                "the step sandbox needs the runner to start as root (it creates network namespaces and drops each step "
+                f"to the {self.step_user!r} user): run the runner as root (in Kubernetes: see docs/security.md), {how}"
+            )
+        try:
+            pw = pwd.getpwnam(self.step_user)
+        except KeyError as exc:
+            raise SandboxUnavailable(f"the step user {self.step_user!r} does not exist: {how}") from exc
+        if pw.pw_uid == 0:
+            raise SandboxUnavailable(f"the step user {self.step_user!r} is root: use an unprivileged system user")
+        self.uid, self.gid = pw.pw_uid, pw.pw_gid
+
+    def start(self) -> None:
+        """Check the host, remove what a killed runner left behind and lay out the staging files."""
+        self.check()
+        if not self.enabled:
+            return
+        cleanup_stale()
+        self.state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        os.chmod(self.state_dir, 0o755)  # noqa: S103 - the step user's bwrap must reach the staging binds
+        (self.state_dir / "work").mkdir(mode=0o755, exist_ok=True)
+        (self.state_dir / "outputs").touch(mode=0o644)
+        files = {
+            "passwd": f"root:x:0:0:root:/nonexistent:/usr/sbin/nologin\nstep:x:{STEP_UID_INSIDE}:{STEP_UID_INSIDE}:Maestro step:"
+            f"{STEP_HOME}:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n",
+            "group": f"root:x:0:\nstep:x:{STEP_UID_INSIDE}:\nnogroup:x:65534:\n",
+            "hosts": "127.0.0.1 localhost step\n::1 localhost ip6-localhost ip6-loopback\n",
+            # slirp4netns' resolver forwards to the host's (also when that one listens on the host's loopback)
+            "resolv.conf": "nameserver 10.0.2.3\n",
+        }
+        for name, text in files.items():
+            p = self.state_dir / name
+            tmp = p.with_suffix(".new")
+            tmp.write_text(text)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, p)
+        self._routes = prohibited_routes()
+
+    def prime(self) -> None:
+        """Prepare the warm pool of network namespaces in the background."""
+        if self.enabled:
+            POOL.fill(self.pool_size, self._routes)
+
+    async def acquire(self, network: bool) -> Lease:
+        if not self.enabled or not network:
+            return Lease()
+        lease = POOL.take()
+        if lease is None:
+            lease = await asyncio.to_thread(new_netns, self._routes)
+        self.prime()  # keep the pool warm, off this step's path
+        return lease
+
+    def release(self, lease: Lease) -> None:
+        if lease.netns:
+            POOL.discard(lease)
+
+    # -- the step -------------------------------------------------------------------------------
+    def prepare(self, path: Path) -> None:
+        """Hand a workspace tree (checked out by the runner) to the step user; symlinks are not followed."""
+        if not self.enabled:
+            return
+        os.lchown(path, self.uid, self.gid)
+        for root, dirs, files in os.walk(path):
+            for n in itertools.chain(dirs, files):
+                with contextlib.suppress(FileNotFoundError):
+                    os.lchown(os.path.join(root, n), self.uid, self.gid)
+
+    def step_env(self, env: dict[str, str], mounts: StepMounts) -> dict[str, str]:
+        """The step's whole environment: passed as the process environment, never on bwrap's argv."""
+        if not self.enabled:
+            return {
+                "HOME": str(mounts.work.parent),
+                "MAESTRO_WORKSPACE": str(mounts.work),
+                "MAESTRO_OUTPUT": str(mounts.outputs),
+                **env,
+            }
+        return {
+            **env,
+            "HOME": STEP_HOME,
+            "TMPDIR": "/tmp",  # noqa: S108 - the sandbox's own tmpfs
+            "USER": "step",
+            "MAESTRO_WORKSPACE": WORK_INSIDE,
+            "MAESTRO_OUTPUT": OUTPUTS_INSIDE,
+        }
+
+    def argv(self, lease: Lease, mounts: StepMounts, command: list[str]) -> list[str]:
+        if not self.enabled:
+            return command
+        stage_work, stage_out = self.state_dir / "work", self.state_dir / "outputs"
+        staged: list[str] = [str(mounts.work), str(stage_work), str(mounts.outputs), str(stage_out)]
+        bwrap = [
+            "bwrap",
+            "--unshare-user",
+            "--unshare-pid",
+            "--unshare-ipc",
+            "--unshare-uts",
+            "--unshare-cgroup-try",
+            "--die-with-parent",
+            "--new-session",
+            "--disable-userns",  # no nested user namespaces: less kernel surface for build code
+            "--uid",
+            str(STEP_UID_INSIDE),
+            "--gid",
+            str(STEP_UID_INSIDE),
+            "--hostname",
+            "step",
+            "--ro-bind",
+            "/usr",
+            "/usr",
+        ]
+        for link in ("bin", "lib", "lib32", "lib64", "sbin"):
+            target = Path("/") / link
+            if target.is_symlink():
+                bwrap += ["--symlink", os.readlink(target), f"/{link}"]
+            elif target.is_dir():
+                bwrap += ["--ro-bind", str(target), f"/{link}"]
+        for entry in ETC_ENTRIES:
+            src = Path("/etc") / entry
+            if src.exists():
+                bwrap += ["--ro-bind", str(src), str(src)]
+        for name in ("passwd", "group", "hosts", "resolv.conf"):
+            bwrap += ["--ro-bind", str(self.state_dir / name), f"/etc/{name}"]
+        if not mounts.network:
+            bwrap.append("--unshare-net")
+        bwrap += [
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
+            "--tmpfs",
+            "/tmp",  # noqa: S108 - a fresh tmpfs, not the host's /tmp
+            "--dir",
+            STEP_HOME,
+        ]
+        # after /tmp and HOME, so a toolchain that lives under them stays visible
+        for i, p in enumerate(q for q in [*self.toolchains, *mounts.extra_ro] if q.exists()):
+            ro = self.state_dir / f"ro-{i}{'' if p.is_dir() else '.file'}"
+            if not ro.exists():
+                ro.mkdir(mode=0o755) if p.is_dir() else ro.touch(mode=0o644)
+            staged += [str(p), str(ro)]
+            bwrap += ["--ro-bind", str(ro), str(p)]
+        bwrap += [
+            "--bind",
+            str(stage_work),
+            WORK_INSIDE,
+            "--bind",
+            str(stage_out),
+            OUTPUTS_INSIDE,
+            "--chdir",
+            WORK_INSIDE,
+            "--",
+            *command,
+        ]
+        drop = [
+            "setpriv",
+            f"--reuid={self.uid}",
+            f"--regid={self.gid}",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--bounding-set=-all",
+        ]
+        stage = ["sh", "-c", _STAGE, "stage", *staged, "--"]
+        if lease.netns:
+            return ["ip", "netns", "exec", lease.netns, *stage, *drop, *bwrap]
+        return ["unshare", "--mount", "--propagation", "private", *stage, *drop, *bwrap]
+
+
+_NAME = re.compile(rf"^{re.escape(NETNS_PREFIX)}(\d+)-(\d+)$")
+
+
+def cleanup_stale() -> list[str]:
+    """Delete the network namespaces (and their slirp4netns) of runners that no longer exist."""
+    removed: list[str] = []
+    if not NETNS_DIR.is_dir():
+        return removed
+    for entry in NETNS_DIR.iterdir():
+        m = _NAME.match(entry.name)
+        if not m:
+            continue
+        pid = int(m.group(1))
+        if pid != os.getpid() and Path(f"/proc/{pid}").exists():
+            continue  # a live runner's
+        if pid == os.getpid():
+            continue
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if cmd and cmd[0].endswith(b"slirp4netns") and str(entry).encode() in cmd:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(int(proc.name), signal.SIGKILL)
+        subprocess.run(["ip", "netns", "del", entry.name], capture_output=True, timeout=30)
+        removed.append(entry.name)
+    if removed:
+        log.warning("removed %d step network namespace(s) left by a killed runner: %s", len(removed), ", ".join(removed))
+    return removed
