@@ -128,6 +128,9 @@ class Settings(BaseSettings):
     s3_region: str = Field("us-east-1", description="S3 region.")
     s3_access_key_id: str | None = Field(None, description="S3 access key (unset: the usual AWS credential chain).")
     s3_secret_access_key: str | None = Field(None, description="S3 secret key.")
+    artifact_max_bytes: int = Field(
+        2 << 30, ge=1, description="Largest artifact a runner stores (bytes); a bigger file is skipped with a log line."
+    )
     step_log_max_lines: int = Field(100_000, description="Log lines kept per step attempt; the rest is cut with a marker.")
     step_log_max_line_bytes: int = Field(16_384, description="Longer log lines are truncated.")
 

@@ -28,6 +28,7 @@ import logging
 import os
 import pwd
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -48,7 +49,10 @@ STEP_HOME = "/home/step"
 WORK_INSIDE = "/workspace"
 OUTPUTS_INSIDE = "/maestro/outputs"
 SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-TOOLS = ("bwrap", "slirp4netns", "ip", "setpriv", "unshare", "mount")
+TOOLS = ("bwrap", "slirp4netns", "ip", "setpriv", "unshare", "mount", "sh")
+# the whole environment of what the runner starts as root to build a sandbox (never the step's)
+ROOT_ENV = {"PATH": SAFE_PATH, "LANG": "C.UTF-8"}
+IP = shutil.which("ip", path=SAFE_PATH) or "/usr/sbin/ip"
 # /etc entries a build needs (TLS roots, pip/git config, name resolution); never shadow, ssh keys, sudoers
 ETC_ENTRIES = (
     "ssl",
@@ -77,6 +81,7 @@ ETC_ENTRIES = (
 # the step user never has to traverse the runner's private directories. Arguments: SRC STAGE … -- CMD
 _STAGE = 'while [ "$1" != "--" ]; do mount --bind -- "$1" "$2" || exit 125; shift 2; done; shift; exec "$@"'
 _SEQ = itertools.count(1)
+_TOKEN = secrets.token_hex(3)  # a runner restarted with the same pid (a container's pid 1) never meets old names
 
 Isolation = Literal["sandbox", "none"]
 
@@ -85,15 +90,21 @@ class SandboxUnavailable(RuntimeError):
     """The runner cannot sandbox steps on this host (the message says how to fix it)."""
 
 
-def _pdeathsig() -> None:
+_LIBC = ctypes.CDLL("libc.so.6", use_errno=True)  # loaded now: a child must not dlopen between fork and exec
+
+
+def set_pdeathsig(sig: int = signal.SIGKILL) -> None:
+    """In a forked child: die with the thread that started it (PR_SET_PDEATHSIG)."""
     with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+        _LIBC.prctl(1, sig)
 
 
 def host_addresses() -> list[str]:
     """Every address of this host other than loopback (steps must not reach services bound on them)."""
     try:
-        out = subprocess.run(["ip", "-j", "addr", "show"], capture_output=True, text=True, timeout=10, check=True).stdout
+        out = subprocess.run(
+            [IP, "-j", "addr", "show"], capture_output=True, text=True, timeout=10, check=True, env=ROOT_ENV
+        ).stdout
         rows = json.loads(out or "[]")
     except (OSError, subprocess.SubprocessError, ValueError):
         return []
@@ -126,18 +137,21 @@ class Lease:
 
 def new_netns(routes: list[str]) -> Lease:
     """A network namespace with outbound access through slirp4netns and `routes` prohibited."""
-    name = f"{NETNS_PREFIX}{os.getpid()}-{next(_SEQ)}"
-    _run("ip", "netns", "add", name)
+    name = f"{NETNS_PREFIX}{os.getpid()}-{_TOKEN}{next(_SEQ)}"
+    _run(IP, "netns", "add", name)
     ready_r, ready_w = os.pipe()
     exit_r, exit_w = os.pipe()
     lease = Lease(netns=name, exit_w=exit_w)
     try:
         lease.slirp = subprocess.Popen(
             [
-                "slirp4netns",
+                shutil.which("slirp4netns", path=SAFE_PATH) or "slirp4netns",
                 "--configure",
                 "--mtu=65520",
                 "--disable-host-loopback",
+                # it parses the step's packets: a syscall filter (its --enable-sandbox mount namespace would
+                # unmount the shared /run/netns bind of the namespace it serves)
+                "--enable-seccomp",
                 "--ready-fd",
                 str(ready_w),
                 "--exit-fd",  # slirp4netns exits when the runner closes (or loses) the other end
@@ -150,7 +164,7 @@ def new_netns(routes: list[str]) -> Lease:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             pass_fds=(ready_w, exit_r),
-            preexec_fn=_pdeathsig,
+            preexec_fn=set_pdeathsig,
             env={"PATH": SAFE_PATH},
         )
         os.close(ready_w)
@@ -159,7 +173,7 @@ def new_netns(routes: list[str]) -> Lease:
         if os.read(ready_r, 1) != b"1":
             raise SandboxUnavailable("slirp4netns did not come up")
         if routes:
-            _run("ip", "-n", name, "-batch", "-", stdin="".join(f"route add prohibit {r}\n" for r in routes))
+            _run(IP, "-n", name, "-batch", "-", stdin="".join(f"route add prohibit {r}\n" for r in routes))
     except BaseException:
         teardown(lease)
         raise
@@ -183,7 +197,7 @@ def teardown(lease: Lease) -> None:
             lease.slirp.kill()
             lease.slirp.wait()
     if lease.netns:
-        subprocess.run(["ip", "netns", "del", lease.netns], capture_output=True, timeout=30)
+        subprocess.run([IP, "netns", "del", lease.netns], capture_output=True, timeout=30, env=ROOT_ENV)
         lease.netns = None
 
 
@@ -243,7 +257,7 @@ class StepMounts:
 
 
 def _run(*argv: str, stdin: str | None = None) -> None:
-    r = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=30)
+    r = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=30, env=ROOT_ENV)
     if r.returncode != 0:
         raise SandboxUnavailable(f"{' '.join(argv[:4])} failed: {r.stderr.strip()[-300:]}")
 
@@ -267,6 +281,7 @@ class StepSandbox:
         self.state_dir = state_dir
         self.uid = -1
         self.gid = -1
+        self.tools: dict[str, str] = {}
         self._routes: list[str] = []
 
     @property
@@ -282,7 +297,8 @@ class StepSandbox:
             "install Debian's bubblewrap and slirp4netns and create the step user (scripts/setup.sh does both), "
             "or — as an administrator, accepting that build code then sees this host — set MAESTRO_RUNNER_ISOLATION=none"
         )
-        missing = [t for t in TOOLS if shutil.which(t, path=SAFE_PATH) is None]
+        found = {t: shutil.which(t, path=SAFE_PATH) for t in TOOLS}
+        missing = [t for t, where in found.items() if where is None]
         if missing:
             raise SandboxUnavailable(f"the step sandbox needs {', '.join(missing)}: {how}")
         if os.geteuid() != 0:
@@ -297,6 +313,7 @@ class StepSandbox:
         if pw.pw_uid == 0:
             raise SandboxUnavailable(f"the step user {self.step_user!r} is root: use an unprivileged system user")
         self.uid, self.gid = pw.pw_uid, pw.pw_gid
+        self.tools = {t: str(where) for t, where in found.items()}
 
     def start(self) -> None:
         """Check the host, remove what a killed runner left behind and lay out the staging files."""
@@ -334,7 +351,12 @@ class StepSandbox:
             return Lease()
         lease = POOL.take()
         if lease is None:
-            lease = await asyncio.to_thread(new_netns, self._routes)
+            making = asyncio.ensure_future(asyncio.to_thread(new_netns, self._routes))
+            try:
+                lease = await asyncio.shield(making)
+            except asyncio.CancelledError:  # the step was cancelled meanwhile: the namespace goes, not leaks
+                making.add_done_callback(lambda f: None if f.cancelled() or f.exception() else POOL.discard(f.result()))
+                raise
         self.prime()  # keep the pool warm, off this step's path
         return lease
 
@@ -353,8 +375,21 @@ class StepSandbox:
                 with contextlib.suppress(FileNotFoundError):
                     os.lchown(os.path.join(root, n), self.uid, self.gid)
 
+    def env_fd(self, env: dict[str, str]) -> int:
+        """The step's environment as bwrap arguments (`--clearenv --setenv K V …`) in a memfd, read by bwrap
+        through `--args FD`: never on a command line (which any local user can read), and never in the
+        environment of the tools the runner starts as root (a spec's PATH or LD_PRELOAD must not choose them)."""
+        fd = os.memfd_create("maestro-step-env")
+        parts = ["--clearenv"]
+        for k, v in env.items():
+            if k and "=" not in k and "\0" not in k + v:
+                parts += ["--setenv", k, v]
+        os.write(fd, b"".join(p.encode() + b"\0" for p in parts))
+        os.lseek(fd, 0, os.SEEK_SET)
+        return fd
+
     def step_env(self, env: dict[str, str], mounts: StepMounts) -> dict[str, str]:
-        """The step's whole environment: passed as the process environment, never on bwrap's argv."""
+        """The step's whole environment (sandboxed: handed to bwrap through `env_fd`)."""
         if not self.enabled:
             return {
                 "HOME": str(mounts.work.parent),
@@ -371,13 +406,16 @@ class StepSandbox:
             "MAESTRO_OUTPUT": OUTPUTS_INSIDE,
         }
 
-    def argv(self, lease: Lease, mounts: StepMounts, command: list[str]) -> list[str]:
+    def argv(self, lease: Lease, mounts: StepMounts, command: list[str], env_fd: int | None = None) -> list[str]:
+        """The command line the runner starts (as root, with ROOT_ENV, from `/`); `env_fd` from `env_fd()`."""
         if not self.enabled:
             return command
+        tool = self.tools
         stage_work, stage_out = self.state_dir / "work", self.state_dir / "outputs"
         staged: list[str] = [str(mounts.work), str(stage_work), str(mounts.outputs), str(stage_out)]
         bwrap = [
-            "bwrap",
+            tool["bwrap"],
+            *(["--args", str(env_fd)] if env_fd is not None else ["--clearenv"]),
             "--unshare-user",
             "--unshare-pid",
             "--unshare-ipc",
@@ -423,8 +461,10 @@ class StepSandbox:
         # after /tmp and HOME, so a toolchain that lives under them stays visible
         for i, p in enumerate(q for q in [*self.toolchains, *mounts.extra_ro] if q.exists()):
             ro = self.state_dir / f"ro-{i}{'' if p.is_dir() else '.file'}"
-            if not ro.exists():
-                ro.mkdir(mode=0o755) if p.is_dir() else ro.touch(mode=0o644)
+            if p.is_dir():
+                ro.mkdir(mode=0o755, exist_ok=True)
+            else:
+                ro.touch(mode=0o644, exist_ok=True)
             staged += [str(p), str(ro)]
             bwrap += ["--ro-bind", str(ro), str(p)]
         bwrap += [
@@ -440,20 +480,21 @@ class StepSandbox:
             *command,
         ]
         drop = [
-            "setpriv",
+            tool["setpriv"],
             f"--reuid={self.uid}",
             f"--regid={self.gid}",
             "--clear-groups",
             "--inh-caps=-all",
             "--bounding-set=-all",
+            "--pdeathsig=KILL",  # the uid change cleared the runner's: bubblewrap dies with the runner
         ]
-        stage = ["sh", "-c", _STAGE, "stage", *staged, "--"]
+        stage = [tool["sh"], "-c", _STAGE.replace("mount ", f"{tool['mount']} "), "stage", *staged, "--"]
         if lease.netns:
-            return ["ip", "netns", "exec", lease.netns, *stage, *drop, *bwrap]
-        return ["unshare", "--mount", "--propagation", "private", *stage, *drop, *bwrap]
+            return [tool["ip"], "netns", "exec", lease.netns, *stage, *drop, *bwrap]
+        return [tool["unshare"], "--mount", "--propagation", "private", *stage, *drop, *bwrap]
 
 
-_NAME = re.compile(rf"^{re.escape(NETNS_PREFIX)}(\d+)-(\d+)$")
+_NAME = re.compile(rf"^{re.escape(NETNS_PREFIX)}(\d+)-([0-9a-f]{{6}})?(\d+)$")
 
 
 def cleanup_stale() -> list[str]:
@@ -466,10 +507,9 @@ def cleanup_stale() -> list[str]:
         if not m:
             continue
         pid = int(m.group(1))
-        if pid != os.getpid() and Path(f"/proc/{pid}").exists():
-            continue  # a live runner's
-        if pid == os.getpid():
-            continue
+        mine = pid == os.getpid() and m.group(2) == _TOKEN
+        if mine or (pid != os.getpid() and Path(f"/proc/{pid}").exists()):
+            continue  # this process's own, or a live runner's
         for proc in Path("/proc").iterdir():
             if not proc.name.isdigit():
                 continue
@@ -480,7 +520,7 @@ def cleanup_stale() -> list[str]:
             if cmd and cmd[0].endswith(b"slirp4netns") and str(entry).encode() in cmd:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(int(proc.name), signal.SIGKILL)
-        subprocess.run(["ip", "netns", "del", entry.name], capture_output=True, timeout=30)
+        subprocess.run([IP, "netns", "del", entry.name], capture_output=True, timeout=30, env=ROOT_ENV)
         removed.append(entry.name)
     if removed:
         log.warning("removed %d step network namespace(s) left by a killed runner: %s", len(removed), ", ".join(removed))

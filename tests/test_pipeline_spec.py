@@ -158,3 +158,33 @@ def test_quoting_that_changes_meaning_is_warned_about() -> None:
     found = warnings(spec)
     assert [w["field"] for w in found] == ["steps[0](a).run", "steps[0](a).run"]
     assert "single quotes" in found[0]["message"] and "quoted heredoc" in found[1]["message"]
+
+
+@pytest.mark.parametrize(
+    ("run", "why"),
+    [
+        ("if [[ ${{ params.v }} -gt 3 ]]; then echo big; fi", "[[ ]]"),
+        ("echo $(( ${{ params.v }} + 1 ))", "arithmetic"),
+        ("(( n = ${{ params.v }} ))", "arithmetic"),
+        ("echo ${arr[${{ params.v }}]}", "parameter expansion"),
+        ("eval echo ${{ params.v }}", "eval"),
+        ('bash -c "echo ${{ params.v }}"', "bash -c"),
+        ("echo `echo ${{ params.v }}`", "backquotes"),
+        ("echo $'${{ params.v }}'", "$'"),
+    ],
+)
+def test_places_where_bash_would_run_the_value_are_refused(run: str, why: str, tmp_path: Path) -> None:
+    """Quoting cannot help there: `a[$(touch pwned)]` runs in arithmetic even quoted. The spec is refused."""
+    import subprocess
+
+    from maestro.pipelines.shellsafe import make_safe
+
+    spec = "name: r\nparams: {v: {default: '1'}}\nsteps:\n- id: a\n  run: |\n    " + run + "\n"
+    with pytest.raises(SpecError) as exc:
+        parse(spec)
+    assert exc.value.errors[0]["field"] == "steps[0](a).run" and why in exc.value.errors[0]["message"]
+    if why in {"[[ ]]", "arithmetic"}:  # the danger is real: the rewritten command, run, would have executed it
+        safe = make_safe(run)
+        env = {"PATH": "/usr/bin:/bin", **dict.fromkeys(safe.refs, "a[$(touch pwned)]")}
+        subprocess.run(["bash", "-c", safe.command], env=env, cwd=tmp_path, capture_output=True)
+        assert (tmp_path / "pwned").exists()

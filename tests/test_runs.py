@@ -304,6 +304,22 @@ def test_a_temporal_control_needs_a_valid_ticket_for_its_workflow_and_action(set
     engine = get_engine(settings.effective_database_url)
     expired, _ = issue(settings, engine, workflow_id=wf, action="approve", actor="admin", via="temporal", ttl_seconds=-1)
     assert "expired" in approve({"ticket": expired}).stderr
+    # a build can have the instance key sign any bytes (`uses: sign`): such a signature is never a ticket's
+    import base64
+    import json as _json
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    from maestro.supply.keys import instance_key
+
+    mine = ticket(other)  # a real, unused jti of a run the attacker may control
+    claims = _json.loads(base64.urlsafe_b64decode(mine.split(".")[0] + "=="))
+    claims.update(workflow_id=wf, actor="admin", via="api")
+    body = base64.urlsafe_b64encode(_json.dumps(claims).encode()).rstrip(b"=").decode()
+    blob_sig = instance_key(settings, engine).private.sign(body.encode(), ec.ECDSA(hashes.SHA256()))  # as sign_blob does
+    as_artifact = f"{body}.{base64.urlsafe_b64encode(blob_sig).rstrip(b'=').decode()}"
+    assert "signature does not verify" in approve({"ticket": as_artifact}).stderr
     forged = expired[:-4] + ("AAAA" if not expired.endswith("AAAA") else "BBBB")
     assert "signature" in approve({"ticket": forged}).stderr or "malformed" in approve({"ticket": forged}).stderr
     gate = next(s for s in caller.get(f"/api/runs/{run['id']}").json()["steps"] if s["key"] == "gate")

@@ -116,7 +116,8 @@ def test_no_host_process_is_visible_and_no_host_service_answers(caller: Caller, 
     cmdlines = stdout(caller, run["id"], "procs")
     assert 1 <= len(cmdlines) <= 4, cmdlines  # bwrap's init, bash, the loop: nothing of the host
     host = [c for c in cmdlines[1:] if any(w in c for w in ("temporal", "pytest", "valkey", "postgres", "python"))]
-    assert cmdlines[0].startswith("bwrap ") and host == [], cmdlines  # pid 1 is the sandbox's own init
+    assert cmdlines[0].split()[0].endswith("/bwrap") and host == [], cmdlines  # pid 1 is the sandbox's own init
+    assert "MAESTRO_RUN_ID" not in cmdlines[0]  # the step's environment never travels on a command line
     answered = stdout(caller, run["id"], "ports")
     assert len(answered) == len(addrs) * len(ports)
     assert [ln for ln in answered if ln.startswith("OPEN")] == []
@@ -303,3 +304,43 @@ def test_finished_runs_workspaces_are_removed_unless_kept(caller: Caller, settin
     assert (root / kept["id"]).is_dir()
     wait_for(lambda: not (root / tidy["id"]).exists(), 90, 0.5)  # the runner's janitor, within its interval
     assert next((root / kept["id"]).glob("a.*/work/blob")).stat().st_size == 100_000
+
+
+def test_a_specs_env_never_chooses_what_the_runner_runs_as_root(caller: Caller, tmp_path: Path) -> None:
+    """The tools that build the sandbox (started as root) get a fixed environment and absolute paths: a
+    repository with its own `ip`, `sh`, `setpriv`… and `env: {PATH: .}` runs none of them outside the sandbox."""
+    import subprocess
+
+    marker = tmp_path / "rooted"
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for tool in ("ip", "sh", "setpriv", "bwrap", "mount", "unshare", "env"):
+        (repo / tool).write_text(f"#!/bin/sh\ntouch {marker}\n")
+        (repo / tool).chmod(0o755)
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "tools"], check=True)
+    register(
+        caller,
+        f"name: hijack\nsource: {{url: 'file://{repo}', ref: main}}\n"
+        "env: {PATH: '.:/usr/bin:/bin', LD_PRELOAD: ./nope.so, BASH_ENV: ./ip}\n"
+        "steps:\n- {id: a, run: 'echo ok'}\n- {id: b, run: 'echo ok', network: none}\n",
+    )
+    run = wait_run(caller, start(caller, "hijack")["id"])
+    assert not marker.exists()  # nothing of the repository ran on the host
+    assert {s["key"]: s["status"] for s in run["steps"]} == {"a": "succeeded", "b": "succeeded"}
+
+
+def test_a_step_cannot_exhaust_the_runner_with_huge_outputs_or_artifacts(caller: Caller) -> None:
+    """Sparse files cost the step nothing: the runner reads 64 KiB of outputs and skips oversized artifacts."""
+    register(
+        caller,
+        "name: sparse\nsteps:\n- id: a\n  run: |\n    echo v=1 > $MAESTRO_OUTPUT && truncate -s 50G $MAESTRO_OUTPUT\n"
+        "    mkdir -p out && truncate -s 40G out/huge.bin && echo small > out/ok.txt\n"
+        '  artifacts: ["out/*"]\n',
+    )
+    run = wait_run(caller, start(caller, "sparse")["id"], timeout=120)
+    assert run["status"] == "succeeded" and run["steps"][0]["outputs"] == {"v": "1"}
+    assert [a["path"] for a in run["artifacts"]] == ["out/ok.txt"]
+    assert any("out/huge.bin is 42949672960 bytes" in ln["line"] for ln in logs(caller, run["id"]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import json
 import logging
 import mimetypes
@@ -39,7 +38,7 @@ from maestro.domain.runs import TERMINAL_RUN, Artifact, LogChunk, Run, StepExecu
 from maestro.domain.types import utcnow
 from maestro.events.streams import logs_key
 from maestro.pipelines.spec import SBOM_FILE
-from maestro.sandbox import SAFE_PATH, StepMounts, StepSandbox
+from maestro.sandbox import ROOT_ENV, SAFE_PATH, StepMounts, StepSandbox, set_pdeathsig
 from maestro.shared import ArtifactRef, SourceInput, StepInput, StepOutcome
 
 log = logging.getLogger(__name__)
@@ -51,6 +50,7 @@ COLLECT_SECONDS = 300.0
 LOG_STREAM_MAXLEN = 20_000
 SPOOL_FILE = "log.spool"  # beside (not in) the workspace: every line the runner read, before it is batched
 SEEN_EVERY = 10  # heartbeats between updates of an execution's seen_at
+OUTPUTS_MAX_BYTES = 65536
 KEEP_MARKER = ".keep"  # in a run's workspace directory: the janitor leaves it (the pipeline's keepWorkspace)
 JANITOR_SECONDS = 20.0
 
@@ -61,9 +61,7 @@ def _now() -> str:
 
 def _child_setup() -> None:
     os.umask(0o022)  # the runner's own files are private; a build's files get the usual modes
-    # die with the runner (a killed runner must not leave its step running unsupervised)
-    with contextlib.suppress(OSError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+    set_pdeathsig()  # die with the runner (a killed runner must not leave its step running unsupervised)
 
 
 def sbom_argv(with_: dict[str, Any]) -> list[str]:
@@ -214,6 +212,7 @@ class StepActivities:
         store: Store,
         sandbox: StepSandbox | None = None,
         retention_minutes: int = 0,
+        artifact_max_bytes: int = 2 << 30,
     ) -> None:
         self.engine = engine
         self.redis = redis
@@ -221,6 +220,7 @@ class StepActivities:
         self.store = store
         self.sandbox = sandbox or StepSandbox(isolation="none")
         self.retention = timedelta(minutes=retention_minutes)
+        self.artifact_max_bytes = artifact_max_bytes
         janitor = threading.Thread(target=_janitor, args=(weakref.ref(self),), name="maestro-workspace-janitor", daemon=True)
         janitor.start()
 
@@ -443,17 +443,25 @@ class StepActivities:
         else:
             argv = ["bash", "-eo", "pipefail", "-c", inp.command]
         lease = await sandbox.acquire(inp.network)
+        env_fd = sandbox.env_fd(sandbox.step_env(env, mounts)) if sandbox.enabled else None
         try:
             proc = await asyncio.create_subprocess_exec(
-                *sandbox.argv(lease, mounts, argv),
-                cwd=work,
-                env=sandbox.step_env(env, mounts),
+                *sandbox.argv(lease, mounts, argv, env_fd),
+                # sandboxed, what runs as root gets a fixed environment and starts from `/`: the spec's env
+                # (PATH, LD_PRELOAD…) and workspace never choose the tools that build the sandbox
+                cwd="/" if sandbox.enabled else work,
+                env=ROOT_ENV if sandbox.enabled else sandbox.step_env(env, mounts),
+                pass_fds=(env_fd,) if env_fd is not None else (),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
                 start_new_session=True,
                 preexec_fn=_child_setup,
             )
+        finally:
+            if env_fd is not None:
+                os.close(env_fd)
+        try:
             code, timed_out = await self._supervise(proc, sink, t0 + inp.timeout_s)
         finally:
             sandbox.release(lease)
@@ -466,7 +474,7 @@ class StepActivities:
         outputs = _read_outputs(out_file)
         artifacts: list[ArtifactRef] = []
         if not timed_out and inp.artifacts:  # failed steps keep theirs too: test reports matter most then
-            artifacts = await asyncio.to_thread(self._collect, inp, work, time.monotonic() + COLLECT_SECONDS)
+            artifacts = await asyncio.to_thread(self._collect, inp, work, time.monotonic() + COLLECT_SECONDS, sink)
             for a in artifacts:
                 sink.system(f"maestro: artifact {a.path} sha256:{a.sha256} ({a.size} bytes)")
             if not artifacts:
@@ -516,13 +524,20 @@ class StepActivities:
             sink.system("maestro: step cancelled; its process group was killed")
             await sink.flush()
             raise
-        kill_group(proc)  # reap anything the step left behind in its group
+        if not self.sandbox.enabled:  # unsandboxed, background children may outlive the step: end its group
+            kill_group(proc)
+        # sandboxed, the pid namespace ended with the step: nothing to reap
         return proc.returncode, timed_out
 
-    def _collect(self, inp: StepInput, work: Path, deadline: float) -> list[ArtifactRef]:
+    def _collect(self, inp: StepInput, work: Path, deadline: float, sink: _LogSink) -> list[ArtifactRef]:
         out: list[ArtifactRef] = []
         for match in match_artifacts(work, inp.artifacts, deadline):
             p = work / match
+            size = os.lstat(p).st_size
+            if size > self.artifact_max_bytes:
+                limit = self.artifact_max_bytes
+                sink.system(f"maestro: artifact {match} is {size} bytes, over MAESTRO_ARTIFACT_MAX_BYTES ({limit}); not kept")
+                continue
             digest, size = self.store.put_file(p)
             media = mimetypes.guess_type(match)[0] or "application/octet-stream"
             with Session(self.engine, expire_on_commit=False) as s:
@@ -733,9 +748,14 @@ _OUT_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]{0,63})=(.*)$")
 
 
 def _read_outputs(path: Path) -> dict[str, str]:
+    """The step's outputs file: at most OUTPUTS_MAX_BYTES are read (a step may make it sparse and huge)."""
     out: dict[str, str] = {}
     try:
-        text = path.read_text(errors="replace")[:65536]
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            text = os.read(fd, OUTPUTS_MAX_BYTES).decode(errors="replace")
+        finally:
+            os.close(fd)
     except OSError:
         return out
     for line in text.splitlines():

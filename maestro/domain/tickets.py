@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import Engine, update
-from sqlmodel import Field, Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col
 
 from maestro.config import Settings
 from maestro.domain.supply import SigningKey
@@ -66,6 +66,15 @@ class TicketClaims:
     exp: int
 
 
+# The instance key also signs artifacts (`uses: sign`, any bytes a build chooses): a ticket signature covers
+# this prefix first, so no artifact signature can ever be a ticket signature.
+DOMAIN = b"maestro-control-ticket-v1\0"
+
+
+def _signed(body: str) -> bytes:
+    return DOMAIN + body.encode()
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
@@ -97,7 +106,7 @@ def issue(
         exp=int((now + timedelta(seconds=ttl_seconds)).timestamp()),
     )
     body = _b64(json.dumps({"v": 1, "kid": key.keyid, **claims.__dict__}, sort_keys=True, separators=(",", ":")).encode())
-    sig = key.private.sign(body.encode(), ec.ECDSA(hashes.SHA256()))
+    sig = key.private.sign(_signed(body), ec.ECDSA(hashes.SHA256()))
     with Session(engine) as s:
         s.add(
             ControlTicket(
@@ -143,19 +152,42 @@ def redeem(engine: Engine, token: str, *, workflow_id: str, action: str, now: da
         raise TicketError("the control ticket is malformed")
     with Session(engine) as s:
         row = s.get(SigningKey, str(raw.get("kid", "")))
-        if row is None:
-            raise TicketError("the control ticket was not signed by this Maestro")
+        if row is None or row.retired_at is not None:
+            raise TicketError("the control ticket was not signed by this Maestro's current key")
         try:
-            keymod.load_public(row.public_pem).verify(signature, body.encode(), ec.ECDSA(hashes.SHA256()))
+            keymod.load_public(row.public_pem).verify(signature, _signed(body), ec.ECDSA(hashes.SHA256()))
         except InvalidSignature as exc:
             raise TicketError("the control ticket's signature does not verify") from exc
-        claims = TicketClaims(**{k: raw[k] for k in ("workflow_id", "action", "actor", "via", "jti", "exp")})
+        try:
+            claims = TicketClaims(
+                workflow_id=str(raw["workflow_id"]),
+                action=str(raw["action"]),
+                actor=str(raw["actor"]),
+                via=str(raw["via"]),
+                jti=str(raw["jti"]),
+                exp=int(raw["exp"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TicketError("the control ticket is malformed") from exc
         if claims.workflow_id != workflow_id:
             raise TicketError(f"the control ticket is for workflow {claims.workflow_id}, not {workflow_id}")
         if claims.action != action:
             raise TicketError(f"the control ticket is for {claims.action}, not {action}")
         now = now or utcnow()
         if now.timestamp() > claims.exp:
+            raise TicketError("the control ticket has expired: get a new one")
+        # the minted record is the authority: a signature alone never names a workflow, an action or a user
+        minted = s.get(ControlTicket, claims.jti)
+        if minted is None:
+            raise TicketError("the control ticket is unknown")
+        if (minted.workflow_id, minted.action, minted.actor, minted.via) != (
+            claims.workflow_id,
+            claims.action,
+            claims.actor,
+            claims.via,
+        ):
+            raise TicketError("the control ticket does not match the one Maestro minted")
+        if now > minted.expires_at:
             raise TicketError("the control ticket has expired: get a new one")
         used = s.exec(  # type: ignore[call-overload]
             update(ControlTicket)
@@ -164,6 +196,5 @@ def redeem(engine: Engine, token: str, *, workflow_id: str, action: str, now: da
         )
         s.commit()
         if used.rowcount != 1:
-            known = s.exec(select(ControlTicket.jti).where(ControlTicket.jti == claims.jti)).first()
-            raise TicketError("the control ticket was already used" if known else "the control ticket is unknown")
+            raise TicketError("the control ticket was already used")
     return claims

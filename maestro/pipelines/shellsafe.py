@@ -12,6 +12,12 @@ workflow repeats it deterministically; the UI shows its result on the step):
 - in an unquoted heredoc body                 → ``${MAESTRO_EXPR_PARAMS_V}``
 - in a quoted heredoc body (``<<'EOF'``)       → ``${MAESTRO_EXPR_PARAMS_V}`` with a warning: the shell
   does not expand it there, so the step sees the reference, not the value.
+
+Refused (a spec error): where bash evaluates even a quoted value as code — arithmetic (``$(( ))``,
+``(( ))``), ``[[ ]]``, inside ``${…}``, after ``eval``, in the script of ``sh -c`` — and where this scanner
+cannot vouch for the quoting (``$'…'``, backquotes). A value placed into another interpreter's program
+text (``python -c "…"``, a sed script, ``ssh host …``) is that interpreter's code: such programs
+should read the environment variable themselves.
 """
 
 from __future__ import annotations
@@ -22,7 +28,6 @@ from dataclasses import dataclass, field
 from maestro.pipelines.expr import INTERP
 
 VAR_PREFIX = "MAESTRO_EXPR_"
-_HEREDOC = re.compile(r"<<-?\s*(?P<q>['\"]?)(?P<tag>[A-Za-z_][A-Za-z0-9_]*)(?P=q)")
 
 
 @dataclass
@@ -30,6 +35,7 @@ class SafeCommand:
     command: str
     refs: dict[str, str] = field(default_factory=dict)  # env var → expression
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # places where the value would still run as code: refused
 
 
 def var_name(expr: str, taken: dict[str, str]) -> str:
@@ -44,58 +50,104 @@ def var_name(expr: str, taken: dict[str, str]) -> str:
     return name
 
 
+# Where bash evaluates a value as code even when it is quoted (arithmetic re-evaluates `a[$(cmd)]`),
+# or where the scanner cannot vouch for the quoting: a reference there is refused, never rewritten.
+REFUSED = {
+    "A": "inside arithmetic ($(( )), (( )), $[ ]), where bash evaluates the value as an expression (`a[$(cmd)]` runs cmd)",
+    "T": "inside [[ ]], where comparisons like -eq/-gt evaluate the value as an arithmetic expression",
+    "E": "inside a ${…} parameter expansion",
+    "X": "inside $'…' quoting",
+    "B": "inside `…` backquotes (use $( ) instead)",
+}
+_WORD_START = " \t\n;&|()"
+_SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "ash"}
+_HEREDOC = re.compile(r"<<-?[ \t]*(?P<bs>\\?)(?P<q>['\"]?)(?P<tag>[A-Za-z_][A-Za-z0-9_]*)(?P=q)")
+
+
 def _contexts(text: str) -> list[str]:
     """The quoting context of every character of a bash command: N(ormal), S(ingle), D(ouble), H (unquoted
-    heredoc body), Q (quoted heredoc body) or C(omment). Good enough for `${{ }}` placement; not a parser."""
+    heredoc body), Q (quoted heredoc body), C(omment), or one of REFUSED's. Good enough to place `${{ }}`
+    safely and to refuse where it cannot; not a full parser."""
     ctx = ["N"] * len(text)
     stack: list[str] = ["N"]
+    depth: list[int] = []  # open parentheses inside each arithmetic frame
     pending: list[tuple[str, bool]] = []  # heredocs whose bodies start at the next newline
     i, n = 0, len(text)
     while i < n:
         top = stack[-1]
         c = text[i]
+        at_word = i == 0 or text[i - 1] in _WORD_START
+        if text.startswith("${{", i) and (m := INTERP.match(text, i)):  # our own marker: keeps the context
+            for k in range(i, m.end()):
+                ctx[k] = {"P": "N", "AB": "A"}.get(top, top)
+            i = m.end()
+            continue
         if top in ("N", "P"):  # P: inside $( … ), a normal context of its own
+            ctx[i] = "N"
             if c == "\\" and i + 1 < n:
-                ctx[i] = ctx[i + 1] = "N"
+                ctx[i + 1] = "N"
+                i += 2
+                continue
+            if text.startswith("$'", i):
+                stack.append("X")
                 i += 2
                 continue
             if c == "'":
                 stack.append("S")
             elif c == '"':
                 stack.append("D")
-            elif c == "#" and (i == 0 or text[i - 1] in " \t\n;&|("):
+            elif c == "`":
+                stack.append("B")
+            elif c == "#" and at_word:
                 j = text.find("\n", i)
                 j = n if j < 0 else j
                 for k in range(i, j):
                     ctx[k] = "C"
                 i = j
                 continue
+            elif text.startswith("$((", i) or text.startswith("$[", i) or (text.startswith("((", i) and at_word):
+                step = 3 if text.startswith("$((", i) else 2
+                stack.append("A" if text[i + 1] != "[" else "AB")
+                depth.append(0)
+                i += step
+                continue
+            elif text.startswith("[[", i) and at_word:
+                stack.append("T")
+                i += 2
+                continue
+            elif text.startswith("${", i):
+                stack.append("E")
+                i += 2
+                continue
             elif text.startswith("$(", i):
                 stack.append("P")
-                ctx[i] = ctx[i + 1] = "N"
                 i += 2
                 continue
             elif c == ")" and top == "P":
                 stack.pop()
-            elif c == "<" and (m := _HEREDOC.match(text, i)) and not text.startswith("<<<", i):
-                pending.append((m.group("tag"), bool(m.group("q"))))
-                for k in range(i, m.end()):
-                    ctx[k] = "N"
+            elif c == "<" and not text.startswith("<<<", i) and (m := _HEREDOC.match(text, i)):
+                pending.append((m.group("tag"), bool(m.group("q") or m.group("bs"))))
                 i = m.end()
                 continue
             elif c == "\n" and pending:
-                ctx[i] = "N"
                 i += 1
                 for tag, quoted in pending:
                     i = _heredoc_body(text, i, tag, "Q" if quoted else "H", ctx)
                 pending.clear()
                 continue
-            ctx[i] = "N"
         elif top == "S":
             ctx[i] = "S"
             if c == "'":
                 stack.pop()
                 ctx[i] = "N"
+        elif top == "X":
+            ctx[i] = "X"
+            if c == "\\" and i + 1 < n:
+                ctx[i + 1] = "X"
+                i += 2
+                continue
+            if c == "'":
+                stack.pop()
         elif top == "D":
             ctx[i] = "D"
             if c == "\\" and i + 1 < n:
@@ -105,11 +157,63 @@ def _contexts(text: str) -> list[str]:
             if c == '"':
                 stack.pop()
                 ctx[i] = "N"
-            elif text.startswith("$(", i):
-                stack.append("P")
-                ctx[i + 1] = "D"
+            elif c == "`":
+                stack.append("B")
+            elif text.startswith("$((", i) or text.startswith("$[", i):
+                stack.append("A" if text[i + 1] != "[" else "AB")
+                depth.append(0)
+                i += 3 if text[i + 1] == "(" else 2
+                continue
+            elif text.startswith("${", i):
+                stack.append("E")
                 i += 2
                 continue
+            elif text.startswith("$(", i):
+                stack.append("P")
+                i += 2
+                continue
+        elif top in ("A", "AB"):
+            ctx[i] = "A"
+            if top == "AB" and c == "]":
+                stack.pop()
+                depth.pop()
+            elif c == "(":
+                depth[-1] += 1
+            elif c == ")" and depth[-1] > 0:
+                depth[-1] -= 1
+            elif top == "A" and text.startswith("))", i):
+                ctx[i + 1] = "A"
+                stack.pop()
+                depth.pop()
+                i += 2
+                continue
+        elif top == "T":
+            ctx[i] = "T"
+            if text.startswith("]]", i):
+                ctx[i + 1] = "T"
+                stack.pop()
+                i += 2
+                continue
+        elif top == "E":
+            ctx[i] = "E"
+            if c == "\\" and i + 1 < n:
+                ctx[i + 1] = "E"
+                i += 2
+                continue
+            if text.startswith("${", i):
+                stack.append("E")
+                i += 2
+                continue
+            if c == "}":
+                stack.pop()
+        elif top == "B":
+            ctx[i] = "B"
+            if c == "\\" and i + 1 < n:
+                ctx[i + 1] = "B"
+                i += 2
+                continue
+            if c == "`":
+                stack.pop()
         i += 1
     return ctx
 
@@ -128,8 +232,20 @@ def _heredoc_body(text: str, i: int, tag: str, kind: str, ctx: list[str]) -> int
     return n
 
 
+def _command_words(text: str, ctx: list[str], at: int) -> list[str]:
+    """The words of the simple command that the reference at `at` belongs to, up to it (a rough split)."""
+    start = at
+    while start > 0 and not (text[start - 1] in "\n;&|(){" and ctx[start - 1] == "N"):
+        start -= 1
+    words = re.findall(r"[^\s]+", text[start:at])
+    while words and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):  # leading VAR=value assignments
+        words.pop(0)
+    return words
+
+
 def make_safe(run: str) -> SafeCommand:
-    """Rewrite every `${{ expr }}` of a `run:` command into a quoted reference to an env variable."""
+    """Rewrite every `${{ expr }}` of a `run:` command into a quoted reference to an env variable; refuse
+    (in `errors`) the places where bash would still evaluate the value as code."""
     out = SafeCommand(command=run)
     matches = list(INTERP.finditer(run))
     if not matches:
@@ -142,19 +258,31 @@ def make_safe(run: str) -> SafeCommand:
         name = var_name(expr, out.refs)
         out.refs[name] = expr
         where = ctx[m.start()] if m.start() < len(ctx) else "N"
+        shown = f"${{{{ {expr} }}}}"
+        words = _command_words(run, ctx, m.start()) if where in ("N", "S", "D") else []
         ref = "${" + name + "}"
-        if where == "N":
+        if where in REFUSED:
+            out.errors.append(f'{shown} is {REFUSED[where]}: use "${name}" in a plain command argument or an env: value')
+        elif words and words[0] == "eval":
+            out.errors.append(f'{shown} is an argument of eval, which runs it as shell code: use "${name}" without eval')
+        elif words and words[0].rsplit("/", 1)[-1] in _SHELLS and "-c" in words[1:]:
+            out.errors.append(
+                f'{shown} is in the script of `{words[0]} -c`, which runs it as shell code: read "${name}" from the '
+                "environment inside that script instead"
+            )
+        elif where == "N":
             ref = f'"{ref}"'
         elif where == "S":
             ref = f"'\"{ref}\"'"
             out.warnings.append(
-                f"${{{{ {expr} }}}} is inside single quotes: the quotes are closed around its value ({name}) so the value "
-                'is still inserted; prefer "${' + name + '}" in double quotes'
+                f"{shown} is inside single quotes: the quotes are closed around its value ({name}) so the value is still "
+                f'inserted, which is code if those quotes hold a program (python -c, sed, awk); prefer "${name}" in '
+                "double quotes, or read it from the environment inside that program"
             )
         elif where == "Q":
             out.warnings.append(
-                f"${{{{ {expr} }}}} is inside a quoted heredoc (<<'TAG'): the shell does not expand ${name} there, so the "
-                'step sees the reference, not the value; use an unquoted heredoc or "$' + name + '"'
+                f"{shown} is inside a quoted heredoc (<<'TAG'): the shell does not expand ${name} there, so the step "
+                f'sees the reference, not the value; use an unquoted heredoc or "${name}"'
             )
         parts.append(run[last : m.start()] + ref)
         last = m.end()

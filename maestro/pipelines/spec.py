@@ -238,6 +238,9 @@ def validate(data: dict[str, Any]) -> PipelineSpec:
                 errors.append({"field": f"steps[{i}]({s.id}).needs", "message": f"unknown step {n!r}"})
             elif n == s.id:
                 errors.append({"field": f"steps[{i}]({s.id}).needs", "message": "a step cannot need itself"})
+        if s.run:
+            for problem in make_safe(s.run).errors:
+                errors.append({"field": f"steps[{i}]({s.id}).run", "message": problem})
         roots = {"params", "steps", "matrix", "env", "run"}
         for field, text in [("if", s.if_), ("run", s.run), *[(f"env.{k}", v) for k, v in s.env.items()]]:
             if not text:

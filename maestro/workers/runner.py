@@ -35,6 +35,7 @@ def build_runner(client: Client, settings: Settings, sandbox: StepSandbox | None
         store=make_store(settings),
         sandbox=sandbox or make_sandbox(settings),
         retention_minutes=settings.workspace_retention_minutes,
+        artifact_max_bytes=settings.artifact_max_bytes,
     )
     return Worker(
         client,

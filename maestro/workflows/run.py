@@ -370,6 +370,14 @@ class RunWorkflow:
         ctx = self._ctx(step)
         safe = make_safe(step.run or "")  # inputs never become shell text: the command refers to env vars
         command = safe.command
+        if safe.errors and workflow.patched("shellsafe-refusals-v1"):  # a version saved before these were refused
+            self.status[step.key] = "failed"
+            await self._project_step(
+                StepUpdate(
+                    run_id=inp.run_id, key=step.key, status="failed", message=("refused: " + "; ".join(safe.errors))[:2000]
+                )
+            )
+            return
         try:
             env = {k: interpolate(v, ctx) for k, v in step.env.items()}
             env.update({name: evaluate(expr, ctx) for name, expr in safe.refs.items()})
