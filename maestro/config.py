@@ -108,6 +108,12 @@ class Settings(BaseSettings):
         "(admin only: steps see the runner's host; their runs carry an unisolated badge and provenance says so).",
     )
     step_user: str = Field("maestro-step", description="Unprivileged host user every sandboxed step runs as.")
+    step_blocked_networks: list[str] = Field(
+        default_factory=lambda: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"],
+        description="IPv4 networks steps can never reach, JSON (default: private and CGNAT ranges, where clusters keep "
+        "their services); the host's own addresses and link-local are always blocked. [] lets steps reach an internal "
+        "registry.",
+    )
     runner_toolchains: list[Path] = Field(
         default_factory=list,
         description='Extra host directories bound read-only into every step of this pool, JSON (e.g. ["/opt/node"]).',

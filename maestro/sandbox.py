@@ -121,9 +121,11 @@ def host_addresses() -> list[str]:
     return addrs
 
 
-def prohibited_routes() -> list[str]:
-    """Destinations a step can never connect to: the host's own addresses and link-local (cloud metadata)."""
-    return [f"{a}/32" for a in host_addresses()] + ["169.254.0.0/16", "10.0.2.2/32"]
+def prohibited_routes(blocked: Iterable[str] = ()) -> list[str]:
+    """Destinations a step can never connect to: the host's own addresses, link-local (cloud metadata),
+    slirp4netns' way to the host, and the networks the runner is told to keep steps out of."""
+    extra = [str(ipaddress.ip_network(b, strict=False)) for b in blocked if ipaddress.ip_network(b, strict=False).version == 4]
+    return [f"{a}/32" for a in host_addresses()] + ["169.254.0.0/16", "10.0.2.2/32", *extra]
 
 
 @dataclass
@@ -271,12 +273,14 @@ class StepSandbox:
         isolation: Isolation = "sandbox",
         step_user: str = "maestro-step",
         toolchains: Iterable[Path] = (),
+        blocked_networks: Iterable[str] = (),
         pool_size: int = 2,
         state_dir: Path = STATE_DIR,
     ) -> None:
         self.isolation: Isolation = isolation
         self.step_user = step_user
         self.toolchains = [Path(p) for p in toolchains]
+        self.blocked_networks = list(blocked_networks)
         self.pool_size = pool_size
         self.state_dir = state_dir
         self.uid = -1
@@ -339,7 +343,7 @@ class StepSandbox:
             tmp.write_text(text)
             os.chmod(tmp, 0o644)
             os.replace(tmp, p)
-        self._routes = prohibited_routes()
+        self._routes = prohibited_routes(self.blocked_networks)
 
     def prime(self) -> None:
         """Prepare the warm pool of network namespaces in the background."""

@@ -344,3 +344,22 @@ def test_a_step_cannot_exhaust_the_runner_with_huge_outputs_or_artifacts(caller:
     assert run["status"] == "succeeded" and run["steps"][0]["outputs"] == {"v": "1"}
     assert [a["path"] for a in run["artifacts"]] == ["out/ok.txt"]
     assert any("out/huge.bin is 42949672960 bytes" in ln["line"] for ln in logs(caller, run["id"]))
+
+
+def test_another_runs_source_cache_is_not_a_source(caller: Caller, settings: Settings, tmp_path: Path) -> None:
+    """The runner clones as root: a local path into its own workspaces (another run's source) is refused."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    (repo / "secret.txt").write_text("another team's code\n")
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.com", "-c", "user.name=t"]
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], check=True)
+    register(caller, f"name: victim\nkeepWorkspace: true\nsource: {{url: 'file://{repo}'}}\nsteps:\n- {{id: a, run: 'true'}}\n")
+    victim = wait_run(caller, start(caller, "victim")["id"])
+    cache = settings.effective_workspace_dir / victim["id"] / "_source"
+    assert (cache / ".git").is_dir()
+    register(caller, f"name: thief\nsource: {{url: '{cache}'}}\nsteps:\n- {{id: a, run: 'cat secret.txt'}}\n")
+    thief = wait_run(caller, start(caller, "thief")["id"])
+    assert thief["status"] == "failed" and "private data" in thief["error"]

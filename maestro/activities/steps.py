@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -213,6 +213,7 @@ class StepActivities:
         sandbox: StepSandbox | None = None,
         retention_minutes: int = 0,
         artifact_max_bytes: int = 2 << 30,
+        protected: Iterable[Path] = (),
     ) -> None:
         self.engine = engine
         self.redis = redis
@@ -221,6 +222,7 @@ class StepActivities:
         self.sandbox = sandbox or StepSandbox(isolation="none")
         self.retention = timedelta(minutes=retention_minutes)
         self.artifact_max_bytes = artifact_max_bytes
+        self.protected = [Path(p) for p in protected]  # never a source: the data dir, the artifact store
         janitor = threading.Thread(target=_janitor, args=(weakref.ref(self),), name="maestro-workspace-janitor", daemon=True)
         janitor.start()
 
@@ -254,6 +256,15 @@ class StepActivities:
         """Clone the run's source once on this runner and return the commit the ref points to."""
         cache = self._cache_dir(inp.run_id)
         url = inp.url[len("file://") :] if inp.url.startswith("file://") else inp.url
+        if "://" not in url and ":" not in url.split("/", 1)[0]:  # a path on this runner, read as root
+            local = Path(url).resolve()
+            for private in [self.workspace_dir, *self.protected]:
+                if local == private.resolve() or private.resolve() in local.parents:
+                    raise ApplicationError(
+                        f"source {inp.url} is inside the runner's private data ({private}); use a repository URL",
+                        type="SourceError",
+                        non_retryable=True,
+                    )
 
         def work() -> str:
             if not (cache / ".git").is_dir():

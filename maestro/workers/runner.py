@@ -36,6 +36,7 @@ def build_runner(client: Client, settings: Settings, sandbox: StepSandbox | None
         sandbox=sandbox or make_sandbox(settings),
         retention_minutes=settings.workspace_retention_minutes,
         artifact_max_bytes=settings.artifact_max_bytes,
+        protected=[settings.effective_artifact_dir, settings.data_dir / "keys", settings.data_dir / "valkey"],
     )
     return Worker(
         client,
