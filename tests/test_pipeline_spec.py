@@ -188,3 +188,25 @@ def test_places_where_bash_would_run_the_value_are_refused(run: str, why: str, t
         env = {"PATH": "/usr/bin:/bin", **dict.fromkeys(safe.refs, "a[$(touch pwned)]")}
         subprocess.run(["bash", "-c", safe.command], env=env, cwd=tmp_path, capture_output=True)
         assert (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "cat <<\\EOF\nit's\nEOF\nfind . -name ${{ params.v }}",  # a backslash-quoted heredoc tag
+        "echo $(( 1 << 2 )); find . -name ${{ params.v }}",  # a shift, not a heredoc
+        "echo $'\\''; find . -name ${{ params.v }}",  # ANSI-C quoting with an escaped quote
+    ],
+)
+def test_quoting_the_scanner_must_not_misread(template: str, tmp_path: Path) -> None:
+    """Constructs that once made the scanner lose track of quoting: the reference is still one quoted word."""
+    import subprocess
+
+    from maestro.pipelines.shellsafe import make_safe
+
+    (tmp_path / "y").touch()
+    safe = make_safe(template)
+    assert not safe.errors
+    env = {"PATH": "/usr/bin:/bin", **dict.fromkeys(safe.refs, "x -o -exec touch P1 ; -o -name y")}
+    subprocess.run(["bash", "-c", safe.command], env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert not (tmp_path / "P1").exists()

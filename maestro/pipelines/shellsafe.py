@@ -64,6 +64,22 @@ _SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "ash"}
 _HEREDOC = re.compile(r"<<-?[ \t]*(?P<bs>\\?)(?P<q>['\"]?)(?P<tag>[A-Za-z_][A-Za-z0-9_]*)(?P=q)")
 
 
+def _opener(text: str, i: int, top: str, at_word: bool) -> tuple[str, int] | None:
+    """A construct starting at `i` that opens a new context: (its state, its length)."""
+    for prefix, state in (("$((", "A"), ("$[", "AB"), ("${", "E"), ("$(", "P")):
+        if text.startswith(prefix, i):
+            return state, len(prefix)
+    if top in ("N", "P") and at_word:
+        for prefix, state in (("((", "A"), ("[[", "T")):
+            if text.startswith(prefix, i):
+                return state, len(prefix)
+    return None
+
+
+_ESCAPING = {"N", "P", "D", "X", "E", "B"}  # where a backslash quotes the next character
+_CLOSERS = {"S": "'", "X": "'", "D": '"', "B": "`", "E": "}"}
+
+
 def _contexts(text: str) -> list[str]:
     """The quoting context of every character of a bash command: N(ormal), S(ingle), D(ouble), H (unquoted
     heredoc body), Q (quoted heredoc body), C(omment), or one of REFUSED's. Good enough to place `${{ }}`
@@ -75,53 +91,43 @@ def _contexts(text: str) -> list[str]:
     i, n = 0, len(text)
     while i < n:
         top = stack[-1]
+        here = {"P": "N", "AB": "A"}.get(top, top)
         c = text[i]
         at_word = i == 0 or text[i - 1] in _WORD_START
         if text.startswith("${{", i) and (m := INTERP.match(text, i)):  # our own marker: keeps the context
             for k in range(i, m.end()):
-                ctx[k] = {"P": "N", "AB": "A"}.get(top, top)
+                ctx[k] = here
             i = m.end()
             continue
+        ctx[i] = here
+        if top in _ESCAPING and c == "\\" and i + 1 < n:
+            ctx[i + 1] = here
+            i += 2
+            continue
+        if top in _CLOSERS and c == _CLOSERS[top]:
+            stack.pop()
+            i += 1
+            continue
+        if top in ("N", "P", "D", "E") and (opened := _opener(text, i, top, at_word)):
+            state, length = opened
+            stack.append(state)
+            if state in ("A", "AB"):
+                depth.append(0)
+            i += length
+            continue
         if top in ("N", "P"):  # P: inside $( … ), a normal context of its own
-            ctx[i] = "N"
-            if c == "\\" and i + 1 < n:
-                ctx[i + 1] = "N"
-                i += 2
-                continue
             if text.startswith("$'", i):
                 stack.append("X")
                 i += 2
                 continue
-            if c == "'":
-                stack.append("S")
-            elif c == '"':
-                stack.append("D")
-            elif c == "`":
-                stack.append("B")
+            if c in "'\"`":
+                stack.append({"'": "S", '"': "D", "`": "B"}[c])
             elif c == "#" and at_word:
                 j = text.find("\n", i)
                 j = n if j < 0 else j
                 for k in range(i, j):
                     ctx[k] = "C"
                 i = j
-                continue
-            elif text.startswith("$((", i) or text.startswith("$[", i) or (text.startswith("((", i) and at_word):
-                step = 3 if text.startswith("$((", i) else 2
-                stack.append("A" if text[i + 1] != "[" else "AB")
-                depth.append(0)
-                i += step
-                continue
-            elif text.startswith("[[", i) and at_word:
-                stack.append("T")
-                i += 2
-                continue
-            elif text.startswith("${", i):
-                stack.append("E")
-                i += 2
-                continue
-            elif text.startswith("$(", i):
-                stack.append("P")
-                i += 2
                 continue
             elif c == ")" and top == "P":
                 stack.pop()
@@ -135,45 +141,9 @@ def _contexts(text: str) -> list[str]:
                     i = _heredoc_body(text, i, tag, "Q" if quoted else "H", ctx)
                 pending.clear()
                 continue
-        elif top == "S":
-            ctx[i] = "S"
-            if c == "'":
-                stack.pop()
-                ctx[i] = "N"
-        elif top == "X":
-            ctx[i] = "X"
-            if c == "\\" and i + 1 < n:
-                ctx[i + 1] = "X"
-                i += 2
-                continue
-            if c == "'":
-                stack.pop()
-        elif top == "D":
-            ctx[i] = "D"
-            if c == "\\" and i + 1 < n:
-                ctx[i + 1] = "D"
-                i += 2
-                continue
-            if c == '"':
-                stack.pop()
-                ctx[i] = "N"
-            elif c == "`":
-                stack.append("B")
-            elif text.startswith("$((", i) or text.startswith("$[", i):
-                stack.append("A" if text[i + 1] != "[" else "AB")
-                depth.append(0)
-                i += 3 if text[i + 1] == "(" else 2
-                continue
-            elif text.startswith("${", i):
-                stack.append("E")
-                i += 2
-                continue
-            elif text.startswith("$(", i):
-                stack.append("P")
-                i += 2
-                continue
+        elif top == "D" and c == "`":
+            stack.append("B")
         elif top in ("A", "AB"):
-            ctx[i] = "A"
             if top == "AB" and c == "]":
                 stack.pop()
                 depth.pop()
@@ -187,33 +157,11 @@ def _contexts(text: str) -> list[str]:
                 depth.pop()
                 i += 2
                 continue
-        elif top == "T":
-            ctx[i] = "T"
-            if text.startswith("]]", i):
-                ctx[i + 1] = "T"
-                stack.pop()
-                i += 2
-                continue
-        elif top == "E":
-            ctx[i] = "E"
-            if c == "\\" and i + 1 < n:
-                ctx[i + 1] = "E"
-                i += 2
-                continue
-            if text.startswith("${", i):
-                stack.append("E")
-                i += 2
-                continue
-            if c == "}":
-                stack.pop()
-        elif top == "B":
-            ctx[i] = "B"
-            if c == "\\" and i + 1 < n:
-                ctx[i + 1] = "B"
-                i += 2
-                continue
-            if c == "`":
-                stack.pop()
+        elif top == "T" and text.startswith("]]", i):
+            ctx[i + 1] = "T"
+            stack.pop()
+            i += 2
+            continue
         i += 1
     return ctx
 
