@@ -53,6 +53,7 @@ TOOLS = ("bwrap", "slirp4netns", "ip", "setpriv", "unshare", "mount", "sh")
 # the whole environment of what the runner starts as root to build a sandbox (never the step's)
 ROOT_ENV = {"PATH": SAFE_PATH, "LANG": "C.UTF-8"}
 IP = shutil.which("ip", path=SAFE_PATH) or "/usr/sbin/ip"
+SLIRP = shutil.which("slirp4netns", path=SAFE_PATH) or "/usr/bin/slirp4netns"
 # /etc entries a build needs (TLS roots, pip/git config, name resolution); never shadow, ssh keys, sudoers
 ETC_ENTRIES = (
     "ssl",
@@ -124,8 +125,8 @@ def host_addresses() -> list[str]:
 def prohibited_routes(blocked: Iterable[str] = ()) -> list[str]:
     """Destinations a step can never connect to: the host's own addresses, link-local (cloud metadata),
     slirp4netns' way to the host, and the networks the runner is told to keep steps out of."""
-    extra = [str(ipaddress.ip_network(b, strict=False)) for b in blocked if ipaddress.ip_network(b, strict=False).version == 4]
-    return [f"{a}/32" for a in host_addresses()] + ["169.254.0.0/16", "10.0.2.2/32", *extra]
+    nets = [ipaddress.ip_network(b, strict=False) for b in blocked]
+    return [f"{a}/32" for a in host_addresses()] + ["169.254.0.0/16", "10.0.2.2/32", *(str(n) for n in nets if n.version == 4)]
 
 
 @dataclass
@@ -147,7 +148,7 @@ def new_netns(routes: list[str]) -> Lease:
     try:
         lease.slirp = subprocess.Popen(
             [
-                shutil.which("slirp4netns", path=SAFE_PATH) or "slirp4netns",
+                SLIRP,
                 "--configure",
                 "--mtu=65520",
                 "--disable-host-loopback",
@@ -287,6 +288,7 @@ class StepSandbox:
         self.gid = -1
         self.tools: dict[str, str] = {}
         self._routes: list[str] = []
+        self._root: list[str] = []  # the bwrap binds every step shares (/usr, /lib*, /etc), laid out by start()
 
     @property
     def enabled(self) -> bool:
@@ -344,6 +346,24 @@ class StepSandbox:
             os.chmod(tmp, 0o644)
             os.replace(tmp, p)
         self._routes = prohibited_routes(self.blocked_networks)
+        self._root = self._root_binds()
+
+    def _root_binds(self) -> list[str]:
+        """The read-only system every step sees: /usr and its /bin, /lib* links, the curated /etc."""
+        binds = ["--ro-bind", "/usr", "/usr"]
+        for link in ("bin", "lib", "lib32", "lib64", "sbin"):
+            target = Path("/") / link
+            if target.is_symlink():
+                binds += ["--symlink", os.readlink(target), f"/{link}"]
+            elif target.is_dir():
+                binds += ["--ro-bind", str(target), f"/{link}"]
+        for entry in ETC_ENTRIES:
+            src = Path("/etc") / entry
+            if src.exists():
+                binds += ["--ro-bind", str(src), str(src)]
+        for name in ("passwd", "group", "hosts", "resolv.conf"):
+            binds += ["--ro-bind", str(self.state_dir / name), f"/etc/{name}"]
+        return binds
 
     def prime(self) -> None:
         """Prepare the warm pool of network namespaces in the background."""
@@ -434,22 +454,8 @@ class StepSandbox:
             str(STEP_UID_INSIDE),
             "--hostname",
             "step",
-            "--ro-bind",
-            "/usr",
-            "/usr",
+            *self._root,
         ]
-        for link in ("bin", "lib", "lib32", "lib64", "sbin"):
-            target = Path("/") / link
-            if target.is_symlink():
-                bwrap += ["--symlink", os.readlink(target), f"/{link}"]
-            elif target.is_dir():
-                bwrap += ["--ro-bind", str(target), f"/{link}"]
-        for entry in ETC_ENTRIES:
-            src = Path("/etc") / entry
-            if src.exists():
-                bwrap += ["--ro-bind", str(src), str(src)]
-        for name in ("passwd", "group", "hosts", "resolv.conf"):
-            bwrap += ["--ro-bind", str(self.state_dir / name), f"/etc/{name}"]
         if not mounts.network:
             bwrap.append("--unshare-net")
         bwrap += [

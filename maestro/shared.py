@@ -46,6 +46,11 @@ class DiagnosticsResult:
     finished_at: str = ""
 
 
+def rate_for(rate_card: dict[str, float], pool: str) -> float:
+    """USD per runner-second of a pool (the card's `default` for pools it does not name)."""
+    return rate_card.get(pool, rate_card.get("default", 0.0))
+
+
 def runner_queue(pool: str, prefix: str = "maestro-runner-") -> str:
     return f"{prefix}{pool}"
 

@@ -142,9 +142,15 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+SECURED_MARKER = ".private-v1"
+
+
 def secure_data_dir(data: Path, skip: set[Path]) -> None:
-    """Data-dir files 0600, directories 0700 (a data dir made by an older Maestro had 0644 databases)."""
+    """Data-dir files 0600, directories 0700, once: a data dir made by an older Maestro (0644 databases)
+    is walked on its first start with this version; what Maestro writes later is private by its umask."""
     os.chmod(data, 0o700)
+    if (data / SECURED_MARKER).exists():
+        return
     for root, dirs, files in os.walk(data):
         dirs[:] = [d for d in dirs if Path(root, d) not in skip]
         for d in dirs:
@@ -155,6 +161,7 @@ def secure_data_dir(data: Path, skip: set[Path]) -> None:
                 p = os.path.join(root, f)
                 if not os.path.islink(p):
                     os.chmod(p, 0o600)
+    _write_private(data / SECURED_MARKER, "data-dir files 0600 and directories 0700 since this Maestro version\n")
 
 
 MAESTRO_ONLY_SECRETS = ("MAESTRO_ADMIN_PASSWORD",)

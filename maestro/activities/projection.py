@@ -165,7 +165,8 @@ class ProjectionActivities:
 
     @activity.defn(name="audit_direct_action")
     def audit_direct_action(self, act: DirectAction) -> None:
-        """Audit a control sent straight through Temporal: the actor is the `by` it named, prefixed `temporal:`."""
+        """Audit a control sent straight through Temporal: the actor is the user its ticket named (or the
+        workflow's own, e.g. a native cancel)."""
         with Session(self.engine) as s:
             publish_audit_with(s, audit_publisher(self.redis, self.maxlen))
             append_audit(

@@ -26,7 +26,7 @@ from typing import Any
 
 from opentelemetry import trace
 from redis.asyncio import Redis
-from sqlalchemy import Engine
+from sqlalchemy import Engine, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -107,7 +107,8 @@ class _LogSink:
     buf: list[dict[str, Any]] = field(default_factory=list)
     capped: bool = False
     spool_fd: int | None = None  # every line goes to disk first: a killed runner's lines survive it
-    spooled: int = 0  # how many of `buf` are on disk already
+    spooled: int = 0  # how many of `buf` are encoded (and on disk) already
+    encoded: list[str] = field(default_factory=list)  # the JSON of buf[:spooled]
     flushing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def _line(self, stream: str, text: str) -> dict[str, Any]:
@@ -121,11 +122,11 @@ class _LogSink:
             "execution": self.execution,
         }
 
-    def add(self, stream: str, text: str, *, cut: bool = False) -> None:
+    def add(self, stream: str, text: str) -> None:
         if self.capped:
             self.dropped += 1
             return
-        if not cut and len(text.encode()) > self.max_line_bytes:
+        if len(text.encode()) > self.max_line_bytes:
             text = text.encode()[: self.max_line_bytes].decode(errors="ignore") + " …[line truncated]"
         self.n += 1
         self.buf.append(self._line(stream, text))
@@ -137,64 +138,72 @@ class _LogSink:
         self.n += 1
         self.buf.append(self._line("system", text))
 
-    def _write_db(self, lines: list[dict[str, Any]], chunk: int) -> None:
-        with Session(self.engine) as s:
-            s.add(
-                LogChunk(
-                    run_id=self.run_id,
-                    step_key=self.key,
-                    attempt=self.attempt,
-                    execution=self.execution,
-                    chunk=chunk,
-                    first_line=lines[0]["n"],
-                    line_count=len(lines),
-                    lines=lines,
-                )
-            )
-            try:
-                s.commit()
-            except IntegrityError:  # already written by this execution: never twice
-                s.rollback()
-
     def spool(self) -> None:
-        """Append the lines not yet on disk to the spool file (one write; in the page cache at once)."""
-        if self.spool_fd is None or self.spooled >= len(self.buf):
+        """Encode the lines not yet encoded and append them to the spool file (one write: in the page cache
+        at once); the live stream reuses the same JSON."""
+        if self.spooled >= len(self.buf):
             return
-        data = "".join(json.dumps(ln) + "\n" for ln in self.buf[self.spooled :]).encode()
+        fresh = [json.dumps(ln) for ln in self.buf[self.spooled :]]
+        self.encoded += fresh
         self.spooled = len(self.buf)
-        with contextlib.suppress(OSError):
-            os.write(self.spool_fd, data)
+        if self.spool_fd is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.spool_fd, "".join(t + "\n" for t in fresh).encode())
 
     async def flush(self) -> None:
         async with self.flushing:  # one batch at a time: chunks reach SQL (and readers) in line order
             if not self.buf:
                 return
             self.spool()
-            lines, self.buf = self.buf, []
-            self.spooled = 0
+            lines, encoded, self.buf, self.encoded, self.spooled = self.buf, self.encoded, [], [], 0
             chunk = self.chunk
             self.chunk += 1
-            await asyncio.to_thread(self._write_db, lines, chunk)
-            try:
-                pipe = self.redis.pipeline(transaction=False)
-                for ln in lines:
-                    pipe.xadd(logs_key(self.run_id), {"e": _line_event(ln)}, maxlen=LOG_STREAM_MAXLEN, approximate=True)
-                await pipe.execute()
-            except Exception:  # live view only; the durable log is in SQL
-                activity.logger.warning("live log publish failed", exc_info=True)
+            await asyncio.to_thread(write_chunk, self.engine, self.run_id, self.key, self.attempt, self.execution, chunk, lines)
+            await publish_lines(self.redis, self.run_id, lines, encoded)
 
 
-def _line_event(ln: dict[str, Any]) -> str:
-    return json.dumps(
-        {
-            "ts": ln["ts"],
-            "type": "log_line",
-            "id": f"{ln['step']}:{ln['attempt']}:{ln.get('execution', 1)}:{ln['n']}",
-            "entity": "run",
-            "payload": ln,
-            "traceId": "",
-        }
-    )
+def write_chunk(
+    engine: Engine, run_id: str, key: str, attempt: int, execution: int, chunk: int, lines: list[dict[str, Any]]
+) -> bool:
+    """Store one batch of an execution's lines; False when that chunk was already stored (never twice)."""
+    with Session(engine) as s:
+        s.add(
+            LogChunk(
+                run_id=run_id,
+                step_key=key,
+                attempt=attempt,
+                execution=execution,
+                chunk=chunk,
+                first_line=lines[0]["n"],
+                line_count=len(lines),
+                lines=lines,
+            )
+        )
+        try:
+            s.commit()
+        except IntegrityError:
+            s.rollback()
+            return False
+    return True
+
+
+async def publish_lines(redis: Redis, run_id: str, lines: list[dict[str, Any]], encoded: list[str] | None = None) -> None:
+    """Lines to the run's live log stream (best effort: the durable log is in SQL)."""
+    texts = encoded if encoded is not None else [json.dumps(ln) for ln in lines]
+    try:
+        pipe = redis.pipeline(transaction=False)
+        for ln, text in zip(lines, texts, strict=True):
+            pipe.xadd(logs_key(run_id), {"e": _line_event(ln, text)}, maxlen=LOG_STREAM_MAXLEN, approximate=True)
+        await pipe.execute()
+    except Exception:
+        log.warning("live log publish failed", exc_info=True)
+
+
+def _line_event(ln: dict[str, Any], payload: str) -> str:
+    """The stream envelope of a line around its already-encoded JSON (`payload`)."""
+    ident = json.dumps(f"{ln['step']}:{ln['attempt']}:{ln.get('execution', 1)}:{ln['n']}")
+    head = f'{{"ts": {json.dumps(ln["ts"])}, "type": "log_line", "id": {ident}, "entity": "run"'
+    return f'{head}, "payload": {payload}, "traceId": ""}}'
 
 
 def kill_group(proc: asyncio.subprocess.Process) -> None:
@@ -327,7 +336,8 @@ class StepActivities:
             self.engine, self.redis, inp.run_id, inp.key, inp.attempt, info.attempt, inp.log_max_lines, inp.log_max_line_bytes
         )
         execution = info.attempt
-        finished = await asyncio.to_thread(self._finished_outcome, inp)
+        # only a re-execution can find its attempt already finished: the first one skips the lookup
+        finished = await asyncio.to_thread(self._finished_outcome, inp) if execution > 1 else None
         if finished is not None:  # it ran to its end, but the completion never reached Temporal
             sink.system(
                 f"maestro: execution {finished.execution} of this step finished (exit code {finished.exit_code}) before "
@@ -385,11 +395,17 @@ class StepActivities:
 
     def _seen(self, inp: StepInput, execution: int) -> None:
         with Session(self.engine) as s:
-            row = self._execution_row(s, inp, execution)
-            if row is not None:
-                row.seen_at = utcnow()
-                s.add(row)
-                s.commit()
+            s.exec(  # type: ignore[call-overload]
+                update(StepExecution)
+                .where(
+                    col(StepExecution.run_id) == inp.run_id,
+                    col(StepExecution.step_key) == inp.key,
+                    col(StepExecution.attempt) == inp.attempt,
+                    col(StepExecution.execution) == execution,
+                )
+                .values(seen_at=utcnow())
+            )
+            s.commit()
 
     def _finish(self, inp: StepInput, outcome: StepOutcome) -> None:
         with Session(self.engine) as s:
@@ -411,11 +427,7 @@ class StepActivities:
             shipped = await asyncio.to_thread(_ship_spool, self.engine, inp, k, spool)
             if shipped:
                 sink.system(f"maestro: recovered {len(shipped)} line(s) that execution {k} printed before its runner was lost")
-                with contextlib.suppress(Exception):
-                    pipe = self.redis.pipeline(transaction=False)
-                    for ln in shipped:
-                        pipe.xadd(logs_key(inp.run_id), {"e": _line_event(ln)}, maxlen=LOG_STREAM_MAXLEN, approximate=True)
-                    await pipe.execute()
+                await publish_lines(self.redis, inp.run_id, shipped)
 
     async def _execute(self, inp: StepInput, execution: int, sink: _LogSink, span: Any) -> StepOutcome:
         base = self.workspace_dir / inp.run_id / f"{safe_name(inp.key)}.{inp.attempt}.{execution}"
@@ -637,26 +649,10 @@ def _ship_spool(engine: Engine, inp: StepInput, execution: int, spool: Path) -> 
             )
         ).all()
         last_n = max((c.first_line + c.line_count - 1 for c in chunks), default=0)
-        missing = [ln for ln in lines if isinstance(ln, dict) and int(ln.get("n", 0)) > last_n]
-        if not missing:
-            return []
-        s.add(
-            LogChunk(
-                run_id=inp.run_id,
-                step_key=inp.key,
-                attempt=inp.attempt,
-                execution=execution,
-                chunk=max((c.chunk for c in chunks), default=-1) + 1,
-                first_line=int(missing[0]["n"]),
-                line_count=len(missing),
-                lines=missing,
-            )
-        )
-        try:
-            s.commit()
-        except IntegrityError:  # another execution shipped them first
-            s.rollback()
-            return []
+        next_chunk = max((c.chunk for c in chunks), default=-1) + 1
+    missing = [ln for ln in lines if isinstance(ln, dict) and int(ln.get("n", 0)) > last_n]
+    if not missing or not write_chunk(engine, inp.run_id, inp.key, inp.attempt, execution, next_chunk, missing):
+        return []  # nothing lost, or another execution shipped them first
     return missing
 
 
@@ -681,8 +677,8 @@ async def _pump(stream: asyncio.StreamReader, name: str, sink: _LogSink) -> None
             piece = chunk[start : nl if nl >= 0 else len(chunk)]
             if not overflow:
                 partial += piece
-                if len(partial) > limit:
-                    sink.add(name, bytes(partial[:limit]).decode(errors="ignore") + " …[line truncated]", cut=True)
+                if len(partial) > limit:  # the sink cuts it, once, with its marker; the rest of the line is skipped
+                    sink.add(name, bytes(partial).decode(errors="ignore"))
                     partial.clear()
                     overflow = True
             if nl < 0:
@@ -749,10 +745,11 @@ def match_artifacts(work: Path, patterns: list[str], deadline: float) -> list[st
             rel = name if rel_root == "." else f"{rel_root}/{name}"
             if any(r.match(rel) for r in regexes) and stat.S_ISREG(os.lstat(os.path.join(root, name)).st_mode):
                 files_seen.append(rel)
-    found: list[str] = []
-    for rx in regexes:  # in the order of the globs, each glob's matches sorted
-        found += [rel for rel in sorted(files_seen) if rx.match(rel) and rel not in found]
-    return found
+    files_seen.sort()
+    found: dict[str, None] = {}  # in the order of the globs, each glob's matches sorted, each file once
+    for rx in regexes:
+        found.update((rel, None) for rel in files_seen if rx.match(rel))
+    return list(found)
 
 
 _OUT_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_-]{0,63})=(.*)$")

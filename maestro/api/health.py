@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -75,8 +76,6 @@ async def pollers(rt: Runtime, task_queue: str, kind: TaskQueueType.ValueType) -
 
 async def worker_health(rt: Runtime) -> list[WorkerQueuePublic]:
     """The control worker and every runner pool in use, from Temporal's pollers and the processes' heartbeats."""
-    from datetime import UTC, datetime
-
     settings = rt.settings
     beats = await asyncio.to_thread(liveness.live, rt.redis_sync)
     pools = {"default"} | {b.pool for b in beats if b.kind == "runner"}

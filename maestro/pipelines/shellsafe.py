@@ -22,6 +22,7 @@ should read the environment variable themselves.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -30,8 +31,10 @@ from maestro.pipelines.expr import INTERP
 VAR_PREFIX = "MAESTRO_EXPR_"
 
 
-@dataclass
+@dataclass(frozen=True)
 class SafeCommand:
+    """The rewrite of one `run:` (shared from a cache: never modify it)."""
+
     command: str
     refs: dict[str, str] = field(default_factory=dict)  # env var → expression
     warnings: list[str] = field(default_factory=list)
@@ -191,30 +194,33 @@ def _command_words(text: str, ctx: list[str], at: int) -> list[str]:
     return words
 
 
+@functools.lru_cache(maxsize=1024)  # the same `run:` is rewritten by validation, planning, launch and the workflow
 def make_safe(run: str) -> SafeCommand:
     """Rewrite every `${{ expr }}` of a `run:` command into a quoted reference to an env variable; refuse
     (in `errors`) the places where bash would still evaluate the value as code."""
-    out = SafeCommand(command=run)
     matches = list(INTERP.finditer(run))
     if not matches:
-        return out
+        return SafeCommand(command=run)
+    refs: dict[str, str] = {}
+    warnings: list[str] = []
+    errors: list[str] = []
     ctx = _contexts(run)
     parts: list[str] = []
     last = 0
     for m in matches:
         expr = m.group(1).strip()
-        name = var_name(expr, out.refs)
-        out.refs[name] = expr
+        name = var_name(expr, refs)
+        refs[name] = expr
         where = ctx[m.start()] if m.start() < len(ctx) else "N"
         shown = f"${{{{ {expr} }}}}"
         words = _command_words(run, ctx, m.start()) if where in ("N", "S", "D") else []
         ref = "${" + name + "}"
         if where in REFUSED:
-            out.errors.append(f'{shown} is {REFUSED[where]}: use "${name}" in a plain command argument or an env: value')
+            errors.append(f'{shown} is {REFUSED[where]}: use "${name}" in a plain command argument or an env: value')
         elif words and words[0] == "eval":
-            out.errors.append(f'{shown} is an argument of eval, which runs it as shell code: use "${name}" without eval')
+            errors.append(f'{shown} is an argument of eval, which runs it as shell code: use "${name}" without eval')
         elif words and words[0].rsplit("/", 1)[-1] in _SHELLS and "-c" in words[1:]:
-            out.errors.append(
+            errors.append(
                 f'{shown} is in the script of `{words[0]} -c`, which runs it as shell code: read "${name}" from the '
                 "environment inside that script instead"
             )
@@ -222,18 +228,17 @@ def make_safe(run: str) -> SafeCommand:
             ref = f'"{ref}"'
         elif where == "S":
             ref = f"'\"{ref}\"'"
-            out.warnings.append(
+            warnings.append(
                 f"{shown} is inside single quotes: the quotes are closed around its value ({name}) so the value is still "
                 f'inserted, which is code if those quotes hold a program (python -c, sed, awk); prefer "${name}" in '
                 "double quotes, or read it from the environment inside that program"
             )
         elif where == "Q":
-            out.warnings.append(
+            warnings.append(
                 f"{shown} is inside a quoted heredoc (<<'TAG'): the shell does not expand ${name} there, so the step "
                 f'sees the reference, not the value; use an unquoted heredoc or "${name}"'
             )
         parts.append(run[last : m.start()] + ref)
         last = m.end()
     parts.append(run[last:])
-    out.command = "".join(parts)
-    return out
+    return SafeCommand(command="".join(parts), refs=refs, warnings=warnings, errors=errors)

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         StepOutcome,
         StepPlan,
         StepUpdate,
+        rate_for,
         runner_queue,
     )
     from maestro.workflows.controls import redeem, require_ticket
@@ -387,7 +388,7 @@ class RunWorkflow:
                 StepUpdate(run_id=inp.run_id, key=step.key, status="failed", message=f"expression error: {exc}")
             )
             return
-        rate = inp.rate_card.get(step.pool, inp.rate_card.get("default", 0.0))
+        rate = rate_for(inp.rate_card, step.pool)
         total_cost = 0.0
         for attempt in range(1, step.retries + 2):
             await self._project_step(

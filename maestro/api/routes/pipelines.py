@@ -162,6 +162,10 @@ def plan_public(spec: specmod.PipelineSpec) -> list[PlanStep]:
     ]
 
 
+def spec_warnings(spec: specmod.PipelineSpec) -> list[FieldError]:
+    return [FieldError(field=f"spec.{w['field']}", message=w["message"]) for w in specmod.warnings(spec)]
+
+
 def _recent(s: Session, pipeline_id: str, n: int = 10) -> list[str]:
     return list(
         s.exec(select(Run.status).where(Run.pipeline_id == pipeline_id).order_by(col(Run.created_at).desc()).limit(n)).all()
@@ -197,7 +201,7 @@ def validate_pipeline(*, body: SpecInput, principal: Reader) -> ValidationResult
     return ValidationResult(
         valid=True,
         errors=[],
-        warnings=[FieldError(field=f"spec.{w['field']}", message=w["message"]) for w in specmod.warnings(spec)],
+        warnings=spec_warnings(spec),
         plan=plan_public(spec),
         content_hash=specmod.content_hash(spec),
     )
@@ -258,7 +262,7 @@ def _detail(s: Session, p: Pipeline, v: PipelineVersion) -> PipelineDetail:
             **_public(s, p).model_dump(),
             "latest": PipelineVersionPublic.model_validate(v),
             "plan": plan_public(spec),
-            "warnings": [FieldError(field=f"spec.{w['field']}", message=w["message"]) for w in specmod.warnings(spec)],
+            "warnings": spec_warnings(spec),
         }
     )
 

@@ -29,7 +29,7 @@ from maestro.domain.identity import Principal
 from maestro.domain.runs import TERMINAL_RUN, Artifact, LogChunk, Run, StepExecution, StepRun, TraceSpan
 from maestro.pipelines import launch, store
 from maestro.pipelines.spec import SpecError
-from maestro.shared import ActionInput, ActionResult
+from maestro.shared import ActionInput, ActionResult, rate_for
 
 router = APIRouter(tags=["runs"])
 
@@ -195,7 +195,6 @@ def _executions(rt: RuntimeDep, s: Session, run: Run, steps: list[StepRun]) -> d
     rows = s.exec(select(StepExecution).where(StepExecution.run_id == run.id).order_by(col(StepExecution.id))).all()
     current = {st.key: (st.attempt, st.status) for st in steps}
     pool_of = {st.key: st.pool for st in steps}
-    rates = rt.settings.rate_card
     out: dict[str, list[StepExecutionPublic]] = {}
     latest: dict[tuple[str, int], int] = {}
     for r in rows:
@@ -208,7 +207,7 @@ def _executions(rt: RuntimeDep, s: Session, run: Run, steps: list[StepRun]) -> d
             live = r.attempt == attempt and r.execution == latest[(r.step_key, r.attempt)] and st_status == "running"
             status = "running" if live else "lost"
         ms = r.duration_ms if r.duration_ms is not None else int((r.seen_at - r.started_at).total_seconds() * 1000)
-        rate = rates.get(pool_of.get(r.step_key, "default"), rates.get("default", 0.0))
+        rate = rate_for(rt.settings.rate_card, pool_of.get(r.step_key, "default"))
         out.setdefault(r.step_key, []).append(
             StepExecutionPublic(
                 attempt=r.attempt,

@@ -10,6 +10,9 @@ import { elapsedMs } from "./use-now";
 
 type Artifact = RunDetail["artifacts"][number];
 
+/** Executions whose runner was lost (the step ran again). */
+const lost = (s: StepPublic) => (s.executions ?? []).filter((e) => e.status === "lost");
+
 /** Every step with its attempt, exit code, timings and messages (approval decisions included). */
 export function RunSteps({ run, now, onShowLogs }: { run: RunDetail; now: number; onShowLogs: (step: string) => void }) {
   const columns: Column<StepPublic>[] = [
@@ -83,16 +86,14 @@ export function RunSteps({ run, now, onShowLogs }: { run: RunDetail; now: number
             </span>
           ) : null}
           {s.reusedFrom ? <span className="text-muted-foreground">Reused from run {s.reusedFrom}</span> : null}
-          {(s.executions ?? [])
-            .filter((e) => e.status === "lost")
-            .map((e) => (
+          {lost(s).map((e) => (
               <span key={`${e.attempt}.${e.execution}`} className="text-amber-800 dark:text-amber-200" data-testid="lost-execution">
                 Attempt {e.attempt}, execution {e.execution}: runner lost on {e.host || "its host"} after {formatDuration(e.durationMs)} (
                 {e.logLines ? `${e.logLines} lines, ` : ""}
                 {formatCost(e.costUsd)}); ran again
               </span>
             ))}
-          {!s.message && !s.decidedBy && !s.reusedFrom ? <span className="text-muted-foreground">—</span> : null}
+          {!s.message && !s.decidedBy && !s.reusedFrom && !lost(s).length ? <span className="text-muted-foreground">—</span> : null}
         </div>
       ),
     },
