@@ -28,9 +28,10 @@ openapi: ## regenerate frontend/openapi.json and the generated TypeScript client
 	cd frontend && npm run generate
 
 openapi-check: ## the committed OpenAPI document must match the code
-	@$(VENV)/maestro openapi --out /tmp/maestro-openapi.json
-	@diff -q frontend/openapi.json /tmp/maestro-openapi.json >/dev/null || \
-	  { echo "frontend/openapi.json is stale: run 'make openapi'"; exit 1; }
+	@out=$$(mktemp -t maestro-openapi.XXXXXX.json); trap 'rm -f "$$out"' EXIT; \
+	  $(VENV)/maestro openapi --out "$$out" && \
+	  { diff -q frontend/openapi.json "$$out" >/dev/null || \
+	    { echo "frontend/openapi.json is stale: run 'make openapi'"; exit 1; }; }
 
 ui: setup
 	cd frontend && npm run build

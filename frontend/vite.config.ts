@@ -45,5 +45,9 @@ export default defineConfig({
     include: ["src/**/*.test.{ts,tsx}"],
     css: false,
     restoreMocks: true,
+    // Component tests render whole pages: on a loaded 2-core machine (CI shares it) one can take
+    // several seconds. These bound a hang, they do not measure speed.
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
   },
 });

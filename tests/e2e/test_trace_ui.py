@@ -47,7 +47,8 @@ steps:
 
 
 def _wait_trace(api: httpx.Client, run_id: str, timeout: float = 30) -> dict[str, Any]:
-    """Spans are exported in batches a moment after they end: wait for both steps' runner spans."""
+    """Spans are exported in batches a moment after they end: wait for both steps' runner spans and
+    for every parent of a span that has arrived."""
     deadline = time.monotonic() + timeout
     body: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -55,7 +56,10 @@ def _wait_trace(api: httpx.Client, run_id: str, timeout: float = 30) -> dict[str
         assert r.status_code == 200, r.text
         body = r.json()
         step_spans = [s for s in body["spans"] if "run_step" in s["name"] and s["service"] == "maestro-runner"]
-        if len(step_spans) >= 2 and any("RunWorkflow:RunWorkflow" in s["name"] for s in body["spans"]):
+        ids = {s["spanId"] for s in body["spans"]}
+        orphans = [s for s in body["spans"] if s["parentId"] and s["parentId"] not in ids]
+        workflow = any("RunWorkflow:RunWorkflow" in s["name"] for s in body["spans"])
+        if len(step_spans) >= 2 and workflow and not orphans:  # every span's parent has been exported too
             return body
         time.sleep(0.3)
     raise AssertionError(

@@ -1,8 +1,12 @@
 import "@testing-library/jest-dom/vitest";
-import { cleanup } from "@testing-library/react";
+import { cleanup, configure } from "@testing-library/react";
 import { afterEach } from "vitest";
 
 afterEach(() => cleanup());
+
+// findBy*/waitFor wait for a condition; on a busy machine rendering can take longer than the 1 s
+// default, so wait longer (a passing test returns as soon as the condition holds).
+configure({ asyncUtilTimeout: 15_000 });
 
 // jsdom lacks a few browser APIs that Radix and cmdk use.
 class ResizeObserverStub {

@@ -80,7 +80,7 @@ const SHELL: MockRoute[] = [
 ];
 
 /** The first render of the whole page is slow under jsdom: wait for the hub's data itself. */
-const loaded = () => screen.findByTestId("kpi-queue", {}, { timeout: 5000 });
+const loaded = () => screen.findByTestId("kpi-queue");
 
 const ACTION_RESULT = {
   action: "promote",
@@ -225,7 +225,7 @@ describe("HomePage (Control Hub)", () => {
     ];
     mockApi(routes);
     renderWithProviders(<HomePage />, { session: adminSession });
-    expect(await screen.findByText("Could not load the Control Hub", {}, { timeout: 5000 })).toBeInTheDocument();
+    expect(await screen.findByText("Could not load the Control Hub")).toBeInTheDocument();
     expect(screen.getByText("This token may not read the hub.")).toBeInTheDocument();
     routes[0] = { path: "/api/hub", body: HUB };
     await user.click(screen.getByRole("button", { name: "Try again" }));

@@ -13,11 +13,22 @@ import { formatDateTime } from "@/lib/format";
 import { cn } from "@/lib/utils";
 import { isTerminalRun } from "./format";
 import type { RunDetail } from "./queries";
-import { barGeometry, buildTraceTree, formatSpanDuration, traceBounds, type TraceBounds, type TraceNode } from "./trace-model";
+import {
+  barGeometry,
+  buildTraceTree,
+  formatSpanDuration,
+  orphanCount,
+  traceBounds,
+  type TraceBounds,
+  type TraceNode,
+} from "./trace-model";
 
 type Span = RunsTraceResponse["spans"][number];
 
 /** Bar swatches per service (decorative: the row says the service and the status in text). */
+/** How long after a run ends the tab keeps waiting for late spans whose children already arrived. */
+const SETTLE_MS = 60_000;
+
 const SERVICE_FILL: Record<string, string> = {
   "maestro-api": "bg-sky-600 dark:bg-sky-400",
   "maestro-worker": "bg-violet-600 dark:bg-violet-400",
@@ -147,8 +158,14 @@ export function RunTrace({ run }: { run: RunDetail }) {
   const live = !isTerminalRun(run.status);
   const query = useQuery({
     ...runsTraceOptions({ path: { run_id: run.id } }),
-    // Spans are written as they end: poll while the run goes on.
-    refetchInterval: live ? 5000 : false,
+    // Spans are written as they end: poll while the run goes on, and for a short while after it
+    // ended as long as a span's parent has not arrived yet (each process exports in batches).
+    refetchInterval: (q) => {
+      if (live) return 5000;
+      const spans = q.state.data?.spans;
+      const settling = run.finishedAt != null && Date.now() - Date.parse(run.finishedAt) < SETTLE_MS;
+      return settling && spans && orphanCount(spans) > 0 ? 1500 : false;
+    },
   });
   const { refetch } = query;
   // The last spans (the workflow's) are exported a moment after the run ends: fetch once more.

@@ -1,4 +1,4 @@
-import { barGeometry, buildTraceTree, flattenTree, formatSpanDuration, traceBounds, type SpanLike } from "./trace-model";
+import { barGeometry, buildTraceTree, flattenTree, formatSpanDuration, orphanCount, traceBounds, type SpanLike } from "./trace-model";
 
 const T0 = Date.parse("2025-06-01T10:00:00.000Z");
 const at = (ms: number) => new Date(T0 + ms).toISOString();
@@ -54,6 +54,12 @@ describe("buildTraceTree", () => {
     expect(forest.map((n) => n.span.spanId)).toEqual(["http", "late-orphan"]);
     expect(forest.every((n) => n.depth === 0)).toBe(true);
     expect(rows(spans)).toEqual(["http", "  child", "late-orphan"]);
+  });
+
+  it("counts the spans still waiting for their parent, not roots nor self-parents", () => {
+    const spans = [span("http", null, 0, 100), span("wf", "http", 1, 90), span("step", "activity-not-yet-exported", 5, 5), span("self", "self", 0, 1)];
+    expect(orphanCount(spans)).toBe(1);
+    expect(orphanCount([...spans, span("activity-not-yet-exported", "wf", 4, 10)])).toBe(0);
   });
 
   it("keeps every span exactly once on bad data: self-parents, cycles, duplicate ids", () => {

@@ -107,6 +107,16 @@ export function buildTraceTree<S extends SpanLike>(spans: readonly S[]): TraceNo
   return forest;
 }
 
+/**
+ * Spans whose parent is named but not (yet) in the list. Each process exports its spans in
+ * batches, so a child can arrive before its parent: right after a run ends, such orphans mean the
+ * trace is still settling.
+ */
+export function orphanCount(spans: readonly SpanLike[]): number {
+  const ids = new Set(spans.map((s) => s.spanId));
+  return spans.filter((s) => s.parentId && s.parentId !== s.spanId && !ids.has(s.parentId)).length;
+}
+
 /** The tree depth-first (a parent, then its children in start order): the waterfall's rows. */
 export function flattenTree<S extends SpanLike>(forest: readonly TraceNode<S>[]): TraceNode<S>[] {
   const out: TraceNode<S>[] = [];

@@ -56,7 +56,7 @@ describe("RunEvidence", () => {
     expect(post?.headers.get("X-CSRF-Token")).toBe("csrf-123");
 
     // The first poll: running, 3 of 9.
-    await screen.findByText(/3 of 9 steps, now: attestations/, undefined, { timeout: 3000 });
+    await screen.findByText(/3 of 9 steps, now: attestations/);
     expect(screen.getByTestId("evidence-status")).toHaveTextContent("running");
     expect(screen.getByRole("progressbar", { name: "Witness bundle progress" })).toHaveAttribute("aria-valuenow", "33");
 
@@ -89,7 +89,7 @@ describe("RunEvidence", () => {
         problems: [],
       },
     });
-    const link = await screen.findByRole("link", { name: "Download witness bundle" }, { timeout: 3000 });
+    const link = await screen.findByRole("link", { name: "Download witness bundle" });
     expect(link).toHaveAttribute("href", "/api/evidence/b0ddf00d11223344/download");
     expect(link).toHaveAttribute("download");
     expect(screen.getByTestId("evidence-status")).toHaveTextContent("succeeded");
