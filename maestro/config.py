@@ -93,6 +93,11 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(86_400, description="How long Idempotency-Key responses are kept.")
     stream_maxlen: int = Field(10_000, description="Approximate max length of each Redis event stream.")
     sse_heartbeat_seconds: float = Field(15.0, description="Seconds between SSE heartbeats.")
+    sse_recheck_seconds: float = Field(
+        5.0,
+        description="How often an open SSE stream re-checks its caller (session, token, role bindings); "
+        "a caller who lost access is sent an `end` event and disconnected.",
+    )
     health_interval_seconds: float = Field(5.0, description="How often the API re-checks readiness for the live ribbon.")
 
     rate_card: dict[str, float] = Field(

@@ -79,7 +79,7 @@ def test_resume_after_disconnect_loses_no_event(server: str) -> None:
     first = read_events(c, 1, on_open=lambda: created.append(_mint(c, "a")))
     assert first[0]["event"] == "audit_appended"
     env = first[0]["data"]
-    assert set(env) == {"ts", "type", "id", "entity", "payload", "traceId"}
+    assert set(env) == {"ts", "type", "id", "entity", "payload", "traceId", "tenant", "env"}
     assert env["payload"]["targetId"] == created[0] and env["payload"]["action"] == "token.create"
     # 2) while disconnected, three more changes happen
     missed = [_mint(c, n) for n in ("b", "c", "d")]

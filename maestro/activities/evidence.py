@@ -12,7 +12,6 @@ from temporalio import activity
 from maestro.config import Settings
 from maestro.domain.supply import EvidenceBundle
 from maestro.domain.types import utcnow
-from maestro.events.streams import emit
 from maestro.observability import alerts as alertmod
 from maestro.supply.evidence import STAGES, Builder
 
@@ -48,8 +47,7 @@ class EvidenceActivities:
             actor=f"evidence {bundle_id}",
             public_url=self.settings.effective_public_url,
         )
-        payload = alertmod.alert_payload(a)
-        emit(self.redis, "alerts", "alert_fired", entity="alert", id=a.id, payload=payload, maxlen=self.settings.stream_maxlen)
+        alertmod.publish_alert(self.redis, "alert_fired", a, maxlen=self.settings.stream_maxlen)
         return nonce
 
     @activity.defn(name="evidence_build")

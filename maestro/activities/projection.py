@@ -15,7 +15,7 @@ from maestro.domain import tickets
 from maestro.domain.auditlog import append_audit, publish_audit_with
 from maestro.domain.runs import Run, StepRun
 from maestro.events import make_envelope
-from maestro.events.streams import LOG_STREAM_TTL_SECONDS, audit_publisher, logs_key, stream_key
+from maestro.events.streams import LOG_STREAM_TTL_SECONDS, add, audit_publisher, logs_key
 from maestro.shared import DirectAction, ProjectionBatch, Redeemed, RedeemInput, RunUpdate, StepUpdate, direct_actor
 
 TERMINAL_RUN = {"succeeded", "failed", "cancelled", "error"}
@@ -212,8 +212,10 @@ class ProjectionActivities:
         try:
             pipe = self.redis.pipeline(transaction=False)
             for kind, payload in events:
-                env = make_envelope(type=kind, entity="run", id=run.id, payload=payload, trace_id=run.trace_id)
-                pipe.xadd(stream_key("runs"), {"e": env.model_dump_json(by_alias=True)}, maxlen=self.maxlen, approximate=True)
+                env = make_envelope(
+                    type=kind, entity="run", id=run.id, payload=payload, trace_id=run.trace_id, tenant=run.tenant_id, env=run.env
+                )
+                add(pipe, "runs", env, maxlen=self.maxlen)
             if run.status in TERMINAL_RUN:  # every line is durable in SQL now: the live stream goes
                 pipe.expire(logs_key(run.id), LOG_STREAM_TTL_SECONDS)
             pipe.execute()

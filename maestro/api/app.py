@@ -51,7 +51,7 @@ from maestro.api.ui import mount_ui
 from maestro.config import Settings
 from maestro.db import get_engine
 from maestro.events import make_envelope
-from maestro.events.streams import audit_publisher, stream_key
+from maestro.events.streams import audit_publisher, publish
 from maestro.observability.traffic import TrafficRecorder
 from maestro.telemetry import setup_tracing
 from maestro.temporal import connect
@@ -92,11 +92,13 @@ async def _health_loop(rt: Runtime) -> None:
                 ticks = 0
                 last = state
                 env = make_envelope(
-                    type="health_changed", entity="system", id="ready", payload=result.model_dump(mode="json", by_alias=True)
+                    type="health_changed",
+                    entity="system",
+                    id="ready",
+                    payload=result.model_dump(mode="json", by_alias=True),
+                    tenant="",  # installation-wide
                 )
-                await rt.redis.xadd(
-                    stream_key("system"), {"e": env.model_dump_json(by_alias=True)}, maxlen=1000, approximate=True
-                )
+                await publish(rt.redis, "system", env, maxlen=1000)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
+from redis.client import Pipeline
 
 from maestro.events.envelope import Envelope, make_envelope
 
@@ -20,24 +21,36 @@ class Topic:
     name: str
     permission: str
     description: str
+    # Who may read an event: the rule of the REST list of the same data.
+    #   "installation": the permission tenant-wide; every event (the audit chain, system health)
+    #   "tenant":       the permission tenant-wide; events of the caller's tenant (alerts, policies)
+    #   "env":          events of the caller's tenant in environments where it holds the permission
+    #   "run":          one run's events (?run=), readable when the run is (else 404)
+    scope: Literal["installation", "tenant", "env", "run"]
 
 
 # Topics grow with each capability; the SSE route only serves topics listed here.
 TOPICS: dict[str, Topic] = {
     t.name: t
     for t in [
-        Topic("system", "system:read", "health_changed: readiness of temporal, redis and db"),
-        Topic("audit", "audit:read", "audit_appended: every mutation, as it is recorded"),
-        Topic("runs", "runs:read", "run_started, step_started, step_completed, run_progress, approval_requested, run_completed"),
-        Topic("logs", "runs:read", "log_line of one run (pass ?run=ID)"),
-        Topic("alerts", "system:read", "alert_fired, alert_resolved, alert_acked, alert_assigned"),
+        Topic("system", "system:read", "health_changed: readiness of temporal, redis and db", "installation"),
+        Topic("audit", "audit:read", "audit_appended: every mutation, as it is recorded", "installation"),
+        Topic(
+            "runs",
+            "runs:read",
+            "run_started, step_started, step_completed, run_progress, approval_requested, run_completed",
+            "env",
+        ),
+        Topic("logs", "runs:read", "log_line of one run (pass ?run=ID)", "run"),
+        Topic("alerts", "system:read", "alert_fired, alert_resolved, alert_acked, alert_assigned", "tenant"),
         Topic(
             "rollouts",
             "rollouts:read",
             "rollout_started, rollout_step, analysis_completed, rollout_paused, rollout_resumed, rollout_promoted, "
             "rollout_rolled_back, rollout_aborted",
+            "env",
         ),
-        Topic("policies", "policies:read", "policy_denied: a gate refused something (decision id, point, reasons)"),
+        Topic("policies", "policies:read", "policy_denied: a gate refused something (decision id, point, reasons)", "tenant"),
     ]
 }
 
@@ -61,10 +74,25 @@ async def publish(redis: Redis, topic: str, env: Envelope, *, maxlen: int = 10_0
     return sid.decode() if isinstance(sid, bytes) else str(sid)
 
 
-def emit(redis: SyncRedis, topic: str, kind: str, *, entity: str, id: str, payload: dict[str, Any], maxlen: int = 10_000) -> None:
-    """Publish one event from synchronous code (activities, request handlers)."""
-    env = make_envelope(type=kind, entity=entity, id=id, payload=payload)
+def add(redis: SyncRedis | Pipeline, topic: str, env: Envelope, *, maxlen: int = 10_000) -> None:
+    """Append one envelope from synchronous code (a client or a pipeline)."""
     redis.xadd(stream_key(topic), {"e": env.model_dump_json(by_alias=True)}, maxlen=maxlen, approximate=True)
+
+
+def emit(
+    redis: SyncRedis,
+    topic: str,
+    kind: str,
+    *,
+    entity: str,
+    id: str,
+    payload: dict[str, Any],
+    tenant: str,
+    env: str = "",
+    maxlen: int = 10_000,
+) -> None:
+    """Publish one event from synchronous code (activities, request handlers)."""
+    add(redis, topic, make_envelope(type=kind, entity=entity, id=id, payload=payload, tenant=tenant, env=env), maxlen=maxlen)
 
 
 def audit_publisher(redis: SyncRedis, maxlen: int = 10_000) -> Callable[[AuditEvent], None]:
@@ -78,8 +106,9 @@ def audit_publisher(redis: SyncRedis, maxlen: int = 10_000) -> Callable[[AuditEv
             id=ev.id,
             payload=AuditEventPublic.model_validate(ev).model_dump(mode="json", by_alias=True),
             trace_id=ev.trace_id,
+            tenant="",  # the audit chain is installation-wide, as GET /api/audit lists it
         )
-        redis.xadd(stream_key("audit"), {"e": env.model_dump_json(by_alias=True)}, maxlen=maxlen, approximate=True)
+        add(redis, "audit", env, maxlen=maxlen)
 
     return publish
 

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from redis import Redis
+from redis.client import Pipeline
 from sqlalchemy import Engine, func
 from sqlmodel import Session, col, select
 from temporalio import activity
@@ -25,7 +26,7 @@ from maestro.domain.runs import Alert, Run, StepRun
 from maestro.domain.supply import PolicyDecision, counted_denial
 from maestro.domain.types import utcnow
 from maestro.events import make_envelope
-from maestro.events.streams import stream_key
+from maestro.events.streams import add
 from maestro.observability import liveness
 from maestro.observability import slo as slomod
 from maestro.shared import runner_queue
@@ -93,6 +94,14 @@ def alert_payload(a: Alert) -> dict[str, Any]:
     }
 
 
+def publish_alert(redis: Redis | Pipeline, kind: str, a: Alert, *, maxlen: int = 10_000) -> None:
+    """``kind`` (alert_fired, alert_resolved, ...) on the alerts topic, for the alert's tenant."""
+    env = make_envelope(
+        type=kind, entity="alert", id=a.id, payload=alert_payload(a), tenant=a.tenant_id, env=str(a.labels.get("env", ""))
+    )
+    add(redis, "alerts", env, maxlen=maxlen)
+
+
 def runbook_url(public_url: str, alert_name: str) -> str:
     return f"{public_url.rstrip('/')}/runbooks/{RUNBOOKS[alert_name]}"
 
@@ -150,8 +159,7 @@ class AlertActivities:
 
     def publish(self, kind: str, a: Alert) -> None:
         try:
-            env = make_envelope(type=kind, entity="alert", id=a.id, payload=alert_payload(a))
-            self.redis.xadd(stream_key("alerts"), {"e": env.model_dump_json(by_alias=True)}, maxlen=10_000, approximate=True)
+            publish_alert(self.redis, kind, a, maxlen=self.settings.stream_maxlen)
         except Exception:
             log.warning("alert event publish failed", exc_info=True)
 

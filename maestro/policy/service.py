@@ -149,6 +149,7 @@ def gate(
                 "policy_denied",
                 entity="policy_decision",
                 id=batch,
+                tenant=tenant_id,
                 maxlen=stream_maxlen,
                 payload={
                     "decisionId": batch,

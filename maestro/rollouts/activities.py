@@ -41,10 +41,6 @@ def rollout_payload(r: Rollout) -> dict[str, Any]:
     }
 
 
-def _xadd(redis: Redis, settings: Settings, topic: str, kind: str, entity: str, eid: str, payload: dict[str, Any]) -> None:
-    emit(redis, topic, kind, entity=entity, id=eid, payload=payload, maxlen=settings.stream_maxlen)
-
-
 class RolloutActivities:
     def __init__(self, *, engine: Engine, redis: Redis, settings: Settings) -> None:
         self.engine = engine
@@ -129,9 +125,20 @@ class RolloutActivities:
                         resolved.append(a)
             s.commit()
             for a in resolved:
-                _xadd(self.redis, self.settings, "alerts", "alert_resolved", "alert", a.id, alertmod.alert_payload(a))
+                alertmod.publish_alert(self.redis, "alert_resolved", a, maxlen=self.settings.stream_maxlen)
             payload = rollout_payload(r) | {"history": inp.history, "analysis": inp.analysis}
-        _xadd(self.redis, self.settings, "rollouts", inp.event, "rollout", inp.rollout_id, payload)
+            tenant, env = r.tenant_id, r.env
+        emit(
+            self.redis,
+            "rollouts",
+            inp.event,
+            entity="rollout",
+            id=inp.rollout_id,
+            payload=payload,
+            tenant=tenant,
+            env=env,
+            maxlen=self.settings.stream_maxlen,
+        )
 
     def _snapshot(self, r: Rollout) -> str:
         """Store the rollout as it stands as a JSON artifact; returns its sha256."""
@@ -176,7 +183,7 @@ class RolloutActivities:
             )
             s.commit()
         if fired:
-            _xadd(self.redis, self.settings, "alerts", "alert_fired", "alert", alert.id, alertmod.alert_payload(alert))
+            alertmod.publish_alert(self.redis, "alert_fired", alert, maxlen=self.settings.stream_maxlen)
 
     @activity.defn(name="rollout_gate")
     def gate(self, inp: GateRolloutInput) -> GateRolloutResult:

@@ -37,7 +37,7 @@ from maestro.domain.rollouts import Rollout
 from maestro.domain.runs import Alert, Artifact, PipelineVersion, Run, StepRun
 from maestro.domain.supply import DENY_TEST_ACTOR, Attestation, EvidenceBundle, Policy, PolicyDecision
 from maestro.domain.types import utcnow
-from maestro.events.streams import emit, stream_key
+from maestro.events.streams import stream_key
 from maestro.observability import alerts as alertmod
 from maestro.observability import slo as slomod
 from maestro.policy import service as polsvc
@@ -313,9 +313,7 @@ class Builder:
             alertmod.resolve_alert(alert, now)
             s.add(alert)
             s.commit()
-        payload = alertmod.alert_payload(alert)
-        maxlen = self.settings.stream_maxlen
-        emit(self.redis, "alerts", "alert_resolved", entity="alert", id=alert.id, payload=payload, maxlen=maxlen)
+        alertmod.publish_alert(self.redis, "alert_resolved", alert, maxlen=self.settings.stream_maxlen)
 
     def observe_synthetic(self, tenant_id: str, nonce: str) -> dict[str, Any]:
         """Did the synthetic alert arrive? On the alerts stream, and in Alertmanager when one is configured."""

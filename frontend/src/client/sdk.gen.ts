@@ -188,7 +188,8 @@ export const auditVerify = <ThrowOnError extends boolean = true>(options?: Optio
 /**
  * Stream
  *
- * Server-sent events of one topic. Reconnect with Last-Event-ID to get what you missed.
+ * Server-sent events of one topic, each delivered only to a caller its REST list would show it
+ * to. Reconnect with Last-Event-ID to get what you missed.
  */
 export const streamsGet = <ThrowOnError extends boolean = true>(options: Options<StreamsGetData, ThrowOnError, StreamsGetResponse>) => (options.client ?? client).sse.get<StreamsGetResponses, StreamsGetErrors, ThrowOnError>({ url: '/api/streams/{topic}', ...options });
 

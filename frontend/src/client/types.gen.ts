@@ -4606,7 +4606,10 @@ export type StreamsGetResponses = {
     /**
      * Envelope
      *
-     * What every stream carries: ``{ts, type, id, entity, payload, traceId}``.
+     * What every stream carries: ``{ts, type, id, entity, payload, traceId, tenant, env}``.
+     *
+     * ``tenant`` and ``env`` say whose the event is: the stream route delivers an event only to a
+     * caller who may read it through the REST list of the same topic.
      */
     200: {
         /**
@@ -4635,6 +4638,18 @@ export type StreamsGetResponses = {
          * Traceid
          */
         traceId?: string;
+        /**
+         * Tenant
+         *
+         * Tenant id of the entity; empty for installation-wide events (health, audit).
+         */
+        tenant?: string;
+        /**
+         * Env
+         *
+         * Environment name of the entity when it lives in one (runs, rollouts, services).
+         */
+        env?: string;
     };
 };
 

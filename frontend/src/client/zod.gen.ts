@@ -1775,7 +1775,10 @@ export const zStreamsGetQuery = z.object({
 /**
  * Envelope
  *
- * What every stream carries: ``{ts, type, id, entity, payload, traceId}``.
+ * What every stream carries: ``{ts, type, id, entity, payload, traceId, tenant, env}``.
+ *
+ * ``tenant`` and ``env`` say whose the event is: the stream route delivers an event only to a
+ * caller who may read it through the REST list of the same topic.
  */
 export const zStreamsGetResponse = z.object({
     ts: z.iso.datetime(),
@@ -1783,7 +1786,9 @@ export const zStreamsGetResponse = z.object({
     id: z.string(),
     entity: z.string(),
     payload: z.optional(z.record(z.string(), z.unknown())),
-    traceId: z._default(z.optional(z.string()), '')
+    traceId: z._default(z.optional(z.string()), ''),
+    tenant: z._default(z.optional(z.string()), ''),
+    env: z._default(z.optional(z.string()), '')
 });
 
 export const zSearchQuery = z.object({

@@ -18,6 +18,9 @@ export interface StreamEnvelope {
   id?: string;
   entity?: string;
   payload?: unknown;
+  /** Whose the event is (the server only sends what the caller may read). */
+  tenant?: string;
+  env?: string;
 }
 
 export type StreamState = "connecting" | "open" | "closed";
@@ -51,6 +54,12 @@ export function useEventStream(
       handlersRef.current.open?.({ type: "open" });
     };
     const onError = () => setState(source.readyState === EventSource.CLOSED ? "closed" : "connecting");
+    // The server ends a stream whose caller lost access (signed out, token revoked, role removed):
+    // reconnecting would only be refused, so stop here; the next API call asks to log in again.
+    const onEnd = () => {
+      source.close();
+      setState("closed");
+    };
     const listeners = types.split(",").filter((t) => t && t !== "open").map((type) => {
       const listener = (event: MessageEvent<string>) => {
         let envelope: StreamEnvelope;
@@ -66,10 +75,12 @@ export function useEventStream(
     });
     source.addEventListener("open", onOpen);
     source.addEventListener("error", onError);
+    source.addEventListener("end", onEnd);
     return () => {
       for (const [type, listener] of listeners) source.removeEventListener(type, listener as EventListener);
       source.removeEventListener("open", onOpen);
       source.removeEventListener("error", onError);
+      source.removeEventListener("end", onEnd);
       source.close();
       setState("closed");
     };

@@ -17,8 +17,6 @@ from maestro.domain.identity import Principal
 from maestro.domain.models import User
 from maestro.domain.runs import Alert
 from maestro.domain.types import new_id, utcnow
-from maestro.events import make_envelope
-from maestro.events.streams import stream_key
 from maestro.observability import alerts as alertmod
 
 router = APIRouter(prefix="/alerts", tags=["observability"])
@@ -70,10 +68,7 @@ def _get(s: Session, principal: Principal, alert_id: str) -> Alert:
 
 
 def _publish(rt: RuntimeDep, kind: str, a: Alert) -> None:
-    env = make_envelope(type=kind, entity="alert", id=a.id, payload=alertmod.alert_payload(a))
-    rt.redis_sync.xadd(
-        stream_key("alerts"), {"e": env.model_dump_json(by_alias=True)}, maxlen=rt.settings.stream_maxlen, approximate=True
-    )
+    alertmod.publish_alert(rt.redis_sync, kind, a, maxlen=rt.settings.stream_maxlen)
 
 
 @router.get("", operation_id="alerts-list", response_model=Page[AlertPublic])

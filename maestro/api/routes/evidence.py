@@ -15,7 +15,7 @@ from starlette.background import BackgroundTask
 from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize
 from maestro.api.pagination import ApiModel, Items
 from maestro.api.problems import Problem
-from maestro.api.routes.runs import _run_or_404
+from maestro.api.routes.runs import run_or_404
 from maestro.artifacts import DigestMismatch, make_store
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
@@ -100,7 +100,7 @@ async def create_bundle(
     *, run_id: str, response: Response, rt: RuntimeDep, temporal: TemporalDep, session: SessionDep, principal: Writer
 ) -> EvidencePublic:
     """Start building the run's witness bundle (202); asking again returns the same bundle (200) unless it failed."""
-    run = _run_or_404(session, principal, run_id)
+    run = run_or_404(session, principal, run_id)
     authorize(session, principal, "runs:write", run.env)
     if run.status not in FINISHED_RUN:
         raise Problem(
@@ -132,14 +132,14 @@ def get_bundle(*, bundle_id: str, session: SessionDep, principal: Reader) -> Evi
     b = session.get(EvidenceBundle, bundle_id)
     if b is None or b.tenant_id != principal.tenant_id:
         raise Problem(404, f"No witness bundle {bundle_id!r}.")
-    _run_or_404(session, principal, b.run_id)
+    run_or_404(session, principal, b.run_id)
     return public(b)
 
 
 @router.get("/runs/{run_id}/evidence", operation_id="runs-evidence", response_model=Items[EvidencePublic])
 def run_bundles(*, run_id: str, session: SessionDep, principal: Reader) -> Items[EvidencePublic]:
     """The run's witness bundles, newest first."""
-    run = _run_or_404(session, principal, run_id)
+    run = run_or_404(session, principal, run_id)
     rows = session.exec(
         select(EvidenceBundle).where(EvidenceBundle.run_id == run.id).order_by(col(EvidenceBundle.created_at).desc())
     ).all()
@@ -156,7 +156,7 @@ def download_bundle(*, bundle_id: str, rt: RuntimeDep, session: SessionDep, prin
     b = session.get(EvidenceBundle, bundle_id)
     if b is None or b.tenant_id != principal.tenant_id:
         raise Problem(404, f"No witness bundle {bundle_id!r}.")
-    _run_or_404(session, principal, b.run_id)
+    run_or_404(session, principal, b.run_id)
     if b.status != "succeeded":
         raise Problem(409, f"The bundle is {b.status}.", remediation=f"Follow it with GET /api/evidence/{b.id}.")
     store = make_store(rt.settings)

@@ -176,7 +176,7 @@ class RunActionResult(ApiModel):
     run: RunPublic
 
 
-def _run_or_404(s: Session, principal: Principal, run_id: str) -> Run:
+def run_or_404(s: Session, principal: Principal, run_id: str) -> Run:
     run = store.find_run(s, tenant_id=principal.tenant_id, ref=run_id)
     if run is None:
         raise Problem(404, f"No run {run_id!r}.", remediation="List runs with GET /api/runs.")
@@ -356,7 +356,7 @@ def list_runs(
 @router.get("/runs/{run_id}", operation_id="runs-get", response_model=RunDetail)
 def get_run(*, run_id: str, rt: RuntimeDep, session: SessionDep, principal: Reader) -> RunDetail:
     """A run with its steps (status, attempt, timings, exit code), artifacts and attestations."""
-    return _detail(rt, session, _run_or_404(session, principal, run_id))
+    return _detail(rt, session, run_or_404(session, principal, run_id))
 
 
 async def _promote(
@@ -404,7 +404,7 @@ async def run_action(
     *, run_id: str, body: RunAction, rt: RuntimeDep, temporal: TemporalDep, session: SessionDep, principal: Writer
 ) -> RunActionResult:
     """cancel, pause, resume, approve, reject (Temporal updates: refusals are 409 with the reason), rerun, rerun-failed."""
-    run = _run_or_404(session, principal, run_id)
+    run = run_or_404(session, principal, run_id)
     authorize(session, principal, "runs:write", run.env)
     if body.action == "promote":
         return await _promote(rt, temporal, session, principal, run, body)
@@ -474,7 +474,7 @@ def create_run_ticket(
 ) -> TicketPublic:
     """A control ticket for sending one action straight through Temporal (`temporal workflow update`): single use,
     bound to this run's workflow, the action and you; the workflow refuses the update without it."""
-    run = _run_or_404(session, principal, run_id)
+    run = run_or_404(session, principal, run_id)
     authorize(session, principal, "runs:write", run.env)
     done = run.status if run.status in TERMINAL_RUN else None
     return tickets.for_user(
@@ -491,7 +491,7 @@ def create_run_ticket(
 
 @router.get("/runs/{run_id}/artifacts", operation_id="runs-artifacts-list", response_model=Items[ArtifactPublic])
 def list_artifacts(*, run_id: str, session: SessionDep, principal: Reader) -> Items[ArtifactPublic]:
-    run = _run_or_404(session, principal, run_id)
+    run = run_or_404(session, principal, run_id)
     rows = session.exec(select(Artifact).where(Artifact.run_id == run.id).order_by(col(Artifact.created_at))).all()
     return Items[ArtifactPublic](items=[ArtifactPublic.model_validate(a) for a in rows])
 
@@ -507,7 +507,7 @@ def download_artifact(*, artifact_id: str, rt: RuntimeDep, session: SessionDep, 
     a = session.get(Artifact, artifact_id)
     if a is None:
         raise Problem(404, f"No artifact {artifact_id!r}.")
-    _run_or_404(session, principal, a.run_id)
+    run_or_404(session, principal, a.run_id)
     store = make_store(rt.settings)
     try:
         path = store.verified_path(a.sha256)
@@ -566,7 +566,7 @@ async def run_logs(
     follow: Annotated[bool, Query(description="Keep streaming until the run finishes.")] = False,
 ) -> StreamingResponse:
     """A run's log lines as NDJSON from durable storage; with follow=true, new lines as they arrive."""
-    run = _run_or_404(session, principal, run_id)
+    run = run_or_404(session, principal, run_id)
     since_n: int | None = None
     since_ts: str | None = None
     if since:
@@ -635,7 +635,7 @@ def run_trace(*, run_id: str, session: SessionDep, principal: Reader) -> RunTrac
 
     Spans are kept locally for MAESTRO_TRACE_RETENTION_HOURS (exported over OTLP too when configured).
     """
-    run = _run_or_404(session, principal, run_id)
+    run = run_or_404(session, principal, run_id)
     if not run.trace_id:
         return RunTrace(trace_id="", spans=[])
     rows = session.exec(

@@ -4,30 +4,78 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from redis.exceptions import RedisError
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
-from maestro.api.deps import AUTHENTICATED, Require, RuntimeDep
+from maestro.api.deps import AUTHENTICATED, Require, RuntimeDep, SessionDep, readable_envs, resolve_principal
 from maestro.api.problems import Problem
+from maestro.api.routes.runs import run_or_404
 from maestro.domain.identity import Principal
-from maestro.domain.rbac import grants
+from maestro.domain.rbac import PERMISSIONS, ScopePath
 from maestro.events.envelope import Envelope
-from maestro.events.streams import TOPICS, id_before, newest_id, oldest_id, read_since
+from maestro.events.streams import TOPICS, Topic, id_before, newest_id, oldest_id, read_since
 
 router = APIRouter(prefix="/streams", tags=["streams"])
 
 _STREAM_ID = r"^(\$|\d+-\d+|\d+)$"
 
 
-def _frame(sid: str, data: str) -> bytes:
-    try:
-        etype = json.loads(data).get("type", "message")
-    except ValueError:
-        etype = "message"
-    return f"id: {sid}\nevent: {etype}\ndata: {data}\n\n".encode()
+@dataclass(frozen=True)
+class Reader:
+    """What one caller may see on one topic: the rule of the topic's REST list (see ``Topic.scope``)."""
+
+    topic: Topic
+    tenant_id: str
+    envs: frozenset[str] | None  # "env" topics: readable environments (None: all of them)
+
+    def allows(self, event: dict[str, Any]) -> bool:
+        if self.topic.scope in ("installation", "run"):  # the topic itself is the boundary (checked on connect)
+            return True
+        if event.get("tenant") != self.tenant_id:
+            return False
+        return self.topic.scope != "env" or self.envs is None or event.get("env") in self.envs
+
+
+def authorize_topic(s: Session, principal: Principal, topic: Topic, run: str | None) -> Reader:
+    """Raise the problem the topic's REST list would answer (403, or 404 for a run it cannot see)."""
+    perm = topic.permission
+    if topic.scope in ("installation", "tenant"):
+        if not principal.can(perm, ScopePath(principal.tenant_id)):
+            raise Problem(
+                403,
+                f"Reading the {topic.name!r} stream needs the permission {perm!r} tenant-wide ({PERMISSIONS[perm]}).",
+                remediation=f"Ask an admin to bind you a role that grants {perm} on the tenant.",
+            )
+        return Reader(topic, principal.tenant_id, None)
+    if topic.scope == "run":
+        if not run:
+            raise Problem(
+                422, "The logs stream needs ?run=RUN_ID.", errors=[{"field": "query.run", "message": "required for logs"}]
+            )
+        run_or_404(s, principal, run)
+        return Reader(topic, principal.tenant_id, None)
+    envs = readable_envs(s, principal, perm)
+    if envs is not None and not envs:
+        raise Problem(
+            403,
+            f"Reading the {topic.name!r} stream needs the permission {perm!r} in some environment ({PERMISSIONS[perm]}).",
+            remediation=f"Ask an admin to bind you a role that grants {perm}.",
+        )
+    return Reader(topic, principal.tenant_id, None if envs is None else frozenset(envs))
+
+
+def _frame(sid: str, data: str, event: dict[str, Any]) -> bytes:
+    return f"id: {sid}\nevent: {event.get('type', 'message')}\ndata: {data}\n\n".encode()
+
+
+def _end(reason: str) -> bytes:
+    return f"event: end\ndata: {json.dumps({'reason': reason})}\n\n".encode()
 
 
 @router.get(
@@ -41,7 +89,8 @@ def _frame(sid: str, data: str) -> bytes:
                     "schema": Envelope.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
                 }
             },
-            "description": "Server-sent events; each `data:` is an Envelope",
+            "description": "Server-sent events; each `data:` is an Envelope. An `end` event (data `{reason}`) "
+            "closes the stream when the caller lost access (session expired, token revoked, role removed).",
         }
     },
 )
@@ -50,65 +99,88 @@ async def stream(
     topic: str,
     request: Request,
     rt: RuntimeDep,
+    session: SessionDep,
     principal: Annotated[Principal, Require(AUTHENTICATED)],
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", pattern=_STREAM_ID)] = None,
     since: Annotated[str | None, Query(pattern=_STREAM_ID, description="Resume after this event id (as Last-Event-ID).")] = None,
     run: Annotated[str | None, Query(max_length=64, description="For the logs topic: the run id.")] = None,
 ) -> StreamingResponse:
-    """Server-sent events of one topic. Reconnect with Last-Event-ID to get what you missed."""
+    """Server-sent events of one topic, each delivered only to a caller its REST list would show it
+    to. Reconnect with Last-Event-ID to get what you missed."""
     t = TOPICS.get(topic)
     if t is None:
         raise Problem(404, f"Unknown stream topic {topic!r}.", remediation=f"Use one of: {', '.join(sorted(TOPICS))}.")
-    if not grants(principal.all_permissions(), t.permission):
-        raise Problem(403, f"Reading the {topic!r} stream needs the permission {t.permission!r}.")
-    if topic == "logs":
-        if not run:
-            raise Problem(
-                422, "The logs stream needs ?run=RUN_ID.", errors=[{"field": "query.run", "message": "required for logs"}]
-            )
-        topic = f"logs:{run}"
+    reader = authorize_topic(session, principal, t, run)
+    session.close()  # the stream may stay open for hours: do not hold a connection
+    key = f"logs:{run}" if t.scope == "run" else topic
     resume = last_event_id or since
     redis = rt.redis
     heartbeat_ms = int(rt.settings.sse_heartbeat_seconds * 1000)
+    recheck_s = rt.settings.sse_recheck_seconds
+
+    def recheck() -> Reader | str:
+        """The caller as the database sees it now: its reader, or why it lost the stream."""
+        with Session(rt.engine) as s:
+            try:
+                p = resolve_principal(request, s, rt.settings)
+                if p is None:
+                    return "signed out"
+                return authorize_topic(s, p, t, run)
+            except Problem as exc:
+                return exc.detail
 
     # Where to start is fixed before the response begins: an event published once the client has
     # seen the headers is always after this position, so nothing slips between connect and read.
     try:
-        start = resume or await newest_id(redis, topic) or "0"
+        start = resume or await newest_id(redis, key) or "0"
         trimmed = False
         if resume and resume != "0":
-            oldest = await oldest_id(redis, topic)
+            oldest = await oldest_id(redis, key)
             trimmed = oldest is not None and id_before(resume, oldest)
     except RedisError as exc:
         raise Problem(503, "The event store (Redis) is unavailable.") from exc
 
     async def gen() -> AsyncIterator[bytes]:
+        nonlocal reader
         cursor = start
         yield b"retry: 2000\n\n"
         if trimmed:
             # the stream was trimmed past the client's position: tell it to refetch
             yield f"event: reset\ndata: {json.dumps({'reason': 'events were trimmed; reload state'})}\n\n".encode()
-        last_sent = time.monotonic()
+        last_sent = checked = time.monotonic()
         while True:
             if await request.is_disconnected():
                 return
+            if time.monotonic() - checked >= recheck_s:
+                checked = time.monotonic()
+                now = await run_in_threadpool(recheck)
+                if isinstance(now, str):
+                    yield _end(now)
+                    return
+                reader = now
             try:
-                entries = await read_since(redis, topic, cursor, block_ms=min(heartbeat_ms, 5000))
+                entries = await read_since(redis, key, cursor, block_ms=max(1, min(heartbeat_ms, int(recheck_s * 1000), 5000)))
             except asyncio.CancelledError:
                 raise
             except Exception:
                 yield b": redis unavailable, retrying\n\n"
                 await asyncio.sleep(1)
                 continue
-            if not entries:
-                if time.monotonic() - last_sent >= rt.settings.sse_heartbeat_seconds:
-                    last_sent = time.monotonic()
-                    yield b": heartbeat\n\n"
-                continue
-            last_sent = time.monotonic()
+            sent = False
             for e in entries:
                 cursor = e.id
-                yield _frame(e.id, e.data)
+                try:
+                    event = json.loads(e.data)
+                except ValueError:
+                    continue
+                if isinstance(event, dict) and reader.allows(event):
+                    sent = True
+                    yield _frame(e.id, e.data, event)
+            if sent:
+                last_sent = time.monotonic()
+            elif time.monotonic() - last_sent >= rt.settings.sse_heartbeat_seconds:
+                last_sent = time.monotonic()
+                yield b": heartbeat\n\n"
 
     return StreamingResponse(
         gen(),

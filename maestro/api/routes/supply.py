@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from maestro.api.deps import Public, Require, RuntimeDep, SessionDep
 from maestro.api.pagination import ApiModel, Items
 from maestro.api.problems import Problem
-from maestro.api.routes.runs import _run_or_404
+from maestro.api.routes.runs import run_or_404
 from maestro.artifacts import DigestMismatch, make_store
 from maestro.domain.identity import Principal
 from maestro.domain.runs import Artifact
@@ -116,7 +116,7 @@ def _load_sbom(rt: RuntimeDep, a: Artifact) -> dict[str, Any]:
 @router.get("/runs/{run_id}/attestations", operation_id="runs-attestations", response_model=Attestations)
 def run_attestations(*, run_id: str, rt: RuntimeDep, session: SessionDep, principal: Reader) -> Attestations:
     """Provenance and artifact signatures of a run, verified now against the stored keys and artifact bytes."""
-    run = _run_or_404(session, principal, run_id)
+    run = run_or_404(session, principal, run_id)
     v = provenance.verify_run(session, run.id, make_store(rt.settings))
     sb = _sbom_artifact(session, run.id)
     summary = None
@@ -136,7 +136,7 @@ def run_attestations(*, run_id: str, rt: RuntimeDep, session: SessionDep, princi
 @router.get("/runs/{run_id}/sbom", operation_id="runs-sbom", response_model=dict[str, Any])
 def run_sbom(*, run_id: str, rt: RuntimeDep, session: SessionDep, principal: Reader) -> dict[str, Any]:
     """The run's CycloneDX SBOM (from a `uses: sbom` step)."""
-    run = _run_or_404(session, principal, run_id)
+    run = run_or_404(session, principal, run_id)
     a = _sbom_artifact(session, run.id)
     if a is None:
         raise Problem(404, f"Run {run.id} has no SBOM.", remediation="Add a step with `uses: sbom` to the pipeline.")
@@ -165,7 +165,7 @@ class SbomDiff(ApiModel):
 @router.get("/runs/{run_id}/sbom/diff", operation_id="runs-sbom-diff", response_model=SbomDiff)
 def run_sbom_diff(*, run_id: str, rt: RuntimeDep, session: SessionDep, principal: Reader) -> SbomDiff:
     """What changed in the SBOM since the previous successful run of the same pipeline."""
-    run = _run_or_404(session, principal, run_id)
+    run = run_or_404(session, principal, run_id)
     a = _sbom_artifact(session, run.id)
     if a is None:
         raise Problem(404, f"Run {run.id} has no SBOM.", remediation="Add a step with `uses: sbom` to the pipeline.")
@@ -180,7 +180,7 @@ def run_sbom_diff(*, run_id: str, rt: RuntimeDep, session: SessionDep, principal
 @router.get("/runs/{run_id}/provenance", operation_id="runs-provenance", response_model=dict[str, Any])
 def run_provenance(*, run_id: str, session: SessionDep, principal: Reader) -> dict[str, Any]:
     """The run's SLSA provenance as a DSSE envelope (verify it with the key from GET /api/keys)."""
-    run = _run_or_404(session, principal, run_id)
+    run = run_or_404(session, principal, run_id)
     att = session.exec(select(Attestation).where(Attestation.run_id == run.id, Attestation.kind == "provenance")).first()
     if att is None:
         detail = "it did not succeed" if run.status != "succeeded" else "it is being recorded; try again in a moment"
