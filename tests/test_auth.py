@@ -135,3 +135,74 @@ def test_deactivated_user_loses_access(client: TestClient, engine) -> None:  # t
     client.cookies.clear()
     assert client.get("/api/system/info", headers=bearer(secret)).status_code == 401
     assert client.post("/api/auth/login", json={"username": op.username, "password": PASSWORD}).status_code == 401
+
+
+def _mint_with(client: TestClient, secret: str, **body: object) -> dict:  # type: ignore[type-arg]
+    client.cookies.clear()
+    r = client.post("/api/tokens", headers=bearer(secret), json={"name": "child", "scopes": ["tokens:self"], **body})
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_a_child_token_never_outlives_its_parent(client: TestClient) -> None:
+    parent = make_token(login(client), ["tokens:self", "system:read"], expiresInDays=1)
+    child = _mint_with(client, parent["secret"], expiresInDays=None)  # asks for "never"
+    assert child["token"]["expiresAt"] == parent["token"]["expiresAt"]
+    assert child["token"]["parentId"] == parent["token"]["id"]
+    assert child["token"]["parentPrefix"] == parent["token"]["prefix"]
+    grandchild = _mint_with(client, child["secret"], expiresInDays=3650)
+    assert grandchild["token"]["expiresAt"] == parent["token"]["expiresAt"]
+    # a shorter life than the parent's is kept as asked
+    parent_long = make_token(login(client), ["tokens:self"], expiresInDays=30)
+    short = _mint_with(client, parent_long["secret"], expiresInDays=1)
+    assert short["token"]["expiresAt"] < parent_long["token"]["expiresAt"]
+
+
+def test_revoking_a_token_revokes_what_it_minted(client: TestClient) -> None:
+    admin = login(client)
+    parent = make_token(admin, ["tokens:self", "system:read"], expiresInDays=1)
+    child = _mint_with(client, parent["secret"], scopes=["tokens:self", "system:read"])
+    grandchild = _mint_with(client, child["secret"], scopes=["system:read"])
+    assert client.get("/api/system/info", headers=bearer(grandchild["secret"])).status_code == 200
+    admin = login(client)
+    r = admin.post(f"/api/tokens/{parent['token']['id']}/revoke", json={"reason": "leaked"})
+    assert r.status_code == 200
+    client.cookies.clear()
+    for t in (parent, child, grandchild):
+        r = client.get("/api/system/info", headers=bearer(t["secret"]))
+        assert r.status_code == 401 and "revoked" in r.json()["detail"], r.json()
+    listed = {t["id"]: t for t in login(client).get("/api/tokens", params={"limit": 100}).json()["items"]}
+    assert listed[grandchild["token"]["id"]]["revokedReason"].startswith(f"revoked with {parent['token']['prefix']}")
+    audit = login(client).get("/api/audit", params={"action": "token.revoke"}).json()["items"][0]
+    assert audit["targetId"] == parent["token"]["id"]
+
+
+def test_a_token_whose_ancestor_died_is_refused_even_if_not_revoked_itself(client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]
+    parent = make_token(login(client), ["tokens:self", "system:read"], expiresInDays=1)
+    child = _mint_with(client, parent["secret"], scopes=["system:read"])
+    with Session(engine) as s:  # the parent dies without the cascade (e.g. revoked by an older version)
+        tok = s.get(ApiToken, parent["token"]["id"])
+        assert tok is not None
+        tok.revoked_at = utcnow()
+        s.add(tok)
+        s.commit()
+    r = client.get("/api/system/info", headers=bearer(child["secret"]))
+    assert r.status_code == 401 and "minted by a token that is revoked" in r.json()["detail"]
+
+
+def test_a_token_loses_what_its_owner_loses(client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]
+    op = make_user(engine, roles=["operator"])
+    caller = login(client, op.username, PASSWORD)
+    secret = make_token(caller, ["runs:read", "system:diagnose"])["secret"]
+    client.cookies.clear()
+    assert client.get("/api/runs", headers=bearer(secret)).status_code == 200
+    admin = login(client)
+    binding = admin.get(f"/api/users/{op.id}/role-bindings").json()["items"][0]
+    assert admin.delete(f"/api/role-bindings/{binding['id']}").status_code == 204
+    tenant = next(sc["scopeId"] for sc in admin.get("/api/scopes").json()["items"] if sc["scopeType"] == "tenant")
+    r = admin.post(f"/api/users/{op.id}/role-bindings", json={"role": "viewer", "scopeType": "tenant", "scopeId": tenant})
+    assert r.status_code == 201, r.text
+    client.cookies.clear()
+    assert client.get("/api/runs", headers=bearer(secret)).status_code == 200  # viewers still read runs
+    r = client.post("/api/system/diagnostics", headers=bearer(secret), json={})
+    assert r.status_code == 403 and "system:diagnose" in r.json()["detail"]  # the scope outlived the role: refused

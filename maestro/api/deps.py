@@ -90,6 +90,16 @@ def resolve_principal(request: Request, s: Session, settings: Settings) -> Princ
             )
         if tok.expires_at is not None and tok.expires_at <= now:
             raise _unauthorized(f"The API token {tok.prefix} expired at {tok.expires_at.isoformat()}.", "Create a new token.")
+        ancestor = tok
+        for _ in range(32):  # a child is only as alive as every token above it
+            if ancestor.parent_id is None:
+                break
+            parent = s.get(ApiToken, ancestor.parent_id)
+            if parent is None or parent.revoked_at is not None or (parent.expires_at is not None and parent.expires_at <= now):
+                raise _unauthorized(
+                    f"The API token {tok.prefix} was minted by a token that is revoked or expired.", "Create a new token."
+                )
+            ancestor = parent
         user = s.get(User, tok.owner_id)
         if user is None or not user.is_active:
             raise _unauthorized("The owner of this API token is deactivated.")

@@ -65,12 +65,19 @@ class TokenPublic(ApiModel):
     last_used_at: datetime | None
     revoked_at: datetime | None
     revoked_reason: str | None = None
+    parent_id: str | None = Field(None, description="The token that minted this one (null: minted from a login session).")
+    parent_prefix: str | None = Field(None, description="That parent token's prefix, to recognise it in the list.")
 
 
 class TokenCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
     scopes: list[str] = Field(min_length=1, description="Permissions the token carries (a subset of yours).")
-    expires_in_days: int | None = Field(90, ge=1, le=3650, description="null = never expires")
+    expires_in_days: int | None = Field(
+        90,
+        ge=1,
+        le=3650,
+        description="null = never expires. Minted with a token, the new token expires no later than that one.",
+    )
 
     @field_validator("scopes")
     @classmethod

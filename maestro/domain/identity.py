@@ -165,16 +165,28 @@ def create_session(s: Session, *, user: User, ttl: timedelta) -> tuple[LoginSess
 
 
 def mint_token(
-    s: Session, *, owner: User, actor: str, name: str, scopes: list[str], expires_in_days: int | None
+    s: Session,
+    *,
+    owner: User,
+    actor: str,
+    name: str,
+    scopes: list[str],
+    expires_in_days: int | None,
+    parent: ApiToken | None = None,
 ) -> tuple[ApiToken, str]:
+    """A new token; minted with ``parent`` (a token), it expires no later than the parent does."""
     secret, prefix = new_api_token()
+    expires_at = (utcnow() + timedelta(days=expires_in_days)) if expires_in_days else None
+    if parent is not None and parent.expires_at is not None and (expires_at is None or expires_at > parent.expires_at):
+        expires_at = parent.expires_at
     tok = ApiToken(
         owner_id=owner.id,
         name=name,
         prefix=prefix,
         token_hash=sha256_hex(secret),
         scopes=sorted(set(scopes)),
-        expires_at=(utcnow() + timedelta(days=expires_in_days)) if expires_in_days else None,
+        expires_at=expires_at,
+        parent_id=parent.id if parent is not None else None,
     )
     s.add(tok)
     append_audit(
@@ -183,10 +195,29 @@ def mint_token(
         action="token.create",
         target_type="api_token",
         target_id=tok.id,
-        change={"name": name, "prefix": prefix, "scopes": tok.scopes, "expires_at": tok.expires_at},
+        change={
+            "name": name,
+            "prefix": prefix,
+            "scopes": tok.scopes,
+            "expires_at": tok.expires_at,
+            **({"parent": parent.prefix} if parent is not None else {}),
+        },
     )
     s.commit()
     return tok, secret
+
+
+def token_descendants(s: Session, token_id: str) -> list[ApiToken]:
+    """Every token minted, directly or not, by ``token_id`` (breadth-first)."""
+    out: list[ApiToken] = []
+    frontier = [token_id]
+    seen = {token_id}
+    while frontier:
+        children = s.exec(select(ApiToken).where(col(ApiToken.parent_id).in_(frontier))).all()
+        frontier = [c.id for c in children if c.id not in seen]
+        seen.update(frontier)
+        out += [c for c in children if c.id in frontier]
+    return out
 
 
 def known_role(role: str) -> bool:

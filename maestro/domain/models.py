@@ -93,6 +93,9 @@ class ApiToken(SQLModel, table=True):
     last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     revoked_reason: str | None = Field(default=None, max_length=500)
+    # The token that minted this one (None: minted from a login session). A child never outlives its
+    # parent and is revoked with it.
+    parent_id: str | None = Field(default=None, max_length=32, index=True)
 
 
 class LoginSession(SQLModel, table=True):

@@ -71,6 +71,9 @@ export const tokensList = <ThrowOnError extends boolean = true>(options?: Option
  * Create Token
  *
  * Mint a token for CI. Its scopes must be permissions you hold; the secret is returned once.
+ *
+ * Minted with a token, the new token is its child: it expires no later than the parent, and
+ * revoking the parent revokes it too.
  */
 export const tokensCreate = <ThrowOnError extends boolean = true>(options: Options<TokensCreateData, ThrowOnError>) => (options.client ?? client).post<TokensCreateResponses, TokensCreateErrors, ThrowOnError>({
     url: '/api/tokens',
@@ -84,7 +87,8 @@ export const tokensCreate = <ThrowOnError extends boolean = true>(options: Optio
 /**
  * Revoke Token
  *
- * Revoke a token at once. Yours, or anyone's with admin:tokens. Revoking twice is refused.
+ * Revoke a token at once, and every token it minted. Yours, or anyone's with admin:tokens.
+ * Revoking twice is refused.
  */
 export const tokensRevoke = <ThrowOnError extends boolean = true>(options: Options<TokensRevokeData, ThrowOnError>) => (options.client ?? client).post<TokensRevokeResponses, TokensRevokeErrors, ThrowOnError>({
     url: '/api/tokens/{token_id}/revoke',

@@ -3446,7 +3446,7 @@ export type TokenCreate = {
     /**
      * Expiresindays
      *
-     * null = never expires
+     * null = never expires. Minted with a token, the new token expires no later than that one.
      */
     expiresInDays?: number | null;
 };
@@ -3512,6 +3512,18 @@ export type TokenPublic = {
      * Revokedreason
      */
     revokedReason?: string | null;
+    /**
+     * Parentid
+     *
+     * The token that minted this one (null: minted from a login session).
+     */
+    parentId?: string | null;
+    /**
+     * Parentprefix
+     *
+     * That parent token's prefix, to recognise it in the list.
+     */
+    parentPrefix?: string | null;
 };
 
 /**

@@ -1386,7 +1386,9 @@ export const zTokenPublic = z.object({
     expiresAt: z.nullable(z.iso.datetime()),
     lastUsedAt: z.nullable(z.iso.datetime()),
     revokedAt: z.nullable(z.iso.datetime()),
-    revokedReason: z.nullish(z.string())
+    revokedReason: z.nullish(z.string()),
+    parentId: z.nullish(z.string()),
+    parentPrefix: z.nullish(z.string())
 });
 
 /**

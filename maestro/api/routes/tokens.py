@@ -10,7 +10,7 @@ from maestro.api.pagination import Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
 from maestro.api.schemas import RevokeInput, TokenCreate, TokenCreated, TokenPublic
 from maestro.domain.auditlog import append_audit
-from maestro.domain.identity import Principal, mint_token
+from maestro.domain.identity import Principal, mint_token, token_descendants
 from maestro.domain.models import ApiToken, User
 from maestro.domain.rbac import grants
 from maestro.domain.types import utcnow
@@ -20,7 +20,14 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 def to_public(session: Session, tok: ApiToken) -> TokenPublic:
     owner = session.get(User, tok.owner_id)
-    return TokenPublic.model_validate({**tok.model_dump(), "owner_username": owner.username if owner else "?"})
+    parent = session.get(ApiToken, tok.parent_id) if tok.parent_id else None
+    return TokenPublic.model_validate(
+        {
+            **tok.model_dump(),
+            "owner_username": owner.username if owner else "?",
+            "parent_prefix": parent.prefix if parent else None,
+        }
+    )
 
 
 @router.get("", operation_id="tokens-list", response_model=Page[TokenPublic])
@@ -52,7 +59,10 @@ def list_tokens(
 def create_token(
     *, body: TokenCreate, session: SessionDep, principal: Annotated[Principal, Require("tokens:self")]
 ) -> TokenCreated:
-    """Mint a token for CI. Its scopes must be permissions you hold; the secret is returned once."""
+    """Mint a token for CI. Its scopes must be permissions you hold; the secret is returned once.
+
+    Minted with a token, the new token is its child: it expires no later than the parent, and
+    revoking the parent revokes it too."""
     held = principal.all_permissions()
     missing = [p for p in body.scopes if not grants(held, p)]
     if missing:
@@ -69,6 +79,7 @@ def create_token(
         name=body.name,
         scopes=body.scopes,
         expires_in_days=body.expires_in_days,
+        parent=principal.token,
     )
     return TokenCreated(token=to_public(session, tok), secret=secret)
 
@@ -81,22 +92,28 @@ def revoke_token(
     session: SessionDep,
     principal: Annotated[Principal, Require("tokens:self")],
 ) -> TokenPublic:
-    """Revoke a token at once. Yours, or anyone's with admin:tokens. Revoking twice is refused."""
+    """Revoke a token at once, and every token it minted. Yours, or anyone's with admin:tokens.
+    Revoking twice is refused."""
     tok = session.get(ApiToken, token_id)
     if tok is None or (tok.owner_id != principal.user.id and not grants(principal.all_permissions(), "admin:tokens")):
         raise Problem(404, f"No token with id {token_id!r} that you can manage.")
     if tok.revoked_at is not None:
         raise Problem(409, f"Token {tok.prefix} is already revoked.", remediation="Nothing to do.")
-    tok.revoked_at = utcnow()
+    now = utcnow()
+    tok.revoked_at = now
     tok.revoked_reason = body.reason if body else None
     session.add(tok)
+    cascade = [t for t in token_descendants(session, tok.id) if t.revoked_at is None]
+    for child in cascade:
+        child.revoked_at, child.revoked_reason = now, f"revoked with {tok.prefix}, the token that minted it (or its parent)"
+        session.add(child)
     append_audit(
         session,
         actor=principal.actor,
         action="token.revoke",
         target_type="api_token",
         target_id=tok.id,
-        change={"prefix": tok.prefix, "reason": tok.revoked_reason},
+        change={"prefix": tok.prefix, "reason": tok.revoked_reason, "descendants": [t.prefix for t in cascade]},
     )
     session.commit()
     return to_public(session, tok)

@@ -219,6 +219,9 @@ export const tokensListInfiniteOptions = (options?: Options<TokensListData>) => 
  * Create Token
  *
  * Mint a token for CI. Its scopes must be permissions you hold; the secret is returned once.
+ *
+ * Minted with a token, the new token is its child: it expires no later than the parent, and
+ * revoking the parent revokes it too.
  */
 export const tokensCreateMutation = (options?: Partial<Options<TokensCreateData>>): UseMutationOptions<TokensCreateResponse, DefaultError, Options<TokensCreateData>> => {
     const mutationOptions: UseMutationOptions<TokensCreateResponse, DefaultError, Options<TokensCreateData>> = {
@@ -237,7 +240,8 @@ export const tokensCreateMutation = (options?: Partial<Options<TokensCreateData>
 /**
  * Revoke Token
  *
- * Revoke a token at once. Yours, or anyone's with admin:tokens. Revoking twice is refused.
+ * Revoke a token at once, and every token it minted. Yours, or anyone's with admin:tokens.
+ * Revoking twice is refused.
  */
 export const tokensRevokeMutation = (options?: Partial<Options<TokensRevokeData>>): UseMutationOptions<TokensRevokeResponse, DefaultError, Options<TokensRevokeData>> => {
     const mutationOptions: UseMutationOptions<TokensRevokeResponse, DefaultError, Options<TokensRevokeData>> = {

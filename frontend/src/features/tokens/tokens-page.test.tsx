@@ -15,6 +15,8 @@ const token = {
   lastUsedAt: null,
   revokedAt: null,
   revokedReason: null,
+  parentId: null,
+  parentPrefix: null,
 };
 const SECRET = "mst_ab12_Zx9cQ-this-is-the-only-copy";
 
@@ -49,6 +51,18 @@ describe("TokensPage", () => {
     expect(screen.queryByRole("dialog")).not.toBeInTheDocument();
     // Gone for good: nothing on the page holds the secret any more.
     expect(document.body.innerHTML).not.toContain(SECRET);
+  });
+
+  it("shows which token minted a token, and which came from a login", async () => {
+    const child = { ...token, id: "tok_2", name: "ci-child", prefix: "mst_cd34", parentId: "tok_1", parentPrefix: "mst_ab12" };
+    mockApi([
+      { path: "/api/tokens", body: { items: [child, token], nextCursor: null } },
+      { path: "/api/permissions", body: { items: [] } },
+    ]);
+    renderWithProviders(<TokensPage />, { route: "/admin/tokens", session: adminSession });
+    const childRow = (await screen.findByText("ci-child")).closest("tr")!;
+    expect(childRow).toHaveTextContent("token mst_ab12");
+    expect(screen.getByText("ci-deploy").closest("tr")!).toHaveTextContent("a login");
   });
 
   it("asks for a reason before revoking and sends it", async () => {

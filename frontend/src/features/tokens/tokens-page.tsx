@@ -95,6 +95,18 @@ function TokensView() {
       ),
     },
     { id: "created", header: "Created", cell: (t) => formatDateTime(t.createdAt) },
+    {
+      id: "minted",
+      header: "Minted by",
+      cell: (t) =>
+        t.parentPrefix ? (
+          <span className="text-sm" title="Expires no later than this token and is revoked with it">
+            token <span className="font-mono">{t.parentPrefix}</span>
+          </span>
+        ) : (
+          <span className="text-sm text-muted-foreground">a login</span>
+        ),
+    },
     { id: "expires", header: "Expires", cell: (t) => (t.expiresAt ? formatDateTime(t.expiresAt) : "Never") },
     {
       id: "used",
