@@ -184,3 +184,30 @@ class TestDenialSpike:
         a = next(x for x in caller.get("/api/alerts").json()["items"] if x["fingerprint"] == "policy-denials:admission")
         assert a["name"] == "PolicyDenialSpike" and "(most by no-privileged-commands: 3)" in a["annotations"]["summary"]
         assert a["annotations"]["runbook_url"].endswith("/runbooks/policy-denial-spike")
+
+
+def test_a_viewer_evaluates_as_a_dry_run_that_records_nothing(client: TestClient, engine, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    bad = {"env": "prod", "artifacts": [{"path": "app.whl", "sha256": "a" * 64, "signed": False}]}
+    events = Redis.from_url(settings.effective_redis_url)
+    denials_before = events.xlen("maestro:stream:policies")
+    viewer = login(client, make_user(engine, roles=["viewer"]).username, PASSWORD)
+    r = viewer.post("/api/policies/evaluate", json={"point": "promote", "input": bad, "subject": "dry"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["allowed"] is False and body["reasons"]  # the same answer as a recorded evaluation
+    assert body["recorded"] is False and "needs policies:write" in body["note"]
+    assert viewer.get("/api/policies/decisions", params={"limit": 500}).json()["items"] == []
+    assert events.xlen("maestro:stream:policies") == denials_before  # nothing to trip PolicyDenialSpike
+    # asking to record without the permission is refused, naming the field
+    r = viewer.post("/api/policies/evaluate", json={"point": "promote", "input": bad, "dryRun": False})
+    assert r.status_code == 403 and r.json()["errors"][0]["field"] == "dryRun"
+    # a security engineer (policies:write) records by default, and can still ask for a dry run
+    sec = login(client, make_user(engine, roles=["security"]).username, PASSWORD)
+    rec = sec.post("/api/policies/evaluate", json={"point": "promote", "input": bad, "subject": "real"}).json()
+    assert rec["recorded"] is True
+    logged = sec.get("/api/policies/decisions", params={"limit": 500}).json()["items"]
+    assert {d["batchId"] for d in logged} == {rec["decisionId"]}
+    assert events.xlen("maestro:stream:policies") == denials_before + 1
+    dry = sec.post("/api/policies/evaluate", json={"point": "promote", "input": bad, "dryRun": True}).json()
+    assert dry["recorded"] is False and dry["note"].startswith("dry run (dryRun: true)")
+    assert len(sec.get("/api/policies/decisions", params={"limit": 500}).json()["items"]) == len(logged)

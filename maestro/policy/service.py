@@ -101,10 +101,12 @@ def gate(
     timeout_s: float,
     redis: Redis | None = None,
     stream_maxlen: int = 10_000,
+    record: bool = True,
 ) -> GateResult:
     """Evaluate every enabled policy of the point; the decision log is committed whatever the outcome.
 
     A denial is also a `policy_denied` event on the policies stream when `redis` is given.
+    ``record=False`` is a dry run: the same decisions, neither logged nor streamed.
     """
     batch = new_id()
     digest = input_digest(input_doc)
@@ -135,13 +137,15 @@ def gate(
                 duration_ms=round(o.duration_ms, 3),
                 actor=actor,
             )
-            s.add(d)
+            if record:
+                s.add(d)
             out.decisions.append(d)
             if not o.allowed:
                 out.allowed = False
                 out.reasons += [f"{p.name}: {r}" if not r.startswith(f"{p.name}:") else r for r in o.reasons]
-        s.commit()
-    if not out.allowed and redis is not None:
+        if record:
+            s.commit()
+    if record and not out.allowed and redis is not None:
         try:
             emit(
                 redis,

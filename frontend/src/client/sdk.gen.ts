@@ -591,7 +591,12 @@ export const policiesRevision = <ThrowOnError extends boolean = true>(options: O
 /**
  * Evaluate
  *
- * Evaluate the enabled policies of a point against an input (logged like any gate), e.g. from CI before a deploy.
+ * Evaluate the enabled policies of a point against an input, e.g. from CI before a deploy.
+ *
+ * With `policies:read` only this is a dry run: the decisions come back but nothing is logged
+ * (so reading cannot fill the decision log or trip PolicyDenialSpike). Holding `policies:write`
+ * it is recorded like any gate unless `dryRun` is true. Gates (run start, promote, rollouts)
+ * always record.
  */
 export const policiesEvaluate = <ThrowOnError extends boolean = true>(options: Options<PoliciesEvaluateData, ThrowOnError>) => (options.client ?? client).post<PoliciesEvaluateResponses, PoliciesEvaluateErrors, ThrowOnError>({
     url: '/api/policies/evaluate',

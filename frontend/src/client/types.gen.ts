@@ -615,6 +615,12 @@ export type EvaluateInput = {
      * What is being decided on (for the decision log)
      */
     subject?: string;
+    /**
+     * Dryrun
+     *
+     * true: decide without recording. false: record in the decision log (needs policies:write). Unset: record when you hold policies:write, else a dry run.
+     */
+    dryRun?: boolean | null;
 };
 
 /**
@@ -3740,6 +3746,18 @@ export type MaestroApiRoutesPoliciesEvaluationPublic = {
      * Decisions
      */
     decisions: Array<DecisionPublic>;
+    /**
+     * Recorded
+     *
+     * Whether these decisions were written to the decision log (false: a dry run).
+     */
+    recorded: boolean;
+    /**
+     * Note
+     *
+     * Why the evaluation was (not) recorded.
+     */
+    note?: string;
 };
 
 export type HealthGetData = {

@@ -235,7 +235,8 @@ export const zEvaluateInput = z.object({
         'promote'
     ]),
     input: z.record(z.string(), z.unknown()),
-    subject: z._default(z.optional(z.string().check(z.maxLength(300))), '')
+    subject: z._default(z.optional(z.string().check(z.maxLength(300))), ''),
+    dryRun: z.nullish(z.boolean())
 });
 
 /**
@@ -1527,7 +1528,9 @@ export const zMaestroApiRoutesPoliciesEvaluationPublic = z.object({
     decisionId: z.string(),
     allowed: z.boolean(),
     reasons: z.array(z.string()),
-    decisions: z.array(zDecisionPublic)
+    decisions: z.array(zDecisionPublic),
+    recorded: z.boolean(),
+    note: z._default(z.optional(z.string()), '')
 });
 
 /**

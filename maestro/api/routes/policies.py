@@ -16,6 +16,7 @@ from maestro.api.problems import Problem
 from maestro.api.schemas import InputModel
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
+from maestro.domain.rbac import ScopePath
 from maestro.domain.supply import Policy, PolicyDecision, PolicyRevision
 from maestro.domain.types import utcnow
 from maestro.pipelines import spec as specmod
@@ -248,6 +249,11 @@ class EvaluateInput(InputModel):
     point: Point
     input: dict[str, Any] = Field(description="The document the policies see as `input`")
     subject: str = Field("", max_length=300, description="What is being decided on (for the decision log)")
+    dry_run: bool | None = Field(
+        None,
+        description="true: decide without recording. false: record in the decision log (needs policies:write). "
+        "Unset: record when you hold policies:write, else a dry run.",
+    )
 
 
 class EvaluationPublic(ApiModel):
@@ -255,11 +261,33 @@ class EvaluationPublic(ApiModel):
     allowed: bool
     reasons: list[str]
     decisions: list[DecisionPublic]
+    recorded: bool = Field(description="Whether these decisions were written to the decision log (false: a dry run).")
+    note: str = Field("", description="Why the evaluation was (not) recorded.")
 
 
 @router.post("/policies/evaluate", operation_id="policies-evaluate", response_model=EvaluationPublic)
 def evaluate(*, body: EvaluateInput, rt: RuntimeDep, principal: Reader) -> EvaluationPublic:
-    """Evaluate the enabled policies of a point against an input (logged like any gate), e.g. from CI before a deploy."""
+    """Evaluate the enabled policies of a point against an input, e.g. from CI before a deploy.
+
+    With `policies:read` only this is a dry run: the decisions come back but nothing is logged
+    (so reading cannot fill the decision log or trip PolicyDenialSpike). Holding `policies:write`
+    it is recorded like any gate unless `dryRun` is true. Gates (run start, promote, rollouts)
+    always record."""
+    can_record = principal.can("policies:write", ScopePath(principal.tenant_id))
+    if body.dry_run is False and not can_record:
+        raise Problem(
+            403,
+            "Recording an evaluation in the decision log needs the permission 'policies:write'.",
+            errors=[{"field": "dryRun", "message": "false needs policies:write"}],
+            remediation="Leave dryRun unset (or true) for a dry run, or ask for a role that grants policies:write.",
+        )
+    record = can_record and body.dry_run is not True
+    if record:
+        note = "recorded in the decision log"
+    elif body.dry_run:
+        note = "dry run (dryRun: true): nothing recorded"
+    else:
+        note = "dry run: recording needs policies:write, nothing recorded"
     res = polsvc.gate(
         rt.engine,
         tenant_id=principal.tenant_id,
@@ -270,12 +298,15 @@ def evaluate(*, body: EvaluateInput, rt: RuntimeDep, principal: Reader) -> Evalu
         timeout_s=rt.settings.policy_timeout_ms / 1000,
         redis=rt.redis_sync,
         stream_maxlen=rt.settings.stream_maxlen,
+        record=record,
     )
     return EvaluationPublic(
         decision_id=res.batch_id,
         allowed=res.allowed,
         reasons=res.reasons,
         decisions=[DecisionPublic.model_validate(d) for d in res.decisions],
+        recorded=record,
+        note=note,
     )
 
 

@@ -1567,7 +1567,12 @@ export const policiesRevisionOptions = (options: Options<PoliciesRevisionData>) 
 /**
  * Evaluate
  *
- * Evaluate the enabled policies of a point against an input (logged like any gate), e.g. from CI before a deploy.
+ * Evaluate the enabled policies of a point against an input, e.g. from CI before a deploy.
+ *
+ * With `policies:read` only this is a dry run: the decisions come back but nothing is logged
+ * (so reading cannot fill the decision log or trip PolicyDenialSpike). Holding `policies:write`
+ * it is recorded like any gate unless `dryRun` is true. Gates (run start, promote, rollouts)
+ * always record.
  */
 export const policiesEvaluateMutation = (options?: Partial<Options<PoliciesEvaluateData>>): UseMutationOptions<PoliciesEvaluateResponse, DefaultError, Options<PoliciesEvaluateData>> => {
     const mutationOptions: UseMutationOptions<PoliciesEvaluateResponse, DefaultError, Options<PoliciesEvaluateData>> = {
