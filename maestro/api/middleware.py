@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import fastapi.routing
 from opentelemetry import propagate, trace
@@ -63,10 +65,6 @@ def route_template(scope: Scope) -> str:
     return str(path) if path else "unmatched"
 
 
-class BodyTooLarge(Exception):
-    pass
-
-
 async def send_problem(
     send: Send, status: int, detail: str, extra_headers: list[tuple[bytes, bytes]] | None = None, **kw: Any
 ) -> None:
@@ -116,9 +114,6 @@ class RequestContextMiddleware:
 
             try:
                 await self.app(scope, receive, send_wrapper)
-            except BodyTooLarge:
-                if not status_holder["started"]:
-                    await send_problem(send_wrapper, 413, "The request body is larger than the configured limit.")
             except Exception as exc:
                 log.exception("unhandled error", exc_info=exc)
                 span.set_status(Status(StatusCode.ERROR))
@@ -152,7 +147,45 @@ class RequestContextMiddleware:
                 trace_id_var.reset(t2)
 
 
+MAX_JSON_DEPTH = 64
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when JSON text nests arrays/objects deeper than ``limit`` (strings do not count).
+
+    Checked before any parser sees the body: deep nesting costs recursion (RecursionError) and
+    seconds of CPU in parsing and validation, whatever the route does with it."""
+    depth = 0
+    for m in _BRACKETS.finditer(_JSON_STRING.sub(b"", body)):
+        if m.group() in (b"[", b"{"):
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+MAX_REPEATED_PARAM = 20
+
+
+def repeated_query_param(query_string: bytes) -> str | None:
+    """The first query parameter given more than MAX_REPEATED_PARAM times (filters like
+    ``label=`` become one SQL condition each), or None."""
+    counts: dict[str, int] = {}
+    for name, _ in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        counts[name] = counts.get(name, 0) + 1
+        if counts[name] > MAX_REPEATED_PARAM:
+            return name[:64]
+    return None
+
+
 class BodyLimitMiddleware:
+    """Every request body, in one place: at most ``max_bytes`` (413, chunked or not) and, when it is
+    JSON, nested at most MAX_JSON_DEPTH deep (422) — checked before the app parses anything."""
+
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
@@ -161,8 +194,20 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        too_many = repeated_query_param(scope.get("query_string", b""))
+        if too_many:
+            await send_problem(
+                send,
+                422,
+                f"The query parameter {too_many!r} is repeated more than {MAX_REPEATED_PARAM} times.",
+                errors=[{"field": f"query.{too_many}", "message": f"at most {MAX_REPEATED_PARAM} values"}],
+                remediation="Narrow the filter to fewer values, or make several requests.",
+            )
+            return
+        content_type = b""
         for k, v in scope["headers"]:
-            if k.lower() == b"content-length":
+            k = k.lower()
+            if k == b"content-length":
                 try:
                     declared = int(v)
                 except ValueError:
@@ -171,15 +216,41 @@ class BodyLimitMiddleware:
                 if declared > self.max_bytes:
                     await send_problem(send, 413, f"The request body is {declared} bytes; the limit is {self.max_bytes} bytes.")
                     return
+            elif k == b"content-type":
+                content_type = v.lower()
+        # Read the whole body first (it is small: at most max_bytes), so that a chunked body over
+        # the limit is a 413 like a sized one, and a hostile JSON body never reaches a parser.
+        chunks: list[bytes] = []
         seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge()
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_bytes:
+                await send_problem(send, 413, f"The request body is larger than the limit of {self.max_bytes} bytes.")
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if body and b"json" in content_type and json_depth_exceeds(body):
+            await send_problem(
+                send,
+                422,
+                f"The JSON body nests deeper than {MAX_JSON_DEPTH} levels.",
+                errors=[{"field": "body", "message": f"nesting deeper than {MAX_JSON_DEPTH}"}],
+                remediation="Flatten the document: no Maestro resource needs that much nesting.",
+            )
+            return
+        replayed = False
 
-        await self.app(scope, limited, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the disconnect, as the server would
+
+        await self.app(scope, replay, send)

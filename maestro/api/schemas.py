@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator
 
@@ -47,10 +48,32 @@ class UserCreate(InputModel):
     password: str = Field(min_length=12, max_length=1024)
 
 
+INT32_MAX = 2_147_483_647  # version and revision numbers, counts: the bound every integer in the API has
+INT64_MAX = 9_223_372_036_854_775_807  # sequence numbers (SQL BIGINT)
+
+
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def Omittable(*, json_schema_extra: Callable[[dict[str, Any]], None] | None = None, **kw: Any) -> Any:  # noqa: N802 - reads like Field
+    """A field that may be left out (it then keeps its value) but never sent as null: its default
+    None is not validated and not shown in the schema, so an explicit null is a 422."""
+
+    def patch(schema: dict[str, Any]) -> None:
+        _drop_default(schema)
+        if json_schema_extra is not None:
+            json_schema_extra(schema)
+
+    return Field(None, json_schema_extra=patch, **kw)
+
+
 class UserUpdate(InputModel):
-    display_name: str | None = Field(None, max_length=200)
-    email: str | None = Field(None, max_length=320, pattern=r"^$|^[^@\s]+@[^@\s]+$")
-    is_active: bool | None = None
+    """Only the fields sent change. None of them takes null: send "" to clear the email or display name."""
+
+    display_name: str = Omittable(max_length=200, description='Shown instead of the username; "" clears it.')
+    email: str = Omittable(max_length=320, pattern=r"^$|^[^@\s]+@[^@\s]+$", description='"" clears it.')
+    is_active: bool = Omittable(description="false signs the user out everywhere and stops their tokens.")
 
 
 class TokenPublic(ApiModel):

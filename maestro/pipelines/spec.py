@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import re
+from collections.abc import Callable
 from typing import Any, Literal
 
 import yaml
@@ -46,6 +47,20 @@ def parse_duration(v: Any) -> int:
     if not 1 <= secs <= MAX_TIMEOUT_S:
         raise ValueError(f"must be between 1 second and 24h, got {secs}s")
     return secs
+
+
+def duration_schema(*, minimum: int = 1) -> Callable[[dict[str, Any]], None]:
+    """JSON schema of a duration field: seconds, or a string like 90s, 10m, 1h30m (at most 24h)."""
+
+    def patch(schema: dict[str, Any]) -> None:
+        for k in ("type", "anyOf", "minimum", "maximum"):
+            schema.pop(k, None)
+        schema["anyOf"] = [
+            {"type": "integer", "minimum": minimum, "maximum": MAX_TIMEOUT_S},
+            {"type": "string", "pattern": r"^(?=\d)(\d+h)?(\d+m)?(\d+s)?$", "maxLength": 16},
+        ]
+
+    return patch
 
 
 class _Strict(BaseModel):
@@ -105,7 +120,7 @@ class Step(_Strict):
     env: dict[str, str] = Field(default_factory=dict)
     secrets: list[str] = Field(default_factory=list)
     if_: str | None = Field(None, alias="if")
-    timeout: int = Field(1800, description="seconds, or a duration like 10m")
+    timeout: int = Field(1800, description="seconds, or a duration like 10m (at most 24h)", json_schema_extra=duration_schema())
     retries: int = Field(0, ge=0, le=10)
     artifacts: list[str] = Field(default_factory=list)
     matrix: dict[str, list[str | int | float | bool]] = Field(default_factory=dict)
@@ -188,16 +203,70 @@ def _loc(loc: tuple[Any, ...], spec_steps: list[Any] | None) -> str:
     return out
 
 
+MAX_SPEC_DEPTH = 32  # a pipeline needs a handful of levels; YAML/JSON nested deeper is refused
+MAX_SPEC_NODES = 50_000  # values after aliases are expanded (no "billion laughs")
+
+
+class _TooDeep(yaml.YAMLError):
+    pass
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses nesting deeper than MAX_SPEC_DEPTH while composing, before
+    recursion or validation can cost anything."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_SPEC_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _TooDeep(f"nested deeper than {MAX_SPEC_DEPTH} levels at line {mark.line + 1}")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _expanded_size_exceeds(data: Any, limit: int) -> bool:
+    """Count values as a serializer would see them (aliases expanded), stopping at ``limit``."""
+    stack, n = [data], 0
+    while stack:
+        v = stack.pop()
+        n += 1
+        if n > limit:
+            return True
+        if isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+    return False
+
+
 def load(text: str) -> dict[str, Any]:
-    """YAML or JSON text → mapping (JSON is YAML)."""
+    """YAML or JSON text → mapping (JSON is YAML), bounded in depth and expanded size."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+    except _TooDeep as exc:
+        raise SpecError([{"field": "spec", "message": f"{exc}; flatten the document"}]) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise SpecError([{"field": "spec", "message": f"not valid YAML/JSON{where}: {getattr(exc, 'problem', exc)}"}]) from exc
     if not isinstance(data, dict):
         raise SpecError([{"field": "spec", "message": "must be a mapping with name and steps"}])
+    if _expanded_size_exceeds(data, MAX_SPEC_NODES):
+        raise SpecError(
+            [
+                {
+                    "field": "spec",
+                    "message": f"more than {MAX_SPEC_NODES} values once YAML aliases are expanded; write it out plainly",
+                }
+            ]
+        )
     return data
 
 

@@ -2939,7 +2939,7 @@ export type SloCreate = {
     /**
      * Thresholdms
      *
-     * run_duration only: a good run finishes within this.
+     * run_duration only: a good run finishes within this (at most a week).
      */
     thresholdMs?: number | null;
     /**
@@ -3354,23 +3354,20 @@ export type StepPublic = {
     executions?: Array<StepExecutionPublic>;
 };
 
-/**
- * StepSpec
- */
-export type StepSpec = {
+export type StepSpec = unknown & {
     /**
      * Setweight
      *
      * Canary weight in %
      */
-    setWeight?: number | null;
+    setWeight?: number;
     /**
      * Pause
      *
-     * Seconds or 2m; 0 waits for resume or promote
+     * Seconds or 2m (at most 24h); 0 waits for resume or promote
      */
-    pause?: number | string | null;
-    analysis?: AnalysisSpec | null;
+    pause?: number | string;
+    analysis?: AnalysisSpec;
 };
 
 /**
@@ -3588,20 +3585,28 @@ export type UserPublic = {
 
 /**
  * UserUpdate
+ *
+ * Only the fields sent change. None of them takes null: send "" to clear the email or display name.
  */
 export type UserUpdate = {
     /**
      * Displayname
+     *
+     * Shown instead of the username; "" clears it.
      */
-    displayName?: string | null;
+    displayName?: string;
     /**
      * Email
+     *
+     * "" clears it.
      */
-    email?: string | null;
+    email?: string;
     /**
      * Isactive
+     *
+     * false signs the user out everywhere and stops their tokens.
      */
-    isActive?: boolean | null;
+    isActive?: boolean;
 };
 
 /**

@@ -45,8 +45,8 @@ export const zAnalysisSpec = z.object({
     query: z._default(z.optional(z.string().check(z.maxLength(2000))), ''),
     successCondition: z._default(z.optional(z.string()), '< 0.05'),
     interval: z._default(z.optional(z.union([
-        z.int(),
-        z.string()
+        z.int().check(z.gte(1), z.lte(86400)),
+        z.string().check(z.maxLength(16), z.regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/))
     ])), '10s'),
     count: z._default(z.optional(z.int().check(z.gte(1), z.lte(100))), 3),
     failureLimit: z._default(z.optional(z.int().check(z.gte(0), z.lte(100))), 0),
@@ -847,7 +847,7 @@ export const zRunAction = z.object({
  */
 export const zRunCreate = z.object({
     pipeline: z.string(),
-    version: z.nullish(z.int().check(z.gte(1))),
+    version: z.nullish(z.int().check(z.gte(1), z.lte(2147483647))),
     inputs: z.optional(z.record(z.string(), z.union([
         z.string(),
         z.number(),
@@ -1088,9 +1088,9 @@ export const zSloCreate = z.object({
         'run_success',
         'run_duration'
     ]),
-    objective: z.number(),
+    objective: z.number().check(z.gt(0), z.lt(1)),
     windowDays: z._default(z.optional(z.int().check(z.gte(1), z.lte(90))), 30),
-    thresholdMs: z.nullish(z.int().check(z.gte(1))),
+    thresholdMs: z.nullish(z.int().check(z.gte(1), z.lte(604800000))),
     pipeline: z.nullish(z.string().check(z.maxLength(63)))
 });
 
@@ -1317,17 +1317,14 @@ export const zRunDetail = z.object({
     temporalUiUrl: z.nullable(z.string())
 });
 
-/**
- * StepSpec
- */
-export const zStepSpec = z.object({
-    setWeight: z.nullish(z.int().check(z.gte(0), z.lte(100))),
-    pause: z.nullish(z.union([
-        z.int(),
-        z.string()
+export const zStepSpec = z.intersection(z.unknown(), z.object({
+    setWeight: z.optional(z.int().check(z.gte(0), z.lte(100))),
+    pause: z.optional(z.union([
+        z.int().check(z.gte(0), z.lte(86400)),
+        z.string().check(z.maxLength(16), z.regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/))
     ])),
-    analysis: z.nullish(zAnalysisSpec)
-});
+    analysis: z.optional(zAnalysisSpec)
+}));
 
 /**
  * RolloutCreate
@@ -1450,11 +1447,13 @@ export const zPageUserPublic = z.object({
 
 /**
  * UserUpdate
+ *
+ * Only the fields sent change. None of them takes null: send "" to clear the email or display name.
  */
 export const zUserUpdate = z.object({
-    displayName: z.nullish(z.string().check(z.maxLength(200))),
-    email: z.nullish(z.string().check(z.maxLength(320), z.regex(/^$|^[^@\s]+@[^@\s]+$/))),
-    isActive: z.nullish(z.boolean())
+    displayName: z.optional(z.string().check(z.maxLength(200))),
+    email: z.optional(z.string().check(z.maxLength(320), z.regex(/^$|^[^@\s]+@[^@\s]+$/))),
+    isActive: z.optional(z.boolean())
 });
 
 /**
@@ -1743,7 +1742,7 @@ export const zAuditListQuery = z.object({
     until: z.nullish(z.iso.datetime()),
     actor: z.nullish(z.string().check(z.maxLength(200))),
     action: z.nullish(z.string().check(z.maxLength(100))),
-    until_seq: z.nullish(z.int().check(z.gte(1))),
+    until_seq: z.nullish(z.int().check(z.gte(1), z.lte(9223372036854776000))),
     env: z.nullish(z.string()),
     limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 50),
     cursor: z.nullish(z.string().check(z.maxLength(1000)))
@@ -1937,7 +1936,7 @@ export const zPipelinesVersionsListResponse = zItemsPipelineVersionSummary;
 
 export const zPipelinesVersionsGetPath = z.object({
     pipeline_id: z.string(),
-    version: z.int()
+    version: z.int().check(z.gte(1), z.lte(2147483647))
 });
 
 export const zPipelinesVersionsGetQuery = z.object({
@@ -1954,8 +1953,8 @@ export const zPipelinesDiffPath = z.object({
 });
 
 export const zPipelinesDiffQuery = z.object({
-    from: z.int().check(z.gte(1)),
-    to: z.int().check(z.gte(1)),
+    from: z.int().check(z.gte(1), z.lte(2147483647)),
+    to: z.int().check(z.gte(1), z.lte(2147483647)),
     env: z.nullish(z.string())
 });
 
@@ -1971,8 +1970,8 @@ export const zRunsListQuery = z.object({
     env: z.nullish(z.string()),
     branch: z.nullish(z.string().check(z.maxLength(200))),
     label: z.nullish(z.array(z.string())),
-    cost_min: z.nullish(z.number().check(z.gte(0))),
-    cost_max: z.nullish(z.number().check(z.gte(0))),
+    cost_min: z.nullish(z.number().check(z.gte(0), z.lte(1000000000000))),
+    cost_max: z.nullish(z.number().check(z.gte(0), z.lte(1000000000000))),
     q: z.nullish(z.string().check(z.maxLength(100))),
     limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 50),
     cursor: z.nullish(z.string().check(z.maxLength(1000)))
@@ -2368,7 +2367,7 @@ export const zPoliciesUpdateResponse = zPolicyDetail;
 
 export const zPoliciesRevisionPath = z.object({
     policy_id: z.string(),
-    revision: z.int()
+    revision: z.int().check(z.gte(1), z.lte(2147483647))
 });
 
 export const zPoliciesRevisionQuery = z.object({

@@ -8,7 +8,7 @@ from sqlmodel import col, select
 
 from maestro.api.deps import Require, SessionDep
 from maestro.api.pagination import Page, PageParams, page_params, paginate
-from maestro.api.schemas import AuditEventPublic, AuditVerifyPublic
+from maestro.api.schemas import INT64_MAX, AuditEventPublic, AuditVerifyPublic
 from maestro.domain import auditlog
 from maestro.domain.identity import Principal
 from maestro.domain.models import AuditEvent
@@ -29,7 +29,7 @@ def list_audit(
     actor: Annotated[str | None, Query(max_length=200, description="Exact actor, or a prefix ending in *.")] = None,
     action: Annotated[str | None, Query(max_length=100, description="Exact action (token.create) or prefix (token.*).")] = None,
     until_seq: Annotated[
-        int | None, Query(ge=1, description="Only events at or before this sequence number (jump to an event).")
+        int | None, Query(ge=1, le=INT64_MAX, description="Only events at or before this sequence number (jump to an event).")
     ] = None,
 ) -> Page[AuditEventPublic]:
     """The append-only audit log, newest first."""

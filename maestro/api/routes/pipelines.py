@@ -4,14 +4,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import yaml
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 from sqlmodel import Session, col, select
 
 from maestro.api.deps import AUTHENTICATED, Require, RuntimeDep, SessionDep
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import FieldError, Problem
-from maestro.api.schemas import InputModel
+from maestro.api.schemas import INT32_MAX, InputModel
 from maestro.domain.identity import Principal
 from maestro.domain.runs import Pipeline, PipelineVersion, Run
 from maestro.pipelines import spec as specmod
@@ -304,7 +304,9 @@ def list_versions(*, pipeline_id: str, session: SessionDep, principal: Reader) -
 @router.get(
     "/pipelines/{pipeline_id}/versions/{version}", operation_id="pipelines-versions-get", response_model=PipelineVersionPublic
 )
-def get_version(*, pipeline_id: str, version: int, session: SessionDep, principal: Reader) -> PipelineVersionPublic:
+def get_version(
+    *, pipeline_id: str, version: Annotated[int, Path(ge=1, le=INT32_MAX)], session: SessionDep, principal: Reader
+) -> PipelineVersionPublic:
     p = _get(session, principal, pipeline_id)
     v = store.get_version(session, pipeline=p, version=version)
     if v is None:
@@ -318,8 +320,8 @@ def diff(
     pipeline_id: str,
     session: SessionDep,
     principal: Reader,
-    from_: Annotated[int, Query(alias="from", ge=1)],
-    to: Annotated[int, Query(ge=1)],
+    from_: Annotated[int, Query(alias="from", ge=1, le=INT32_MAX)],
+    to: Annotated[int, Query(ge=1, le=INT32_MAX)],
 ) -> PipelineDiff:
     """What changed between two versions: steps (field by field), params, artifacts."""
     p = _get(session, principal, pipeline_id)

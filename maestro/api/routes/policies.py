@@ -6,14 +6,14 @@ import difflib
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import Field
 from sqlmodel import Session, col, select
 
 from maestro.api.deps import Require, RuntimeDep, SessionDep
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
-from maestro.api.schemas import InputModel
+from maestro.api.schemas import INT32_MAX, InputModel
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.rbac import ScopePath
@@ -208,7 +208,9 @@ class RevisionSource(RevisionPublic):
 
 
 @router.get("/policies/{policy_id}/revisions/{revision}", operation_id="policies-revision", response_model=RevisionSource)
-def get_revision(*, policy_id: str, revision: int, session: SessionDep, principal: Reader) -> RevisionSource:
+def get_revision(
+    *, policy_id: str, revision: Annotated[int, Path(ge=1, le=INT32_MAX)], session: SessionDep, principal: Reader
+) -> RevisionSource:
     p = _get(session, principal, policy_id)
     r = session.exec(select(PolicyRevision).where(PolicyRevision.policy_id == p.id, PolicyRevision.revision == revision)).first()
     if r is None:

@@ -17,14 +17,14 @@ from maestro.api import tickets
 from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize, readable_envs
 from maestro.api.pagination import ApiModel, Items
 from maestro.api.problems import Problem
-from maestro.api.schemas import InputModel, TicketCreate, TicketPublic
+from maestro.api.schemas import InputModel, Omittable, TicketCreate, TicketPublic
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.rollouts import Rollout, Service
 from maestro.domain.runs import Run
 from maestro.domain.types import new_id, utcnow
 from maestro.edge import routes as edge
-from maestro.pipelines.spec import parse_duration
+from maestro.pipelines.spec import duration_schema, parse_duration
 from maestro.rollouts.types import Analysis, ControlInput, ControlResult, RolloutInput, Step, parse_condition
 
 router = APIRouter(tags=["rollouts"])
@@ -68,7 +68,12 @@ class AnalysisSpec(InputModel):
     provider: Literal["edge", "prometheus"] = "edge"
     query: str = Field("", max_length=2000, description="PromQL (provider prometheus)")
     success_condition: str = Field("< 0.05", description="operator and number: < 0.05, <= 250, > 0.99")
-    interval: int | str = Field("10s", validate_default=True, description="Between measurements; also each measurement's window")
+    interval: int | str = Field(
+        "10s",
+        validate_default=True,
+        description="Between measurements; also each measurement's window",
+        json_schema_extra=duration_schema(),
+    )
     count: int = Field(3, ge=1, le=100)
     failure_limit: int = Field(0, ge=0, le=100)
     inconclusive_limit: int = Field(1, ge=0, le=100)
@@ -95,9 +100,16 @@ class AnalysisSpec(InputModel):
 
 
 class StepSpec(InputModel):
-    set_weight: int | None = Field(None, ge=0, le=100, description="Canary weight in %")
-    pause: int | str | None = Field(None, description="Seconds or 2m; 0 waits for resume or promote")
-    analysis: AnalysisSpec | None = None
+    """Exactly one of setWeight, pause, analysis."""
+
+    model_config = InputModel.model_config | {
+        "json_schema_extra": {"oneOf": [{"required": ["setWeight"]}, {"required": ["pause"]}, {"required": ["analysis"]}]}
+    }
+    set_weight: int = Omittable(ge=0, le=100, description="Canary weight in %")
+    pause: int | str = Omittable(
+        description="Seconds or 2m (at most 24h); 0 waits for resume or promote", json_schema_extra=duration_schema(minimum=0)
+    )
+    analysis: AnalysisSpec = Omittable()
 
     @field_validator("pause", mode="before")
     @classmethod

@@ -22,7 +22,7 @@ from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, autho
 from maestro.api.gates import enforce
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
-from maestro.api.schemas import InputModel, TicketCreate, TicketPublic
+from maestro.api.schemas import INT32_MAX, InputModel, TicketCreate, TicketPublic
 from maestro.artifacts import DigestMismatch, make_store
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
@@ -39,7 +39,7 @@ Writer = Annotated[Principal, Require("runs:write", scope="any")]
 
 class RunCreate(InputModel):
     pipeline: str = Field(description="Pipeline name or id.")
-    version: int | None = Field(None, ge=1, description="Default: the latest version.")
+    version: int | None = Field(None, ge=1, le=INT32_MAX, description="Default: the latest version.")
     inputs: dict[str, str | float | bool] = Field(default_factory=dict)
     ref: str | None = Field(None, max_length=200, description="Git ref/commit of the pipeline's source.")
     env: str = Field("dev", max_length=63)
@@ -307,8 +307,8 @@ def list_runs(
     env: Annotated[str | None, Query(max_length=63)] = None,
     branch: Annotated[str | None, Query(max_length=200)] = None,
     label: Annotated[list[str] | None, Query(description="key=value; repeat for several.")] = None,
-    cost_min: Annotated[float | None, Query(ge=0)] = None,
-    cost_max: Annotated[float | None, Query(ge=0)] = None,
+    cost_min: Annotated[float | None, Query(ge=0, le=1e12)] = None,
+    cost_max: Annotated[float | None, Query(ge=0, le=1e12)] = None,
     q: Annotated[
         str | None, Query(max_length=100, description="Free text: pipeline, workflow id, owner, commit, branch.")
     ] = None,

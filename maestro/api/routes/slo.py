@@ -24,9 +24,11 @@ class SloCreate(InputModel):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field("", max_length=1000)
     sli: Literal["availability", "run_success", "run_duration"] = Field(description="What is measured (see GET /api/slo/slis).")
-    objective: float = Field(description="Target share of good events, strictly between 0 and 1 (0.99 = 99%).")
+    objective: float = Field(gt=0, lt=1, description="Target share of good events, strictly between 0 and 1 (0.99 = 99%).")
     window_days: int = Field(30, ge=1, le=90)
-    threshold_ms: int | None = Field(None, ge=1, description="run_duration only: a good run finishes within this.")
+    threshold_ms: int | None = Field(
+        None, ge=1, le=7 * 86_400_000, description="run_duration only: a good run finishes within this (at most a week)."
+    )
     pipeline: str | None = Field(None, max_length=63, description="Only this pipeline's runs (run SLIs).")
 
     @model_validator(mode="after")
