@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import fastapi.routing
 import swagger_ui
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
@@ -21,7 +22,7 @@ from starlette.staticfiles import StaticFiles
 
 from maestro import __version__
 from maestro.api import problems
-from maestro.api.deps import Public, Runtime
+from maestro.api.deps import SESSION_COOKIE, Public, Runtime, is_public
 from maestro.api.health import readiness
 from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.metrics import ProjectionCollector
@@ -61,6 +62,47 @@ log = logging.getLogger("maestro.api")
 
 def _operation_id(route: APIRoute) -> str:
     return route.operation_id or route.name
+
+
+SECURITY_SCHEMES = {
+    "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "mst_…",
+        "description": "A Maestro API token (Admin → API tokens, or POST /api/tokens): `Authorization: Bearer mst_…`.",
+    },
+    "sessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "The browser session from POST /api/auth/login; changes also need the X-CSRF-Token header.",
+    },
+}
+
+
+def _document_security(app: FastAPI) -> None:
+    """securitySchemes and, per operation, whether it needs them (public routes say `security: []`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        public = {
+            (ctx.path, m.lower())
+            for ctx in fastapi.routing.iter_route_contexts(app.routes)
+            if getattr(ctx, "dependant", None) is not None and is_public(ctx.dependant)
+            for m in (ctx.methods or ())
+        }
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        schema["security"] = [{"bearerAuth": []}, {"sessionCookie": []}]
+        for path, ops in schema["paths"].items():
+            for method, op in ops.items():
+                if (path, method) in public:
+                    op["security"] = []
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class _LazyTemporal:
@@ -172,6 +214,7 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
 </body></html>"""
         )
 
+    _document_security(app)
     mount_ui(app, settings)
 
     # middleware: last added runs first

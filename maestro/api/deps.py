@@ -223,6 +223,13 @@ def Require(permission: str, *, scope: str = "request") -> Any:  # noqa: N802 - 
     return Depends(checker)
 
 
+def is_public(dependant: Any) -> bool:
+    """Whether a route's dependencies include ``Public``."""
+    if getattr(dependant.call, "__maestro_public__", False):
+        return True
+    return any(is_public(d) for d in dependant.dependencies)
+
+
 def public() -> None:
     """Marks a route as reachable without credentials (login, health)."""
 

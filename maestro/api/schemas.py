@@ -6,10 +6,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, JsonValue, field_validator
 
 from maestro.api.pagination import ApiModel
-from maestro.domain.rbac import PERMISSIONS
+from maestro.domain.rbac import PERMISSIONS, ROLES
 from maestro.domain.tickets import MAX_TICKET_TTL_SECONDS, TICKET_TTL_SECONDS
 
 
@@ -50,6 +50,25 @@ class UserCreate(InputModel):
 
 INT32_MAX = 2_147_483_647  # version and revision numbers, counts: the bound every integer in the API has
 INT64_MAX = 9_223_372_036_854_775_807  # sequence numbers (SQL BIGINT)
+
+
+# enums the schema states for fields the server checks with its own wording
+_ROLE_NAMES: list[JsonValue] = [*sorted(ROLES)]
+_PERMISSION_NAMES: list[JsonValue] = [*sorted(PERMISSIONS)]
+
+CREATED_ID = "$response.body#/id"  # link expressions: the id in a create's response, the first listed item's
+FIRST_ITEM_ID = "$response.body#/items/0/id"
+
+
+def links(status: int, param: str, value: str, *operation_ids: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI links from a response to the operations that take one of its ids (``value`` is a
+    runtime expression such as ``$response.body#/id``): clients and fuzzers follow them."""
+    return {
+        status: {
+            "description": "Success",
+            "links": {op: {"operationId": op, "parameters": {param: value}} for op in operation_ids},
+        }
+    }
 
 
 def _drop_default(schema: dict[str, Any]) -> None:
@@ -94,7 +113,12 @@ class TokenPublic(ApiModel):
 
 class TokenCreate(InputModel):
     name: str = Field(min_length=1, max_length=200)
-    scopes: list[str] = Field(min_length=1, description="Permissions the token carries (a subset of yours).")
+    scopes: list[str] = Field(
+        min_length=1,
+        max_length=len(PERMISSIONS),
+        description="Permissions the token carries (a subset of yours).",
+        json_schema_extra={"items": {"type": "string", "enum": _PERMISSION_NAMES}},
+    )
     expires_in_days: int | None = Field(
         90,
         ge=1,
@@ -132,7 +156,7 @@ class RoleBindingPublic(ApiModel):
 
 
 class RoleBindingCreate(InputModel):
-    role: str
+    role: str = Field(json_schema_extra={"enum": _ROLE_NAMES}, description="See GET /api/roles.")
     scope_type: Literal["tenant", "project", "environment"]
     scope_id: str = Field(min_length=1, max_length=64)
 

@@ -51,21 +51,45 @@ export const authLogin = <ThrowOnError extends boolean = true>(options: Options<
  *
  * End the current session (the cookie stops working everywhere).
  */
-export const authLogout = <ThrowOnError extends boolean = true>(options?: Options<AuthLogoutData, ThrowOnError>) => (options?.client ?? client).post<AuthLogoutResponses, AuthLogoutErrors, ThrowOnError>({ url: '/api/auth/logout', ...options });
+export const authLogout = <ThrowOnError extends boolean = true>(options?: Options<AuthLogoutData, ThrowOnError>) => (options?.client ?? client).post<AuthLogoutResponses, AuthLogoutErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/auth/logout',
+    ...options
+});
 
 /**
  * Me
  *
  * Who you are, what you may do, and the CSRF token of your session.
  */
-export const authMe = <ThrowOnError extends boolean = true>(options?: Options<AuthMeData, ThrowOnError>) => (options?.client ?? client).get<AuthMeResponses, AuthMeErrors, ThrowOnError>({ url: '/api/auth/me', ...options });
+export const authMe = <ThrowOnError extends boolean = true>(options?: Options<AuthMeData, ThrowOnError>) => (options?.client ?? client).get<AuthMeResponses, AuthMeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/auth/me',
+    ...options
+});
 
 /**
  * List Tokens
  *
  * Your API tokens, newest first (secrets are never shown again).
  */
-export const tokensList = <ThrowOnError extends boolean = true>(options?: Options<TokensListData, ThrowOnError>) => (options?.client ?? client).get<TokensListResponses, TokensListErrors, ThrowOnError>({ url: '/api/tokens', ...options });
+export const tokensList = <ThrowOnError extends boolean = true>(options?: Options<TokensListData, ThrowOnError>) => (options?.client ?? client).get<TokensListResponses, TokensListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/tokens',
+    ...options
+});
 
 /**
  * Create Token
@@ -76,6 +100,11 @@ export const tokensList = <ThrowOnError extends boolean = true>(options?: Option
  * revoking the parent revokes it too.
  */
 export const tokensCreate = <ThrowOnError extends boolean = true>(options: Options<TokensCreateData, ThrowOnError>) => (options.client ?? client).post<TokensCreateResponses, TokensCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/tokens',
     ...options,
     headers: {
@@ -91,6 +120,11 @@ export const tokensCreate = <ThrowOnError extends boolean = true>(options: Optio
  * Revoking twice is refused.
  */
 export const tokensRevoke = <ThrowOnError extends boolean = true>(options: Options<TokensRevokeData, ThrowOnError>) => (options.client ?? client).post<TokensRevokeResponses, TokensRevokeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/tokens/{token_id}/revoke',
     ...options,
     headers: {
@@ -102,12 +136,25 @@ export const tokensRevoke = <ThrowOnError extends boolean = true>(options: Optio
 /**
  * List Users
  */
-export const usersList = <ThrowOnError extends boolean = true>(options?: Options<UsersListData, ThrowOnError>) => (options?.client ?? client).get<UsersListResponses, UsersListErrors, ThrowOnError>({ url: '/api/users', ...options });
+export const usersList = <ThrowOnError extends boolean = true>(options?: Options<UsersListData, ThrowOnError>) => (options?.client ?? client).get<UsersListResponses, UsersListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/users',
+    ...options
+});
 
 /**
  * Create User
  */
 export const usersCreate = <ThrowOnError extends boolean = true>(options: Options<UsersCreateData, ThrowOnError>) => (options.client ?? client).post<UsersCreateResponses, UsersCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/users',
     ...options,
     headers: {
@@ -119,12 +166,25 @@ export const usersCreate = <ThrowOnError extends boolean = true>(options: Option
 /**
  * Get User
  */
-export const usersGet = <ThrowOnError extends boolean = true>(options: Options<UsersGetData, ThrowOnError>) => (options.client ?? client).get<UsersGetResponses, UsersGetErrors, ThrowOnError>({ url: '/api/users/{user_id}', ...options });
+export const usersGet = <ThrowOnError extends boolean = true>(options: Options<UsersGetData, ThrowOnError>) => (options.client ?? client).get<UsersGetResponses, UsersGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/users/{user_id}',
+    ...options
+});
 
 /**
  * Update User
  */
 export const usersUpdate = <ThrowOnError extends boolean = true>(options: Options<UsersUpdateData, ThrowOnError>) => (options.client ?? client).patch<UsersUpdateResponses, UsersUpdateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/users/{user_id}',
     ...options,
     headers: {
@@ -136,12 +196,25 @@ export const usersUpdate = <ThrowOnError extends boolean = true>(options: Option
 /**
  * List Bindings
  */
-export const usersRoleBindingsList = <ThrowOnError extends boolean = true>(options: Options<UsersRoleBindingsListData, ThrowOnError>) => (options.client ?? client).get<UsersRoleBindingsListResponses, UsersRoleBindingsListErrors, ThrowOnError>({ url: '/api/users/{user_id}/role-bindings', ...options });
+export const usersRoleBindingsList = <ThrowOnError extends boolean = true>(options: Options<UsersRoleBindingsListData, ThrowOnError>) => (options.client ?? client).get<UsersRoleBindingsListResponses, UsersRoleBindingsListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/users/{user_id}/role-bindings',
+    ...options
+});
 
 /**
  * Create Binding
  */
 export const usersRoleBindingsCreate = <ThrowOnError extends boolean = true>(options: Options<UsersRoleBindingsCreateData, ThrowOnError>) => (options.client ?? client).post<UsersRoleBindingsCreateResponses, UsersRoleBindingsCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/users/{user_id}/role-bindings',
     ...options,
     headers: {
@@ -153,41 +226,97 @@ export const usersRoleBindingsCreate = <ThrowOnError extends boolean = true>(opt
 /**
  * Delete Binding
  */
-export const roleBindingsDelete = <ThrowOnError extends boolean = true>(options: Options<RoleBindingsDeleteData, ThrowOnError>) => (options.client ?? client).delete<RoleBindingsDeleteResponses, RoleBindingsDeleteErrors, ThrowOnError>({ url: '/api/role-bindings/{binding_id}', ...options });
+export const roleBindingsDelete = <ThrowOnError extends boolean = true>(options: Options<RoleBindingsDeleteData, ThrowOnError>) => (options.client ?? client).delete<RoleBindingsDeleteResponses, RoleBindingsDeleteErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/role-bindings/{binding_id}',
+    ...options
+});
 
 /**
  * List Roles
  */
-export const rolesList = <ThrowOnError extends boolean = true>(options?: Options<RolesListData, ThrowOnError>) => (options?.client ?? client).get<RolesListResponses, RolesListErrors, ThrowOnError>({ url: '/api/roles', ...options });
+export const rolesList = <ThrowOnError extends boolean = true>(options?: Options<RolesListData, ThrowOnError>) => (options?.client ?? client).get<RolesListResponses, RolesListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/roles',
+    ...options
+});
 
 /**
  * List Permissions
  */
-export const permissionsList = <ThrowOnError extends boolean = true>(options?: Options<PermissionsListData, ThrowOnError>) => (options?.client ?? client).get<PermissionsListResponses, PermissionsListErrors, ThrowOnError>({ url: '/api/permissions', ...options });
+export const permissionsList = <ThrowOnError extends boolean = true>(options?: Options<PermissionsListData, ThrowOnError>) => (options?.client ?? client).get<PermissionsListResponses, PermissionsListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/permissions',
+    ...options
+});
 
 /**
  * List Scopes
  */
-export const scopesList = <ThrowOnError extends boolean = true>(options?: Options<ScopesListData, ThrowOnError>) => (options?.client ?? client).get<ScopesListResponses, ScopesListErrors, ThrowOnError>({ url: '/api/scopes', ...options });
+export const scopesList = <ThrowOnError extends boolean = true>(options?: Options<ScopesListData, ThrowOnError>) => (options?.client ?? client).get<ScopesListResponses, ScopesListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/scopes',
+    ...options
+});
 
 /**
  * List Environments
  */
-export const environmentsList = <ThrowOnError extends boolean = true>(options?: Options<EnvironmentsListData, ThrowOnError>) => (options?.client ?? client).get<EnvironmentsListResponses, EnvironmentsListErrors, ThrowOnError>({ url: '/api/environments', ...options });
+export const environmentsList = <ThrowOnError extends boolean = true>(options?: Options<EnvironmentsListData, ThrowOnError>) => (options?.client ?? client).get<EnvironmentsListResponses, EnvironmentsListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/environments',
+    ...options
+});
 
 /**
  * List Audit
  *
  * The append-only audit log, newest first.
  */
-export const auditList = <ThrowOnError extends boolean = true>(options?: Options<AuditListData, ThrowOnError>) => (options?.client ?? client).get<AuditListResponses, AuditListErrors, ThrowOnError>({ url: '/api/audit', ...options });
+export const auditList = <ThrowOnError extends boolean = true>(options?: Options<AuditListData, ThrowOnError>) => (options?.client ?? client).get<AuditListResponses, AuditListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/audit',
+    ...options
+});
 
 /**
  * Verify Audit
  *
  * Recompute the hash chain; report the first broken link (edited, deleted or reordered row).
  */
-export const auditVerify = <ThrowOnError extends boolean = true>(options?: Options<AuditVerifyData, ThrowOnError>) => (options?.client ?? client).get<AuditVerifyResponses, AuditVerifyErrors, ThrowOnError>({ url: '/api/audit/verify', ...options });
+export const auditVerify = <ThrowOnError extends boolean = true>(options?: Options<AuditVerifyData, ThrowOnError>) => (options?.client ?? client).get<AuditVerifyResponses, AuditVerifyErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/audit/verify',
+    ...options
+});
 
 /**
  * Stream
@@ -195,7 +324,15 @@ export const auditVerify = <ThrowOnError extends boolean = true>(options?: Optio
  * Server-sent events of one topic, each delivered only to a caller its REST list would show it
  * to. Reconnect with Last-Event-ID to get what you missed.
  */
-export const streamsGet = <ThrowOnError extends boolean = true>(options: Options<StreamsGetData, ThrowOnError, StreamsGetResponse>) => (options.client ?? client).sse.get<StreamsGetResponses, StreamsGetErrors, ThrowOnError>({ url: '/api/streams/{topic}', ...options });
+export const streamsGet = <ThrowOnError extends boolean = true>(options: Options<StreamsGetData, ThrowOnError, StreamsGetResponse>) => (options.client ?? client).sse.get<StreamsGetResponses, StreamsGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/streams/{topic}',
+    ...options
+});
 
 /**
  * Search
@@ -203,12 +340,28 @@ export const streamsGet = <ThrowOnError extends boolean = true>(options: Options
  * Find what you may see by name or id: environments, pipelines, runs (by id, workflow id or trace id),
  * services, policies, users, your tokens, audit events.
  */
-export const search = <ThrowOnError extends boolean = true>(options: Options<SearchData, ThrowOnError>) => (options.client ?? client).get<SearchResponses, SearchErrors, ThrowOnError>({ url: '/api/search', ...options });
+export const search = <ThrowOnError extends boolean = true>(options: Options<SearchData, ThrowOnError>) => (options.client ?? client).get<SearchResponses, SearchErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/search',
+    ...options
+});
 
 /**
  * Info
  */
-export const systemInfo = <ThrowOnError extends boolean = true>(options?: Options<SystemInfoData, ThrowOnError>) => (options?.client ?? client).get<SystemInfoResponses, SystemInfoErrors, ThrowOnError>({ url: '/api/system/info', ...options });
+export const systemInfo = <ThrowOnError extends boolean = true>(options?: Options<SystemInfoData, ThrowOnError>) => (options?.client ?? client).get<SystemInfoResponses, SystemInfoErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/system/info',
+    ...options
+});
 
 /**
  * Start Diagnostics
@@ -216,6 +369,11 @@ export const systemInfo = <ThrowOnError extends boolean = true>(options?: Option
  * Start the diagnostics workflow on the control task queue (proves API → Temporal → worker).
  */
 export const systemDiagnosticsStart = <ThrowOnError extends boolean = true>(options: Options<SystemDiagnosticsStartData, ThrowOnError>) => (options.client ?? client).post<SystemDiagnosticsStartResponses, SystemDiagnosticsStartErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/system/diagnostics',
     ...options,
     headers: {
@@ -227,21 +385,45 @@ export const systemDiagnosticsStart = <ThrowOnError extends boolean = true>(opti
 /**
  * Get Diagnostics
  */
-export const systemDiagnosticsGet = <ThrowOnError extends boolean = true>(options: Options<SystemDiagnosticsGetData, ThrowOnError>) => (options.client ?? client).get<SystemDiagnosticsGetResponses, SystemDiagnosticsGetErrors, ThrowOnError>({ url: '/api/system/diagnostics/{workflow_id}', ...options });
+export const systemDiagnosticsGet = <ThrowOnError extends boolean = true>(options: Options<SystemDiagnosticsGetData, ThrowOnError>) => (options.client ?? client).get<SystemDiagnosticsGetResponses, SystemDiagnosticsGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/system/diagnostics/{workflow_id}',
+    ...options
+});
 
 /**
  * Hub
  *
  * Everything the Control Hub shows, computed now from runs, rollouts, the edge, SLOs, attestations and decisions.
  */
-export const hubGet = <ThrowOnError extends boolean = true>(options?: Options<HubGetData, ThrowOnError>) => (options?.client ?? client).get<HubGetResponses, HubGetErrors, ThrowOnError>({ url: '/api/hub', ...options });
+export const hubGet = <ThrowOnError extends boolean = true>(options?: Options<HubGetData, ThrowOnError>) => (options?.client ?? client).get<HubGetResponses, HubGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/hub',
+    ...options
+});
 
 /**
  * Pipeline Schema
  *
  * The JSON Schema of pipeline specs.
  */
-export const schemasPipeline = <ThrowOnError extends boolean = true>(options?: Options<SchemasPipelineData, ThrowOnError>) => (options?.client ?? client).get<SchemasPipelineResponses, SchemasPipelineErrors, ThrowOnError>({ url: '/api/schemas/pipeline.json', ...options });
+export const schemasPipeline = <ThrowOnError extends boolean = true>(options?: Options<SchemasPipelineData, ThrowOnError>) => (options?.client ?? client).get<SchemasPipelineResponses, SchemasPipelineErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/schemas/pipeline.json',
+    ...options
+});
 
 /**
  * Validate Pipeline
@@ -249,6 +431,11 @@ export const schemasPipeline = <ThrowOnError extends boolean = true>(options?: O
  * Check a spec without saving it: every problem with its field, and the expanded plan.
  */
 export const pipelinesValidate = <ThrowOnError extends boolean = true>(options: Options<PipelinesValidateData, ThrowOnError>) => (options.client ?? client).post<PipelinesValidateResponses, PipelinesValidateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/pipelines/validate',
     ...options,
     headers: {
@@ -260,7 +447,15 @@ export const pipelinesValidate = <ThrowOnError extends boolean = true>(options: 
 /**
  * List Pipelines
  */
-export const pipelinesList = <ThrowOnError extends boolean = true>(options?: Options<PipelinesListData, ThrowOnError>) => (options?.client ?? client).get<PipelinesListResponses, PipelinesListErrors, ThrowOnError>({ url: '/api/pipelines', ...options });
+export const pipelinesList = <ThrowOnError extends boolean = true>(options?: Options<PipelinesListData, ThrowOnError>) => (options?.client ?? client).get<PipelinesListResponses, PipelinesListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/pipelines',
+    ...options
+});
 
 /**
  * Create Pipeline
@@ -268,6 +463,11 @@ export const pipelinesList = <ThrowOnError extends boolean = true>(options?: Opt
  * Register a pipeline (version 1). The name comes from the spec; admission policies may refuse it (422).
  */
 export const pipelinesCreate = <ThrowOnError extends boolean = true>(options: Options<PipelinesCreateData, ThrowOnError>) => (options.client ?? client).post<PipelinesCreateResponses, PipelinesCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/pipelines',
     ...options,
     headers: {
@@ -279,7 +479,15 @@ export const pipelinesCreate = <ThrowOnError extends boolean = true>(options: Op
 /**
  * Get Pipeline
  */
-export const pipelinesGet = <ThrowOnError extends boolean = true>(options: Options<PipelinesGetData, ThrowOnError>) => (options.client ?? client).get<PipelinesGetResponses, PipelinesGetErrors, ThrowOnError>({ url: '/api/pipelines/{pipeline_id}', ...options });
+export const pipelinesGet = <ThrowOnError extends boolean = true>(options: Options<PipelinesGetData, ThrowOnError>) => (options.client ?? client).get<PipelinesGetResponses, PipelinesGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/pipelines/{pipeline_id}',
+    ...options
+});
 
 /**
  * Update Pipeline
@@ -287,6 +495,11 @@ export const pipelinesGet = <ThrowOnError extends boolean = true>(options: Optio
  * Save a new immutable version (unchanged content keeps the latest version); admission policies may refuse it.
  */
 export const pipelinesUpdate = <ThrowOnError extends boolean = true>(options: Options<PipelinesUpdateData, ThrowOnError>) => (options.client ?? client).put<PipelinesUpdateResponses, PipelinesUpdateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/pipelines/{pipeline_id}',
     ...options,
     headers: {
@@ -298,26 +511,58 @@ export const pipelinesUpdate = <ThrowOnError extends boolean = true>(options: Op
 /**
  * List Versions
  */
-export const pipelinesVersionsList = <ThrowOnError extends boolean = true>(options: Options<PipelinesVersionsListData, ThrowOnError>) => (options.client ?? client).get<PipelinesVersionsListResponses, PipelinesVersionsListErrors, ThrowOnError>({ url: '/api/pipelines/{pipeline_id}/versions', ...options });
+export const pipelinesVersionsList = <ThrowOnError extends boolean = true>(options: Options<PipelinesVersionsListData, ThrowOnError>) => (options.client ?? client).get<PipelinesVersionsListResponses, PipelinesVersionsListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/pipelines/{pipeline_id}/versions',
+    ...options
+});
 
 /**
  * Get Version
  */
-export const pipelinesVersionsGet = <ThrowOnError extends boolean = true>(options: Options<PipelinesVersionsGetData, ThrowOnError>) => (options.client ?? client).get<PipelinesVersionsGetResponses, PipelinesVersionsGetErrors, ThrowOnError>({ url: '/api/pipelines/{pipeline_id}/versions/{version}', ...options });
+export const pipelinesVersionsGet = <ThrowOnError extends boolean = true>(options: Options<PipelinesVersionsGetData, ThrowOnError>) => (options.client ?? client).get<PipelinesVersionsGetResponses, PipelinesVersionsGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/pipelines/{pipeline_id}/versions/{version}',
+    ...options
+});
 
 /**
  * Diff
  *
  * What changed between two versions: steps (field by field), params, artifacts.
  */
-export const pipelinesDiff = <ThrowOnError extends boolean = true>(options: Options<PipelinesDiffData, ThrowOnError>) => (options.client ?? client).get<PipelinesDiffResponses, PipelinesDiffErrors, ThrowOnError>({ url: '/api/pipelines/{pipeline_id}/diff', ...options });
+export const pipelinesDiff = <ThrowOnError extends boolean = true>(options: Options<PipelinesDiffData, ThrowOnError>) => (options.client ?? client).get<PipelinesDiffResponses, PipelinesDiffErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/pipelines/{pipeline_id}/diff',
+    ...options
+});
 
 /**
  * List Runs
  *
  * Runs, newest first, with filters. Only environments you may read are listed.
  */
-export const runsList = <ThrowOnError extends boolean = true>(options?: Options<RunsListData, ThrowOnError>) => (options?.client ?? client).get<RunsListResponses, RunsListErrors, ThrowOnError>({ url: '/api/runs', ...options });
+export const runsList = <ThrowOnError extends boolean = true>(options?: Options<RunsListData, ThrowOnError>) => (options?.client ?? client).get<RunsListResponses, RunsListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/runs',
+    ...options
+});
 
 /**
  * Create Run
@@ -325,6 +570,11 @@ export const runsList = <ThrowOnError extends boolean = true>(options?: Options<
  * Start a run of a pipeline version in an environment.
  */
 export const runsCreate = <ThrowOnError extends boolean = true>(options: Options<RunsCreateData, ThrowOnError>) => (options.client ?? client).post<RunsCreateResponses, RunsCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/runs',
     ...options,
     headers: {
@@ -338,7 +588,15 @@ export const runsCreate = <ThrowOnError extends boolean = true>(options: Options
  *
  * A run with its steps (status, attempt, timings, exit code), artifacts and attestations.
  */
-export const runsGet = <ThrowOnError extends boolean = true>(options: Options<RunsGetData, ThrowOnError>) => (options.client ?? client).get<RunsGetResponses, RunsGetErrors, ThrowOnError>({ url: '/api/runs/{run_id}', ...options });
+export const runsGet = <ThrowOnError extends boolean = true>(options: Options<RunsGetData, ThrowOnError>) => (options.client ?? client).get<RunsGetResponses, RunsGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/runs/{run_id}',
+    ...options
+});
 
 /**
  * Run Action
@@ -346,6 +604,11 @@ export const runsGet = <ThrowOnError extends boolean = true>(options: Options<Ru
  * cancel, pause, resume, approve, reject (Temporal updates: refusals are 409 with the reason), rerun, rerun-failed.
  */
 export const runsAction = <ThrowOnError extends boolean = true>(options: Options<RunsActionData, ThrowOnError>) => (options.client ?? client).post<RunsActionResponses, RunsActionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/runs/{run_id}/actions',
     ...options,
     headers: {
@@ -361,6 +624,11 @@ export const runsAction = <ThrowOnError extends boolean = true>(options: Options
  * bound to this run's workflow, the action and you; the workflow refuses the update without it.
  */
 export const runsTicketsCreate = <ThrowOnError extends boolean = true>(options: Options<RunsTicketsCreateData, ThrowOnError>) => (options.client ?? client).post<RunsTicketsCreateResponses, RunsTicketsCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/runs/{run_id}/tickets',
     ...options,
     headers: {
@@ -372,21 +640,45 @@ export const runsTicketsCreate = <ThrowOnError extends boolean = true>(options: 
 /**
  * List Artifacts
  */
-export const runsArtifactsList = <ThrowOnError extends boolean = true>(options: Options<RunsArtifactsListData, ThrowOnError>) => (options.client ?? client).get<RunsArtifactsListResponses, RunsArtifactsListErrors, ThrowOnError>({ url: '/api/runs/{run_id}/artifacts', ...options });
+export const runsArtifactsList = <ThrowOnError extends boolean = true>(options: Options<RunsArtifactsListData, ThrowOnError>) => (options.client ?? client).get<RunsArtifactsListResponses, RunsArtifactsListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/runs/{run_id}/artifacts',
+    ...options
+});
 
 /**
  * Download Artifact
  *
  * Download an artifact; its bytes are re-hashed first and refused if they do not match the digest.
  */
-export const artifactsDownload = <ThrowOnError extends boolean = true>(options: Options<ArtifactsDownloadData, ThrowOnError>) => (options.client ?? client).get<ArtifactsDownloadResponses, ArtifactsDownloadErrors, ThrowOnError>({ url: '/api/artifacts/{artifact_id}', ...options });
+export const artifactsDownload = <ThrowOnError extends boolean = true>(options: Options<ArtifactsDownloadData, ThrowOnError>) => (options.client ?? client).get<ArtifactsDownloadResponses, ArtifactsDownloadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/artifacts/{artifact_id}',
+    ...options
+});
 
 /**
  * Run Logs
  *
  * A run's log lines as NDJSON from durable storage; with follow=true, new lines as they arrive.
  */
-export const runsLogs = <ThrowOnError extends boolean = true>(options: Options<RunsLogsData, ThrowOnError>) => (options.client ?? client).get<RunsLogsResponses, RunsLogsErrors, ThrowOnError>({ url: '/api/runs/{run_id}/logs', ...options });
+export const runsLogs = <ThrowOnError extends boolean = true>(options: Options<RunsLogsData, ThrowOnError>) => (options.client ?? client).get<RunsLogsResponses, RunsLogsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/runs/{run_id}/logs',
+    ...options
+});
 
 /**
  * Run Trace
@@ -395,14 +687,30 @@ export const runsLogs = <ThrowOnError extends boolean = true>(options: Options<R
  *
  * Spans are kept locally for MAESTRO_TRACE_RETENTION_HOURS (exported over OTLP too when configured).
  */
-export const runsTrace = <ThrowOnError extends boolean = true>(options: Options<RunsTraceData, ThrowOnError>) => (options.client ?? client).get<RunsTraceResponses, RunsTraceErrors, ThrowOnError>({ url: '/api/runs/{run_id}/trace', ...options });
+export const runsTrace = <ThrowOnError extends boolean = true>(options: Options<RunsTraceData, ThrowOnError>) => (options.client ?? client).get<RunsTraceResponses, RunsTraceErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/runs/{run_id}/trace',
+    ...options
+});
 
 /**
  * List Slos
  *
  * Every SLO (built-in and defined) with its SLI, error budget and multi-window burn rates.
  */
-export const sloList = <ThrowOnError extends boolean = true>(options?: Options<SloListData, ThrowOnError>) => (options?.client ?? client).get<SloListResponses, SloListErrors, ThrowOnError>({ url: '/api/slo', ...options });
+export const sloList = <ThrowOnError extends boolean = true>(options?: Options<SloListData, ThrowOnError>) => (options?.client ?? client).get<SloListResponses, SloListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/slo',
+    ...options
+});
 
 /**
  * Create Slo
@@ -410,6 +718,11 @@ export const sloList = <ThrowOnError extends boolean = true>(options?: Options<S
  * Declare an SLO: SLI, objective, window (and threshold for run_duration).
  */
 export const sloCreate = <ThrowOnError extends boolean = true>(options: Options<SloCreateData, ThrowOnError>) => (options.client ?? client).post<SloCreateResponses, SloCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/slo',
     ...options,
     headers: {
@@ -421,19 +734,43 @@ export const sloCreate = <ThrowOnError extends boolean = true>(options: Options<
 /**
  * Delete Slo
  */
-export const sloDelete = <ThrowOnError extends boolean = true>(options: Options<SloDeleteData, ThrowOnError>) => (options.client ?? client).delete<SloDeleteResponses, SloDeleteErrors, ThrowOnError>({ url: '/api/slo/{slo_id}', ...options });
+export const sloDelete = <ThrowOnError extends boolean = true>(options: Options<SloDeleteData, ThrowOnError>) => (options.client ?? client).delete<SloDeleteResponses, SloDeleteErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/slo/{slo_id}',
+    ...options
+});
 
 /**
  * List Alerts
  *
  * Alerts, newest first.
  */
-export const alertsList = <ThrowOnError extends boolean = true>(options?: Options<AlertsListData, ThrowOnError>) => (options?.client ?? client).get<AlertsListResponses, AlertsListErrors, ThrowOnError>({ url: '/api/alerts', ...options });
+export const alertsList = <ThrowOnError extends boolean = true>(options?: Options<AlertsListData, ThrowOnError>) => (options?.client ?? client).get<AlertsListResponses, AlertsListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/alerts',
+    ...options
+});
 
 /**
  * Get Alert
  */
-export const alertsGet = <ThrowOnError extends boolean = true>(options: Options<AlertsGetData, ThrowOnError>) => (options.client ?? client).get<AlertsGetResponses, AlertsGetErrors, ThrowOnError>({ url: '/api/alerts/{alert_id}', ...options });
+export const alertsGet = <ThrowOnError extends boolean = true>(options: Options<AlertsGetData, ThrowOnError>) => (options.client ?? client).get<AlertsGetResponses, AlertsGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/alerts/{alert_id}',
+    ...options
+});
 
 /**
  * Ack Alert
@@ -441,6 +778,11 @@ export const alertsGet = <ThrowOnError extends boolean = true>(options: Options<
  * Acknowledge: someone is on it (recorded with who and when).
  */
 export const alertsAck = <ThrowOnError extends boolean = true>(options: Options<AlertsAckData, ThrowOnError>) => (options.client ?? client).post<AlertsAckResponses, AlertsAckErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/alerts/{alert_id}/ack',
     ...options,
     headers: {
@@ -453,6 +795,11 @@ export const alertsAck = <ThrowOnError extends boolean = true>(options: Options<
  * Assign Alert
  */
 export const alertsAssign = <ThrowOnError extends boolean = true>(options: Options<AlertsAssignData, ThrowOnError>) => (options.client ?? client).post<AlertsAssignResponses, AlertsAssignErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/alerts/{alert_id}/assign',
     ...options,
     headers: {
@@ -466,35 +813,75 @@ export const alertsAssign = <ThrowOnError extends boolean = true>(options: Optio
  *
  * Run one evaluator tick now (the schedule runs it every MAESTRO_ALERT_EVAL_INTERVAL_SECONDS).
  */
-export const alertsEvaluate = <ThrowOnError extends boolean = true>(options?: Options<AlertsEvaluateData, ThrowOnError>) => (options?.client ?? client).post<AlertsEvaluateResponses, AlertsEvaluateErrors, ThrowOnError>({ url: '/api/alerts/evaluate', ...options });
+export const alertsEvaluate = <ThrowOnError extends boolean = true>(options?: Options<AlertsEvaluateData, ThrowOnError>) => (options?.client ?? client).post<AlertsEvaluateResponses, AlertsEvaluateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/alerts/evaluate',
+    ...options
+});
 
 /**
  * Fire Synthetic
  *
  * Fire a synthetic alert through the same pipeline (stream, Alertmanager) to prove delivery.
  */
-export const alertsSynthetic = <ThrowOnError extends boolean = true>(options?: Options<AlertsSyntheticData, ThrowOnError>) => (options?.client ?? client).post<AlertsSyntheticResponses, AlertsSyntheticErrors, ThrowOnError>({ url: '/api/alerts/synthetic', ...options });
+export const alertsSynthetic = <ThrowOnError extends boolean = true>(options?: Options<AlertsSyntheticData, ThrowOnError>) => (options?.client ?? client).post<AlertsSyntheticResponses, AlertsSyntheticErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/alerts/synthetic',
+    ...options
+});
 
 /**
  * Insights
  *
  * What's hot and cold: flaky tests (JUnit artifacts) and pipelines, slowest steps (p95), noisy alerts, top cost centers.
  */
-export const insightsGet = <ThrowOnError extends boolean = true>(options?: Options<InsightsGetData, ThrowOnError>) => (options?.client ?? client).get<InsightsGetResponses, InsightsGetErrors, ThrowOnError>({ url: '/api/insights', ...options });
+export const insightsGet = <ThrowOnError extends boolean = true>(options?: Options<InsightsGetData, ThrowOnError>) => (options?.client ?? client).get<InsightsGetResponses, InsightsGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/insights',
+    ...options
+});
 
 /**
  * List Runbooks
  *
  * Every runbook (the alerts' `runbook_url` annotations point at these).
  */
-export const runbooksList = <ThrowOnError extends boolean = true>(options?: Options<RunbooksListData, ThrowOnError>) => (options?.client ?? client).get<RunbooksListResponses, RunbooksListErrors, ThrowOnError>({ url: '/api/runbooks', ...options });
+export const runbooksList = <ThrowOnError extends boolean = true>(options?: Options<RunbooksListData, ThrowOnError>) => (options?.client ?? client).get<RunbooksListResponses, RunbooksListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/runbooks',
+    ...options
+});
 
 /**
  * Get Runbook
  *
  * One runbook as Markdown.
  */
-export const runbooksGet = <ThrowOnError extends boolean = true>(options: Options<RunbooksGetData, ThrowOnError>) => (options.client ?? client).get<RunbooksGetResponses, RunbooksGetErrors, ThrowOnError>({ url: '/api/runbooks/{name}', ...options });
+export const runbooksGet = <ThrowOnError extends boolean = true>(options: Options<RunbooksGetData, ThrowOnError>) => (options.client ?? client).get<RunbooksGetResponses, RunbooksGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/runbooks/{name}',
+    ...options
+});
 
 /**
  * List Keys
@@ -515,33 +902,73 @@ export const keysExport = <ThrowOnError extends boolean = true>(options: Options
  *
  * Provenance and artifact signatures of a run, verified now against the stored keys and artifact bytes.
  */
-export const runsAttestations = <ThrowOnError extends boolean = true>(options: Options<RunsAttestationsData, ThrowOnError>) => (options.client ?? client).get<RunsAttestationsResponses, RunsAttestationsErrors, ThrowOnError>({ url: '/api/runs/{run_id}/attestations', ...options });
+export const runsAttestations = <ThrowOnError extends boolean = true>(options: Options<RunsAttestationsData, ThrowOnError>) => (options.client ?? client).get<RunsAttestationsResponses, RunsAttestationsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/runs/{run_id}/attestations',
+    ...options
+});
 
 /**
  * Run Sbom
  *
  * The run's CycloneDX SBOM (from a `uses: sbom` step).
  */
-export const runsSbom = <ThrowOnError extends boolean = true>(options: Options<RunsSbomData, ThrowOnError>) => (options.client ?? client).get<RunsSbomResponses, RunsSbomErrors, ThrowOnError>({ url: '/api/runs/{run_id}/sbom', ...options });
+export const runsSbom = <ThrowOnError extends boolean = true>(options: Options<RunsSbomData, ThrowOnError>) => (options.client ?? client).get<RunsSbomResponses, RunsSbomErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/runs/{run_id}/sbom',
+    ...options
+});
 
 /**
  * Run Sbom Diff
  *
  * What changed in the SBOM since the previous successful run of the same pipeline.
  */
-export const runsSbomDiff = <ThrowOnError extends boolean = true>(options: Options<RunsSbomDiffData, ThrowOnError>) => (options.client ?? client).get<RunsSbomDiffResponses, RunsSbomDiffErrors, ThrowOnError>({ url: '/api/runs/{run_id}/sbom/diff', ...options });
+export const runsSbomDiff = <ThrowOnError extends boolean = true>(options: Options<RunsSbomDiffData, ThrowOnError>) => (options.client ?? client).get<RunsSbomDiffResponses, RunsSbomDiffErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/runs/{run_id}/sbom/diff',
+    ...options
+});
 
 /**
  * Run Provenance
  *
  * The run's SLSA provenance as a DSSE envelope (verify it with the key from GET /api/keys).
  */
-export const runsProvenance = <ThrowOnError extends boolean = true>(options: Options<RunsProvenanceData, ThrowOnError>) => (options.client ?? client).get<RunsProvenanceResponses, RunsProvenanceErrors, ThrowOnError>({ url: '/api/runs/{run_id}/provenance', ...options });
+export const runsProvenance = <ThrowOnError extends boolean = true>(options: Options<RunsProvenanceData, ThrowOnError>) => (options.client ?? client).get<RunsProvenanceResponses, RunsProvenanceErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/runs/{run_id}/provenance',
+    ...options
+});
 
 /**
  * List Policies
  */
-export const policiesList = <ThrowOnError extends boolean = true>(options?: Options<PoliciesListData, ThrowOnError>) => (options?.client ?? client).get<PoliciesListResponses, PoliciesListErrors, ThrowOnError>({ url: '/api/policies', ...options });
+export const policiesList = <ThrowOnError extends boolean = true>(options?: Options<PoliciesListData, ThrowOnError>) => (options?.client ?? client).get<PoliciesListResponses, PoliciesListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/policies',
+    ...options
+});
 
 /**
  * Create Policy
@@ -549,6 +976,11 @@ export const policiesList = <ThrowOnError extends boolean = true>(options?: Opti
  * Add a policy; its source is compiled first (422 with line and column when it does not).
  */
 export const policiesCreate = <ThrowOnError extends boolean = true>(options: Options<PoliciesCreateData, ThrowOnError>) => (options.client ?? client).post<PoliciesCreateResponses, PoliciesCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/policies',
     ...options,
     headers: {
@@ -562,12 +994,28 @@ export const policiesCreate = <ThrowOnError extends boolean = true>(options: Opt
  *
  * The decision log, newest first.
  */
-export const policiesDecisions = <ThrowOnError extends boolean = true>(options?: Options<PoliciesDecisionsData, ThrowOnError>) => (options?.client ?? client).get<PoliciesDecisionsResponses, PoliciesDecisionsErrors, ThrowOnError>({ url: '/api/policies/decisions', ...options });
+export const policiesDecisions = <ThrowOnError extends boolean = true>(options?: Options<PoliciesDecisionsData, ThrowOnError>) => (options?.client ?? client).get<PoliciesDecisionsResponses, PoliciesDecisionsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/policies/decisions',
+    ...options
+});
 
 /**
  * Get Policy
  */
-export const policiesGet = <ThrowOnError extends boolean = true>(options: Options<PoliciesGetData, ThrowOnError>) => (options.client ?? client).get<PoliciesGetResponses, PoliciesGetErrors, ThrowOnError>({ url: '/api/policies/{policy_id}', ...options });
+export const policiesGet = <ThrowOnError extends boolean = true>(options: Options<PoliciesGetData, ThrowOnError>) => (options.client ?? client).get<PoliciesGetResponses, PoliciesGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/policies/{policy_id}',
+    ...options
+});
 
 /**
  * Update Policy
@@ -575,6 +1023,11 @@ export const policiesGet = <ThrowOnError extends boolean = true>(options: Option
  * Change a policy: a different source becomes a new active revision; enable or disable it.
  */
 export const policiesUpdate = <ThrowOnError extends boolean = true>(options: Options<PoliciesUpdateData, ThrowOnError>) => (options.client ?? client).put<PoliciesUpdateResponses, PoliciesUpdateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/policies/{policy_id}',
     ...options,
     headers: {
@@ -586,7 +1039,15 @@ export const policiesUpdate = <ThrowOnError extends boolean = true>(options: Opt
 /**
  * Get Revision
  */
-export const policiesRevision = <ThrowOnError extends boolean = true>(options: Options<PoliciesRevisionData, ThrowOnError>) => (options.client ?? client).get<PoliciesRevisionResponses, PoliciesRevisionErrors, ThrowOnError>({ url: '/api/policies/{policy_id}/revisions/{revision}', ...options });
+export const policiesRevision = <ThrowOnError extends boolean = true>(options: Options<PoliciesRevisionData, ThrowOnError>) => (options.client ?? client).get<PoliciesRevisionResponses, PoliciesRevisionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/policies/{policy_id}/revisions/{revision}',
+    ...options
+});
 
 /**
  * Evaluate
@@ -599,6 +1060,11 @@ export const policiesRevision = <ThrowOnError extends boolean = true>(options: O
  * always record.
  */
 export const policiesEvaluate = <ThrowOnError extends boolean = true>(options: Options<PoliciesEvaluateData, ThrowOnError>) => (options.client ?? client).post<PoliciesEvaluateResponses, PoliciesEvaluateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/policies/evaluate',
     ...options,
     headers: {
@@ -613,6 +1079,11 @@ export const policiesEvaluate = <ThrowOnError extends boolean = true>(options: O
  * What admission would say about a changed spec, under the active policies plus proposed ones; nothing is saved.
  */
 export const pipelinesSimulate = <ThrowOnError extends boolean = true>(options: Options<PipelinesSimulateData, ThrowOnError>) => (options.client ?? client).post<PipelinesSimulateResponses, PipelinesSimulateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/pipelines/{pipeline_id}/simulate',
     ...options,
     headers: {
@@ -626,31 +1097,71 @@ export const pipelinesSimulate = <ThrowOnError extends boolean = true>(options: 
  *
  * Start building the run's witness bundle (202); asking again returns the same bundle (200) unless it failed.
  */
-export const evidenceCreate = <ThrowOnError extends boolean = true>(options: Options<EvidenceCreateData, ThrowOnError>) => (options.client ?? client).post<EvidenceCreateResponses, EvidenceCreateErrors, ThrowOnError>({ url: '/api/evidence/run/{run_id}', ...options });
+export const evidenceCreate = <ThrowOnError extends boolean = true>(options: Options<EvidenceCreateData, ThrowOnError>) => (options.client ?? client).post<EvidenceCreateResponses, EvidenceCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/evidence/run/{run_id}',
+    ...options
+});
 
 /**
  * Get Bundle
  */
-export const evidenceGet = <ThrowOnError extends boolean = true>(options: Options<EvidenceGetData, ThrowOnError>) => (options.client ?? client).get<EvidenceGetResponses, EvidenceGetErrors, ThrowOnError>({ url: '/api/evidence/{bundle_id}', ...options });
+export const evidenceGet = <ThrowOnError extends boolean = true>(options: Options<EvidenceGetData, ThrowOnError>) => (options.client ?? client).get<EvidenceGetResponses, EvidenceGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/evidence/{bundle_id}',
+    ...options
+});
 
 /**
  * Run Bundles
  *
  * The run's witness bundles, newest first.
  */
-export const runsEvidence = <ThrowOnError extends boolean = true>(options: Options<RunsEvidenceData, ThrowOnError>) => (options.client ?? client).get<RunsEvidenceResponses, RunsEvidenceErrors, ThrowOnError>({ url: '/api/runs/{run_id}/evidence', ...options });
+export const runsEvidence = <ThrowOnError extends boolean = true>(options: Options<RunsEvidenceData, ThrowOnError>) => (options.client ?? client).get<RunsEvidenceResponses, RunsEvidenceErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/runs/{run_id}/evidence',
+    ...options
+});
 
 /**
  * Download Bundle
  */
-export const evidenceDownload = <ThrowOnError extends boolean = true>(options: Options<EvidenceDownloadData, ThrowOnError>) => (options.client ?? client).get<EvidenceDownloadResponses, EvidenceDownloadErrors, ThrowOnError>({ url: '/api/evidence/{bundle_id}/download', ...options });
+export const evidenceDownload = <ThrowOnError extends boolean = true>(options: Options<EvidenceDownloadData, ThrowOnError>) => (options.client ?? client).get<EvidenceDownloadResponses, EvidenceDownloadErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/evidence/{bundle_id}/download',
+    ...options
+});
 
 /**
  * List Services
  *
  * Services with their live routing (stable, canary, weight) as the edge routers see it.
  */
-export const servicesList = <ThrowOnError extends boolean = true>(options?: Options<ServicesListData, ThrowOnError>) => (options?.client ?? client).get<ServicesListResponses, ServicesListErrors, ThrowOnError>({ url: '/api/services', ...options });
+export const servicesList = <ThrowOnError extends boolean = true>(options?: Options<ServicesListData, ThrowOnError>) => (options?.client ?? client).get<ServicesListResponses, ServicesListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/services',
+    ...options
+});
 
 /**
  * Create Service
@@ -658,6 +1169,11 @@ export const servicesList = <ThrowOnError extends boolean = true>(options?: Opti
  * Route /<name>/… at the edge router to the stable upstream (rollouts add a canary).
  */
 export const servicesCreate = <ThrowOnError extends boolean = true>(options: Options<ServicesCreateData, ThrowOnError>) => (options.client ?? client).post<ServicesCreateResponses, ServicesCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/services',
     ...options,
     headers: {
@@ -669,7 +1185,15 @@ export const servicesCreate = <ThrowOnError extends boolean = true>(options: Opt
 /**
  * List Rollouts
  */
-export const rolloutsList = <ThrowOnError extends boolean = true>(options?: Options<RolloutsListData, ThrowOnError>) => (options?.client ?? client).get<RolloutsListResponses, RolloutsListErrors, ThrowOnError>({ url: '/api/rollouts', ...options });
+export const rolloutsList = <ThrowOnError extends boolean = true>(options?: Options<RolloutsListData, ThrowOnError>) => (options?.client ?? client).get<RolloutsListResponses, RolloutsListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/rollouts',
+    ...options
+});
 
 /**
  * Create Rollout
@@ -677,6 +1201,11 @@ export const rolloutsList = <ThrowOnError extends boolean = true>(options?: Opti
  * Start a canary of a service (without a run; `POST /api/runs/{id}/actions {action: promote}` ties it to a run).
  */
 export const rolloutsCreate = <ThrowOnError extends boolean = true>(options: Options<RolloutsCreateData, ThrowOnError>) => (options.client ?? client).post<RolloutsCreateResponses, RolloutsCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/rollouts',
     ...options,
     headers: {
@@ -688,7 +1217,15 @@ export const rolloutsCreate = <ThrowOnError extends boolean = true>(options: Opt
 /**
  * Get Rollout
  */
-export const rolloutsGet = <ThrowOnError extends boolean = true>(options: Options<RolloutsGetData, ThrowOnError>) => (options.client ?? client).get<RolloutsGetResponses, RolloutsGetErrors, ThrowOnError>({ url: '/api/rollouts/{rollout_id}', ...options });
+export const rolloutsGet = <ThrowOnError extends boolean = true>(options: Options<RolloutsGetData, ThrowOnError>) => (options.client ?? client).get<RolloutsGetResponses, RolloutsGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/rollouts/{rollout_id}',
+    ...options
+});
 
 /**
  * Create Rollout Ticket
@@ -697,6 +1234,11 @@ export const rolloutsGet = <ThrowOnError extends boolean = true>(options: Option
  * bound to this rollout's workflow, the action and you; the workflow refuses the update without it.
  */
 export const rolloutsTicketsCreate = <ThrowOnError extends boolean = true>(options: Options<RolloutsTicketsCreateData, ThrowOnError>) => (options.client ?? client).post<RolloutsTicketsCreateResponses, RolloutsTicketsCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/rollouts/{rollout_id}/tickets',
     ...options,
     headers: {
@@ -711,6 +1253,11 @@ export const rolloutsTicketsCreate = <ThrowOnError extends boolean = true>(optio
  * pause, resume, promote (full: to 100%), rollback, abort — Temporal updates: a refusal is 409 with the reason.
  */
 export const rolloutsAction = <ThrowOnError extends boolean = true>(options: Options<RolloutsActionData, ThrowOnError>) => (options.client ?? client).post<RolloutsActionResponses, RolloutsActionErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
     url: '/api/rollouts/{rollout_id}/actions',
     ...options,
     headers: {

@@ -1988,8 +1988,10 @@ export type RevokeInput = {
 export type RoleBindingCreate = {
     /**
      * Role
+     *
+     * See GET /api/roles.
      */
-    role: string;
+    role: 'admin' | 'finops' | 'operator' | 'release-manager' | 'security' | 'viewer';
     /**
      * Scopetype
      */
@@ -2106,7 +2108,7 @@ export type RolloutCreate = {
     /**
      * Canaryurl
      *
-     * Upstream of the new version
+     * Upstream of the new version (http or https)
      */
     canaryUrl: string;
     /**
@@ -2793,7 +2795,7 @@ export type ServiceCreate = {
     /**
      * Stableurl
      *
-     * Upstream of the stable version
+     * Upstream of the stable version (http or https)
      */
     stableUrl: string;
     /**
@@ -3445,7 +3447,7 @@ export type TokenCreate = {
      *
      * Permissions the token carries (a subset of yours).
      */
-    scopes: Array<string>;
+    scopes: Array<'admin:*' | 'admin:tokens' | 'admin:users' | 'alerts:write' | 'audit:read' | 'budgets:read' | 'budgets:write' | 'pipelines:write' | 'policies:read' | 'policies:write' | 'rollouts:promote' | 'rollouts:read' | 'runs:read' | 'runs:write' | 'system:diagnose' | 'system:read' | 'tokens:self'>;
     /**
      * Expiresindays
      *
@@ -4135,7 +4137,7 @@ export type UsersCreateErrors = {
 
 export type UsersCreateResponses = {
     /**
-     * Successful Response
+     * Success
      */
     201: UserPublic;
 };
@@ -4291,7 +4293,7 @@ export type UsersRoleBindingsCreateErrors = {
 
 export type UsersRoleBindingsCreateResponses = {
     /**
-     * Successful Response
+     * Success
      */
     201: RoleBindingPublic;
 };
@@ -4990,7 +4992,7 @@ export type PipelinesListErrors = {
 
 export type PipelinesListResponses = {
     /**
-     * Successful Response
+     * Success
      */
     200: PagePipelinePublic;
 };
@@ -5024,7 +5026,7 @@ export type PipelinesCreateErrors = {
 
 export type PipelinesCreateResponses = {
     /**
-     * Successful Response
+     * Success
      */
     201: PipelineDetail;
 };
@@ -5315,7 +5317,7 @@ export type RunsListErrors = {
 
 export type RunsListResponses = {
     /**
-     * Successful Response
+     * Success
      */
     200: PageRunPublic;
 };
@@ -5710,7 +5712,7 @@ export type SloCreateErrors = {
 
 export type SloCreateResponses = {
     /**
-     * Successful Response
+     * Success
      */
     201: SloPublic;
 };
@@ -5809,7 +5811,7 @@ export type AlertsListErrors = {
 
 export type AlertsListResponses = {
     /**
-     * Successful Response
+     * Success
      */
     200: PageAlertPublic;
 };
@@ -6402,7 +6404,7 @@ export type PoliciesCreateErrors = {
 
 export type PoliciesCreateResponses = {
     /**
-     * Successful Response
+     * Success
      */
     201: PolicyDetail;
 };
@@ -6936,7 +6938,7 @@ export type RolloutsListErrors = {
 
 export type RolloutsListResponses = {
     /**
-     * Successful Response
+     * Success
      */
     200: ItemsRolloutPublic;
 };

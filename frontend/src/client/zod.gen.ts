@@ -703,7 +703,14 @@ export const zRevokeInput = z.object({
  * RoleBindingCreate
  */
 export const zRoleBindingCreate = z.object({
-    role: z.string(),
+    role: z.enum([
+        'admin',
+        'finops',
+        'operator',
+        'release-manager',
+        'security',
+        'viewer'
+    ]),
     scopeType: z.enum([
         'tenant',
         'project',
@@ -1020,7 +1027,7 @@ export const zItemsSearchHit = z.object({
 export const zServiceCreate = z.object({
     name: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
     env: z.string().check(z.minLength(1), z.maxLength(63)),
-    stableUrl: z.string().check(z.maxLength(2000)),
+    stableUrl: z.string().check(z.maxLength(2000), z.regex(/^https?:\/\/[^\/?#\s]+/)),
     sticky: z.nullish(z.string().check(z.regex(/^(header|cookie):[A-Za-z0-9_-]{1,100}$/)))
 });
 
@@ -1331,7 +1338,7 @@ export const zStepSpec = z.intersection(z.unknown(), z.object({
  */
 export const zRolloutCreate = z.object({
     service: z.string().check(z.minLength(1), z.maxLength(63)),
-    canaryUrl: z.string().check(z.maxLength(2000)),
+    canaryUrl: z.string().check(z.maxLength(2000), z.regex(/^https?:\/\/[^\/?#\s]+/)),
     steps: z.optional(z.array(zStepSpec).check(z.minLength(1), z.maxLength(50))),
     reason: z._default(z.optional(z.string().check(z.maxLength(2000))), '')
 });
@@ -1366,7 +1373,25 @@ export const zTicketPublic = z.object({
  */
 export const zTokenCreate = z.object({
     name: z.string().check(z.minLength(1), z.maxLength(200)),
-    scopes: z.array(z.string()).check(z.minLength(1)),
+    scopes: z.array(z.enum([
+        'admin:*',
+        'admin:tokens',
+        'admin:users',
+        'alerts:write',
+        'audit:read',
+        'budgets:read',
+        'budgets:write',
+        'pipelines:write',
+        'policies:read',
+        'policies:write',
+        'rollouts:promote',
+        'rollouts:read',
+        'runs:read',
+        'runs:write',
+        'system:diagnose',
+        'system:read',
+        'tokens:self'
+    ])).check(z.minLength(1), z.maxLength(17)),
     expiresInDays: z._default(z.nullish(z.int().check(z.gte(1), z.lte(3650))), 90)
 });
 
@@ -1627,7 +1652,7 @@ export const zUsersCreateQuery = z.object({
 });
 
 /**
- * Successful Response
+ * Success
  */
 export const zUsersCreateResponse = zUserPublic;
 
@@ -1683,7 +1708,7 @@ export const zUsersRoleBindingsCreateQuery = z.object({
 });
 
 /**
- * Successful Response
+ * Success
  */
 export const zUsersRoleBindingsCreateResponse = zRoleBindingPublic;
 
@@ -1878,7 +1903,7 @@ export const zPipelinesListQuery = z.object({
 });
 
 /**
- * Successful Response
+ * Success
  */
 export const zPipelinesListResponse = zPagePipelinePublic;
 
@@ -1889,7 +1914,7 @@ export const zPipelinesCreateQuery = z.object({
 });
 
 /**
- * Successful Response
+ * Success
  */
 export const zPipelinesCreateResponse = zPipelineDetail;
 
@@ -1978,7 +2003,7 @@ export const zRunsListQuery = z.object({
 });
 
 /**
- * Successful Response
+ * Success
  */
 export const zRunsListResponse = zPageRunPublic;
 
@@ -2103,7 +2128,7 @@ export const zSloCreateQuery = z.object({
 });
 
 /**
- * Successful Response
+ * Success
  */
 export const zSloCreateResponse = zSloPublic;
 
@@ -2130,7 +2155,7 @@ export const zAlertsListQuery = z.object({
 });
 
 /**
- * Successful Response
+ * Success
  */
 export const zAlertsListResponse = zPageAlertPublic;
 
@@ -2314,7 +2339,7 @@ export const zPoliciesCreateQuery = z.object({
 });
 
 /**
- * Successful Response
+ * Success
  */
 export const zPoliciesCreateResponse = zPolicyDetail;
 
@@ -2485,7 +2510,7 @@ export const zRolloutsListQuery = z.object({
 });
 
 /**
- * Successful Response
+ * Success
  */
 export const zRolloutsListResponse = zItemsRolloutPublic;
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep
 from maestro.api.pagination import ApiModel, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
-from maestro.api.schemas import InputModel
+from maestro.api.schemas import FIRST_ITEM_ID, InputModel, links
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.models import User
@@ -71,7 +71,12 @@ def _publish(rt: RuntimeDep, kind: str, a: Alert) -> None:
     alertmod.publish_alert(rt.redis_sync, kind, a, maxlen=rt.settings.stream_maxlen)
 
 
-@router.get("", operation_id="alerts-list", response_model=Page[AlertPublic])
+@router.get(
+    "",
+    operation_id="alerts-list",
+    response_model=Page[AlertPublic],
+    responses=links(200, "alert_id", FIRST_ITEM_ID, "alerts-get", "alerts-ack", "alerts-assign"),
+)
 def list_alerts(
     *,
     session: SessionDep,

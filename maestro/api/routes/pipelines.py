@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from maestro.api.deps import AUTHENTICATED, Require, RuntimeDep, SessionDep
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import FieldError, Problem
-from maestro.api.schemas import INT32_MAX, InputModel
+from maestro.api.schemas import CREATED_ID, FIRST_ITEM_ID, INT32_MAX, InputModel, links
 from maestro.domain.identity import Principal
 from maestro.domain.runs import Pipeline, PipelineVersion, Run
 from maestro.pipelines import spec as specmod
@@ -207,7 +207,12 @@ def validate_pipeline(*, body: SpecInput, principal: Reader) -> ValidationResult
     )
 
 
-@router.get("/pipelines", operation_id="pipelines-list", response_model=Page[PipelinePublic])
+@router.get(
+    "/pipelines",
+    operation_id="pipelines-list",
+    response_model=Page[PipelinePublic],
+    responses=links(200, "pipeline_id", FIRST_ITEM_ID, "pipelines-get", "pipelines-versions-list", "pipelines-simulate"),
+)
 def list_pipelines(
     *,
     session: SessionDep,
@@ -228,7 +233,13 @@ def list_pipelines(
     )
 
 
-@router.post("/pipelines", operation_id="pipelines-create", response_model=PipelineDetail, status_code=201)
+@router.post(
+    "/pipelines",
+    operation_id="pipelines-create",
+    response_model=PipelineDetail,
+    status_code=201,
+    responses=links(201, "pipeline_id", CREATED_ID, "pipelines-get", "pipelines-update", "pipelines-versions-list"),
+)
 def create_pipeline(*, body: SpecInput, rt: RuntimeDep, session: SessionDep, principal: Writer) -> PipelineDetail:
     """Register a pipeline (version 1). The name comes from the spec; admission policies may refuse it (422)."""
     spec, text = parse_input(body)

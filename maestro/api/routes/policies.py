@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from maestro.api.deps import Require, RuntimeDep, SessionDep
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
-from maestro.api.schemas import INT32_MAX, InputModel
+from maestro.api.schemas import CREATED_ID, INT32_MAX, InputModel, links
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.rbac import ScopePath
@@ -135,7 +135,13 @@ def list_policies(*, session: SessionDep, principal: Reader) -> Items[PolicySumm
     return Items(items=[PolicySummary.model_validate(p) for p in rows])
 
 
-@router.post("/policies", operation_id="policies-create", response_model=PolicyDetail, status_code=201)
+@router.post(
+    "/policies",
+    operation_id="policies-create",
+    response_model=PolicyDetail,
+    status_code=201,
+    responses=links(201, "policy_id", CREATED_ID, "policies-get", "policies-update"),
+)
 def create_policy(*, body: PolicyCreate, session: SessionDep, principal: Writer) -> PolicyDetail:
     """Add a policy; its source is compiled first (422 with line and column when it does not)."""
     if session.exec(select(Policy).where(Policy.tenant_id == principal.tenant_id, Policy.name == body.name)).first():

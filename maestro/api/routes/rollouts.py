@@ -17,7 +17,7 @@ from maestro.api import tickets
 from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize, readable_envs
 from maestro.api.pagination import ApiModel, Items
 from maestro.api.problems import Problem
-from maestro.api.schemas import InputModel, Omittable, TicketCreate, TicketPublic
+from maestro.api.schemas import FIRST_ITEM_ID, InputModel, Omittable, TicketCreate, TicketPublic, links
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.rollouts import Rollout, Service
@@ -33,6 +33,9 @@ Promoter = Annotated[Principal, Require("rollouts:promote", scope="any")]
 NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"
 
 
+UPSTREAM_URL = r"^https?://[^/?#\s]+"  # the schema's word; _url checks the rest
+
+
 def _url(v: str) -> str:
     parts = urlsplit(v)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
@@ -43,7 +46,7 @@ def _url(v: str) -> str:
 class ServiceCreate(InputModel):
     name: str = Field(pattern=NAME, description="Routed at the edge as /<name>/…")
     env: str = Field(min_length=1, max_length=63)
-    stable_url: str = Field(max_length=2000, description="Upstream of the stable version")
+    stable_url: str = Field(max_length=2000, pattern=UPSTREAM_URL, description="Upstream of the stable version (http or https)")
     sticky: str | None = Field(
         None, pattern=r"^(header|cookie):[A-Za-z0-9_-]{1,100}$", description="header:<name> or cookie:<name>"
     )
@@ -159,7 +162,7 @@ DEFAULT_STEPS = [
 
 class RolloutCreate(InputModel):
     service: str = Field(min_length=1, max_length=63)
-    canary_url: str = Field(max_length=2000, description="Upstream of the new version")
+    canary_url: str = Field(max_length=2000, pattern=UPSTREAM_URL, description="Upstream of the new version (http or https)")
     steps: list[StepSpec] = Field(
         default_factory=lambda: [StepSpec.model_validate(x) for x in DEFAULT_STEPS], min_length=1, max_length=50
     )
@@ -356,7 +359,12 @@ async def create_rollout(
     return RolloutPublic.model_validate(r)
 
 
-@router.get("/rollouts", operation_id="rollouts-list", response_model=Items[RolloutPublic])
+@router.get(
+    "/rollouts",
+    operation_id="rollouts-list",
+    response_model=Items[RolloutPublic],
+    responses=links(200, "rollout_id", FIRST_ITEM_ID, "rollouts-get", "rollouts-tickets-create"),
+)
 def list_rollouts(
     *,
     session: SessionDep,

@@ -22,7 +22,7 @@ from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, autho
 from maestro.api.gates import enforce
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
-from maestro.api.schemas import INT32_MAX, InputModel, TicketCreate, TicketPublic
+from maestro.api.schemas import FIRST_ITEM_ID, INT32_MAX, InputModel, TicketCreate, TicketPublic, links
 from maestro.artifacts import DigestMismatch, make_store
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
@@ -295,7 +295,18 @@ async def create_run(
     return _detail(rt, session, run)
 
 
-@router.get("/runs", operation_id="runs-list", response_model=Page[RunPublic])
+@router.get(
+    "/runs",
+    operation_id="runs-list",
+    response_model=Page[RunPublic],
+    responses=links(
+        200,
+        "run_id",
+        FIRST_ITEM_ID,
+        *("runs-get", "runs-logs", "runs-artifacts-list", "runs-trace", "runs-provenance", "runs-sbom"),
+        *("runs-sbom-diff", "runs-attestations", "runs-evidence", "runs-tickets-create"),
+    ),
+)
 def list_runs(
     *,
     session: SessionDep,

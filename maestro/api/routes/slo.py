@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from maestro.api.deps import Require, RuntimeDep, SessionDep
 from maestro.api.pagination import ApiModel, Items
 from maestro.api.problems import Problem
-from maestro.api.schemas import InputModel
+from maestro.api.schemas import CREATED_ID, InputModel, links
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.runs import Slo
@@ -125,7 +125,13 @@ def _get_row(session: Session, principal: Principal, slo_id: str) -> Slo:
     return row
 
 
-@router.post("", operation_id="slo-create", response_model=SloPublic, status_code=201)
+@router.post(
+    "",
+    operation_id="slo-create",
+    response_model=SloPublic,
+    status_code=201,
+    responses=links(201, "slo_id", CREATED_ID, "slo-delete"),
+)
 def create_slo(
     *, body: SloCreate, rt: RuntimeDep, session: SessionDep, principal: Annotated[Principal, Require("alerts:write")]
 ) -> SloPublic:

@@ -10,6 +10,7 @@ from maestro.api.deps import AUTHENTICATED, Require, SessionDep
 from maestro.api.pagination import Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
 from maestro.api.schemas import (
+    CREATED_ID,
     EnvironmentPublic,
     PermissionPublic,
     RoleBindingCreate,
@@ -19,6 +20,7 @@ from maestro.api.schemas import (
     UserCreate,
     UserPublic,
     UserUpdate,
+    links,
 )
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
@@ -72,7 +74,15 @@ def list_users(
     )
 
 
-@router.post("/users", operation_id="users-create", response_model=UserPublic, status_code=201)
+@router.post(
+    "/users",
+    operation_id="users-create",
+    response_model=UserPublic,
+    status_code=201,
+    responses=links(
+        201, "user_id", CREATED_ID, "users-get", "users-update", "users-role-bindings-list", "users-role-bindings-create"
+    ),
+)
 def create_user(*, body: UserCreate, session: SessionDep, principal: AdminDep) -> UserPublic:
     if session.exec(select(User).where(User.username == body.username)).first():
         raise Problem(
@@ -138,7 +148,11 @@ def list_bindings(*, user_id: str, session: SessionDep, principal: AdminDep) -> 
 
 
 @router.post(
-    "/users/{user_id}/role-bindings", operation_id="users-role-bindings-create", response_model=RoleBindingPublic, status_code=201
+    "/users/{user_id}/role-bindings",
+    operation_id="users-role-bindings-create",
+    response_model=RoleBindingPublic,
+    status_code=201,
+    responses=links(201, "binding_id", CREATED_ID, "role-bindings-delete"),
 )
 def create_binding(*, user_id: str, body: RoleBindingCreate, session: SessionDep, principal: AdminDep) -> RoleBindingPublic:
     user = _user_or_404(session, user_id)
