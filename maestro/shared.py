@@ -91,7 +91,7 @@ class RunInput:
     pipeline: str
     env_name: str
     steps: list[StepPlan]
-    inputs: dict[str, str | float | bool]
+    inputs: dict[str, Any]  # JSON values as validated (Any: a union would turn true into 1.0)
     source_url: str | None = None
     source_ref: str = "HEAD"
     rate_card: dict[str, float] = field(default_factory=dict)

@@ -187,3 +187,28 @@ def test_a_chunked_body_over_the_limit_is_413_like_a_sized_one(client: TestClien
     r = caller.post("/api/pipelines/validate", content=chunks(), headers={"content-type": "application/json"})
     body = assert_problem(r, 413)
     assert str(limit) in body["detail"]
+
+
+def test_head_answers_like_get_without_a_body(client: TestClient) -> None:
+    for path in ("/api/health", "/"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code and head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+    assert client.head("/api/runs").status_code == 401  # the same rules as GET
+
+
+def test_405_allow_lists_every_method_of_the_path(client: TestClient) -> None:
+    r = client.delete("/api/pipelines")
+    assert_problem(r, 405)
+    assert r.headers["allow"] == "GET, HEAD, POST"
+    r = client.put("/api/slo/x0")
+    assert_problem(r, 405)
+    assert r.headers["allow"] == "DELETE"
+
+
+def test_a_trailing_slash_never_redirects_to_the_callers_host(client: TestClient) -> None:
+    caller = login(client)
+    r = caller.get("/api/runs/", headers={"Host": "evil.example"}, follow_redirects=False)
+    body = assert_problem(r, 404)
+    assert "location" not in r.headers
+    assert body["remediation"] == "Drop the trailing slash: /api/runs"

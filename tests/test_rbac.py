@@ -117,6 +117,20 @@ def test_role_binding_at_environment_scope_only_applies_there(client: TestClient
     assert caller.post("/api/system/diagnostics?env=dev", json=body).status_code == 202
 
 
+def test_services_are_listed_only_where_rollouts_are_readable(client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]
+    admin = login(client)
+    envs = {e["name"]: e["id"] for e in admin.get("/api/environments").json()["items"]}
+    for name, env in (("svc-dev", "dev"), ("svc-prod", "prod")):
+        r = admin.post("/api/services", json={"name": name, "env": env, "stableUrl": "http://127.0.0.1:9"})
+        assert r.status_code == 201, r.text
+    user = make_user(engine, roles=[])
+    binding = {"role": "viewer", "scopeType": "environment", "scopeId": envs["dev"]}
+    assert admin.post(f"/api/users/{user.id}/role-bindings", json=binding).status_code == 201
+    caller = login(client, user.username, PASSWORD)
+    assert [s["name"] for s in caller.get("/api/services").json()["items"]] == ["svc-dev"]
+    assert [s["name"] for s in login(client).get("/api/services").json()["items"]] == ["svc-dev", "svc-prod"]
+
+
 def test_the_route_walk_notices_an_undeclared_route(app) -> None:  # type: ignore[no-untyped-def]
     @app.post("/api/test-undeclared")
     def undeclared() -> None:

@@ -559,3 +559,17 @@ def test_a_native_temporal_cancel_is_carried_out_and_audited(settings: Settings,
     wait_for(lambda: not host_processes(sleeper), 10)
     audit = caller.get("/api/audit", params={"action": "run.cancel"}).json()["items"]
     assert [(e["actor"], e["targetId"]) for e in audit] == [("temporal:native-cancel", run["id"])]
+
+
+def test_param_values_reach_steps_as_written_and_a_failed_run_says_why(caller: Caller) -> None:
+    register(
+        caller,
+        "name: typed-params\nparams:\n  flag: {type: boolean}\n  n: {type: number}\n  ratio: {type: number}\n"
+        "steps:\n- {id: show, run: 'echo flag=${{ params.flag }} n=${{ params.n }} ratio=${{ params.ratio }}'}\n"
+        "- {id: boom, needs: [show], run: 'echo about to fail; exit 3'}\n",
+    )
+    run = wait_run(caller, start(caller, "typed-params", inputs={"flag": True, "n": 3, "ratio": 0.5})["id"])
+    texts = [x["line"] for x in logs(caller, run["id"], step="show")]
+    assert "flag=true n=3 ratio=0.5" in texts, texts
+    assert run["status"] == "failed"
+    assert run["error"] == "step boom failed: exit code 3", run["error"]

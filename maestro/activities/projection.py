@@ -90,6 +90,16 @@ def _merge_attempt(attempts: list[dict[str, Any]], upd: StepUpdate) -> list[dict
     return out
 
 
+def failure_summary(steps: list[StepRun]) -> str:
+    """``step build failed: exit code 3; …`` for the failed steps, in pipeline order."""
+    failed = sorted((x for x in steps if x.status == "failed"), key=lambda x: (x.position, x.key))
+    parts = [
+        f"step {x.key} failed: {x.message or (f'exit code {x.exit_code}' if x.exit_code is not None else 'no detail')}"
+        for x in failed
+    ]
+    return "; ".join(parts)[:2000]
+
+
 class ProjectionActivities:
     def __init__(self, *, engine: Engine, redis: Redis, stream_maxlen: int = 10_000) -> None:
         self.engine = engine
@@ -198,7 +208,10 @@ class ProjectionActivities:
                     events.append((kind, step_payload(st)))
                 if item.run is not None:
                     run.cost_usd = sum(x.cost_usd for x in steps.values())
-                    events.append((self._apply_run(run, item.run), run_payload(run, list(steps.values()))))
+                    kind = self._apply_run(run, item.run)
+                    if run.status == "failed" and not run.error:  # a failed run says why: its failed steps
+                        run.error = failure_summary(list(steps.values()))
+                    events.append((kind, run_payload(run, list(steps.values()))))
             run.cost_usd = sum(x.cost_usd for x in steps.values())
             isolations = {x.isolation for x in steps.values() if x.isolation}
             if isolations:

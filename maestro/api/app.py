@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import re
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.routing import compile_path
 from starlette.staticfiles import StaticFiles
 
 from maestro import __version__
@@ -26,7 +28,7 @@ from maestro.api.deps import SESSION_COOKIE, Public, Runtime, is_public
 from maestro.api.health import readiness
 from maestro.api.idempotency import IdempotencyMiddleware
 from maestro.api.metrics import ProjectionCollector
-from maestro.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from maestro.api.middleware import BodyLimitMiddleware, MethodsMiddleware, RequestContextMiddleware
 from maestro.api.routes import (
     alerts,
     audit,
@@ -78,6 +80,27 @@ SECURITY_SCHEMES = {
         "description": "The browser session from POST /api/auth/login; changes also need the X-CSRF-Token header.",
     },
 }
+
+
+def _allowed_methods(app: FastAPI) -> Callable[[str], list[str]]:
+    """path → every method some route serves there (HEAD wherever GET is), for 405's Allow."""
+    table: list[tuple[re.Pattern[str], set[str]]] = []
+    for ctx in fastapi.routing.iter_route_contexts(app.routes):
+        methods = getattr(ctx, "methods", None)
+        path = getattr(ctx, "path", None)
+        if methods and path:
+            table.append((compile_path(path)[0], set(methods)))
+
+    def allowed(path: str) -> list[str]:
+        methods: set[str] = set()
+        for regex, ms in table:
+            if regex.match(path):
+                methods |= ms
+        if "GET" in methods:
+            methods.add("HEAD")
+        return sorted(methods)
+
+    return allowed
 
 
 def _document_security(app: FastAPI) -> None:
@@ -177,6 +200,9 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
         redoc_url=None,
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
+        # No redirect from /path/ to /path: Starlette builds the Location from the Host header,
+        # which a client controls. /api/runs/ is a 404 whose remediation names /api/runs.
+        redirect_slashes=False,
     )
     app.state.runtime = rt
     rt.extras["traffic"] = traffic
@@ -216,10 +242,12 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
 
     _document_security(app)
     mount_ui(app, settings)
+    allowed = _allowed_methods(app)
 
     # middleware: last added runs first
     app.add_middleware(IdempotencyMiddleware, redis=lambda: rt.redis, ttl_seconds=settings.idempotency_ttl_seconds)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MethodsMiddleware, allowed=allowed)
     app.add_middleware(GZipMiddleware, minimum_size=1024)  # skips text/event-stream
 
     def count_outcome(route: str, status: int) -> None:

@@ -254,3 +254,36 @@ class BodyLimitMiddleware:
             return await receive()  # after the body: wait for the disconnect, as the server would
 
         await self.app(scope, replay, send)
+
+
+class MethodsMiddleware:
+    """HEAD answers like GET without a body (``curl -I`` works on every GET route, streams aside),
+    and a 405's ``Allow`` lists every method the path has, not just one route's."""
+
+    def __init__(self, app: ASGIApp, *, allowed: Callable[[str], list[str]]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        head = scope["method"] == "HEAD" and not scope["path"].startswith("/api/streams/")
+        path = scope["path"]
+        finished = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal finished
+            if finished:
+                return
+            if message["type"] == "http.response.start" and message["status"] == 405:
+                methods = self.allowed(path)
+                if methods:
+                    headers = [h for h in message.get("headers", []) if h[0].lower() != b"allow"]
+                    message = {**message, "headers": [*headers, (b"allow", ", ".join(methods).encode())]}
+            if head and message["type"] == "http.response.body":
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+                finished = True  # the rest of a GET body is not sent for a HEAD
+            await send(message)
+
+        await self.app({**scope, "method": "GET"} if head else scope, receive, send_wrapper)

@@ -172,11 +172,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(_req: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else "Error"
+        remediation = None
         if exc.status_code == 404 and detail == "Not Found":
             detail = "No route matches this URL."
+            path = _req.url.path
+            if len(path) > 1 and path.endswith("/"):
+                remediation = f"Drop the trailing slash: {path.rstrip('/')}"
         if exc.status_code == 405:
             detail = "This route does not accept that method."
-        return problem_response(exc.status_code, detail, headers=getattr(exc, "headers", None))
+        return problem_response(exc.status_code, detail, headers=getattr(exc, "headers", None), remediation=remediation)
 
     @app.exception_handler(Exception)
     async def _unhandled(_req: Request, exc: Exception) -> JSONResponse:

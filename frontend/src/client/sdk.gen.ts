@@ -1151,7 +1151,8 @@ export const evidenceDownload = <ThrowOnError extends boolean = true>(options: O
 /**
  * List Services
  *
- * Services with their live routing (stable, canary, weight) as the edge routers see it.
+ * Services with their live routing (stable, canary, weight) as the edge routers see it, in the
+ * environments where you may read rollouts.
  */
 export const servicesList = <ThrowOnError extends boolean = true>(options?: Options<ServicesListData, ThrowOnError>) => (options?.client ?? client).get<ServicesListResponses, ServicesListErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, {

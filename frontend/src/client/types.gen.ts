@@ -5546,7 +5546,7 @@ export type ArtifactsDownloadErrors = {
 
 export type ArtifactsDownloadResponses = {
     /**
-     * The artifact's bytes (digest verified)
+     * The artifact's bytes (digest verified), as an attachment with the media type recorded for it (`mediaType` in the run's artifact list; application/octet-stream when unknown)
      */
     200: Blob | File;
 };

@@ -2083,7 +2083,7 @@ export const zArtifactsDownloadQuery = z.object({
 });
 
 /**
- * The artifact's bytes (digest verified)
+ * The artifact's bytes (digest verified), as an attachment with the media type recorded for it (`mediaType` in the run's artifact list; application/octet-stream when unknown)
  */
 export const zArtifactsDownloadResponse = z.string();
 

@@ -265,8 +265,13 @@ def _service_public(rt: RuntimeDep, svc: Service) -> ServicePublic:
 
 @router.get("/services", operation_id="services-list", response_model=Items[ServicePublic])
 def list_services(*, rt: RuntimeDep, session: SessionDep, principal: Reader) -> Items[ServicePublic]:
-    """Services with their live routing (stable, canary, weight) as the edge routers see it."""
-    rows = session.exec(select(Service).where(Service.tenant_id == principal.tenant_id).order_by(col(Service.name))).all()
+    """Services with their live routing (stable, canary, weight) as the edge routers see it, in the
+    environments where you may read rollouts."""
+    stmt = select(Service).where(Service.tenant_id == principal.tenant_id)
+    envs = readable_envs(session, principal, "rollouts:read")
+    if envs is not None:
+        stmt = stmt.where(col(Service.env).in_(envs))
+    rows = session.exec(stmt.order_by(col(Service.name))).all()
     return Items(items=[_service_public(rt, r) for r in rows])
 
 

@@ -511,7 +511,13 @@ def list_artifacts(*, run_id: str, session: SessionDep, principal: Reader) -> It
     "/artifacts/{artifact_id}",
     operation_id="artifacts-download",
     response_class=FileResponse,
-    responses={200: {"content": {"application/octet-stream": {}}, "description": "The artifact's bytes (digest verified)"}},
+    responses={
+        200: {
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The artifact's bytes (digest verified), as an attachment with the media type recorded for it "
+            "(`mediaType` in the run's artifact list; application/octet-stream when unknown)",
+        }
+    },
 )
 def download_artifact(*, artifact_id: str, rt: RuntimeDep, session: SessionDep, principal: Reader) -> FileResponse:
     """Download an artifact; its bytes are re-hashed first and refused if they do not match the digest."""

@@ -1687,7 +1687,8 @@ export const servicesListQueryKey = (options?: Options<ServicesListData>) => cre
 /**
  * List Services
  *
- * Services with their live routing (stable, canary, weight) as the edge routers see it.
+ * Services with their live routing (stable, canary, weight) as the edge routers see it, in the
+ * environments where you may read rollouts.
  */
 export const servicesListOptions = (options?: Options<ServicesListData>) => queryOptions<ServicesListResponse, DefaultError, ServicesListResponse, ReturnType<typeof servicesListQueryKey>>({
     queryFn: async ({ queryKey, signal }) => {
