@@ -206,3 +206,29 @@ def test_a_token_loses_what_its_owner_loses(client: TestClient, engine) -> None:
     assert client.get("/api/runs", headers=bearer(secret)).status_code == 200  # viewers still read runs
     r = client.post("/api/system/diagnostics", headers=bearer(secret), json={})
     assert r.status_code == 403 and "system:diagnose" in r.json()["detail"]  # the scope outlived the role: refused
+
+
+def test_a_token_lineage_is_bounded(client: TestClient) -> None:
+    token = make_token(login(client), ["tokens:self"], expiresInDays=1)
+    for _ in range(3):  # a login's token and three generations below it
+        token = _mint_with(client, token["secret"])
+    client.cookies.clear()
+    r = client.post("/api/tokens", headers=bearer(token["secret"]), json={"name": "too-deep", "scopes": ["tokens:self"]})
+    assert r.status_code == 403 and "lineage of 4 tokens" in r.json()["detail"]
+    assert client.get("/api/tokens", headers=bearer(token["secret"])).status_code == 200  # the last one still works
+
+
+def test_an_environment_binding_never_reaches_tenant_wide_routes(client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]
+    """?env= only scopes routes that act in an environment: naming one does not make a dev-only
+    admin an admin of users, alerts, policies or the audit log."""
+    admin = login(client)
+    dev = next(e["id"] for e in admin.get("/api/environments").json()["items"] if e["name"] == "dev")
+    user = make_user(engine, roles=[])
+    binding = {"role": "admin", "scopeType": "environment", "scopeId": dev}
+    assert admin.post(f"/api/users/{user.id}/role-bindings", json=binding).status_code == 201
+    caller = login(client, user.username, PASSWORD)
+    for path in ("/api/users", "/api/alerts", "/api/policies/decisions", "/api/audit", "/api/system/info"):
+        for query in ("", "?env=dev"):
+            assert caller.get(path + query).status_code == 403, path + query
+    assert caller.post("/api/pipelines?env=dev", json={"spec": "name: x\nsteps: [{id: a, run: 'true'}]\n"}).status_code == 403
+    assert caller.get("/api/runs").status_code == 200  # runs are per environment: readable in dev

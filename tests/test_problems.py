@@ -212,3 +212,25 @@ def test_a_trailing_slash_never_redirects_to_the_callers_host(client: TestClient
     body = assert_problem(r, 404)
     assert "location" not in r.headers
     assert body["remediation"] == "Drop the trailing slash: /api/runs"
+
+
+def test_json_depth_is_checked_whatever_the_content_type_says(client: TestClient) -> None:
+    caller = login(client)
+    deep = '{"spec": ' + "[" * 400 + "]" * 400 + "}"
+    r = caller.post("/api/pipelines/validate", content=deep, headers={"content-type": "text/plain"})
+    assert_problem(r, 422)
+    two = [("content-type", "application/json"), ("content-type", "text/plain"), ("x-csrf-token", caller.csrf)]
+    r = client.request("POST", "/api/pipelines/validate", content=deep, headers=two)
+    assert "more than one Content-Type" in assert_problem(r, 400)["detail"]
+
+
+def test_an_unterminated_escaped_string_costs_linear_time(client: TestClient) -> None:
+    """A body of 500,000 `\\"` pairs with no closing quote once took minutes of CPU in the depth check."""
+    body = b'{"a": "' + b'\\"' * 400_000
+    r = client.post("/api/auth/login", content=body, headers={"content-type": "application/json"})
+    assert_problem(r, 400)  # malformed JSON, answered (a quadratic scan would time this test out)
+
+
+def test_head_is_not_offered_on_streams(client: TestClient) -> None:
+    r = client.head("/api/streams/audit")
+    assert r.status_code == 405 and r.headers["allow"] == "GET"

@@ -38,6 +38,19 @@ REST_LIST = {
     "policies": "/api/policies/decisions",
 }
 
+# Who may see an event of each topic, as its REST list decides: "installation" (the permission
+# tenant-wide; every event), "tenant" (the permission tenant-wide; the caller's tenant only), "env"
+# (the caller's tenant, environments where it holds the permission), "run" (the run, if readable).
+RULE = {
+    "system": "installation",
+    "audit": "installation",
+    "runs": "env",
+    "logs": "run",
+    "alerts": "tenant",
+    "rollouts": "env",
+    "policies": "tenant",
+}
+
 # name -> (role, scope): "tenant" or an environment name
 IDENTITIES = {
     "admin": ("admin", "tenant"),
@@ -56,6 +69,12 @@ def fast_recheck(settings: Settings) -> Settings:
 
 @pytest.fixture
 def server(fast_recheck: Settings, app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    with live_api(app) as url:
+        yield url
+
+
+@pytest.fixture
+def server_with_workers(fast_recheck: Settings, workers: Settings, app) -> Iterator[str]:  # type: ignore[no-untyped-def]
     with live_api(app) as url:
         yield url
 
@@ -152,7 +171,7 @@ def _probe(r: redis.Redis, key: str, tenant: str, env: str, marker: str) -> None
 
 
 def test_every_topic_has_a_rest_list_to_mirror() -> None:
-    assert set(REST_LIST) == set(TOPICS), "a new stream topic needs its REST list here and in the scope test"
+    assert set(REST_LIST) == set(TOPICS) == set(RULE), "a new stream topic needs its REST list and rule here"
 
 
 def test_every_topic_delivers_only_what_its_rest_list_shows(server: str, engine, migrated: Settings) -> None:  # type: ignore[no-untyped-def]
@@ -188,10 +207,10 @@ def test_every_topic_delivers_only_what_its_rest_list_shows(server: str, engine,
 
                 frames = _frames(c, url, lambda f, tag=tag: f["data"].get("id") == f"{tag}-end", publish)
                 got = {f["data"]["id"] for f in frames if f["event"] == "probe"} - {f"{tag}-end"}
-                t = TOPICS[topic]
-                if t.scope in ("installation", "run"):  # the whole topic (or run) is the boundary
+                rule = RULE[topic]  # written here, not read from the code under test
+                if rule in ("installation", "run"):  # the whole topic (or run) is the boundary
                     want = {0, 1, 2}
-                elif t.scope == "tenant":
+                elif rule == "tenant":
                     want = {1, 2}
                 else:
                     want = {i for i, (tenant, env) in enumerate(sent) if tenant == world.tenant_id and (scope in ("tenant", env))}
@@ -273,3 +292,30 @@ def test_events_carry_their_tenant_and_environment(server: str, engine, migrated
     assert frames[-1]["data"]["tenant"] == world.tenant_id
     raw = redis.Redis.from_url(migrated.redis_url).xrevrange(stream_key("alerts"), count=1)
     assert json.loads(raw[0][1][b"e"])["tenant"] == world.tenant_id
+
+
+def test_real_producers_say_whose_their_events_are(server_with_workers: str, engine) -> None:  # type: ignore[no-untyped-def]
+    """The runs projection and the policy gate, not probes: a staging run's events carry the tenant
+    and staging; a recorded denial carries the tenant."""
+    world = _world(engine)
+    c = _client(server_with_workers, _user(engine, world, "admin", "tenant").username)
+    spec = "name: producer-check\nsteps:\n- {id: a, run: 'true'}\n"
+    assert c.post("/api/pipelines", json={"spec": spec}).status_code == 201
+    started: list[str] = []
+
+    def start() -> None:
+        r = c.post("/api/runs", json={"pipeline": "producer-check", "env": "staging"})
+        assert r.status_code == 201, r.text
+        started.append(r.json()["id"])
+
+    frames = _frames(c, "/api/streams/runs", lambda f: f["event"] == "run_completed" and f["data"]["id"] in started, start)
+    mine = [f["data"] for f in frames if f["data"].get("id") in started]
+    assert mine and all(e["tenant"] == world.tenant_id and e["env"] == "staging" for e in mine), mine
+    bad = {"env": "prod", "artifacts": [{"path": "app.whl", "sha256": "a" * 64, "signed": False}]}
+
+    def deny() -> None:
+        r = c.post("/api/policies/evaluate", json={"point": "promote", "input": bad, "dryRun": False})
+        assert r.status_code == 200 and r.json()["allowed"] is False, r.text
+
+    frames = _frames(c, "/api/streams/policies", lambda f: f["event"] == "policy_denied", deny)
+    assert frames[-1]["data"]["tenant"] == world.tenant_id

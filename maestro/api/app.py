@@ -96,7 +96,7 @@ def _allowed_methods(app: FastAPI) -> Callable[[str], list[str]]:
         for regex, ms in table:
             if regex.match(path):
                 methods |= ms
-        if "GET" in methods:
+        if "GET" in methods and not path.startswith("/api/streams/"):
             methods.add("HEAD")
         return sorted(methods)
 

@@ -18,7 +18,7 @@ from temporalio.client import Client
 from maestro.api.problems import Problem
 from maestro.config import Settings
 from maestro.domain.auditlog import publish_audit_with
-from maestro.domain.identity import Principal, bindings_for
+from maestro.domain.identity import Principal, bindings_for, token_ancestors
 from maestro.domain.models import ApiToken, Environment, LoginSession, Project, User
 from maestro.domain.rbac import PERMISSIONS, ScopePath, grants
 from maestro.domain.security import TOKEN_PREFIX, sha256_hex
@@ -90,16 +90,14 @@ def resolve_principal(request: Request, s: Session, settings: Settings) -> Princ
             )
         if tok.expires_at is not None and tok.expires_at <= now:
             raise _unauthorized(f"The API token {tok.prefix} expired at {tok.expires_at.isoformat()}.", "Create a new token.")
-        ancestor = tok
-        for _ in range(32):  # a child is only as alive as every token above it
-            if ancestor.parent_id is None:
-                break
-            parent = s.get(ApiToken, ancestor.parent_id)
-            if parent is None or parent.revoked_at is not None or (parent.expires_at is not None and parent.expires_at <= now):
+        if tok.parent_id is not None:  # a child is only as alive as every token above it
+            ancestors = token_ancestors(s, tok)
+            if ancestors is None or any(
+                a.revoked_at is not None or (a.expires_at is not None and a.expires_at <= now) for a in ancestors
+            ):
                 raise _unauthorized(
                     f"The API token {tok.prefix} was minted by a token that is revoked or expired.", "Create a new token."
                 )
-            ancestor = parent
         user = s.get(User, tok.owner_id)
         if user is None or not user.is_active:
             raise _unauthorized("The owner of this API token is deactivated.")
@@ -182,22 +180,23 @@ def readable_envs(s: Session, principal: Principal, permission: str) -> set[str]
     return {e.name for e, p in rows if principal.can(permission, ScopePath(principal.tenant_id, p.id, e.id))}
 
 
-def Require(permission: str, *, scope: str = "request") -> Any:  # noqa: N802 - reads like a declaration on the route
+def Require(permission: str, *, scope: str = "tenant") -> Any:  # noqa: N802 - reads like a declaration on the route
     """Declare a route's permission. Every non-public route must use exactly one.
 
-    ``scope="request"`` checks it where the request acts (``?env=`` or the tenant);
+    ``scope="tenant"`` (the default) checks it tenant-wide: the route's data is not partitioned by
+    environment (users, pipelines, alerts, policies, audit), so a binding in one environment never
+    reaches it;
+    ``scope="request"`` checks it where the request acts (``?env=`` or the tenant), for routes
+    that act in one environment;
     ``scope="any"`` checks the caller holds it somewhere, and the handler calls ``authorize`` for
-    the environment named in the body or by the target.
+    the environment named in the body or by the target (or filters by ``readable_envs``).
     """
     if permission != AUTHENTICATED and permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}: add it to maestro.domain.rbac.PERMISSIONS")
+    if scope not in ("tenant", "request", "any"):
+        raise ValueError(f"unknown scope {scope!r}")
 
-    def checker(
-        request: Request,
-        rt: RuntimeDep,
-        s: SessionDep,
-        env: Annotated[str | None, Query(description="Environment name or id the action applies to.")] = None,
-    ) -> Principal:
+    def check(request: Request, rt: Runtime, s: Session, env: str | None) -> Principal:
         principal = resolve_principal(request, s, rt.settings)
         if principal is None:
             raise _unauthorized("This route needs you to log in or send an API token.")
@@ -218,6 +217,21 @@ def Require(permission: str, *, scope: str = "request") -> Any:  # noqa: N802 - 
                 )
         request.state.principal = principal
         return principal
+
+    if scope == "request":
+
+        def checker(
+            request: Request,
+            rt: RuntimeDep,
+            s: SessionDep,
+            env: Annotated[str | None, Query(description="Environment name or id the action applies to.")] = None,
+        ) -> Principal:
+            return check(request, rt, s, env)
+
+    else:
+
+        def checker(request: Request, rt: RuntimeDep, s: SessionDep) -> Principal:  # type: ignore[misc]
+            return check(request, rt, s, None)
 
     checker.__maestro_permission__ = permission  # type: ignore[attr-defined]
     return Depends(checker)

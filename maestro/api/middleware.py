@@ -148,7 +148,9 @@ class RequestContextMiddleware:
 
 
 MAX_JSON_DEPTH = 64
-_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+# A string, or an unterminated one up to the end: every attempt consumes what it scans (possessive),
+# so the scan is linear even for `"\"\"\"…` without a closing quote.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\\?\Z)', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
 
 
@@ -204,9 +206,11 @@ class BodyLimitMiddleware:
                 remediation="Narrow the filter to fewer values, or make several requests.",
             )
             return
-        content_type = b""
+        content_types = 0
         for k, v in scope["headers"]:
             k = k.lower()
+            if k == b"content-type":
+                content_types += 1
             if k == b"content-length":
                 try:
                     declared = int(v)
@@ -216,8 +220,6 @@ class BodyLimitMiddleware:
                 if declared > self.max_bytes:
                     await send_problem(send, 413, f"The request body is {declared} bytes; the limit is {self.max_bytes} bytes.")
                     return
-            elif k == b"content-type":
-                content_type = v.lower()
         # Read the whole body first (it is small: at most max_bytes), so that a chunked body over
         # the limit is a 413 like a sized one, and a hostile JSON body never reaches a parser.
         chunks: list[bytes] = []
@@ -235,7 +237,11 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if body and b"json" in content_type and json_depth_exceeds(body):
+        if content_types > 1:
+            await send_problem(send, 400, "The request has more than one Content-Type header.")
+            return
+        # Whatever it claims to be: a body that looks like JSON is checked as JSON.
+        if body.lstrip()[:1] in (b"{", b"[") and json_depth_exceeds(body):
             await send_problem(
                 send,
                 422,
@@ -272,6 +278,11 @@ class MethodsMiddleware:
         path = scope["path"]
         finished = False
 
+        async def receive_wrapper() -> Message:
+            if finished:  # a HEAD's response is complete: whatever still generates a body stops here
+                return {"type": "http.disconnect"}
+            return await receive()
+
         async def send_wrapper(message: Message) -> None:
             nonlocal finished
             if finished:
@@ -286,4 +297,4 @@ class MethodsMiddleware:
                 finished = True  # the rest of a GET body is not sent for a HEAD
             await send(message)
 
-        await self.app({**scope, "method": "GET"} if head else scope, receive, send_wrapper)
+        await self.app({**scope, "method": "GET"} if head else scope, receive_wrapper, send_wrapper)

@@ -207,6 +207,25 @@ def mint_token(
     return tok, secret
 
 
+MAX_TOKEN_DEPTH = 4  # a login's token, its child, grandchild...: deeper lineages are refused
+
+
+def token_ancestors(s: Session, tok: ApiToken) -> list[ApiToken] | None:
+    """The tokens above ``tok``, nearest first; None when the lineage is broken (a parent missing),
+    cyclic or deeper than MAX_TOKEN_DEPTH — such a token must not be honoured."""
+    out: list[ApiToken] = []
+    seen = {tok.id}
+    cur = tok
+    while cur.parent_id is not None:
+        parent = s.get(ApiToken, cur.parent_id)
+        if parent is None or parent.id in seen or len(out) >= MAX_TOKEN_DEPTH:
+            return None
+        seen.add(parent.id)
+        out.append(parent)
+        cur = parent
+    return out
+
+
 def token_descendants(s: Session, token_id: str) -> list[ApiToken]:
     """Every token minted, directly or not, by ``token_id`` (breadth-first)."""
     out: list[ApiToken] = []

@@ -3865,14 +3865,7 @@ export type AuthLoginResponse = AuthLoginResponses[keyof AuthLoginResponses];
 export type AuthLogoutData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/auth/logout';
 };
 
@@ -3899,14 +3892,7 @@ export type AuthLogoutResponse = AuthLogoutResponses[keyof AuthLogoutResponses];
 export type AuthMeData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/auth/me';
 };
 
@@ -3940,12 +3926,6 @@ export type TokensListData = {
          * Every user's tokens (needs admin:tokens).
          */
         all?: boolean;
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
         /**
          * Limit
          *
@@ -3985,14 +3965,7 @@ export type TokensListResponse = TokensListResponses[keyof TokensListResponses];
 export type TokensCreateData = {
     body: TokenCreate;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/tokens';
 };
 
@@ -4027,14 +4000,7 @@ export type TokensRevokeData = {
          */
         token_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/tokens/{token_id}/revoke';
 };
 
@@ -4068,12 +4034,6 @@ export type UsersListData = {
          * Filter by username, name or email.
          */
         q?: string | null;
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
         /**
          * Limit
          *
@@ -4113,14 +4073,7 @@ export type UsersListResponse = UsersListResponses[keyof UsersListResponses];
 export type UsersCreateData = {
     body: UserCreate;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/users';
 };
 
@@ -4152,14 +4105,7 @@ export type UsersGetData = {
          */
         user_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/users/{user_id}';
 };
 
@@ -4191,14 +4137,7 @@ export type UsersUpdateData = {
          */
         user_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/users/{user_id}';
 };
 
@@ -4230,14 +4169,7 @@ export type UsersRoleBindingsListData = {
          */
         user_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/users/{user_id}/role-bindings';
 };
 
@@ -4269,14 +4201,7 @@ export type UsersRoleBindingsCreateData = {
          */
         user_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/users/{user_id}/role-bindings';
 };
 
@@ -4315,12 +4240,6 @@ export type RoleBindingsDeleteData = {
          * Why; recorded in the audit log.
          */
         reason?: string | null;
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
     };
     url: '/api/role-bindings/{binding_id}';
 };
@@ -4348,14 +4267,7 @@ export type RoleBindingsDeleteResponse = RoleBindingsDeleteResponses[keyof RoleB
 export type RolesListData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/roles';
 };
 
@@ -4382,14 +4294,7 @@ export type RolesListResponse = RolesListResponses[keyof RolesListResponses];
 export type PermissionsListData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/permissions';
 };
 
@@ -4416,14 +4321,7 @@ export type PermissionsListResponse = PermissionsListResponses[keyof Permissions
 export type ScopesListData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/scopes';
 };
 
@@ -4450,14 +4348,7 @@ export type ScopesListResponse = ScopesListResponses[keyof ScopesListResponses];
 export type EnvironmentsListData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/environments';
 };
 
@@ -4516,12 +4407,6 @@ export type AuditListData = {
          */
         until_seq?: number | null;
         /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-        /**
          * Limit
          *
          * Page size (1-500).
@@ -4560,14 +4445,7 @@ export type AuditListResponse = AuditListResponses[keyof AuditListResponses];
 export type AuditVerifyData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/audit/verify';
 };
 
@@ -4618,12 +4496,6 @@ export type StreamsGetData = {
          * For the logs topic: the run id.
          */
         run?: string | null;
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
     };
     url: '/api/streams/{topic}';
 };
@@ -4706,12 +4578,6 @@ export type SearchData = {
          * Limit
          */
         limit?: number;
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
     };
     url: '/api/search';
 };
@@ -4739,14 +4605,7 @@ export type SearchResponse = SearchResponses[keyof SearchResponses];
 export type SystemInfoData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/system/info';
 };
 
@@ -4812,14 +4671,7 @@ export type SystemDiagnosticsGetData = {
          */
         workflow_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/system/diagnostics/{workflow_id}';
 };
 
@@ -4846,14 +4698,7 @@ export type SystemDiagnosticsGetResponse = SystemDiagnosticsGetResponses[keyof S
 export type HubGetData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/hub';
 };
 
@@ -4880,14 +4725,7 @@ export type HubGetResponse = HubGetResponses[keyof HubGetResponses];
 export type SchemasPipelineData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/schemas/pipeline.json';
 };
 
@@ -4918,14 +4756,7 @@ export type SchemasPipelineResponse = SchemasPipelineResponses[keyof SchemasPipe
 export type PipelinesValidateData = {
     body: SpecInput;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/pipelines/validate';
 };
 
@@ -4957,12 +4788,6 @@ export type PipelinesListData = {
          * Q
          */
         q?: string | null;
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
         /**
          * Limit
          *
@@ -5002,14 +4827,7 @@ export type PipelinesListResponse = PipelinesListResponses[keyof PipelinesListRe
 export type PipelinesCreateData = {
     body: SpecInput;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/pipelines';
 };
 
@@ -5041,14 +4859,7 @@ export type PipelinesGetData = {
          */
         pipeline_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/pipelines/{pipeline_id}';
 };
 
@@ -5080,14 +4891,7 @@ export type PipelinesUpdateData = {
          */
         pipeline_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/pipelines/{pipeline_id}';
 };
 
@@ -5119,14 +4923,7 @@ export type PipelinesVersionsListData = {
          */
         pipeline_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/pipelines/{pipeline_id}/versions';
 };
 
@@ -5162,14 +4959,7 @@ export type PipelinesVersionsGetData = {
          */
         version: number;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/pipelines/{pipeline_id}/versions/{version}';
 };
 
@@ -5210,12 +5000,6 @@ export type PipelinesDiffData = {
          * To
          */
         to: number;
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
     };
     url: '/api/pipelines/{pipeline_id}/diff';
 };
@@ -5260,8 +5044,6 @@ export type RunsListData = {
         owner?: string | null;
         /**
          * Env
-         *
-         * Environment name or id the action applies to.
          */
         env?: string | null;
         /**
@@ -5327,14 +5109,7 @@ export type RunsListResponse = RunsListResponses[keyof RunsListResponses];
 export type RunsCreateData = {
     body: RunCreate;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runs';
 };
 
@@ -5366,14 +5141,7 @@ export type RunsGetData = {
          */
         run_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runs/{run_id}';
 };
 
@@ -5405,14 +5173,7 @@ export type RunsActionData = {
          */
         run_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runs/{run_id}/actions';
 };
 
@@ -5444,14 +5205,7 @@ export type RunsTicketsCreateData = {
          */
         run_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runs/{run_id}/tickets';
 };
 
@@ -5483,14 +5237,7 @@ export type RunsArtifactsListData = {
          */
         run_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runs/{run_id}/artifacts';
 };
 
@@ -5522,14 +5269,7 @@ export type ArtifactsDownloadData = {
          */
         artifact_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/artifacts/{artifact_id}';
 };
 
@@ -5584,12 +5324,6 @@ export type RunsLogsData = {
          * Keep streaming until the run finishes.
          */
         follow?: boolean;
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
     };
     url: '/api/runs/{run_id}/logs';
 };
@@ -5620,14 +5354,7 @@ export type RunsTraceData = {
          */
         run_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runs/{run_id}/trace';
 };
 
@@ -5654,14 +5381,7 @@ export type RunsTraceResponse = RunsTraceResponses[keyof RunsTraceResponses];
 export type SloListData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/slo';
 };
 
@@ -5688,14 +5408,7 @@ export type SloListResponse = SloListResponses[keyof SloListResponses];
 export type SloCreateData = {
     body: SloCreate;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/slo';
 };
 
@@ -5734,12 +5447,6 @@ export type SloDeleteData = {
          * Why; recorded in the audit log.
          */
         reason?: string | null;
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
     };
     url: '/api/slo/{slo_id}';
 };
@@ -5776,12 +5483,6 @@ export type AlertsListData = {
          * Severity
          */
         severity?: string | null;
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
         /**
          * Limit
          *
@@ -5826,14 +5527,7 @@ export type AlertsGetData = {
          */
         alert_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/alerts/{alert_id}';
 };
 
@@ -5865,14 +5559,7 @@ export type AlertsAckData = {
          */
         alert_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/alerts/{alert_id}/ack';
 };
 
@@ -5904,14 +5591,7 @@ export type AlertsAssignData = {
          */
         alert_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/alerts/{alert_id}/assign';
 };
 
@@ -5938,14 +5618,7 @@ export type AlertsAssignResponse = AlertsAssignResponses[keyof AlertsAssignRespo
 export type AlertsEvaluateData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/alerts/evaluate';
 };
 
@@ -5972,14 +5645,7 @@ export type AlertsEvaluateResponse = AlertsEvaluateResponses[keyof AlertsEvaluat
 export type AlertsSyntheticData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/alerts/synthetic';
 };
 
@@ -6017,12 +5683,6 @@ export type InsightsGetData = {
          * Limit
          */
         limit?: number;
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
     };
     url: '/api/insights';
 };
@@ -6050,14 +5710,7 @@ export type InsightsGetResponse = InsightsGetResponses[keyof InsightsGetResponse
 export type RunbooksListData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runbooks';
 };
 
@@ -6089,14 +5742,7 @@ export type RunbooksGetData = {
          */
         name: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runbooks/{name}';
 };
 
@@ -6187,14 +5833,7 @@ export type RunsAttestationsData = {
          */
         run_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runs/{run_id}/attestations';
 };
 
@@ -6226,14 +5865,7 @@ export type RunsSbomData = {
          */
         run_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runs/{run_id}/sbom';
 };
 
@@ -6269,14 +5901,7 @@ export type RunsSbomDiffData = {
          */
         run_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runs/{run_id}/sbom/diff';
 };
 
@@ -6308,14 +5933,7 @@ export type RunsProvenanceData = {
          */
         run_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runs/{run_id}/provenance';
 };
 
@@ -6346,14 +5964,7 @@ export type RunsProvenanceResponse = RunsProvenanceResponses[keyof RunsProvenanc
 export type PoliciesListData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/policies';
 };
 
@@ -6380,14 +5991,7 @@ export type PoliciesListResponse = PoliciesListResponses[keyof PoliciesListRespo
 export type PoliciesCreateData = {
     body: PolicyCreate;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/policies';
 };
 
@@ -6436,12 +6040,6 @@ export type PoliciesDecisionsData = {
          */
         batch?: string | null;
         /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-        /**
          * Limit
          *
          * Page size (1-500).
@@ -6485,14 +6083,7 @@ export type PoliciesGetData = {
          */
         policy_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/policies/{policy_id}';
 };
 
@@ -6524,14 +6115,7 @@ export type PoliciesUpdateData = {
          */
         policy_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/policies/{policy_id}';
 };
 
@@ -6567,14 +6151,7 @@ export type PoliciesRevisionData = {
          */
         revision: number;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/policies/{policy_id}/revisions/{revision}';
 };
 
@@ -6601,14 +6178,7 @@ export type PoliciesRevisionResponse = PoliciesRevisionResponses[keyof PoliciesR
 export type PoliciesEvaluateData = {
     body: EvaluateInput;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/policies/evaluate';
 };
 
@@ -6640,14 +6210,7 @@ export type PipelinesSimulateData = {
          */
         pipeline_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/pipelines/{pipeline_id}/simulate';
 };
 
@@ -6679,14 +6242,7 @@ export type EvidenceCreateData = {
          */
         run_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/evidence/run/{run_id}';
 };
 
@@ -6722,14 +6278,7 @@ export type EvidenceGetData = {
          */
         bundle_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/evidence/{bundle_id}';
 };
 
@@ -6761,14 +6310,7 @@ export type RunsEvidenceData = {
          */
         run_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/runs/{run_id}/evidence';
 };
 
@@ -6800,14 +6342,7 @@ export type EvidenceDownloadData = {
          */
         bundle_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/evidence/{bundle_id}/download';
 };
 
@@ -6834,14 +6369,7 @@ export type EvidenceDownloadResponse = EvidenceDownloadResponses[keyof EvidenceD
 export type ServicesListData = {
     body?: never;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/services';
 };
 
@@ -6868,14 +6396,7 @@ export type ServicesListResponse = ServicesListResponses[keyof ServicesListRespo
 export type ServicesCreateData = {
     body: ServiceCreate;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/services';
 };
 
@@ -6915,12 +6436,6 @@ export type RolloutsListData = {
          * Limit
          */
         limit?: number;
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
     };
     url: '/api/rollouts';
 };
@@ -6948,14 +6463,7 @@ export type RolloutsListResponse = RolloutsListResponses[keyof RolloutsListRespo
 export type RolloutsCreateData = {
     body: RolloutCreate;
     path?: never;
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/rollouts';
 };
 
@@ -6987,14 +6495,7 @@ export type RolloutsGetData = {
          */
         rollout_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/rollouts/{rollout_id}';
 };
 
@@ -7026,14 +6527,7 @@ export type RolloutsTicketsCreateData = {
          */
         rollout_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/rollouts/{rollout_id}/tickets';
 };
 
@@ -7065,14 +6559,7 @@ export type RolloutsActionData = {
          */
         rollout_id: string;
     };
-    query?: {
-        /**
-         * Env
-         *
-         * Environment name or id the action applies to.
-         */
-        env?: string | null;
-    };
+    query?: never;
     url: '/api/rollouts/{rollout_id}/actions';
 };
 

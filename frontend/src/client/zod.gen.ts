@@ -1574,18 +1574,10 @@ export const zAuthLoginBody = zLoginInput;
  */
 export const zAuthLoginResponse = zMePublic;
 
-export const zAuthLogoutQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
 export const zAuthLogoutResponse = z.void();
-
-export const zAuthMeQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Successful Response
@@ -1594,7 +1586,6 @@ export const zAuthMeResponse = zMePublic;
 
 export const zTokensListQuery = z.object({
     all: z._default(z.optional(z.boolean()), false),
-    env: z.nullish(z.string()),
     limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 50),
     cursor: z.nullish(z.string().check(z.maxLength(1000)))
 });
@@ -1605,10 +1596,6 @@ export const zTokensListQuery = z.object({
 export const zTokensListResponse = zPageTokenPublic;
 
 export const zTokensCreateBody = zTokenCreate;
-
-export const zTokensCreateQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Successful Response
@@ -1624,10 +1611,6 @@ export const zTokensRevokePath = z.object({
     token_id: z.string()
 });
 
-export const zTokensRevokeQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -1635,7 +1618,6 @@ export const zTokensRevokeResponse = zTokenPublic;
 
 export const zUsersListQuery = z.object({
     q: z.nullish(z.string().check(z.maxLength(100))),
-    env: z.nullish(z.string()),
     limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 50),
     cursor: z.nullish(z.string().check(z.maxLength(1000)))
 });
@@ -1647,10 +1629,6 @@ export const zUsersListResponse = zPageUserPublic;
 
 export const zUsersCreateBody = zUserCreate;
 
-export const zUsersCreateQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Success
  */
@@ -1658,10 +1636,6 @@ export const zUsersCreateResponse = zUserPublic;
 
 export const zUsersGetPath = z.object({
     user_id: z.string()
-});
-
-export const zUsersGetQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -1675,10 +1649,6 @@ export const zUsersUpdatePath = z.object({
     user_id: z.string()
 });
 
-export const zUsersUpdateQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -1686,10 +1656,6 @@ export const zUsersUpdateResponse = zUserPublic;
 
 export const zUsersRoleBindingsListPath = z.object({
     user_id: z.string()
-});
-
-export const zUsersRoleBindingsListQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -1703,10 +1669,6 @@ export const zUsersRoleBindingsCreatePath = z.object({
     user_id: z.string()
 });
 
-export const zUsersRoleBindingsCreateQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Success
  */
@@ -1717,8 +1679,7 @@ export const zRoleBindingsDeletePath = z.object({
 });
 
 export const zRoleBindingsDeleteQuery = z.object({
-    reason: z.nullish(z.string().check(z.maxLength(500))),
-    env: z.nullish(z.string())
+    reason: z.nullish(z.string().check(z.maxLength(500)))
 });
 
 /**
@@ -1726,36 +1687,20 @@ export const zRoleBindingsDeleteQuery = z.object({
  */
 export const zRoleBindingsDeleteResponse = z.void();
 
-export const zRolesListQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
 export const zRolesListResponse = zItemsRolePublic;
-
-export const zPermissionsListQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Successful Response
  */
 export const zPermissionsListResponse = zItemsPermissionPublic;
 
-export const zScopesListQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
 export const zScopesListResponse = zItemsScopePublic;
-
-export const zEnvironmentsListQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Successful Response
@@ -1768,7 +1713,6 @@ export const zAuditListQuery = z.object({
     actor: z.nullish(z.string().check(z.maxLength(200))),
     action: z.nullish(z.string().check(z.maxLength(100))),
     until_seq: z.nullish(z.int().check(z.gte(1), z.lte(9223372036854776000))),
-    env: z.nullish(z.string()),
     limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 50),
     cursor: z.nullish(z.string().check(z.maxLength(1000)))
 });
@@ -1777,10 +1721,6 @@ export const zAuditListQuery = z.object({
  * Successful Response
  */
 export const zAuditListResponse = zPageAuditEventPublic;
-
-export const zAuditVerifyQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Successful Response
@@ -1797,8 +1737,7 @@ export const zStreamsGetPath = z.object({
 
 export const zStreamsGetQuery = z.object({
     since: z.nullish(z.string().check(z.regex(/^(\$|\d+-\d+|\d+)$/))),
-    run: z.nullish(z.string().check(z.maxLength(64))),
-    env: z.nullish(z.string())
+    run: z.nullish(z.string().check(z.maxLength(64)))
 });
 
 /**
@@ -1822,18 +1761,13 @@ export const zStreamsGetResponse = z.object({
 
 export const zSearchQuery = z.object({
     q: z.string().check(z.minLength(1), z.maxLength(100)),
-    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(50))), 20),
-    env: z.nullish(z.string())
+    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(50))), 20)
 });
 
 /**
  * Successful Response
  */
 export const zSearchResponse = zItemsSearchHit;
-
-export const zSystemInfoQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Successful Response
@@ -1855,27 +1789,15 @@ export const zSystemDiagnosticsGetPath = z.object({
     workflow_id: z.string()
 });
 
-export const zSystemDiagnosticsGetQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
 export const zSystemDiagnosticsGetResponse = zDiagnosticsRun;
 
-export const zHubGetQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
 export const zHubGetResponse = zHub;
-
-export const zSchemasPipelineQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Response Schemas-Pipeline
@@ -1886,10 +1808,6 @@ export const zSchemasPipelineResponse = z.record(z.string(), z.unknown());
 
 export const zPipelinesValidateBody = zSpecInput;
 
-export const zPipelinesValidateQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -1897,7 +1815,6 @@ export const zPipelinesValidateResponse = zValidationResult;
 
 export const zPipelinesListQuery = z.object({
     q: z.nullish(z.string().check(z.maxLength(100))),
-    env: z.nullish(z.string()),
     limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 50),
     cursor: z.nullish(z.string().check(z.maxLength(1000)))
 });
@@ -1909,10 +1826,6 @@ export const zPipelinesListResponse = zPagePipelinePublic;
 
 export const zPipelinesCreateBody = zSpecInput;
 
-export const zPipelinesCreateQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Success
  */
@@ -1920,10 +1833,6 @@ export const zPipelinesCreateResponse = zPipelineDetail;
 
 export const zPipelinesGetPath = z.object({
     pipeline_id: z.string()
-});
-
-export const zPipelinesGetQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -1937,10 +1846,6 @@ export const zPipelinesUpdatePath = z.object({
     pipeline_id: z.string()
 });
 
-export const zPipelinesUpdateQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -1948,10 +1853,6 @@ export const zPipelinesUpdateResponse = zPipelineDetail;
 
 export const zPipelinesVersionsListPath = z.object({
     pipeline_id: z.string()
-});
-
-export const zPipelinesVersionsListQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -1962,10 +1863,6 @@ export const zPipelinesVersionsListResponse = zItemsPipelineVersionSummary;
 export const zPipelinesVersionsGetPath = z.object({
     pipeline_id: z.string(),
     version: z.int().check(z.gte(1), z.lte(2147483647))
-});
-
-export const zPipelinesVersionsGetQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -1979,8 +1876,7 @@ export const zPipelinesDiffPath = z.object({
 
 export const zPipelinesDiffQuery = z.object({
     from: z.int().check(z.gte(1), z.lte(2147483647)),
-    to: z.int().check(z.gte(1), z.lte(2147483647)),
-    env: z.nullish(z.string())
+    to: z.int().check(z.gte(1), z.lte(2147483647))
 });
 
 /**
@@ -1992,7 +1888,7 @@ export const zRunsListQuery = z.object({
     status: z.nullish(z.array(z.string())),
     pipeline: z.nullish(z.string().check(z.maxLength(63))),
     owner: z.nullish(z.string().check(z.maxLength(200))),
-    env: z.nullish(z.string()),
+    env: z.nullish(z.string().check(z.maxLength(63))),
     branch: z.nullish(z.string().check(z.maxLength(200))),
     label: z.nullish(z.array(z.string())),
     cost_min: z.nullish(z.number().check(z.gte(0), z.lte(1000000000000))),
@@ -2009,10 +1905,6 @@ export const zRunsListResponse = zPageRunPublic;
 
 export const zRunsCreateBody = zRunCreate;
 
-export const zRunsCreateQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -2020,10 +1912,6 @@ export const zRunsCreateResponse = zRunDetail;
 
 export const zRunsGetPath = z.object({
     run_id: z.string()
-});
-
-export const zRunsGetQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -2037,10 +1925,6 @@ export const zRunsActionPath = z.object({
     run_id: z.string()
 });
 
-export const zRunsActionQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -2052,10 +1936,6 @@ export const zRunsTicketsCreatePath = z.object({
     run_id: z.string()
 });
 
-export const zRunsTicketsCreateQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -2065,10 +1945,6 @@ export const zRunsArtifactsListPath = z.object({
     run_id: z.string()
 });
 
-export const zRunsArtifactsListQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -2076,10 +1952,6 @@ export const zRunsArtifactsListResponse = zItemsArtifactPublic;
 
 export const zArtifactsDownloadPath = z.object({
     artifact_id: z.string()
-});
-
-export const zArtifactsDownloadQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -2095,16 +1967,11 @@ export const zRunsLogsQuery = z.object({
     step: z.nullish(z.string().check(z.maxLength(200))),
     since: z.nullish(z.string().check(z.maxLength(64))),
     q: z.nullish(z.string().check(z.maxLength(200))),
-    follow: z._default(z.optional(z.boolean()), false),
-    env: z.nullish(z.string())
+    follow: z._default(z.optional(z.boolean()), false)
 });
 
 export const zRunsTracePath = z.object({
     run_id: z.string()
-});
-
-export const zRunsTraceQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -2112,20 +1979,12 @@ export const zRunsTraceQuery = z.object({
  */
 export const zRunsTraceResponse = zRunTrace;
 
-export const zSloListQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
 export const zSloListResponse = zItemsSloPublic;
 
 export const zSloCreateBody = zSloCreate;
-
-export const zSloCreateQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Success
@@ -2137,8 +1996,7 @@ export const zSloDeletePath = z.object({
 });
 
 export const zSloDeleteQuery = z.object({
-    reason: z.nullish(z.string().check(z.maxLength(500))),
-    env: z.nullish(z.string())
+    reason: z.nullish(z.string().check(z.maxLength(500)))
 });
 
 /**
@@ -2149,7 +2007,6 @@ export const zSloDeleteResponse = z.void();
 export const zAlertsListQuery = z.object({
     state: z.nullish(z.string().check(z.regex(/^(firing|resolved)$/))),
     severity: z.nullish(z.string().check(z.maxLength(16))),
-    env: z.nullish(z.string()),
     limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 50),
     cursor: z.nullish(z.string().check(z.maxLength(1000)))
 });
@@ -2163,10 +2020,6 @@ export const zAlertsGetPath = z.object({
     alert_id: z.string()
 });
 
-export const zAlertsGetQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -2176,10 +2029,6 @@ export const zAlertsAckBody = zAckInput;
 
 export const zAlertsAckPath = z.object({
     alert_id: z.string()
-});
-
-export const zAlertsAckQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -2193,27 +2042,15 @@ export const zAlertsAssignPath = z.object({
     alert_id: z.string()
 });
 
-export const zAlertsAssignQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
 export const zAlertsAssignResponse = zAlertPublic;
 
-export const zAlertsEvaluateQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
 export const zAlertsEvaluateResponse = zMaestroApiRoutesAlertsEvaluationPublic;
-
-export const zAlertsSyntheticQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Successful Response
@@ -2222,18 +2059,13 @@ export const zAlertsSyntheticResponse = zAlertPublic;
 
 export const zInsightsGetQuery = z.object({
     days: z._default(z.optional(z.int().check(z.gte(1), z.lte(90))), 7),
-    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(50))), 10),
-    env: z.nullish(z.string())
+    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(50))), 10)
 });
 
 /**
  * Successful Response
  */
 export const zInsightsGetResponse = zInsights;
-
-export const zRunbooksListQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Successful Response
@@ -2242,10 +2074,6 @@ export const zRunbooksListResponse = zItemsRunbookSummary;
 
 export const zRunbooksGetPath = z.object({
     name: z.string()
-});
-
-export const zRunbooksGetQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -2271,10 +2099,6 @@ export const zRunsAttestationsPath = z.object({
     run_id: z.string()
 });
 
-export const zRunsAttestationsQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -2282,10 +2106,6 @@ export const zRunsAttestationsResponse = zAttestations;
 
 export const zRunsSbomPath = z.object({
     run_id: z.string()
-});
-
-export const zRunsSbomQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -2299,10 +2119,6 @@ export const zRunsSbomDiffPath = z.object({
     run_id: z.string()
 });
 
-export const zRunsSbomDiffQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -2312,10 +2128,6 @@ export const zRunsProvenancePath = z.object({
     run_id: z.string()
 });
 
-export const zRunsProvenanceQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Response Runs-Provenance
  *
@@ -2323,20 +2135,12 @@ export const zRunsProvenanceQuery = z.object({
  */
 export const zRunsProvenanceResponse = z.record(z.string(), z.unknown());
 
-export const zPoliciesListQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
 export const zPoliciesListResponse = zItemsPolicySummary;
 
 export const zPoliciesCreateBody = zPolicyCreate;
-
-export const zPoliciesCreateQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Success
@@ -2352,7 +2156,6 @@ export const zPoliciesDecisionsQuery = z.object({
     allowed: z.nullish(z.boolean()),
     policy: z.nullish(z.string().check(z.maxLength(64))),
     batch: z.nullish(z.string().check(z.maxLength(32))),
-    env: z.nullish(z.string()),
     limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 50),
     cursor: z.nullish(z.string().check(z.maxLength(1000)))
 });
@@ -2366,10 +2169,6 @@ export const zPoliciesGetPath = z.object({
     policy_id: z.string()
 });
 
-export const zPoliciesGetQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -2379,10 +2178,6 @@ export const zPoliciesUpdateBody = zPolicyUpdate;
 
 export const zPoliciesUpdatePath = z.object({
     policy_id: z.string()
-});
-
-export const zPoliciesUpdateQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -2395,20 +2190,12 @@ export const zPoliciesRevisionPath = z.object({
     revision: z.int().check(z.gte(1), z.lte(2147483647))
 });
 
-export const zPoliciesRevisionQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
 export const zPoliciesRevisionResponse = zRevisionSource;
 
 export const zPoliciesEvaluateBody = zEvaluateInput;
-
-export const zPoliciesEvaluateQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Successful Response
@@ -2421,10 +2208,6 @@ export const zPipelinesSimulatePath = z.object({
     pipeline_id: z.string()
 });
 
-export const zPipelinesSimulateQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -2432,10 +2215,6 @@ export const zPipelinesSimulateResponse = zSimulationPublic;
 
 export const zEvidenceCreatePath = z.object({
     run_id: z.string()
-});
-
-export const zEvidenceCreateQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -2447,10 +2226,6 @@ export const zEvidenceGetPath = z.object({
     bundle_id: z.string()
 });
 
-export const zEvidenceGetQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -2458,10 +2233,6 @@ export const zEvidenceGetResponse = zEvidencePublic;
 
 export const zRunsEvidencePath = z.object({
     run_id: z.string()
-});
-
-export const zRunsEvidenceQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -2473,18 +2244,10 @@ export const zEvidenceDownloadPath = z.object({
     bundle_id: z.string()
 });
 
-export const zEvidenceDownloadQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * The bundle (verify it with `maestro evidence verify`)
  */
 export const zEvidenceDownloadResponse = z.string();
-
-export const zServicesListQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Successful Response
@@ -2492,10 +2255,6 @@ export const zServicesListQuery = z.object({
 export const zServicesListResponse = zItemsServicePublic;
 
 export const zServicesCreateBody = zServiceCreate;
-
-export const zServicesCreateQuery = z.object({
-    env: z.nullish(z.string())
-});
 
 /**
  * Successful Response
@@ -2505,8 +2264,7 @@ export const zServicesCreateResponse = zServicePublic;
 export const zRolloutsListQuery = z.object({
     status: z.nullish(z.string().check(z.regex(/^(running|paused|succeeded|rolled_back|aborted)$/))),
     service: z.nullish(z.string().check(z.maxLength(63))),
-    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(200))), 50),
-    env: z.nullish(z.string())
+    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(200))), 50)
 });
 
 /**
@@ -2516,10 +2274,6 @@ export const zRolloutsListResponse = zItemsRolloutPublic;
 
 export const zRolloutsCreateBody = zRolloutCreate;
 
-export const zRolloutsCreateQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -2527,10 +2281,6 @@ export const zRolloutsCreateResponse = zRolloutPublic;
 
 export const zRolloutsGetPath = z.object({
     rollout_id: z.string()
-});
-
-export const zRolloutsGetQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**
@@ -2544,10 +2294,6 @@ export const zRolloutsTicketsCreatePath = z.object({
     rollout_id: z.string()
 });
 
-export const zRolloutsTicketsCreateQuery = z.object({
-    env: z.nullish(z.string())
-});
-
 /**
  * Successful Response
  */
@@ -2557,10 +2303,6 @@ export const zRolloutsActionBody = zRolloutAction;
 
 export const zRolloutsActionPath = z.object({
     rollout_id: z.string()
-});
-
-export const zRolloutsActionQuery = z.object({
-    env: z.nullish(z.string())
 });
 
 /**

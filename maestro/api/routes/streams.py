@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from maestro.events.envelope import Envelope
 from maestro.events.streams import TOPICS, Topic, id_before, newest_id, oldest_id, read_since
 
 router = APIRouter(prefix="/streams", tags=["streams"])
+log = logging.getLogger("maestro.api")
 
 _STREAM_ID = r"^(\$|\d+-\d+|\d+)$"
 
@@ -33,6 +35,7 @@ class Reader:
     topic: Topic
     tenant_id: str
     envs: frozenset[str] | None  # "env" topics: readable environments (None: all of them)
+    run_id: str | None = None  # "run" topics: the run's id (``?run=`` may name it another way)
 
     def allows(self, event: dict[str, Any]) -> bool:
         if self.topic.scope in ("installation", "run"):  # the topic itself is the boundary (checked on connect)
@@ -58,8 +61,8 @@ def authorize_topic(s: Session, principal: Principal, topic: Topic, run: str | N
             raise Problem(
                 422, "The logs stream needs ?run=RUN_ID.", errors=[{"field": "query.run", "message": "required for logs"}]
             )
-        run_or_404(s, principal, run)
-        return Reader(topic, principal.tenant_id, None)
+        found = run_or_404(s, principal, run)
+        return Reader(topic, principal.tenant_id, None, found.id)
     envs = readable_envs(s, principal, perm)
     if envs is not None and not envs:
         raise Problem(
@@ -112,22 +115,26 @@ async def stream(
         raise Problem(404, f"Unknown stream topic {topic!r}.", remediation=f"Use one of: {', '.join(sorted(TOPICS))}.")
     reader = authorize_topic(session, principal, t, run)
     session.close()  # the stream may stay open for hours: do not hold a connection
-    key = f"logs:{run}" if t.scope == "run" else topic
+    key = f"logs:{reader.run_id}" if t.scope == "run" else topic
     resume = last_event_id or since
     redis = rt.redis
     heartbeat_ms = int(rt.settings.sse_heartbeat_seconds * 1000)
     recheck_s = rt.settings.sse_recheck_seconds
 
-    def recheck() -> Reader | str:
-        """The caller as the database sees it now: its reader, or why it lost the stream."""
-        with Session(rt.engine) as s:
-            try:
+    def recheck() -> Reader | str | None:
+        """The caller as the database sees it now: its reader, why it lost the stream, or None when
+        the database cannot say (the stream goes on as it was and asks again next time)."""
+        try:
+            with Session(rt.engine) as s:
                 p = resolve_principal(request, s, rt.settings)
                 if p is None:
                     return "signed out"
                 return authorize_topic(s, p, t, run)
-            except Problem as exc:
-                return exc.detail
+        except Problem as exc:
+            return exc.detail
+        except Exception:
+            log.warning("stream re-check failed; keeping the stream open", exc_info=True)
+            return None
 
     # Where to start is fixed before the response begins: an event published once the client has
     # seen the headers is always after this position, so nothing slips between connect and read.
@@ -157,7 +164,8 @@ async def stream(
                 if isinstance(now, str):
                     yield _end(now)
                     return
-                reader = now
+                if now is not None:
+                    reader = now
             try:
                 entries = await read_since(redis, key, cursor, block_ms=max(1, min(heartbeat_ms, int(recheck_s * 1000), 5000)))
             except asyncio.CancelledError:

@@ -79,7 +79,7 @@ async def start_diagnostics(
     rt: RuntimeDep,
     temporal: TemporalDep,
     session: SessionDep,
-    principal: Annotated[Principal, Require("system:diagnose")],
+    principal: Annotated[Principal, Require("system:diagnose", scope="request")],
 ) -> DiagnosticsRun:
     """Start the diagnostics workflow on the control task queue (proves API → Temporal → worker)."""
     wid = f"diagnostics-{new_id()[:12]}"

@@ -10,7 +10,7 @@ from maestro.api.pagination import Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
 from maestro.api.schemas import RevokeInput, TokenCreate, TokenCreated, TokenPublic
 from maestro.domain.auditlog import append_audit
-from maestro.domain.identity import Principal, mint_token, token_descendants
+from maestro.domain.identity import MAX_TOKEN_DEPTH, Principal, mint_token, token_ancestors, token_descendants
 from maestro.domain.models import ApiToken, User
 from maestro.domain.rbac import grants
 from maestro.domain.types import utcnow
@@ -72,6 +72,14 @@ def create_token(
             errors=[{"field": "scopes", "message": f"not held: {', '.join(missing)}"}],
             remediation="Remove those scopes, or ask an admin for a role that grants them.",
         )
+    if principal.token is not None:
+        ancestors = token_ancestors(session, principal.token)
+        if ancestors is None or len(ancestors) + 1 >= MAX_TOKEN_DEPTH:
+            raise Problem(
+                403,
+                f"Token {principal.token.prefix} ends a lineage of {MAX_TOKEN_DEPTH} tokens: it cannot mint another.",
+                remediation="Mint the token from a login session or from a token nearer to one.",
+            )
     tok, secret = mint_token(
         session,
         owner=principal.user,
