@@ -68,11 +68,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def test_kills_mid_run_lose_no_run_and_no_log_line(stack: Stack) -> None:
-    spec = """
+    base = 60000 + (os.getpid() % 997) * 10  # a sleep no other process on the machine runs (another test run)
+    spec = f"""
 name: durable
 steps:
   - id: a
-    run: 'echo "a starts"; (sleep $((6000 + MAESTRO_EXECUTION)) &); for i in $(seq 1 40); do echo "a line $i"; sleep 0.1; done'
+    run: 'echo "a starts"; (sleep $(({base} + MAESTRO_EXECUTION)) &); for i in $(seq 1 40); do echo "a line $i"; sleep 0.1; done'
   - id: b
     needs: [a]
     run: 'echo "b starts"; for i in $(seq 1 30); do echo "b line $i"; sleep 0.1; done'
@@ -89,9 +90,9 @@ steps:
 
     # the runner dies while step a is printing
     wait_for(lambda: len(stack.get(f"/api/runs/{rid}/logs", params={"step": "a"}).text.splitlines()) >= 5, 30, 0.1)
-    wait_for(lambda: host_processes("sleep 6001"), 10)  # a detached grandchild of the first execution …
+    wait_for(lambda: host_processes(f"sleep {base + 1}"), 10)  # a detached grandchild of the first execution …
     stack.kill("runner")
-    wait_for(lambda: not host_processes("sleep 6001"), 10)  # … ends with its runner: nothing runs beside execution 2
+    wait_for(lambda: not host_processes(f"sleep {base + 1}"), 10)  # … ends with its runner: nothing runs beside execution 2
     # the worker dies while step b runs
     wait_for(lambda: step("b")["status"] == "running", 60, 0.1)
     stack.kill("worker")

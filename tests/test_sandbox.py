@@ -242,12 +242,15 @@ def test_leftover_namespaces_of_a_killed_runner_are_removed(monkeypatch: pytest.
 
     from maestro import sandbox
 
-    dead = subprocess.Popen(["true"])
-    dead.wait()
-    with monkeypatch.context() as m:  # a namespace named as a runner that has since died names it
-        m.setattr(sandbox.os, "getpid", lambda: dead.pid)
+    # A namespace named after a "runner" that is alive while the namespace is made (so no cleaner on
+    # the machine, e.g. a second test run's runner, takes it early), then dies.
+    runner = subprocess.Popen(["sleep", "600"])
+    with monkeypatch.context() as m:
+        m.setattr(sandbox.os, "getpid", lambda: runner.pid)
         lease = sandbox.new_netns([])
     assert lease.netns is not None and lease.slirp is not None and lease.slirp.poll() is None
+    runner.kill()
+    runner.wait()
     removed = sandbox.cleanup_stale()
     # Another runner on this machine (a second test run) may have cleaned it up first: either way it is gone.
     assert lease.netns in removed or not Path(f"/run/netns/{lease.netns}").exists()
