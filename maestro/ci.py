@@ -12,6 +12,8 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from maestro.states import STOPPED_ROLLOUT, TERMINAL_RUN
+
 runs_app = typer.Typer(help="Runs: list, show, cancel.", no_args_is_help=True)
 
 URL_HELP = "API base URL (env MAESTRO_URL, default http://localhost:8000)."
@@ -103,7 +105,7 @@ def run_command(
     follow_logs(c, run["id"])
     while True:
         final = _check(c.get(f"/api/runs/{run['id']}"))
-        if final["status"] in {"succeeded", "failed", "cancelled", "error"}:
+        if final["status"] in TERMINAL_RUN:
             break
         time.sleep(0.5)
     typer.echo(f"{final['workflowId']}: {final['status']}" + (f" ({final['error']})" if final.get("error") else ""), err=True)
@@ -217,7 +219,7 @@ def _step_of(r: dict[str, Any]) -> str:
     at = f"step {min(r['stepIndex'] + 1, total)}/{total}"  # a finished rollout's index may be past its last step
     if r["status"] == "succeeded":
         return f"all {total} steps done"
-    return f"stopped at {at}" if r["status"] in {"rolled_back", "aborted"} else at
+    return f"stopped at {at}" if r["status"] in STOPPED_ROLLOUT else at
 
 
 def _rollout_action(rollout_id: str, action: str, reason: str, url: str | None, token: str | None, full: bool = False) -> None:

@@ -17,9 +17,7 @@ from maestro.domain.runs import Run, StepRun
 from maestro.events import make_envelope
 from maestro.events.streams import LOG_STREAM_TTL_SECONDS, add, audit_publisher, logs_key
 from maestro.shared import DirectAction, ProjectionBatch, Redeemed, RedeemInput, RunUpdate, StepUpdate, direct_actor
-
-TERMINAL_RUN = {"succeeded", "failed", "cancelled", "error"}
-TERMINAL_STEP = {"succeeded", "failed", "skipped", "cancelled"}
+from maestro.states import TERMINAL_RUN, TERMINAL_STEP, run_transition
 
 
 def _dt(v: str | None) -> datetime | None:
@@ -106,9 +104,13 @@ class ProjectionActivities:
         self.redis = redis
         self.maxlen = stream_maxlen
 
-    def _apply_run(self, run: Run, upd: RunUpdate) -> str:
-        """Apply a run update; returns the event type to publish."""
+    def _apply_run(self, run: Run, upd: RunUpdate) -> str | None:
+        """Apply a run update; returns the event type to publish, None when the update came after
+        the run ended with another status (it never moves a finished run)."""
         previous = run.status
+        if not run_transition(previous, upd.status):
+            activity.logger.warning("run %s is %s: a late %s update was ignored", run.id, previous, upd.status)
+            return None
         at = _dt(upd.at)
         run.status = upd.status
         if upd.commit is not None:
@@ -195,8 +197,8 @@ class ProjectionActivities:
         events: list[tuple[str, dict[str, Any]]] = []
         with Session(self.engine, expire_on_commit=False) as s:
             run = s.get(Run, batch.run_id)
-            if run is None:
-                raise ValueError(f"run {batch.run_id} missing from the projection")
+            if run is None:  # retrying cannot bring it back: fail the batch for good rather than stall the run
+                raise ApplicationError(f"run {batch.run_id} missing from the projection", type="RunMissing", non_retryable=True)
             steps = {st.key: st for st in s.exec(select(StepRun).where(StepRun.run_id == run.id)).all()}
             for item in batch.items:
                 if item.step is not None:
@@ -208,10 +210,12 @@ class ProjectionActivities:
                     events.append((kind, step_payload(st)))
                 if item.run is not None:
                     run.cost_usd = sum(x.cost_usd for x in steps.values())
-                    kind = self._apply_run(run, item.run)
+                    run_kind = self._apply_run(run, item.run)
+                    if run_kind is None:
+                        continue
                     if run.status == "failed" and not run.error:  # a failed run says why: its failed steps
                         run.error = failure_summary(list(steps.values()))
-                    events.append((kind, run_payload(run, list(steps.values()))))
+                    events.append((run_kind, run_payload(run, list(steps.values()))))
             run.cost_usd = sum(x.cost_usd for x in steps.values())
             isolations = {x.isolation for x in steps.values() if x.isolation}
             if isolations:

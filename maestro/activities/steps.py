@@ -34,12 +34,13 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from maestro.artifacts import Store
-from maestro.domain.runs import TERMINAL_RUN, Artifact, LogChunk, Run, StepExecution
+from maestro.domain.runs import Artifact, LogChunk, Run, StepExecution
 from maestro.domain.types import utcnow
 from maestro.events.streams import logs_key
 from maestro.pipelines.spec import SBOM_FILE
 from maestro.sandbox import ROOT_ENV, SAFE_PATH, StepMounts, StepSandbox, set_pdeathsig
 from maestro.shared import ArtifactRef, SourceInput, StepInput, StepOutcome
+from maestro.states import TERMINAL_RUN
 
 log = logging.getLogger(__name__)
 FLUSH_SECONDS = 0.2

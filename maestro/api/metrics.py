@@ -21,11 +21,11 @@ from maestro.domain.runs import Run, StepRun
 from maestro.domain.supply import PolicyDecision, counted_denial
 from maestro.observability import liveness
 from maestro.observability.alerts import QUEUES_KEY
+from maestro.states import ACTIVE_RUN, TERMINAL_RUN
 
 log = logging.getLogger("maestro.metrics")
 
 DURATION_BUCKETS_MS = (1_000, 5_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 1_200_000, 3_600_000)
-FINISHED = ("succeeded", "failed", "cancelled", "error")
 
 
 def _histogram(name: str, doc: str, rows: list[tuple[str, ...]], label_names: list[str]) -> HistogramMetricFamily:
@@ -56,7 +56,7 @@ class ProjectionCollector(Collector):
                 bucket_cols = [func.sum(case((col(Run.duration_ms) <= b, 1), else_=0)) for b in DURATION_BUCKETS_MS]
                 run_hist = s.exec(
                     select(Run.pipeline_name, Run.env, *bucket_cols, func.count(), func.sum(Run.duration_ms))  # type: ignore[call-overload]
-                    .where(col(Run.status).in_(FINISHED), col(Run.duration_ms).is_not(None))
+                    .where(col(Run.status).in_(TERMINAL_RUN), col(Run.duration_ms).is_not(None))
                     .group_by(Run.pipeline_name, Run.env)
                 ).all()
                 step_cols = [func.sum(case((col(StepRun.duration_ms) <= b, 1), else_=0)) for b in DURATION_BUCKETS_MS]
@@ -67,7 +67,7 @@ class ProjectionCollector(Collector):
                 ).all()
                 spend = s.exec(
                     select(Run.pipeline_name, Run.env, func.sum(Run.cost_usd))
-                    .where(col(Run.status).in_(FINISHED))
+                    .where(col(Run.status).in_(TERMINAL_RUN))
                     .group_by(Run.pipeline_name, Run.env)
                 ).all()
                 denials = s.exec(
@@ -81,7 +81,7 @@ class ProjectionCollector(Collector):
                     .join(Run, col(Run.id) == col(StepRun.run_id))
                     .where(
                         col(StepRun.status).in_(("pending", "running", "waiting")),
-                        col(Run.status).in_(("queued", "running", "waiting", "paused")),
+                        col(Run.status).in_(ACTIVE_RUN),
                     )
                     .group_by(StepRun.pool, StepRun.status)
                 ).all()

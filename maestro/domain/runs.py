@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
@@ -11,6 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from maestro.domain import models as _models  # noqa: F401  (tables these rows reference by foreign key)
 from maestro.domain.types import UTCDateTime, new_id, utcnow
+from maestro.states import TERMINAL_RUN, TERMINAL_STEP, RunStatus, StepStatus  # noqa: F401  (re-exported)
 
 
 def _ts(**kw: Any) -> Any:
@@ -19,33 +19,6 @@ def _ts(**kw: Any) -> Any:
 
 def _json(default: Any = dict) -> Any:
     return Field(default_factory=default, sa_column=Column(JSON, nullable=False))
-
-
-class RunStatus(StrEnum):
-    queued = "queued"
-    running = "running"
-    waiting = "waiting"  # an approval gate is open
-    paused = "paused"
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
-    error = "error"  # could not start
-
-
-TERMINAL_RUN = {RunStatus.succeeded, RunStatus.failed, RunStatus.cancelled, RunStatus.error}
-
-
-class StepStatus(StrEnum):
-    pending = "pending"
-    running = "running"
-    waiting = "waiting"
-    succeeded = "succeeded"
-    failed = "failed"
-    skipped = "skipped"
-    cancelled = "cancelled"
-
-
-TERMINAL_STEP = {StepStatus.succeeded, StepStatus.failed, StepStatus.skipped, StepStatus.cancelled}
 
 
 class Pipeline(SQLModel, table=True):

@@ -30,6 +30,7 @@ from maestro.events.streams import add
 from maestro.observability import liveness
 from maestro.observability import slo as slomod
 from maestro.shared import runner_queue
+from maestro.states import ACTIVE_RUN, DECIDED_RUN
 
 log = logging.getLogger("maestro.alerts")
 
@@ -44,7 +45,6 @@ RUNBOOKS = {
 }
 PUSH_ATTEMPTS = 5
 QUEUES_KEY = "maestro:queues:backlog"
-ACTIVE_RUN = ("queued", "running", "waiting", "paused")
 
 
 @dataclass
@@ -247,7 +247,7 @@ class AlertActivities:
             select(Run.pipeline_name, Run.env, Run.status, func.count())
             .where(
                 Run.tenant_id == tenant.id,
-                col(Run.status).in_(("succeeded", "failed")),
+                col(Run.status).in_(DECIDED_RUN),
                 col(Run.finished_at) >= now - timedelta(minutes=minutes),
             )
             .group_by(Run.pipeline_name, Run.env, Run.status)

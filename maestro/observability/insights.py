@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from maestro.artifacts import Store, read_verified
 from maestro.domain.runs import Alert, Artifact, Run, StepRun
+from maestro.states import DECIDED_RUN
 
 MAX_JUNIT_BYTES = 5 * 1024 * 1024
 log = logging.getLogger("maestro.insights")
@@ -38,7 +39,7 @@ def junit_cases(xml: bytes) -> list[tuple[str, bool]]:
 
 def compute(s: Session, *, tenant_id: str, since: datetime, store: Store, limit: int = 10) -> dict[str, Any]:
     runs = s.exec(
-        select(Run).where(Run.tenant_id == tenant_id, col(Run.created_at) >= since, col(Run.status).in_(("succeeded", "failed")))
+        select(Run).where(Run.tenant_id == tenant_id, col(Run.created_at) >= since, col(Run.status).in_(DECIDED_RUN))
     ).all()
     by_id = {r.id: r for r in runs}
     # flaky pipelines: the same commit both passed and failed
@@ -48,7 +49,7 @@ def compute(s: Session, *, tenant_id: str, since: datetime, store: Store, limit:
             outcomes[(r.pipeline_name, r.commit)].add(r.status)
     flaky_p: dict[str, int] = defaultdict(int)
     for (pipeline, _commit), seen in outcomes.items():
-        if seen == {"succeeded", "failed"}:
+        if seen == set(DECIDED_RUN):
             flaky_p[pipeline] += 1
     # slowest steps (p95 per pipeline step)
     durations: dict[tuple[str, str], list[int]] = defaultdict(list)

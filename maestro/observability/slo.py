@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from maestro.domain.runs import ApiTraffic, Run, Slo
 from maestro.domain.types import utcnow
+from maestro.states import DECIDED_RUN
 
 SLIS = {
     "availability": "Share of API requests answered without a server error (5xx)",
@@ -90,7 +91,7 @@ def good_total(s: Session, slo: SloDef, tenant_id: str, since: datetime, until: 
         return total - errors, total
     stmt = select(func.count(), func.sum(case(good_case(slo), else_=0))).where(  # type: ignore[call-overload]
         Run.tenant_id == tenant_id,
-        col(Run.status).in_(("succeeded", "failed")),
+        col(Run.status).in_(DECIDED_RUN),
         col(Run.finished_at) >= since,
         col(Run.finished_at) < until,
     )

@@ -11,11 +11,12 @@ from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSear
 
 from maestro.config import Settings
 from maestro.domain.auditlog import append_audit
-from maestro.domain.runs import Artifact, Pipeline, PipelineVersion, Run, RunStatus, StepRun
+from maestro.domain.runs import Artifact, Pipeline, PipelineVersion, Run, StepRun
 from maestro.pipelines import spec as specmod
 from maestro.pipelines import store
 from maestro.pipelines.shellsafe import make_safe
 from maestro.shared import ReusedStep, RunInput, StepPlan
+from maestro.states import RunStatus
 
 PIPELINE_ATTR = SearchAttributeKey.for_keyword("MaestroPipeline")
 ENV_ATTR = SearchAttributeKey.for_keyword("MaestroEnv")

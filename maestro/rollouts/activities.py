@@ -25,6 +25,7 @@ from maestro.events.streams import audit_publisher, emit
 from maestro.observability import alerts as alertmod
 from maestro.policy import service as polsvc
 from maestro.rollouts.types import ApplyInput, GateRolloutInput, GateRolloutResult, MeasureInput, Measurement, ProjectInput
+from maestro.states import rollout_transition
 
 
 def rollout_payload(r: Rollout) -> dict[str, Any]:
@@ -91,6 +92,9 @@ class RolloutActivities:
         with Session(self.engine) as s:
             r = s.get(Rollout, inp.rollout_id)
             if r is None:
+                return
+            if not rollout_transition(r.status, inp.status):  # never move a finished rollout
+                activity.logger.warning("rollout %s is %s: a late %s update was ignored", r.id, r.status, inp.status)
                 return
             r.status, r.step_index, r.weight, r.updated_at = inp.status, inp.step_index, inp.weight, now
             if inp.message:

@@ -30,9 +30,9 @@ with workflow.unsafe.imports_passed_through():
         holds,
     )
     from maestro.shared import direct_actor
+    from maestro.states import TERMINAL_ROLLOUT
     from maestro.workflows.controls import redeem, require_ticket
 
-FINISHED = {"succeeded", "rolled_back", "aborted"}
 QUICK = RetryPolicy(maximum_attempts=10, initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=5))
 
 
@@ -168,7 +168,7 @@ class RolloutWorkflow:
 
     # ---- controls (updates with validators) --------------------------------------------------
     def _refuse_if_finished(self, what: str) -> None:
-        if self.status in FINISHED:
+        if self.status in TERMINAL_ROLLOUT:
             raise ApplicationError(f"the rollout is {self.status}; {what} applies to running rollouts")
 
     def _result(self) -> ControlResult:
@@ -267,7 +267,7 @@ class RolloutWorkflow:
         who = await self._authorize("rollback", who)
         self._note("rollback", who)
         self.stop = ("rollback", who)
-        await workflow.wait_condition(lambda: self.status in FINISHED)
+        await workflow.wait_condition(lambda: self.status in TERMINAL_ROLLOUT)
         return self._result()
 
     @rollback.validator
@@ -280,7 +280,7 @@ class RolloutWorkflow:
         who = await self._authorize("abort", who)
         self._note("abort", who)
         self.stop = ("abort", who)
-        await workflow.wait_condition(lambda: self.status in FINISHED)
+        await workflow.wait_condition(lambda: self.status in TERMINAL_ROLLOUT)
         return self._result()
 
     @abort.validator

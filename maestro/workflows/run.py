@@ -39,10 +39,10 @@ with workflow.unsafe.imports_passed_through():
         rate_for,
         runner_queue,
     )
+    from maestro.states import OUTPUTS_RUN, TERMINAL_STEP
     from maestro.workflows.controls import redeem, require_ticket
 
 STATUS_ATTR = SearchAttributeKey.for_keyword("MaestroStatus")
-TERMINAL = {"succeeded", "failed", "skipped", "cancelled"}
 NATIVE_CANCEL_PATCH = "native-cancel-v1"
 NATIVE_CANCEL_ACTOR = "temporal:native-cancel"  # Temporal does not tell the workflow who cancelled it
 PROJECTION_TIMEOUT = timedelta(seconds=30)
@@ -169,7 +169,7 @@ class RunWorkflow:
                         continue
                     step = plan[key]
                     needs = [self.status[n] for n in step.needs]
-                    if any(s not in TERMINAL for s in needs):
+                    if any(s not in TERMINAL_STEP for s in needs):
                         continue
                     if not self._should_run(step, needs):
                         self.status[key] = "skipped"
@@ -525,7 +525,7 @@ class RunWorkflow:
     async def _project_run(self, status: str, *, commit: str | None = None, error: str | None = None) -> None:
         assert self.inp is not None
         workflow.upsert_search_attributes([STATUS_ATTR.value_set(status)])
-        outputs = dict(self.outputs) if status in {"succeeded", "failed", "cancelled"} else None
+        outputs = dict(self.outputs) if status in OUTPUTS_RUN else None
         self._enqueue(
             ProjectionItem(
                 run=RunUpdate(

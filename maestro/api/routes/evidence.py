@@ -21,11 +21,11 @@ from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.supply import EvidenceBundle
 from maestro.domain.types import new_id
+from maestro.states import EVIDENCE_RUN
 
 router = APIRouter(tags=["evidence"])
 Reader = Annotated[Principal, Require("runs:read", scope="any")]
 Writer = Annotated[Principal, Require("runs:write", scope="any")]
-FINISHED_RUN = {"succeeded", "failed", "cancelled"}
 
 
 class EvidenceSummary(ApiModel):
@@ -102,7 +102,7 @@ async def create_bundle(
     """Start building the run's witness bundle (202); asking again returns the same bundle (200) unless it failed."""
     run = run_or_404(session, principal, run_id)
     authorize(session, principal, "runs:write", run.env)
-    if run.status not in FINISHED_RUN:
+    if run.status not in EVIDENCE_RUN:
         raise Problem(
             409, f"Run {run.id} is {run.status}: a witness bundle describes a finished run.", remediation="Wait for it to finish."
         )

@@ -23,6 +23,7 @@ from maestro.domain.types import utcnow
 from maestro.edge import routes as edge
 from maestro.observability import slo as slomod
 from maestro.observability.insights import compute as insights
+from maestro.states import ACTIVE_ROLLOUT, ACTIVE_RUN, DECIDED_RUN
 from maestro.supply import runsbom
 
 router = APIRouter(tags=["hub"])
@@ -91,9 +92,7 @@ def hub(*, rt: RuntimeDep, session: SessionDep, principal: Annotated[Principal, 
     may_promote = grants(perms, "rollouts:promote")
     releases = _releases(rt, session, tid, may_promote) if grants(perms, "rollouts:read") else []
     runs_7d = session.exec(
-        select(Run).where(
-            Run.tenant_id == tid, col(Run.created_at) >= now - timedelta(days=7), col(Run.status).in_(("succeeded", "failed"))
-        )
+        select(Run).where(Run.tenant_id == tid, col(Run.created_at) >= now - timedelta(days=7), col(Run.status).in_(DECIDED_RUN))
     ).all()
     ok = sum(1 for r in runs_7d if r.status == "succeeded")
     spend = {
@@ -133,7 +132,7 @@ def hub(*, rt: RuntimeDep, session: SessionDep, principal: Annotated[Principal, 
         .where(
             Run.tenant_id == tid,
             col(StepRun.status).in_(("pending", "running", "waiting")),
-            col(Run.status).in_(("queued", "running", "waiting", "paused")),
+            col(Run.status).in_(ACTIVE_RUN),
         )
     ).one()
     kpis = Kpis(
@@ -164,7 +163,7 @@ def _releases(rt: RuntimeDep, s: Session, tid: str, may_promote: bool) -> list[R
         route = edge.get(rt.redis_sync, svc.name)
         active = s.exec(
             select(Rollout)
-            .where(Rollout.service_id == svc.id, col(Rollout.status).in_(("running", "paused")))
+            .where(Rollout.service_id == svc.id, col(Rollout.status).in_(ACTIVE_ROLLOUT))
             .order_by(col(Rollout.created_at).desc())
         ).first()
         c = edge.window(rt.redis_sync, svc.name, "canary", 60)

@@ -26,6 +26,7 @@ from maestro.domain.types import new_id, utcnow
 from maestro.edge import routes as edge
 from maestro.pipelines.spec import duration_schema, parse_duration
 from maestro.rollouts.types import Analysis, ControlInput, ControlResult, RolloutInput, Step, parse_condition
+from maestro.states import ACTIVE_ROLLOUT, TERMINAL_ROLLOUT
 
 router = APIRouter(tags=["rollouts"])
 Reader = Annotated[Principal, Require("rollouts:read", scope="any")]
@@ -287,9 +288,7 @@ async def start_rollout(
             remediation="Register it with POST /api/services.",
         )
     authorize(session, principal, "rollouts:promote", svc.env)
-    active = session.exec(
-        select(Rollout).where(Rollout.service_id == svc.id, col(Rollout.status).in_(("running", "paused")))
-    ).first()
+    active = session.exec(select(Rollout).where(Rollout.service_id == svc.id, col(Rollout.status).in_(ACTIVE_ROLLOUT))).first()
     if active is not None:
         raise Problem(
             409, f"Rollout {active.id} of {svc.name} is still {active.status}.", remediation="Finish or abort it first."
@@ -417,7 +416,7 @@ def create_rollout_ticket(
     bound to this rollout's workflow, the action and you; the workflow refuses the update without it."""
     r = _get(session, principal, rollout_id)
     authorize(session, principal, "rollouts:promote", r.env)
-    done = r.status if r.status in {"succeeded", "rolled_back", "aborted"} else None
+    done = r.status if r.status in TERMINAL_ROLLOUT else None
     return tickets.for_user(
         rt,
         session,
@@ -437,7 +436,7 @@ async def rollout_action(
     """pause, resume, promote (full: to 100%), rollback, abort — Temporal updates: a refusal is 409 with the reason."""
     r = _get(session, principal, rollout_id)
     authorize(session, principal, "rollouts:promote", r.env)
-    if r.status in {"succeeded", "rolled_back", "aborted"}:
+    if r.status in TERMINAL_ROLLOUT:
         raise Problem(
             409,
             f"The rollout is {r.status}; {body.action} applies to running rollouts.",

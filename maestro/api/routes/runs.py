@@ -26,10 +26,11 @@ from maestro.api.schemas import FIRST_ITEM_ID, INT32_MAX, InputModel, TicketCrea
 from maestro.artifacts import DigestMismatch, make_store
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
-from maestro.domain.runs import TERMINAL_RUN, Artifact, LogChunk, Run, StepExecution, StepRun, TraceSpan
+from maestro.domain.runs import Artifact, LogChunk, Run, StepExecution, StepRun, TraceSpan
 from maestro.pipelines import launch, store
 from maestro.pipelines.spec import SpecError
 from maestro.shared import ActionInput, ActionResult, rate_for
+from maestro.states import RERUNNABLE_RUN, TERMINAL_RUN
 
 router = APIRouter(tags=["runs"])
 
@@ -420,7 +421,7 @@ async def run_action(
     if body.action == "promote":
         return await _promote(rt, temporal, session, principal, run, body)
     if body.action in {"rerun", "rerun-failed"}:
-        if body.action == "rerun-failed" and run.status not in {"failed", "cancelled"}:
+        if body.action == "rerun-failed" and run.status not in RERUNNABLE_RUN:
             raise Problem(409, f"rerun-failed needs a failed or cancelled run; this one is {run.status}.")
         pipeline = store.find_pipeline(session, tenant_id=principal.tenant_id, ref=run.pipeline_id)
         version = store.get_version(session, pipeline=pipeline, version=run.version) if pipeline else None
