@@ -1,12 +1,16 @@
-"""Generate dashboards/prometheus/maestro-slo.rules.yml from the built-in evaluator's definitions.
+"""Generate dashboards/prometheus/*.rules.yml from the built-in evaluator's definitions.
 
 The SLOs, burn-rate window pairs and thresholds come from maestro.observability.slo and the rule
 defaults from maestro.config, so the Prometheus rules fire on the same conditions as the built-in
-evaluator. `make test` fails when the committed file differs from this output.
+evaluator. Every alert links its runbook with an absolute URL under Maestro's public URL
+(`--public-url`, default MAESTRO_PUBLIC_URL's default): regenerate them for your deployment with
+`.venv/bin/python scripts/gen_rules.py --public-url https://maestro.example.com --out-dir DIR`.
+`make test` fails when the committed files (the default URL) differ from this output.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,14 +18,17 @@ from typing import Any
 import yaml
 
 from maestro.config import Settings
-from maestro.observability.alerts import RUNBOOKS
+from maestro.observability.alerts import RUNBOOKS, runbook_url
 from maestro.observability.slo import BUILTIN, BURN_PAIRS, WINDOWS
 
-OUT = Path(__file__).resolve().parents[1] / "dashboards" / "prometheus" / "maestro-slo.rules.yml"
+OUT_DIR = Path(__file__).resolve().parents[1] / "dashboards" / "prometheus"
+DEFAULT_PUBLIC_URL = Settings.model_fields["public_url"].default or "http://localhost:8000"
+PUBLIC_URL = DEFAULT_PUBLIC_URL
 
 
 def runbook(alert: str) -> str:
-    return f"docs/runbooks/{RUNBOOKS.get(alert, alert)}.md"
+    assert alert in RUNBOOKS, f"{alert} has no runbook: add it to maestro.observability.alerts.RUNBOOKS"
+    return runbook_url(PUBLIC_URL, alert)
 
 
 def error_ratio(sli: str, w: str, threshold_ms: int | None) -> str:
@@ -37,6 +44,59 @@ def error_ratio(sli: str, w: str, threshold_ms: int | None) -> str:
         bad = f'({total} - sum(increase(maestro_run_duration_ms_bucket{{le="{le}"}}[{w}])))'
     # no bad events counts as zero; no events at all stays empty (the evaluator's "no data")
     return f"({bad} or vector(0))\n/\n{total}"
+
+
+def api_rules() -> dict[str, Any]:
+    """The API's own error rate and latency (no built-in twin: the API cannot watch itself)."""
+    return {
+        "groups": [
+            {
+                "name": "maestro-api",
+                "rules": [
+                    {
+                        "record": "maestro:http_requests:rate5m",
+                        "expr": "sum by (route, status) (rate(maestro_http_requests_total[5m]))",
+                    },
+                    {
+                        "record": "maestro:http_errors:ratio_rate5m",
+                        "expr": '(sum(rate(maestro_http_requests_total{status=~"5.."}[5m])) or vector(0))\n/\n'
+                        "clamp_min(sum(rate(maestro_http_requests_total[5m])), 1e-9)",
+                    },
+                    {
+                        "record": "maestro:http_request_duration_seconds:p95_5m",
+                        "expr": "histogram_quantile(0.95, sum by (le, route) "
+                        "(rate(maestro_http_request_duration_seconds_bucket[5m])))",
+                    },
+                    {
+                        "record": "maestro:run_success:ratio_1h",
+                        "expr": '(sum(increase(maestro_runs_total{status="succeeded"}[1h])) or vector(0))\n/\n'
+                        'clamp_min(sum(increase(maestro_runs_total{status=~"succeeded|failed"}[1h])), 1)',
+                    },
+                    {
+                        "alert": "MaestroApiErrorRateHigh",
+                        "expr": "maestro:http_errors:ratio_rate5m > 0.05",
+                        "for": "10m",
+                        "labels": {"severity": "page", "source": "prometheus"},
+                        "annotations": {
+                            "summary": "Maestro API answers more than 5% of requests with 5xx",
+                            "description": "5xx ratio is {{ $value | humanizePercentage }} over 5 minutes.",
+                            "runbook_url": runbook("MaestroApiErrorRateHigh"),
+                        },
+                    },
+                    {
+                        "alert": "MaestroApiSlow",
+                        "expr": 'maestro:http_request_duration_seconds:p95_5m{route!~"/api/streams/.*"} > 1',
+                        "for": "15m",
+                        "labels": {"severity": "ticket", "source": "prometheus"},
+                        "annotations": {
+                            "summary": "Maestro API p95 latency above 1s on {{ $labels.route }}",
+                            "runbook_url": runbook("MaestroApiSlow"),
+                        },
+                    },
+                ],
+            }
+        ]
+    }
 
 
 def rules() -> dict[str, Any]:
@@ -123,7 +183,7 @@ def rules() -> dict[str, Any]:
             "labels": {"severity": "page", "source": "prometheus"},
             "annotations": {
                 "summary": "No Maestro control worker is alive: runs, rollouts and alert evaluation are stalled",
-                "runbook_url": "docs/runbooks/worker-down.md",
+                "runbook_url": runbook("MaestroWorkerDown"),
             },
         },
     ]
@@ -135,23 +195,34 @@ def rules() -> dict[str, Any]:
     }
 
 
-def _dump() -> str:
+def _dump(doc: dict[str, Any]) -> str:
     def multiline(dumper: yaml.Dumper, data: str) -> yaml.ScalarNode:
         style = "|" if "\n" in data else None
         return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
 
     yaml.add_representer(str, multiline)
     header = "# Generated by scripts/gen_rules.py from the built-in evaluator's definitions: do not edit by hand.\n"
-    return header + yaml.dump(rules(), sort_keys=False, width=200)
+    return header + yaml.dump(doc, sort_keys=False, width=200)
 
 
 def main() -> None:
-    text = _dump()
-    if "--check" in sys.argv:
-        if not OUT.exists() or OUT.read_text() != text:
-            sys.exit(f"{OUT.name} is stale: run `.venv/bin/python scripts/gen_rules.py`")
-        return
-    OUT.write_text(text)
+    global PUBLIC_URL
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--check", action="store_true", help="fail when the committed files are stale")
+    ap.add_argument("--public-url", default=DEFAULT_PUBLIC_URL, help="Maestro's public URL, for runbook links")
+    ap.add_argument("--out-dir", type=Path, default=OUT_DIR)
+    args = ap.parse_args()
+    PUBLIC_URL = args.public_url.rstrip("/")
+    files = {"maestro-slo.rules.yml": _dump(rules()), "maestro-api.rules.yml": _dump(api_rules())}
+    for name, text in files.items():
+        out = args.out_dir / name
+        if args.check:
+            if args.public_url != DEFAULT_PUBLIC_URL:
+                sys.exit("--check compares the committed files, made with the default public URL")
+            if not out.exists() or out.read_text() != text:
+                sys.exit(f"{name} is stale: run `.venv/bin/python scripts/gen_rules.py`")
+            continue
+        out.write_text(text)
 
 
 if __name__ == "__main__":

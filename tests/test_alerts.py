@@ -163,3 +163,31 @@ class TestDeadAlertmanager:
         assert time.monotonic() - t0 < 30
         firing = caller.get("/api/alerts", params={"state": "firing"}).json()["items"]
         assert all("Alertmanager push failed (attempt 5/5)" in a["notifyStatus"] for a in firing)
+
+
+def test_a_synthetic_alert_resolves_on_its_own(engine, migrated: Settings) -> None:  # type: ignore[no-untyped-def]
+    """It proves delivery once fired; left firing, synthetic checks used to pile up (18 in a day)."""
+    import redis
+    from sqlmodel import Session, select
+    from temporalio.testing import ActivityEnvironment
+
+    from maestro.domain.models import Tenant
+    from maestro.domain.runs import Alert
+    from maestro.observability import alerts as alertmod
+
+    with Session(engine) as s:
+        tenant = s.exec(select(Tenant)).one()
+    fresh = alertmod.synthetic(engine, tenant_id=tenant.id, nonce="fresh", actor="t", public_url="http://x")
+    old = alertmod.synthetic(engine, tenant_id=tenant.id, nonce="old", actor="t", public_url="http://x")
+    with Session(engine) as s:
+        row = s.get(Alert, old.id)
+        assert row is not None
+        row.starts_at = row.starts_at - alertmod.SYNTHETIC_TTL - timedelta(seconds=1)
+        s.add(row)
+        s.commit()
+    acts = alertmod.AlertActivities(engine=engine, redis=redis.Redis.from_url(migrated.redis_url), settings=migrated)
+    out = ActivityEnvironment().run(acts.evaluate_alerts, None)
+    assert "synthetic:old" in out.resolved and "synthetic:fresh" not in out.resolved
+    with Session(engine) as s:
+        assert s.get(Alert, old.id).state == "resolved"  # type: ignore[union-attr]
+        assert s.get(Alert, fresh.id).state == "firing"  # type: ignore[union-attr]

@@ -12,6 +12,8 @@ from pathlib import Path
 import yaml
 from fastapi.testclient import TestClient
 
+from tests.factories import login
+
 ROOT = Path(__file__).resolve().parents[1] / "dashboards"
 
 
@@ -44,9 +46,13 @@ def test_every_rule_links_an_existing_runbook() -> None:
     for rules in (ROOT / "prometheus").glob("*.yml"):
         for group in yaml.safe_load(rules.read_text())["groups"]:
             for rule in group["rules"]:
-                if "alert" in rule:
+                if "alert" in rule:  # an absolute link to the runbook page of the UI, whose file exists
                     url = rule["annotations"]["runbook_url"]
-                    assert (ROOT.parent / url).is_file(), f"{rules.name}: {rule['alert']} links missing {url}"
+                    prefix = "http://localhost:8000/runbooks/"
+                    assert url.startswith(prefix), f"{rules.name}: {rule['alert']} links {url}, not an absolute runbook URL"
+                    page = ROOT.parent / "docs" / "runbooks" / f"{url.removeprefix(prefix)}.md"
+                    assert page.is_file(), f"{rules.name}: {rule['alert']} links missing {url}"
+                    assert rule["labels"]["source"] == "prometheus", rule["alert"]
 
 
 def test_dashboards_use_exported_metrics(client: TestClient) -> None:
@@ -63,3 +69,14 @@ def test_dashboards_use_exported_metrics(client: TestClient) -> None:
                 for n in names:
                     base = re.sub(r"_(bucket|count|sum|total)$", "", n)
                     assert n in recorded or base in exported, f"{f.name}: {n} is not exported"
+
+
+def test_a_new_pipeline_and_policy_export_their_counters_at_zero(client: TestClient) -> None:
+    """So that Prometheus sees the first failures as an increase (RunFailureSpike, PolicyDenialSpike)."""
+    caller = login(client)
+    assert caller.post("/api/pipelines", json={"spec": "name: brand-new\nsteps: [{id: a, run: 'true'}]\n"}).status_code == 201
+    text = client.get("/metrics").text
+    for env in ("dev", "staging", "prod"):
+        for status in ("succeeded", "failed", "cancelled", "error"):
+            assert f'maestro_runs_total{{env="{env}",pipeline="brand-new",status="{status}"}} 0.0' in text, (env, status)
+    assert 'maestro_policy_denials_total{point="admission",policy="no-privileged-commands"} 0.0' in text

@@ -17,8 +17,9 @@ from redis import Redis
 from sqlalchemy import Engine, case, func
 from sqlmodel import Session, col, select
 
-from maestro.domain.runs import Run, StepRun
-from maestro.domain.supply import PolicyDecision, counted_denial
+from maestro.domain.models import Environment
+from maestro.domain.runs import Pipeline, Run, StepRun
+from maestro.domain.supply import Policy, PolicyDecision, counted_denial
 from maestro.observability import liveness
 from maestro.observability.alerts import QUEUES_KEY
 from maestro.states import ACTIVE_RUN, TERMINAL_RUN
@@ -53,6 +54,9 @@ class ProjectionCollector(Collector):
                 runs = s.exec(
                     select(Run.status, Run.pipeline_name, Run.env, func.count()).group_by(Run.status, Run.pipeline_name, Run.env)
                 ).all()
+                pipelines = set(s.exec(select(Pipeline.name)).all())
+                environments = set(s.exec(select(Environment.name)).all())
+                policies = s.exec(select(Policy.name, Policy.points).where(col(Policy.enabled).is_(True))).all()
                 bucket_cols = [func.sum(case((col(Run.duration_ms) <= b, 1), else_=0)) for b in DURATION_BUCKETS_MS]
                 run_hist = s.exec(
                     select(Run.pipeline_name, Run.env, *bucket_cols, func.count(), func.sum(Run.duration_ms))  # type: ignore[call-overload]
@@ -91,8 +95,16 @@ class ProjectionCollector(Collector):
         total = CounterMetricFamily(
             "maestro_runs", "Runs by status, pipeline and environment", labels=["status", "pipeline", "env"]
         )
-        for status, pipeline, env, n in runs:
-            total.add_metric([status, pipeline, env], int(n))
+        # Every pipeline x environment x outcome exists from the pipeline's creation, at 0 until a run
+        # ends so: a counter that first appears at its final value has no increase() in Prometheus,
+        # and a burst of failures of a new pipeline would never fire RunFailureSpike.
+        counted = {(status, pipeline, env): int(n) for status, pipeline, env, n in runs}
+        for pipeline in pipelines:
+            for env in environments:
+                for status in TERMINAL_RUN:
+                    counted.setdefault((status, pipeline, env), 0)
+        for (status, pipeline, env), n in sorted(counted.items()):
+            total.add_metric([status, pipeline, env], n)
         yield total
         yield _histogram(
             "maestro_run_duration_ms", "Duration of finished runs (ms)", [tuple(r) for r in run_hist], ["pipeline", "env"]
@@ -117,8 +129,12 @@ class ProjectionCollector(Collector):
         denied = CounterMetricFamily(
             "maestro_policy_denials", "Policy evaluations that denied, by evaluation point and policy", labels=["point", "policy"]
         )
-        for point, policy, n in denials:
-            denied.add_metric([point, policy], int(n))
+        denial_counts = {(point, policy): int(n) for point, policy, n in denials}
+        for name, points in policies:  # every enabled policy at each of its points, 0 until it denies
+            for point in points:
+                denial_counts.setdefault((point, name), 0)
+        for (point, policy), n in sorted(denial_counts.items()):
+            denied.add_metric([point, policy], n)
         yield denied
         yield from self._live()
 

@@ -42,8 +42,13 @@ RUNBOOKS = {
     "RunFailureSpike": "run-failure-spike",
     "PolicyDenialSpike": "policy-denial-spike",
     "RolloutRolledBack": "rollout-rolled-back",
+    # raised by Prometheus only (dashboards/prometheus): an outside observer sees these
+    "MaestroWorkerDown": "worker-down",
+    "MaestroApiErrorRateHigh": "ready-degraded",
+    "MaestroApiSlow": "ready-degraded",
 }
 PUSH_ATTEMPTS = 5
+SYNTHETIC_TTL = timedelta(minutes=5)  # how long a synthetic alert (POST /api/alerts/synthetic) stays firing
 QUEUES_KEY = "maestro:queues:backlog"
 
 
@@ -418,7 +423,10 @@ class AlertActivities:
                         out.fired.append(f.fingerprint)
                 keep = {f.fingerprint for f in firing}
                 for old in s.exec(select(Alert).where(Alert.tenant_id == tenant.id, Alert.state == "firing")).all():
-                    if old.fingerprint not in keep and old.fingerprint.startswith(tuple(evaluated)):
+                    recovered = old.fingerprint not in keep and old.fingerprint.startswith(tuple(evaluated))
+                    # a synthetic alert has proved delivery once it fired: it ends on its own
+                    expired = old.fingerprint.startswith("synthetic:") and now - old.starts_at >= SYNTHETIC_TTL
+                    if recovered or expired:
                         resolve_alert(old, now)
                         s.add(old)
                         changed.append(("alert_resolved", old))
