@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from temporalio.common import SearchAttributeKey
+
 CONTROL_TASK_QUEUE = "maestro-control"
 
 # Custom search attributes registered on the embedded server (and by `maestro up` on external ones).
@@ -14,6 +16,10 @@ SEARCH_ATTRIBUTES = {
     "MaestroTenant": "Keyword",
     "MaestroStatus": "Keyword",
 }
+PIPELINE_ATTR = SearchAttributeKey.for_keyword("MaestroPipeline")
+ENV_ATTR = SearchAttributeKey.for_keyword("MaestroEnv")
+TENANT_ATTR = SearchAttributeKey.for_keyword("MaestroTenant")
+STATUS_ATTR = SearchAttributeKey.for_keyword("MaestroStatus")  # kept by RunWorkflow as the run moves
 
 
 @dataclass

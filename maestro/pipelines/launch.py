@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlmodel import Session, select
 from temporalio.client import Client
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 from maestro.config import Settings
 from maestro.domain.auditlog import append_audit
@@ -15,13 +15,8 @@ from maestro.domain.runs import Artifact, Pipeline, PipelineVersion, Run, StepRu
 from maestro.pipelines import spec as specmod
 from maestro.pipelines import store
 from maestro.pipelines.shellsafe import make_safe
-from maestro.shared import ReusedStep, RunInput, StepPlan
+from maestro.shared import ENV_ATTR, PIPELINE_ATTR, STATUS_ATTR, TENANT_ATTR, ReusedStep, RunInput, StepPlan
 from maestro.states import RunStatus
-
-PIPELINE_ATTR = SearchAttributeKey.for_keyword("MaestroPipeline")
-ENV_ATTR = SearchAttributeKey.for_keyword("MaestroEnv")
-TENANT_ATTR = SearchAttributeKey.for_keyword("MaestroTenant")
-STATUS_ATTR = SearchAttributeKey.for_keyword("MaestroStatus")
 
 
 class StartFailed(Exception):

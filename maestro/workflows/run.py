@@ -11,13 +11,14 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeKey
+from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
     from maestro.pipelines.expr import ExprError, evaluate, evaluate_condition, interpolate
     from maestro.pipelines.shellsafe import make_safe
     from maestro.shared import (
+        STATUS_ATTR,
         ActionInput,
         ActionResult,
         AttestInput,
@@ -42,7 +43,6 @@ with workflow.unsafe.imports_passed_through():
     from maestro.states import OUTPUTS_RUN, TERMINAL_STEP
     from maestro.workflows.controls import redeem, require_ticket
 
-STATUS_ATTR = SearchAttributeKey.for_keyword("MaestroStatus")
 NATIVE_CANCEL_PATCH = "native-cancel-v1"
 NATIVE_CANCEL_ACTOR = "temporal:native-cancel"  # Temporal does not tell the workflow who cancelled it
 PROJECTION_TIMEOUT = timedelta(seconds=30)
