@@ -112,7 +112,8 @@ def test_bundle_is_built_downloaded_and_verifies_offline(
     # logged, but a denial by design: it does not count as a real refusal on the Control Hub or in metrics
     assert caller.get("/api/hub").json()["compliance"]["policyDenials24h"] == denials_before
     metrics = client.get("/metrics").text.splitlines()
-    assert not [ln for ln in metrics if ln.startswith("maestro_policy_denials_total{") and 'point="promote"' in ln]
+    promote = [ln for ln in metrics if ln.startswith("maestro_policy_denials_total{") and 'point="promote"' in ln]
+    assert promote and all(ln.endswith(" 0.0") for ln in promote), promote  # exported at zero, never counted
     assert synthetic["observed"] and synthetic["alert"]["labels"]["nonce"] == synthetic["nonce"]
     # once observed, the synthetic alert resolves: it does not linger among the real firing alerts
     after = caller.get(f"/api/alerts/{synthetic['alert']['id']}").json()

@@ -21,6 +21,7 @@ from maestro.domain.auditlog import publish_audit_with
 from maestro.domain.identity import Principal, bindings_for, token_ancestors
 from maestro.domain.models import ApiToken, Environment, LoginSession, Project, User
 from maestro.domain.rbac import PERMISSIONS, ScopePath, grants
+from maestro.domain.runs import Run
 from maestro.domain.security import TOKEN_PREFIX, sha256_hex
 from maestro.domain.types import utcnow
 
@@ -178,6 +179,20 @@ def readable_envs(s: Session, principal: Principal, permission: str) -> set[str]
         .where(Project.tenant_id == principal.tenant_id)
     ).all()
     return {e.name for e, p in rows if principal.can(permission, ScopePath(principal.tenant_id, p.id, e.id))}
+
+
+def run_or_404(s: Session, principal: Principal, run_id: str) -> Run:
+    """The run (by id, workflow id or pipeline#number) if the caller may read it; else the same 404
+    as for a run that does not exist (no probing of other environments)."""
+    from maestro.pipelines import store
+
+    run = store.find_run(s, tenant_id=principal.tenant_id, ref=run_id)
+    if run is None:
+        raise Problem(404, f"No run {run_id!r}.", remediation="List runs with GET /api/runs.")
+    envs = readable_envs(s, principal, "runs:read")
+    if envs is not None and run.env not in envs:
+        raise Problem(404, f"No run {run_id!r}.")
+    return run
 
 
 def Require(permission: str, *, scope: str = "tenant") -> Any:  # noqa: N802 - reads like a declaration on the route

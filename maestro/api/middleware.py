@@ -17,8 +17,8 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from prometheus_client import Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from maestro.api.context import request_id_var, trace_id_var
 from maestro.api.problems import PROBLEM_JSON, problem_body
+from maestro.context import request_id_var, trace_id_var
 
 log = logging.getLogger("maestro.api")
 tracer = trace.get_tracer("maestro.api")

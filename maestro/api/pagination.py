@@ -10,22 +10,16 @@ from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field
 from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from maestro.api.problems import Problem
+from maestro.wire import ApiModel
 
 T = TypeVar("T")
 M = TypeVar("M")
-
-
-class ApiModel(BaseModel):
-    """Base of every wire model: camelCase JSON, snake_case Python."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, from_attributes=True)
 
 
 class Page(ApiModel, Generic[T]):

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from maestro.api.context import current_trace_id
+from maestro.context import current_trace_id
 
 log = logging.getLogger("maestro.api")
 

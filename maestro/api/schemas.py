@@ -184,21 +184,6 @@ class EnvironmentPublic(ApiModel):
     project_slug: str
 
 
-class AuditEventPublic(ApiModel):
-    seq: int
-    id: str
-    ts: datetime
-    actor: str
-    action: str
-    target_type: str
-    target_id: str
-    request_id: str
-    trace_id: str
-    change_digest: str
-    prev_hash: str
-    hash: str
-
-
 class AuditVerifyPublic(ApiModel):
     ok: bool
     checked: int

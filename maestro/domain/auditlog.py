@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlmodel import Session, select
 
-from maestro.api.context import current_request_id, current_trace_id
+from maestro.context import current_request_id, current_trace_id
 from maestro.domain.audit import GENESIS, ChainReport, digest, link_hash, verify_chain
 from maestro.domain.models import AuditEvent, AuditHead
 from maestro.domain.types import new_id, utcnow

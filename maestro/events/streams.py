@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from redis.client import Pipeline
 
 from maestro.events.envelope import Envelope, make_envelope
+from maestro.events.payloads import AuditEventPublic  # the event carries the API's public shape
 
 if TYPE_CHECKING:
     from maestro.domain.models import AuditEvent
@@ -97,7 +98,6 @@ def emit(
 
 def audit_publisher(redis: SyncRedis, maxlen: int = 10_000) -> Callable[[AuditEvent], None]:
     """``audit_appended`` on the audit topic for each audit event a session commits (see publish_audit_with)."""
-    from maestro.api.schemas import AuditEventPublic  # the event carries the API's public shape
 
     def publish(ev: AuditEvent) -> None:
         env = make_envelope(

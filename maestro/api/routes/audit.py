@@ -8,10 +8,11 @@ from sqlmodel import col, select
 
 from maestro.api.deps import Require, SessionDep
 from maestro.api.pagination import Page, PageParams, page_params, paginate
-from maestro.api.schemas import INT64_MAX, AuditEventPublic, AuditVerifyPublic
+from maestro.api.schemas import INT64_MAX, AuditVerifyPublic
 from maestro.domain import auditlog
 from maestro.domain.identity import Principal
 from maestro.domain.models import AuditEvent
+from maestro.events.payloads import AuditEventPublic
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 

@@ -12,10 +12,9 @@ from pydantic import Field
 from sqlmodel import col, select
 from starlette.background import BackgroundTask
 
-from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize
+from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize, run_or_404
 from maestro.api.pagination import ApiModel, Items
 from maestro.api.problems import Problem
-from maestro.api.routes.runs import run_or_404
 from maestro.artifacts import DigestMismatch, make_store
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal

@@ -16,6 +16,7 @@ from maestro.domain.identity import Principal
 from maestro.domain.runs import Pipeline, PipelineVersion, Run
 from maestro.pipelines import spec as specmod
 from maestro.pipelines import store
+from maestro.policy.inputs import admission_input
 
 router = APIRouter(tags=["pipelines"])
 
@@ -253,7 +254,6 @@ def create_pipeline(*, body: SpecInput, rt: RuntimeDep, session: SessionDep, pri
 
 def _admit(rt: RuntimeDep, principal: Principal, spec: specmod.PipelineSpec) -> None:
     from maestro.api.gates import enforce
-    from maestro.api.routes.policies import admission_input
 
     enforce(
         rt,

@@ -23,6 +23,7 @@ from maestro.pipelines import spec as specmod
 from maestro.pipelines import store
 from maestro.policy import engine
 from maestro.policy import service as polsvc
+from maestro.policy.inputs import admission_input
 
 router = APIRouter(tags=["policies"])
 Reader = Annotated[Principal, Require("policies:read")]
@@ -374,7 +375,3 @@ def simulate(
     except engine.PolicyInvalid as exc:
         raise _invalid(exc) from exc
     return SimulationPublic(diff=diff, violations=[Violation.model_validate(v) for v in violations])
-
-
-def admission_input(name: str, spec: specmod.PipelineSpec, actor: str) -> dict[str, Any]:
-    return {"point": "admission", "pipeline": name, "spec": spec.model_dump(mode="json", by_alias=True), "actor": actor}

@@ -17,13 +17,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from maestro.api import tickets
-from maestro.api.context import current_trace_id
-from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize, readable_envs
+from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize, readable_envs, run_or_404
 from maestro.api.gates import enforce
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
 from maestro.api.schemas import FIRST_ITEM_ID, INT32_MAX, InputModel, TicketCreate, TicketPublic, links
 from maestro.artifacts import DigestMismatch, make_store
+from maestro.context import current_trace_id
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.runs import Artifact, LogChunk, Run, StepExecution, StepRun, TraceSpan
@@ -175,16 +175,6 @@ class RunActionResult(ApiModel):
     status: str
     detail: str = ""
     run: RunPublic
-
-
-def run_or_404(s: Session, principal: Principal, run_id: str) -> Run:
-    run = store.find_run(s, tenant_id=principal.tenant_id, ref=run_id)
-    if run is None:
-        raise Problem(404, f"No run {run_id!r}.", remediation="List runs with GET /api/runs.")
-    envs = readable_envs(s, principal, "runs:read")
-    if envs is not None and run.env not in envs:
-        raise Problem(404, f"No run {run_id!r}.")
-    return run
 
 
 def _ui_link(rt: RuntimeDep, run: Run) -> str | None:
@@ -378,7 +368,7 @@ async def _promote(
     from pydantic import ValidationError
 
     from maestro.activities.supply import promote_input
-    from maestro.api.routes.rollouts import RolloutCreate, start_rollout
+    from maestro.rollouts.service import RolloutCreate, start_rollout
 
     if run.status != "succeeded":
         raise Problem(409, f"Only a succeeded run can be promoted; this one is {run.status}.")

@@ -14,9 +14,8 @@ from redis.exceptions import RedisError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
-from maestro.api.deps import AUTHENTICATED, Require, RuntimeDep, SessionDep, readable_envs, resolve_principal
+from maestro.api.deps import AUTHENTICATED, Require, RuntimeDep, SessionDep, readable_envs, resolve_principal, run_or_404
 from maestro.api.problems import Problem
-from maestro.api.routes.runs import run_or_404
 from maestro.domain.identity import Principal
 from maestro.domain.rbac import PERMISSIONS, ScopePath
 from maestro.events.envelope import Envelope

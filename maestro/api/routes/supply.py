@@ -10,10 +10,9 @@ from fastapi.responses import PlainTextResponse
 from pydantic import Field
 from sqlmodel import Session, col, select
 
-from maestro.api.deps import Public, Require, RuntimeDep, SessionDep
+from maestro.api.deps import Public, Require, RuntimeDep, SessionDep, run_or_404
 from maestro.api.pagination import ApiModel, Items
 from maestro.api.problems import Problem
-from maestro.api.routes.runs import run_or_404
 from maestro.artifacts import DigestMismatch, make_store
 from maestro.domain.identity import Principal
 from maestro.domain.runs import Artifact
