@@ -1,4 +1,5 @@
 import type { BurnAlert } from "@/client/types.gen";
+import { Table } from "@/components/ui/table";
 import { cn } from "@/lib/utils";
 import { BURN_WINDOWS, firingWindows, formatBurnRate } from "./format";
 
@@ -11,8 +12,8 @@ export function BurnTable({ name, burnRates, burnAlerts }: { name: string; burnR
   const firing = burnAlerts.filter((a) => a.firing);
   return (
     <div className="grid gap-2">
-      <div className="overflow-x-auto">
-        <table className="w-full table-fixed text-xs tabular-nums" aria-label={`Burn rates for ${name}`}>
+      {/* Table: when it scrolls sideways, its region is reachable by keyboard (axe scrollable-region-focusable) */}
+      <Table label={`Burn rates for ${name} (scrolls sideways)`} className="table-fixed text-xs tabular-nums" aria-label={`Burn rates for ${name}`}>
           <thead>
             <tr>
               <th scope="row" className="w-14 pr-1 text-left font-medium text-muted-foreground">
@@ -45,8 +46,7 @@ export function BurnTable({ name, burnRates, burnAlerts }: { name: string; burnR
               ))}
             </tr>
           </tbody>
-        </table>
-      </div>
+      </Table>
       {firing.length ? (
         <ul className="grid gap-1 text-xs" aria-label={`Firing burn-rate alerts for ${name}`}>
           {firing.map((a) => (
