@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -234,3 +236,13 @@ def test_an_unterminated_escaped_string_costs_linear_time(client: TestClient) ->
 def test_head_is_not_offered_on_streams(client: TestClient) -> None:
     r = client.head("/api/streams/audit")
     assert r.status_code == 405 and r.headers["allow"] == "GET"
+
+
+def test_a_long_chain_of_steps_validates_without_recursion(client: TestClient) -> None:
+    caller = login(client)
+    steps = [{"id": f"s{i}", "run": "true", "needs": [f"s{i - 1}"] if i else []} for i in range(3000)]
+    r = caller.post("/api/pipelines/validate", json={"spec": json.dumps({"name": "chain", "steps": steps})})
+    assert r.status_code == 200 and r.json()["valid"] is True, r.text[:500]
+    steps[0]["needs"] = ["s2999"]  # now the chain is a 3000-step cycle
+    r = caller.post("/api/pipelines/validate", json={"spec": json.dumps({"name": "chain", "steps": steps})})
+    assert r.status_code == 200 and "dependency cycle: s0 → s2999 → s2998" in r.text

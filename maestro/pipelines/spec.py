@@ -7,6 +7,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable
+from graphlib import CycleError, TopologicalSorter
 from typing import Any, Literal
 
 import yaml
@@ -358,25 +359,17 @@ def parse(text: str) -> PipelineSpec:
 
 
 def find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    """A cycle as a path that returns to its start (``a → b → a``), or None."""
-    color: dict[str, int] = dict.fromkeys(graph, 0)
-    stack: list[str] = []
-
-    def visit(n: str) -> list[str] | None:
-        color[n] = 1
-        stack.append(n)
-        for m in graph.get(n, []):
-            if color.get(m) == 1:
-                return [*stack[stack.index(m) :], m]
-            if color.get(m) == 0 and (c := visit(m)):
-                return c
-        stack.pop()
-        color[n] = 2
-        return None
-
-    for n in graph:
-        if color[n] == 0 and (c := visit(n)):
-            return c
+    """A cycle as a path along ``needs`` that returns to its start (``a → b → a``), starting at the
+    first step of the cycle in declaration order, or None. No recursion: a chain of thousands of
+    steps is fine."""
+    try:
+        TopologicalSorter({n: [m for m in deps if m in graph] for n, deps in graph.items()}).prepare()
+    except CycleError as exc:
+        nodes: list[str] = list(exc.args[1][:-1])[::-1]  # graphlib walks predecessors: reverse to follow needs
+        order = {n: i for i, n in enumerate(graph)}
+        k = min(range(len(nodes)), key=lambda i: order[nodes[i]])
+        ring = nodes[k:] + nodes[:k]
+        return [*ring, ring[0]]
     return None
 
 
