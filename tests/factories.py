@@ -9,7 +9,9 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from maestro.domain.models import RoleBinding, Tenant, User
+from maestro.domain.runs import Pipeline, PipelineVersion, Run
 from maestro.domain.security import hash_password
+from maestro.domain.types import new_id
 from tests.conftest import ADMIN_PASSWORD
 
 PASSWORD = "a-long-test-password"
@@ -71,3 +73,33 @@ def make_token(caller: Caller, scopes: list[str], **extra: Any) -> dict[str, Any
 
 def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
+
+
+def make_runs(engine: Any, envs: list[str]) -> list[str]:
+    """Run records (queued, one per environment given) of a new pipeline, straight in SQL: for tests
+    of what surrounds a run (scope, projections), not of running one."""
+    with Session(engine) as s:
+        tenant = s.exec(select(Tenant).where(Tenant.slug == "default")).one()
+        p = Pipeline(tenant_id=tenant.id, name=f"p-{uuid.uuid4().hex[:8]}", created_by="test")
+        s.add(p)
+        s.flush()
+        v = PipelineVersion(pipeline_id=p.id, version=1, spec={}, source_text="", content_hash="x", created_by="test")
+        s.add(v)
+        s.flush()
+        runs = [
+            Run(
+                tenant_id=tenant.id,
+                pipeline_id=p.id,
+                pipeline_name=p.name,
+                version_id=v.id,
+                version=1,
+                number=n,
+                workflow_id=f"run-{new_id()}",
+                env=env,
+                owner="test",
+            )
+            for n, env in enumerate(envs, 1)
+        ]
+        s.add_all(runs)
+        s.commit()
+        return [r.id for r in runs]

@@ -3,48 +3,21 @@
 from __future__ import annotations
 
 import re
-import uuid
 from pathlib import Path
 
 import pytest
 import redis
-from sqlmodel import Session, select
+from sqlmodel import Session
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from maestro.activities.projection import ProjectionActivities
 from maestro.config import Settings
-from maestro.domain.models import Tenant
-from maestro.domain.runs import Pipeline, PipelineVersion, Run
-from maestro.domain.types import new_id, utcnow
+from maestro.domain.runs import Run
+from maestro.domain.types import utcnow
 from maestro.shared import ProjectionBatch, ProjectionItem, RunUpdate
 from maestro.states import RunStatus, rollout_transition, run_transition
-
-
-def _run(engine) -> str:  # type: ignore[no-untyped-def]
-    with Session(engine) as s:
-        tenant = s.exec(select(Tenant)).first()
-        assert tenant is not None
-        p = Pipeline(tenant_id=tenant.id, name=f"st-{uuid.uuid4().hex[:6]}", created_by="t")
-        s.add(p)
-        s.flush()
-        v = PipelineVersion(pipeline_id=p.id, version=1, spec={}, source_text="", content_hash="x", created_by="t")
-        s.add(v)
-        s.flush()
-        r = Run(
-            tenant_id=tenant.id,
-            pipeline_id=p.id,
-            pipeline_name=p.name,
-            version_id=v.id,
-            version=1,
-            number=1,
-            workflow_id=f"run-{new_id()}",
-            env="dev",
-            owner="t",
-        )
-        s.add(r)
-        s.commit()
-        return r.id
+from tests.factories import make_runs
 
 
 def _project(acts: ProjectionActivities, run_id: str, status: str, error: str | None = None) -> None:
@@ -54,7 +27,7 @@ def _project(acts: ProjectionActivities, run_id: str, status: str, error: str | 
 
 def test_a_late_update_never_moves_a_finished_run(engine, migrated: Settings) -> None:  # type: ignore[no-untyped-def]
     acts = ProjectionActivities(engine=engine, redis=redis.Redis.from_url(migrated.redis_url))
-    run_id = _run(engine)
+    [run_id] = make_runs(engine, ["dev"])
     _project(acts, run_id, "running")
     _project(acts, run_id, "cancelled", error="cancelled by ada: wrong branch")
     _project(acts, run_id, "running")  # late, out of order

@@ -19,12 +19,11 @@ from sqlmodel import Session, select
 
 from maestro.config import Settings
 from maestro.domain.models import Environment, LoginSession, RoleBinding, Tenant, User
-from maestro.domain.runs import Pipeline, PipelineVersion, Run
 from maestro.domain.security import hash_password, sha256_hex
-from maestro.domain.types import new_id, utcnow
+from maestro.domain.types import utcnow
 from maestro.events.streams import TOPICS, emit, stream_key
 from maestro.observability import alerts as alertmod
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, make_runs
 from tests.services import live_api
 
 # The REST list each topic mirrors: the stream must answer as it does, event by event.
@@ -90,29 +89,8 @@ def _world(engine: Any) -> World:
     with Session(engine, expire_on_commit=False) as s:
         tenant = s.exec(select(Tenant).where(Tenant.slug == "default")).one()
         envs = {e.name: e.id for e in s.exec(select(Environment)).all()}
-        p = Pipeline(tenant_id=tenant.id, name=f"scope-{uuid.uuid4().hex[:6]}", created_by="test")
-        s.add(p)
-        s.flush()
-        v = PipelineVersion(pipeline_id=p.id, version=1, spec={}, source_text="", content_hash="x", created_by="test")
-        s.add(v)
-        s.flush()
-        runs = {}
-        for n, env in enumerate(["dev", "prod"], 1):
-            r = Run(
-                tenant_id=tenant.id,
-                pipeline_id=p.id,
-                pipeline_name=p.name,
-                version_id=v.id,
-                version=1,
-                number=n,
-                workflow_id=f"run-{new_id()}",
-                env=env,
-                owner="test",
-            )
-            s.add(r)
-            runs[env] = r.id
-        s.commit()
-        return World(tenant.id, envs, runs)
+    dev, prod = make_runs(engine, ["dev", "prod"])
+    return World(tenant.id, envs, {"dev": dev, "prod": prod})
 
 
 def _user(engine: Any, world: World, role: str, scope: str) -> User:
