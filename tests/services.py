@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -280,3 +281,20 @@ def host_processes(cmdline: str) -> list[int]:
             except OSError:
                 continue
     return out
+
+
+def sse_frames(response: Any) -> Iterator[dict[str, Any]]:
+    """The frames of an SSE response as {id?, event?, data} (data parsed as JSON), skipping comments
+    (heartbeats) and frames without data (``retry:``)."""
+    cur: dict[str, Any] = {}
+    for line in response.iter_lines():
+        if line.startswith("id: "):
+            cur["id"] = line[4:]
+        elif line.startswith("event: "):
+            cur["event"] = line[7:]
+        elif line.startswith("data: "):
+            cur["data"] = json.loads(line[6:])
+        elif line == "":
+            if "data" in cur:
+                yield cur
+            cur = {}

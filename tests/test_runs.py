@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from maestro.config import Settings
 from maestro.events.streams import stream_key
 from tests.factories import PASSWORD, Caller, login, make_user
-from tests.services import host_processes, temporal_cli, update_via_temporal, wait_for
+from tests.services import host_processes, sse_frames, temporal_cli, update_via_temporal, wait_for
 
 TERMINAL = {"succeeded", "failed", "cancelled", "error"}
 
@@ -504,19 +504,12 @@ def test_run_events_stream_live(app, workers) -> None:  # type: ignore[no-untype
         events: list[dict] = []  # type: ignore[type-arg]
         with c.stream("GET", "/api/streams/runs", timeout=httpx.Timeout(20)) as r:
             started.append(c.post("/api/runs", json={"pipeline": "evented"}).json()["id"])
-            cur: dict = {}  # type: ignore[type-arg]
             deadline = time.monotonic() + 30
-            for line in r.iter_lines():
+            for frame in sse_frames(r):
                 assert time.monotonic() < deadline, f"no approval_requested among {[e['event'] for e in events]}"
-                if line.startswith("event: "):
-                    cur["event"] = line[7:]
-                elif line.startswith("data: "):
-                    cur["data"] = json.loads(line[6:])
-                elif line == "" and "data" in cur:
-                    events.append(cur)
-                    cur = {}
-                    if events[-1]["event"] == "approval_requested" or len(events) > 50:
-                        break
+                events.append(frame)
+                if frame["event"] == "approval_requested" or len(events) > 50:
+                    break
         kinds = [e["event"] for e in events]
         assert kinds[0] == "run_started"
         assert {"step_started", "step_completed", "approval_requested", "run_progress"} <= set(kinds)

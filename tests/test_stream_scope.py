@@ -24,7 +24,7 @@ from maestro.domain.types import utcnow
 from maestro.events.streams import TOPICS, emit, stream_key
 from maestro.observability import alerts as alertmod
 from tests.factories import PASSWORD, make_runs
-from tests.services import live_api
+from tests.services import live_api, sse_frames
 
 # The REST list each topic mirrors: the stream must answer as it does, event by event.
 REST_LIST = {
@@ -125,17 +125,11 @@ def _frames(
         watchdog.daemon = True
         watchdog.start()
         on_open()
-        cur: dict[str, Any] = {}
         try:
-            for line in r.iter_lines():
-                if line.startswith("event: "):
-                    cur["event"] = line[7:]
-                elif line.startswith("data: "):
-                    cur["data"] = json.loads(line[6:])
-                elif line == "" and "event" in cur:
-                    out.append(cur)
-                    cur = {}
-                    if until(out[-1]):
+            for frame in sse_frames(r):
+                if "event" in frame:
+                    out.append(frame)
+                    if until(frame):
                         return out
         except httpx.HTTPError:
             pass

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -12,7 +11,7 @@ import pytest
 
 from maestro.config import Settings
 from tests.conftest import ADMIN_PASSWORD
-from tests.services import live_api
+from tests.services import live_api, sse_frames
 
 
 @pytest.fixture
@@ -47,18 +46,10 @@ def read_events(c: httpx.Client, n: int, *, last_id: str | None = None, topic: s
         assert r.headers["content-type"].startswith("text/event-stream")
         if on_open:
             on_open()
-        cur: dict = {}  # type: ignore[type-arg]
-        for line in r.iter_lines():
+        for frame in sse_frames(r):
             assert time.monotonic() < deadline, f"only {len(out)} of {n} events arrived"
-            if line.startswith("id: "):
-                cur["id"] = line[4:]
-            elif line.startswith("event: "):
-                cur["event"] = line[7:]
-            elif line.startswith("data: "):
-                cur["data"] = json.loads(line[6:])
-            elif line == "" and "id" in cur:
-                out.append(cur)
-                cur = {}
+            if "id" in frame:
+                out.append(frame)
                 if len(out) == n:
                     break
         watchdog.cancel()

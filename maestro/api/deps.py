@@ -24,6 +24,7 @@ from maestro.domain.rbac import PERMISSIONS, ScopePath, grants
 from maestro.domain.runs import Run
 from maestro.domain.security import TOKEN_PREFIX, sha256_hex
 from maestro.domain.types import utcnow
+from maestro.pipelines import store
 
 SESSION_COOKIE = "maestro_session"
 CSRF_HEADER = "x-csrf-token"
@@ -184,8 +185,6 @@ def readable_envs(s: Session, principal: Principal, permission: str) -> set[str]
 def run_or_404(s: Session, principal: Principal, run_id: str) -> Run:
     """The run (by id, workflow id or pipeline#number) if the caller may read it; else the same 404
     as for a run that does not exist (no probing of other environments)."""
-    from maestro.pipelines import store
-
     run = store.find_run(s, tenant_id=principal.tenant_id, ref=run_id)
     if run is None:
         raise Problem(404, f"No run {run_id!r}.", remediation="List runs with GET /api/runs.")

@@ -23,10 +23,10 @@ from maestro.pipelines.spec import duration_schema, parse_duration
 from maestro.rollouts.types import Analysis, RolloutInput, Step, parse_condition
 from maestro.states import ACTIVE_ROLLOUT
 
-UPSTREAM_URL = r"^https?://[^/?#\s]+"  # the schema's word; _url checks the rest
+UPSTREAM_URL = r"^https?://[^/?#\s]+"  # the schema's word; upstream_url checks the rest
 
 
-def _url(v: str) -> str:
+def upstream_url(v: str) -> str:
     parts = urlsplit(v)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ValueError("must be an http(s) URL, e.g. http://10.0.0.5:8080")
@@ -138,7 +138,7 @@ class RolloutCreate(InputModel):
     @field_validator("canary_url")
     @classmethod
     def _canary(cls, v: str) -> str:
-        return _url(v)
+        return upstream_url(v)
 
 
 def find_service(s: Session, principal: Principal, name: str) -> Service | None:

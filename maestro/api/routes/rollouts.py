@@ -21,7 +21,7 @@ from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.rollouts import Rollout, Service
 from maestro.edge import routes as edge
-from maestro.rollouts.service import UPSTREAM_URL, RolloutCreate, _url, find_service, start_rollout
+from maestro.rollouts.service import UPSTREAM_URL, RolloutCreate, find_service, start_rollout, upstream_url
 from maestro.rollouts.types import ControlInput, ControlResult
 from maestro.states import TERMINAL_ROLLOUT
 
@@ -39,7 +39,7 @@ class ServiceCreate(InputModel):
         None, pattern=r"^(header|cookie):[A-Za-z0-9_-]{1,100}$", description="header:<name> or cookie:<name>"
     )
 
-    _check_url = field_validator("stable_url")(classmethod(lambda cls, v: _url(v)))
+    _check_url = field_validator("stable_url")(classmethod(lambda cls, v: upstream_url(v)))
 
 
 class ServicePublic(ApiModel):
