@@ -18,14 +18,24 @@ from securesystemslib.signer import SSlibKey
 
 from maestro.config import Settings
 from maestro.supply import keys as keymod
-from maestro.supply.signing import pae, sign_blob, sign_statement, statement, verify_envelope
+from maestro.supply.signing import sign_blob, sign_statement, statement, verify_envelope
 from tests.factories import Caller, login
 from tests.test_runs import logs, register, start, wait_run
 
 
+def spec_pae(payload_type: str, payload: bytes) -> bytes:
+    """DSSE's pre-authentication encoding written from the protocol, independently of the code under test:
+    PAE(type, body) = "DSSEv1" + SP + LEN(type) + SP + type + SP + LEN(body) + SP + body, LEN in ASCII decimal
+    bytes (https://github.com/secure-systems-lab/dsse/blob/master/protocol.md)."""
+    t = payload_type.encode("utf-8")
+    return b" ".join([b"DSSEv1", str(len(t)).encode("ascii"), t, str(len(payload)).encode("ascii"), payload])
+
+
 def test_pae_matches_the_dsse_spec_vector() -> None:
-    # https://github.com/secure-systems-lab/dsse/blob/master/protocol.md (test vector)
-    assert pae("http://example.com/HelloWorld", b"hello world") == b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    # the protocol's own test vector checks the helper above, and securesystemslib (which signs our envelopes) agrees
+    want = b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+    assert spec_pae("http://example.com/HelloWorld", b"hello world") == want
+    assert Envelope(payload=b"hello world", payload_type="http://example.com/HelloWorld", signatures={}).pae() == want
 
 
 def test_blob_signatures_verify_with_cryptography_alone(migrated: Settings, engine) -> None:  # type: ignore[no-untyped-def]
@@ -44,7 +54,9 @@ def test_dsse_envelopes_verify_with_securesystemslib_and_by_hand(migrated: Setti
     env = sign_statement(key, statement([("a.txt", "ab" * 32)], "https://example.com/p", {"x": 1}))
     payload = base64.b64decode(env["payload"])
     # by hand: the signature covers PAE(type, payload)
-    key.public.verify(base64.b64decode(env["signatures"][0]["sig"]), pae(env["payloadType"], payload), ec.ECDSA(hashes.SHA256()))
+    key.public.verify(
+        base64.b64decode(env["signatures"][0]["sig"]), spec_pae(env["payloadType"], payload), ec.ECDSA(hashes.SHA256())
+    )
     # with securesystemslib, from the PEM alone
     sslib = SSlibKey.from_crypto(serialization.load_pem_public_key(key.public_pem.encode()), keyid=key.keyid)  # type: ignore[arg-type]
     Envelope.from_dict(env).verify([sslib], 1)

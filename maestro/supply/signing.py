@@ -32,12 +32,6 @@ def verify_blob(public: ec.EllipticCurvePublicKey, data: bytes, signature_b64: s
     return True
 
 
-def pae(payload_type: str, payload: bytes) -> bytes:
-    """DSSE pre-authentication encoding: what the signature covers."""
-    t = payload_type.encode()
-    return b"DSSEv1 %d %s %d %s" % (len(t), t, len(payload), payload)
-
-
 def sslib_key(public: ec.EllipticCurvePublicKey) -> SSlibKey:
     from maestro.supply.keys import keyid_of
 
