@@ -779,6 +779,22 @@ export type EvidenceSummary = {
 };
 
 /**
+ * FailureLine
+ */
+export type FailureLine = {
+    /**
+     * N
+     *
+     * Line number within the step attempt's log (permalink #L<step>-<n>).
+     */
+    n: number;
+    /**
+     * Line
+     */
+    line: string;
+};
+
+/**
  * FieldChange
  */
 export type FieldChange = {
@@ -2470,6 +2486,64 @@ export type RunDetail = {
      * Temporaluiurl
      */
     temporalUiUrl: string | null;
+    /**
+     * A failed run's first failed step, its exit code and last stderr lines (null otherwise).
+     */
+    failure?: RunFailure | null;
+};
+
+/**
+ * RunFailure
+ *
+ * Why a failed run failed: its first failed step (in pipeline order) and that step's last stderr lines.
+ */
+export type RunFailure = {
+    /**
+     * Step
+     *
+     * Key of the first failed step.
+     */
+    step: string;
+    /**
+     * Stepname
+     */
+    stepName: string;
+    /**
+     * Attempt
+     *
+     * The failed attempt (the step's last).
+     */
+    attempt: number;
+    /**
+     * Execution
+     *
+     * The runner execution of that attempt whose log the tail is from.
+     */
+    execution?: number;
+    /**
+     * Exitcode
+     *
+     * Its exit code; null when it never exited (timeout, lost, rejected).
+     */
+    exitCode: number | null;
+    /**
+     * Message
+     *
+     * What the runner or workflow said about it.
+     */
+    message: string;
+    /**
+     * Stderrtail
+     *
+     * The attempt's last (up to 10) stderr lines, oldest first, found within its last 20000 log lines.
+     */
+    stderrTail: Array<FailureLine>;
+    /**
+     * Alsofailed
+     *
+     * Keys of the other failed steps, in pipeline order.
+     */
+    alsoFailed?: Array<string>;
 };
 
 /**
@@ -4576,6 +4650,8 @@ export type SearchData = {
         q: string;
         /**
          * Limit
+         *
+         * Hits of each kind; twice as many in all.
          */
         limit?: number;
     };

@@ -286,6 +286,14 @@ export const zEvidencePublic = z.object({
 });
 
 /**
+ * FailureLine
+ */
+export const zFailureLine = z.object({
+    n: z.int(),
+    line: z.string()
+});
+
+/**
  * FieldChange
  */
 export const zFieldChange = z.object({
@@ -866,6 +874,22 @@ export const zRunCreate = z.object({
 });
 
 /**
+ * RunFailure
+ *
+ * Why a failed run failed: its first failed step (in pipeline order) and that step's last stderr lines.
+ */
+export const zRunFailure = z.object({
+    step: z.string(),
+    stepName: z.string(),
+    attempt: z.int(),
+    execution: z._default(z.optional(z.int()), 1),
+    exitCode: z.nullable(z.int()),
+    message: z.string(),
+    stderrTail: z.array(zFailureLine),
+    alsoFailed: z.optional(z.array(z.string()))
+});
+
+/**
  * RunPublic
  */
 export const zRunPublic = z.object({
@@ -1321,7 +1345,8 @@ export const zRunDetail = z.object({
     steps: z.array(zStepPublic),
     artifacts: z.array(zArtifactPublic),
     attestations: z.optional(z.array(z.record(z.string(), z.unknown()))),
-    temporalUiUrl: z.nullable(z.string())
+    temporalUiUrl: z.nullable(z.string()),
+    failure: z.nullish(zRunFailure)
 });
 
 export const zStepSpec = z.intersection(z.unknown(), z.object({

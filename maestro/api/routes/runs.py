@@ -29,6 +29,7 @@ from maestro.domain.identity import Principal
 from maestro.domain.runs import Artifact, LogChunk, Run, StepExecution, StepRun, TraceSpan
 from maestro.pipelines import launch, store
 from maestro.pipelines.spec import SpecError
+from maestro.pipelines.triage import RunFailure, run_failure
 from maestro.shared import ActionInput, ActionResult, rate_for
 from maestro.states import RERUNNABLE_RUN, TERMINAL_RUN
 
@@ -159,6 +160,9 @@ class RunDetail(RunPublic):
         default_factory=list, description="Signed attestations (none until signing is configured)."
     )
     temporal_ui_url: str | None
+    failure: RunFailure | None = Field(
+        None, description="A failed run's first failed step, its exit code and last stderr lines (null otherwise)."
+    )
 
 
 class RunAction(InputModel):
@@ -227,7 +231,10 @@ def _detail(rt: RuntimeDep, s: Session, run: Run) -> RunDetail:
         ArtifactPublic.model_validate(a)
         for a in s.exec(select(Artifact).where(Artifact.run_id == run.id).order_by(col(Artifact.created_at))).all()
     ]
-    return RunDetail.model_validate({**run.model_dump(), "steps": steps, "artifacts": arts, "temporal_ui_url": _ui_link(rt, run)})
+    failure = run_failure(s, run=run, steps=rows)
+    return RunDetail.model_validate(
+        {**run.model_dump(), "steps": steps, "artifacts": arts, "temporal_ui_url": _ui_link(rt, run), "failure": failure}
+    )
 
 
 @router.post("/runs", operation_id="runs-create", response_model=RunDetail, status_code=201)

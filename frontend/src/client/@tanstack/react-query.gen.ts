@@ -552,8 +552,11 @@ export const searchQueryKey = (options: Options<SearchData>) => createQueryKey('
 /**
  * Search
  *
- * Find what you may see by name or id: environments, pipelines, runs (by id, workflow id or trace id),
- * services, policies, users, your tokens, audit events.
+ * Find what you may see (each kind as its REST list shows it to you) by name or id: runs (by id, its
+ * first 8+ characters, workflow id or trace id), pipelines, rollouts (by id; active ones by service name),
+ * services, alerts (by name or summary), artifacts (by path or sha256 prefix), policies, environments,
+ * users, tokens, and audit events last. Best matches first: the id or name exactly, then names starting
+ * with it.
  */
 export const searchOptions = (options: Options<SearchData>) => queryOptions<SearchResponse, DefaultError, SearchResponse, ReturnType<typeof searchQueryKey>>({
     queryFn: async ({ queryKey, signal }) => {
