@@ -1,6 +1,7 @@
 import { XIcon } from "lucide-react";
 import { Dialog as DialogPrimitive } from "radix-ui";
 import * as React from "react";
+import { dialogClosed, dialogOpened } from "@/lib/focus-return";
 import { cn } from "@/lib/utils";
 
 function Dialog(props: React.ComponentProps<typeof DialogPrimitive.Root>) {
@@ -28,17 +29,44 @@ function DialogOverlay({ className, ...props }: React.ComponentProps<typeof Dial
   );
 }
 
+/**
+ * Focus returns to the control that opened the dialog when it closes (WCAG 2.4.3). Radix only
+ * does that for a DialogTrigger; our dialogs are opened from state, so the control focused at
+ * opening is remembered here (see lib/focus-return).
+ */
+function returnFocusHandlers(
+  onOpenAutoFocus: ((e: Event) => void) | undefined,
+  onCloseAutoFocus: ((e: Event) => void) | undefined,
+) {
+  return {
+    onOpenAutoFocus: (e: Event) => {
+      if (e.currentTarget instanceof HTMLElement) dialogOpened(e.currentTarget);
+      onOpenAutoFocus?.(e);
+    },
+    onCloseAutoFocus: (e: Event) => {
+      onCloseAutoFocus?.(e);
+      if (e.defaultPrevented || !(e.currentTarget instanceof HTMLElement)) return;
+      e.preventDefault();
+      dialogClosed(e.currentTarget);
+    },
+  };
+}
+
 function DialogContent({
   className,
   children,
   showCloseButton = true,
+  onOpenAutoFocus,
+  onCloseAutoFocus,
   ...props
 }: React.ComponentProps<typeof DialogPrimitive.Content> & { showCloseButton?: boolean }) {
+  const focusHandlers = returnFocusHandlers(onOpenAutoFocus, onCloseAutoFocus);
   return (
     <DialogPrimitive.Portal>
       <DialogOverlay />
       <DialogPrimitive.Content
         data-slot="dialog-content"
+        {...focusHandlers}
         className={cn(
           "fixed top-[50%] left-[50%] z-50 grid max-h-[calc(100vh-2rem)] w-full max-w-[calc(100%-2rem)] translate-x-[-50%] translate-y-[-50%] gap-4 overflow-y-auto rounded-lg border bg-background p-6 shadow-lg duration-200 outline-none data-[state=open]:animate-in data-[state=open]:fade-in-0 data-[state=open]:zoom-in-95 data-[state=closed]:animate-out data-[state=closed]:fade-out-0 data-[state=closed]:zoom-out-95 sm:max-w-lg",
           className,

@@ -1,6 +1,6 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { LogInIcon } from "lucide-react";
-import { useEffect, useId, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { useNavigate, useSearchParams } from "react-router";
 import { authLoginMutation, authMeQueryKey } from "@/client/@tanstack/react-query.gen";
 import { ErrorState } from "@/components/error-state";
@@ -25,9 +25,12 @@ export function LoginPage() {
   const [missing, setMissing] = useState<{ username?: boolean; password?: boolean }>({});
   const userId = useId();
   const passId = useId();
+  const usernameRef = useRef<HTMLInputElement>(null);
 
   useEffect(() => {
     document.title = "Sign in · Maestro";
+    // The page is the sign-in form: start in its first field (unless the user already moved on).
+    if (document.activeElement === document.body || document.activeElement === null) usernameRef.current?.focus();
   }, []);
 
   const login = useMutation({
@@ -64,6 +67,7 @@ export function LoginPage() {
             <div className="grid gap-2">
               <Label htmlFor={userId}>Username</Label>
               <Input
+                ref={usernameRef}
                 id={userId}
                 name="username"
                 autoComplete="username"

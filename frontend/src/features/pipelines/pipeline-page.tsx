@@ -218,6 +218,8 @@ function PipelineView() {
   const query = useQuery(pipelinesGetOptions({ path: { pipeline_id: pipelineId } }));
   const mayRun = useCan("runs:write");
   const mayEdit = useCan("pipelines:write");
+  // "Start run…" moves focus into the form it shows
+  const [focusRun, setFocusRun] = useState(0);
   const p = query.data;
   const requested = params.get("tab") as Tab | null;
   const allowed = (t: Tab) => (t === "run" ? mayRun : t === "edit" ? mayEdit : true);
@@ -271,7 +273,13 @@ function PipelineView() {
           <>
             {back}
             {mayRun ? (
-              <Button onClick={() => setTab("run")} variant={tab === "run" ? "secondary" : "default"}>
+              <Button
+                onClick={() => {
+                  setTab("run");
+                  setFocusRun((n) => n + 1);
+                }}
+                variant={tab === "run" ? "secondary" : "default"}
+              >
                 Start run…
               </Button>
             ) : null}
@@ -290,7 +298,7 @@ function PipelineView() {
         </TabsContent>
         {mayRun ? (
           <TabsContent value="run">
-            <StartRunForm key={p.latestVersion} pipeline={p.id} name={p.name} version={p.latestVersion} params={spec?.params} defaultRef={spec?.source?.ref} />
+            <StartRunForm key={p.latestVersion} focusRequest={focusRun} pipeline={p.id} name={p.name} version={p.latestVersion} params={spec?.params} defaultRef={spec?.source?.ref} />
           </TabsContent>
         ) : null}
         <TabsContent value="versions">

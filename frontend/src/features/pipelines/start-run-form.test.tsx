@@ -1,5 +1,6 @@
 import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
+import { useState } from "react";
 import { adminSession, mockApi, renderWithProviders } from "@/test/utils";
 import { paramFields, toInputs } from "./params";
 import { StartRunForm } from "./start-run-form";
@@ -81,5 +82,23 @@ describe("start-run form generated from the spec's params", () => {
       labels: { team: "web" },
       ref: "release-1",
     });
+  });
+
+  it("takes focus into its first field when asked to (Start run…), not when merely shown", async () => {
+    const user = userEvent.setup();
+    mockApi([{ path: "/api/environments", body: { items: [{ name: "dev" }] } }]);
+    function Harness() {
+      const [n, setN] = useState(0);
+      return (
+        <>
+          <button onClick={() => setN((x) => x + 1)}>Start run…</button>
+          <StartRunForm pipeline="p1" version={3} params={params} focusRequest={n} />
+        </>
+      );
+    }
+    renderWithProviders(<Harness />, { route: "/pipelines/p1?tab=run", session: adminSession });
+    expect(screen.getByLabelText("target")).not.toHaveFocus();
+    await user.click(screen.getByRole("button", { name: "Start run…" }));
+    expect(screen.getByLabelText("target")).toHaveFocus();
   });
 });

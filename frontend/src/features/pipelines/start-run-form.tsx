@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { PlayIcon } from "lucide-react";
-import { useId, useMemo, useState, type FormEvent } from "react";
+import { useEffect, useId, useMemo, useRef, useState, type FormEvent } from "react";
 import { useNavigate } from "react-router";
 import { environmentsListOptions, runsCreateMutation } from "@/client/@tanstack/react-query.gen";
 import { ErrorState } from "@/components/error-state";
@@ -83,6 +83,7 @@ export function StartRunForm({
   version,
   params,
   defaultRef,
+  focusRequest = 0,
 }: {
   /** Pipeline id (what is sent). */
   pipeline: string;
@@ -91,7 +92,13 @@ export function StartRunForm({
   version: number;
   params: unknown;
   defaultRef?: string;
+  /** Bumped by "Start run…": focus moves to the form's first field (WCAG 2.4.3). */
+  focusRequest?: number;
 }) {
+  const formRef = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    if (focusRequest > 0) formRef.current?.querySelector<HTMLElement>("input, select, textarea")?.focus();
+  }, [focusRequest]);
   const fields = useMemo(() => paramFields(params), [params]);
   const [values, setValues] = useState<Record<string, FormValue>>(() => initialValues(fields));
   const currentEnv = useCurrentEnv();
@@ -133,7 +140,7 @@ export function StartRunForm({
   const fieldNames = new Set(fields.map((f) => f.name));
   const otherErrors = start.error && !Object.keys(errors).some((k) => fieldNames.has(k));
   return (
-    <form className="grid max-w-2xl gap-5" onSubmit={submit} noValidate aria-label={`Start a run of ${name}`}>
+    <form ref={formRef} className="grid max-w-2xl gap-5" onSubmit={submit} noValidate aria-label={`Start a run of ${name}`}>
       {fields.length ? (
         <fieldset className="grid gap-4">
           <legend className="mb-2 text-base font-semibold">Parameters</legend>

@@ -36,7 +36,8 @@ export function RolloutControls({ rollout }: { rollout: Rollout }) {
       {allowed.map((c) => {
         const Icon = CONTROL_ICONS[c];
         return (
-          <Button key={c} variant={VARIANTS[c]} onClick={() => setOpen(c)} disabled={action.isPending} data-control={c}>
+          // Pause and Resume take turns in one place: one element, so a keyboard user who paused keeps focus on it
+          <Button key={c === "resume" ? "pause" : c} variant={VARIANTS[c]} onClick={() => setOpen(c)} disabled={action.isPending} data-control={c}>
             <Icon aria-hidden="true" />
             {CONTROLS[c].label}
           </Button>

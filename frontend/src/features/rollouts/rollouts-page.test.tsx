@@ -119,6 +119,8 @@ describe("RolloutsPage", () => {
     renderPage();
     await user.click(await screen.findByRole("button", { name: "Start rollout" }));
     const dialog = await screen.findByRole("dialog", { name: "Start rollout" });
+    // it opens on its first field, even while the services are still loading
+    await waitFor(() => expect(within(dialog).getByLabelText("Service")).toHaveFocus());
     expect(within(dialog).getByLabelText("Steps (JSON)")).toHaveValue(DEFAULT_STEPS_JSON);
 
     await user.click(within(dialog).getByRole("button", { name: "Start rollout" }));

@@ -5,8 +5,9 @@ import { NativeSelect } from "@/components/ui/native-select";
 import { servicesQueryOptions } from "./queries";
 
 /**
- * The service a rollout is of, chosen from GET /api/services. While they load the select is
- * disabled; a failure shows the problem with a retry; no services at all says how to add one.
+ * The service a rollout is of, chosen from GET /api/services. While they load the select says so
+ * but stays focusable (the dialog opens on it, its first field); a failure shows the problem with a
+ * retry; no services at all says how to add one.
  */
 export function ServiceSelect({ value, onChange, error }: { value: string; onChange: (name: string) => void; error?: string }) {
   const services = useQuery(servicesQueryOptions());
@@ -21,7 +22,7 @@ export function ServiceSelect({ value, onChange, error }: { value: string; onCha
   return (
     <FormField label="Service" error={error} hint={hint}>
       {(p) => (
-        <NativeSelect {...p} value={value} onChange={(e) => onChange(e.target.value)} disabled={services.isPending || none} required>
+        <NativeSelect {...p} value={value} onChange={(e) => onChange(e.target.value)} disabled={none} aria-busy={services.isPending || undefined} required>
           <option value="">{services.isPending ? "Loading services…" : none ? "No services yet" : "Choose a service…"}</option>
           {items.map((s) => (
             <option key={s.id} value={s.name}>
