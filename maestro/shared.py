@@ -281,6 +281,32 @@ class RunState:
 
 
 @dataclass
+class EvidenceInput:
+    """EvidenceWorkflow's input, and evidence_fire_alert's: the bundle to build."""
+
+    bundle_id: str
+
+
+@dataclass
+class BuildEvidenceInput:
+    """evidence_build: the bundle and the nonce of the synthetic alert its build looks for.
+
+    Fields in the order of the positional arguments this activity took before (see maestro.workers.legacy).
+    """
+
+    bundle_id: str
+    nonce: str
+
+
+@dataclass
+class EvidenceFailedInput:
+    """evidence_failed: the bundle and why it failed (fields in the old positional order)."""
+
+    bundle_id: str
+    error: str
+
+
+@dataclass
 class ProjectionItem:
     step: StepUpdate | None = None
     run: RunUpdate | None = None

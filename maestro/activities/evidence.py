@@ -13,6 +13,7 @@ from maestro.config import Settings
 from maestro.domain.supply import EvidenceBundle
 from maestro.domain.types import utcnow
 from maestro.observability import alerts as alertmod
+from maestro.shared import BuildEvidenceInput, EvidenceFailedInput, EvidenceInput
 from maestro.supply.evidence import STAGES, Builder
 
 
@@ -32,8 +33,12 @@ class EvidenceActivities:
                 s.commit()
 
     @activity.defn(name="evidence_fire_alert")
-    def fire_alert(self, bundle_id: str) -> str:
-        """A synthetic alert through the same path as real ones; the build observes its arrival."""
+    def fire_alert(self, inp: EvidenceInput | str) -> str:
+        """A synthetic alert through the same path as real ones; the build observes its arrival.
+
+        A bare bundle id is this activity's input as scheduled before EvidenceInput (a task still in
+        flight, or retried, across the upgrade)."""
+        bundle_id = inp if isinstance(inp, str) else inp.bundle_id
         with Session(self.engine) as s:
             b = s.get(EvidenceBundle, bundle_id)
             assert b is not None
@@ -51,13 +56,15 @@ class EvidenceActivities:
         return nonce
 
     @activity.defn(name="evidence_build")
-    def build(self, bundle_id: str, nonce: str) -> str:
+    def build(self, inp: BuildEvidenceInput) -> str:
+        bundle_id = inp.bundle_id
+
         def progress(stage: str, done: int) -> None:
             self._update(bundle_id, stage=stage, done=done, total=len(STAGES))
             activity.heartbeat(done)
 
         b = Builder(engine=self.engine, settings=self.settings, redis=self.redis, bundle_id=bundle_id, progress=progress)
-        sha, size, keyid = b.build(nonce)
+        sha, size, keyid = b.build(inp.nonce)
         self._update(
             bundle_id,
             status="succeeded",
@@ -72,5 +79,5 @@ class EvidenceActivities:
         return sha
 
     @activity.defn(name="evidence_failed")
-    def failed(self, bundle_id: str, error: str) -> None:
-        self._update(bundle_id, status="failed", error=error[:2000], finished_at=utcnow())
+    def failed(self, inp: EvidenceFailedInput) -> None:
+        self._update(inp.bundle_id, status="failed", error=inp.error[:2000], finished_at=utcnow())

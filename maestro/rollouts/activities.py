@@ -24,7 +24,15 @@ from maestro.edge import routes as edge
 from maestro.events.streams import audit_publisher, emit
 from maestro.observability import alerts as alertmod
 from maestro.policy import service as polsvc
-from maestro.rollouts.types import ApplyInput, GateRolloutInput, GateRolloutResult, MeasureInput, Measurement, ProjectInput
+from maestro.rollouts.types import (
+    ApplyInput,
+    GateRolloutInput,
+    GateRolloutResult,
+    MeasureInput,
+    Measurement,
+    ProjectInput,
+    RolledBackInput,
+)
 from maestro.states import rollout_transition
 
 
@@ -154,10 +162,10 @@ class RolloutActivities:
         return sha
 
     @activity.defn(name="rollout_rolled_back")
-    def rolled_back(self, rollout_id: str, reason: str) -> None:
+    def rolled_back(self, inp: RolledBackInput) -> None:
         """Fire the rollback alert (the projection already kept the evidence snapshot)."""
         with Session(self.engine, expire_on_commit=False) as s:
-            r = s.get(Rollout, rollout_id)
+            r = s.get(Rollout, inp.rollout_id)
             if r is None:
                 return
             if not r.snapshot_sha256:  # workflows started before the projection took the snapshot
@@ -177,7 +185,7 @@ class RolloutActivities:
                     "source": "maestro",
                 },
                 annotations={
-                    "summary": f"Rollout of {r.service} in {r.env} rolled back: {reason}",
+                    "summary": f"Rollout of {r.service} in {r.env} rolled back: {inp.reason}",
                     "rollout_url": f"{self.settings.effective_public_url.rstrip('/')}/rollouts/{r.id}",
                     "rolloutId": r.id,
                     **({"runId": r.run_id} if r.run_id else {}),

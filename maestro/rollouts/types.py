@@ -119,6 +119,15 @@ class GateRolloutInput:
 
 
 @dataclass
+class RolledBackInput:
+    """rollout_rolled_back: the rollout and why (fields in the order of its old positional arguments,
+    see maestro.workers.legacy)."""
+
+    rollout_id: str
+    reason: str
+
+
+@dataclass
 class GateRolloutResult:
     allowed: bool
     reasons: list[str] = field(default_factory=list)

@@ -22,6 +22,7 @@ from maestro.observability import liveness
 from maestro.observability.alerts import AlertActivities
 from maestro.rollouts.activities import RolloutActivities
 from maestro.temporal import connect
+from maestro.workers.legacy import PositionalInputs
 from maestro.workflows.alerts import AlertEvaluatorWorkflow
 from maestro.workflows.diagnostics import DiagnosticsWorkflow
 from maestro.workflows.evidence import EvidenceWorkflow
@@ -67,6 +68,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
             rollouts.gate,
         ],
         activity_executor=_executor(),
+        interceptors=[PositionalInputs()],
     )
 
 

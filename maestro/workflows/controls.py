@@ -9,6 +9,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from maestro.activities.projection import ProjectionActivities
     from maestro.shared import Redeemed, RedeemInput
 
 TICKETS_PATCH = "control-tickets-v1"
@@ -30,14 +31,12 @@ async def redeem(ticket: str, action: str) -> Redeemed | None:
     if not workflow.patched(TICKETS_PATCH):
         return None
     try:
-        redeemed: Redeemed = await workflow.execute_local_activity(
-            "redeem_control_ticket",
+        return await workflow.execute_local_activity_method(
+            ProjectionActivities.redeem_control_ticket,
             RedeemInput(ticket=ticket, workflow_id=workflow.info().workflow_id, action=action),
-            result_type=Redeemed,
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=RetryPolicy(maximum_attempts=5, non_retryable_error_types=["InvalidTicket"]),
         )
-        return redeemed
     except ActivityError as exc:
         cause = exc.cause
         reason = cause.message if isinstance(cause, ApplicationError) else str(exc)

@@ -8,6 +8,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from maestro.activities.diagnostics import diagnostic_step
     from maestro.shared import DiagnosticsInput, DiagnosticsResult, DiagnosticStepInput, DiagnosticStepResult
 
 
@@ -23,9 +24,8 @@ class DiagnosticsWorkflow:
         result = DiagnosticsResult(started_at=workflow.now().isoformat())
         for i in range(inp.steps):
             step: DiagnosticStepResult = await workflow.execute_activity(
-                "diagnostic_step",
+                diagnostic_step,
                 DiagnosticStepInput(index=i, seconds=inp.step_seconds),
-                result_type=DiagnosticStepResult,
                 start_to_close_timeout=timedelta(seconds=max(30.0, inp.step_seconds * 4)),
                 heartbeat_timeout=timedelta(seconds=2),
                 retry_policy=RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=5),

@@ -16,6 +16,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from maestro.rollouts.activities import RolloutActivities
     from maestro.rollouts.types import (
         ApplyInput,
         ControlInput,
@@ -25,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         MeasureInput,
         Measurement,
         ProjectInput,
+        RolledBackInput,
         RolloutInput,
         Step,
         holds,
@@ -91,9 +93,9 @@ class RolloutWorkflow:
             audit = self._audit(kind, who, weight=0)
             await self._project(event, message, history=noted, weight_changed=True, finished=True, snapshot=True, audit=audit)
             if kind == "rollback":
-                await workflow.execute_activity(
-                    "rollout_rolled_back",
-                    args=[inp.rollout_id, who.reason or "rolled back"],
+                await workflow.execute_activity_method(
+                    RolloutActivities.rolled_back,
+                    RolledBackInput(rollout_id=inp.rollout_id, reason=who.reason or "rolled back"),
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=QUICK,
                 )
@@ -118,10 +120,9 @@ class RolloutWorkflow:
             if self._interrupted():
                 self.failing = None
                 return
-            m: Measurement = await workflow.execute_activity(
-                "rollout_measure",
+            m: Measurement = await workflow.execute_activity_method(
+                RolloutActivities.measure,
                 MeasureInput(service=self.inp.service, analysis=a, window_s=a.interval_s),
-                result_type=Measurement,
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=QUICK,
             )
@@ -237,10 +238,9 @@ class RolloutWorkflow:
     async def promote(self, who: ControlInput) -> ControlResult:
         who = await self._authorize("promote", who)
         assert self.inp is not None
-        gate: GateRolloutResult = await workflow.execute_activity(
-            "rollout_gate",
+        gate: GateRolloutResult = await workflow.execute_activity_method(
+            RolloutActivities.gate,
             GateRolloutInput(rollout_id=self.inp.rollout_id, by=who.by),
-            result_type=GateRolloutResult,
             start_to_close_timeout=timedelta(seconds=60),
             retry_policy=QUICK,
         )
@@ -303,8 +303,8 @@ class RolloutWorkflow:
     async def _apply(self, weight: int, *, canary: bool, promote: bool = False) -> None:
         assert self.inp is not None
         inp = self.inp
-        await workflow.execute_activity(
-            "rollout_apply",
+        await workflow.execute_activity_method(
+            RolloutActivities.apply,
             ApplyInput(
                 rollout_id=inp.rollout_id,
                 service=inp.service,
@@ -331,8 +331,8 @@ class RolloutWorkflow:
         audit: dict[str, Any] | None = None,
     ) -> None:
         assert self.inp is not None
-        await workflow.execute_activity(
-            "rollout_project",
+        await workflow.execute_activity_method(
+            RolloutActivities.project,
             ProjectInput(
                 rollout_id=self.inp.rollout_id,
                 status=self.status,

@@ -15,6 +15,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
 
 with workflow.unsafe.imports_passed_through():
+    from maestro.activities.projection import ProjectionActivities
+    from maestro.activities.supply import SupplyActivities
     from maestro.pipelines.expr import ExprError, evaluate, evaluate_condition, interpolate
     from maestro.pipelines.shellsafe import make_safe
     from maestro.shared import (
@@ -188,10 +190,9 @@ class RunWorkflow:
     async def _attest(self, inp: AttestInput) -> None:
         """Signed SLSA provenance for the finished run (the control plane signs; retried; never fails the run)."""
         try:
-            await workflow.execute_activity(
-                "attest_run",
+            await workflow.execute_activity_method(
+                SupplyActivities.attest_run,
                 inp,
-                result_type=str,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=RetryPolicy(maximum_attempts=10, maximum_interval=timedelta(seconds=30)),
             )
@@ -327,10 +328,9 @@ class RunWorkflow:
         rid, env = self.inp.run_id, str(step.with_.get("env") or self.inp.env_name)
 
         async def work() -> tuple[bool, str, dict[str, str]]:
-            res: GateOutcome = await workflow.execute_activity(
-                "policy_gate",
+            res: GateOutcome = await workflow.execute_activity_method(
+                SupplyActivities.policy_gate,
                 GateInput(run_id=rid, key=step.key, env=env),
-                result_type=GateOutcome,
                 start_to_close_timeout=timedelta(minutes=2),
                 retry_policy=RetryPolicy(maximum_attempts=3),
             )
@@ -349,10 +349,9 @@ class RunWorkflow:
         rid, patterns = self.inp.run_id, [str(p) for p in step.with_.get("artifacts", [])]
 
         async def work() -> tuple[bool, str, dict[str, str]]:
-            signed: list[SignedArtifact] = await workflow.execute_activity(
-                "sign_artifacts",
+            signed: list[SignedArtifact] = await workflow.execute_activity_method(
+                SupplyActivities.sign_artifacts,
                 SignInput(run_id=rid, key=step.key, patterns=patterns),
-                result_type=list[SignedArtifact],
                 start_to_close_timeout=timedelta(minutes=5),
                 retry_policy=RetryPolicy(maximum_attempts=3),
             )
@@ -505,8 +504,8 @@ class RunWorkflow:
         assert self.inp is not None
         while self._pending:
             batch, self._pending = self._pending, []
-            await workflow.execute_local_activity(
-                "project_batch",
+            await workflow.execute_local_activity_method(
+                ProjectionActivities.project_batch,
                 ProjectionBatch(run_id=self.inp.run_id, items=batch),
                 start_to_close_timeout=PROJECTION_TIMEOUT,
                 retry_policy=PROJECTION_RETRY,
@@ -550,8 +549,8 @@ class RunWorkflow:
         if req.via == "api" or not workflow.patched("audit-direct-actions-v1"):
             return
         assert self.inp is not None
-        await workflow.execute_local_activity(
-            "audit_direct_action",
+        await workflow.execute_local_activity_method(
+            ProjectionActivities.audit_direct_action,
             DirectAction(run_id=self.inp.run_id, action=action, by=req.by, reason=req.reason, step=step, via=req.via),
             start_to_close_timeout=PROJECTION_TIMEOUT,
             retry_policy=PROJECTION_RETRY,

@@ -20,6 +20,7 @@ from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.supply import EvidenceBundle
 from maestro.domain.types import new_id
+from maestro.shared import EvidenceInput
 from maestro.states import EVIDENCE_RUN
 
 router = APIRouter(tags=["evidence"])
@@ -122,7 +123,9 @@ async def create_bundle(
         session, actor=principal.actor, action="evidence.create", target_type="run", target_id=run.id, change={"bundle": bid}
     )
     session.commit()
-    await temporal.start_workflow("EvidenceWorkflow", bid, id=b.workflow_id, task_queue=rt.settings.control_task_queue)
+    await temporal.start_workflow(
+        "EvidenceWorkflow", EvidenceInput(bundle_id=bid), id=b.workflow_id, task_queue=rt.settings.control_task_queue
+    )
     return public(b)
 
 
