@@ -19,7 +19,8 @@ export default defineConfig({
       baseUrl: false,
       throwOnError: true,
     },
-    "@hey-api/typescript",
+    // Enums (statuses) also as objects, so the UI lists them (filters) from the same schema.
+    { name: "@hey-api/typescript", enums: "javascript" },
     { name: "zod", compatibilityVersion: "mini" },
     {
       name: "@hey-api/sdk",

@@ -40,6 +40,15 @@ class RolloutStatus(StrEnum):
     aborted = "aborted"
 
 
+class EvidenceStatus(StrEnum):
+    """A witness bundle being collected (EvidenceWorkflow)."""
+
+    pending = "pending"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
 class AlertState(StrEnum):
     firing = "firing"
     resolved = "resolved"  # may fire again (same fingerprint)

@@ -21,7 +21,8 @@ from maestro.config import Settings
 from maestro.domain.models import Environment, LoginSession, RoleBinding, Tenant, User
 from maestro.domain.security import hash_password, sha256_hex
 from maestro.domain.types import utcnow
-from maestro.events.streams import TOPICS, emit, stream_key
+from maestro.events.payloads import PolicyDeniedEvent, RunEvent, StepEvent, StreamEvent
+from maestro.events.streams import TOPICS, stream_key
 from maestro.observability import alerts as alertmod
 from tests.factories import PASSWORD, make_runs
 from tests.services import live_api, sse_frames
@@ -139,7 +140,10 @@ def _frames(
 
 
 def _probe(r: redis.Redis, key: str, tenant: str, env: str, marker: str) -> None:
-    emit(r, key, "probe", entity="probe", id=marker, payload={}, tenant=tenant, env=env)
+    """An envelope of no real type (producers cannot make one: make_envelope checks types), so no real
+    event of the topic is mistaken for it; the route filters by tenant and env alone."""
+    probe = {"ts": "2026-11-30T00:00:00Z", "type": "probe", "id": marker, "entity": "probe", "payload": {}}
+    r.xadd(stream_key(key), {"e": json.dumps(probe | {"traceId": "", "tenant": tenant, "env": env})})
 
 
 def test_every_topic_has_a_rest_list_to_mirror() -> None:
@@ -283,6 +287,13 @@ def test_real_producers_say_whose_their_events_are(server_with_workers: str, eng
     frames = _frames(c, "/api/streams/runs", lambda f: f["event"] == "run_completed" and f["data"]["id"] in started, start)
     mine = [f["data"] for f in frames if f["data"].get("id") in started]
     assert mine and all(e["tenant"] == world.tenant_id and e["env"] == "staging" for e in mine), mine
+    # each is what the OpenAPI document says the stream carries, under its own event name
+    typed = [(f["event"], StreamEvent.model_validate(f["data"]).root) for f in frames if f["data"].get("id") in started]
+    assert all(name == ev.type for name, ev in typed)
+    step_started = [ev for _, ev in typed if isinstance(ev, StepEvent) and ev.type == "step_started"]
+    assert step_started and all(ev.payload.started_at is not None for ev in step_started), "step_started carries the runner's start"
+    done = [ev for _, ev in typed if isinstance(ev, RunEvent) and ev.type == "run_completed"]
+    assert done and done[-1].payload.status == "succeeded" and done[-1].payload.steps_done == 1
     bad = {"env": "prod", "artifacts": [{"path": "app.whl", "sha256": "a" * 64, "signed": False}]}
 
     def deny() -> None:
@@ -291,3 +302,5 @@ def test_real_producers_say_whose_their_events_are(server_with_workers: str, eng
 
     frames = _frames(c, "/api/streams/policies", lambda f: f["event"] == "policy_denied", deny)
     assert frames[-1]["data"]["tenant"] == world.tenant_id
+    denied = StreamEvent.model_validate(frames[-1]["data"]).root
+    assert isinstance(denied, PolicyDeniedEvent) and denied.payload.reasons and denied.payload.point == "promote"

@@ -15,42 +15,46 @@ from maestro.domain import tickets
 from maestro.domain.auditlog import append_audit, publish_audit_with
 from maestro.domain.runs import Run, StepRun
 from maestro.events import make_envelope
+from maestro.events.payloads import RunEventPayload, StepEventPayload
 from maestro.events.streams import LOG_STREAM_TTL_SECONDS, add, audit_publisher, logs_key
 from maestro.shared import DirectAction, ProjectionBatch, Redeemed, RedeemInput, RunUpdate, StepUpdate, direct_actor
-from maestro.states import TERMINAL_RUN, TERMINAL_STEP, run_transition
+from maestro.states import TERMINAL_RUN, TERMINAL_STEP, RunStatus, StepStatus, run_transition
 
 
 def _dt(v: str | None) -> datetime | None:
     return datetime.fromisoformat(v) if v else None
 
 
-def run_payload(run: Run, steps: list[StepRun]) -> dict[str, Any]:
-    return {
-        "runId": run.id,
-        "workflowId": run.workflow_id,
-        "pipeline": run.pipeline_name,
-        "number": run.number,
-        "env": run.env,
-        "status": run.status,
-        "paused": run.paused,
-        "stepsDone": sum(1 for s in steps if s.status in TERMINAL_STEP),
-        "stepsTotal": len(steps),
-        "costUsd": round(run.cost_usd, 6),
-        "durationMs": run.duration_ms,
-    }
+def run_payload(run: Run, steps: list[StepRun]) -> RunEventPayload:
+    return RunEventPayload(
+        run_id=run.id,
+        workflow_id=run.workflow_id,
+        pipeline=run.pipeline_name,
+        number=run.number,
+        env=run.env,
+        status=RunStatus(run.status),
+        paused=run.paused,
+        steps_done=sum(1 for s in steps if s.status in TERMINAL_STEP),
+        steps_total=len(steps),
+        cost_usd=round(run.cost_usd, 6),
+        duration_ms=run.duration_ms,
+        error=run.error,
+    )
 
 
-def step_payload(st: StepRun) -> dict[str, Any]:
-    return {
-        "runId": st.run_id,
-        "key": st.key,
-        "name": st.name,
-        "status": st.status,
-        "attempt": st.attempt,
-        "exitCode": st.exit_code,
-        "durationMs": st.duration_ms,
-        "message": st.message,
-    }
+def step_payload(st: StepRun) -> StepEventPayload:
+    return StepEventPayload(
+        run_id=st.run_id,
+        key=st.key,
+        name=st.name,
+        status=StepStatus(st.status),
+        attempt=st.attempt,
+        exit_code=st.exit_code,
+        duration_ms=st.duration_ms,
+        message=st.message,
+        started_at=st.started_at,
+        finished_at=st.finished_at,
+    )
 
 
 def _merge_attempt(attempts: list[dict[str, Any]], upd: StepUpdate) -> list[dict[str, Any]]:
@@ -194,7 +198,7 @@ class ProjectionActivities:
     @activity.defn(name="project_batch")
     def project_batch(self, batch: ProjectionBatch) -> None:
         """Apply updates in order in one transaction, then publish their events."""
-        events: list[tuple[str, dict[str, Any]]] = []
+        events: list[tuple[str, RunEventPayload | StepEventPayload]] = []
         with Session(self.engine, expire_on_commit=False) as s:
             run = s.get(Run, batch.run_id)
             if run is None:  # retrying cannot bring it back: fail the batch for good rather than stall the run

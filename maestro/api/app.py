@@ -104,7 +104,8 @@ def _allowed_methods(app: FastAPI) -> Callable[[str], list[str]]:
 
 
 def _document_security(app: FastAPI) -> None:
-    """securitySchemes and, per operation, whether it needs them (public routes say `security: []`)."""
+    """securitySchemes and, per operation, whether it needs them (public routes say `security: []`); a
+    streamed body's schema is its model's alone."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -123,6 +124,11 @@ def _document_security(app: FastAPI) -> None:
             for method, op in ops.items():
                 if (path, method) in public:
                     op["security"] = []
+                for resp in op.get("responses", {}).values():
+                    for content in resp.get("content", {}).values():
+                        # a streaming route's model (SSE) meets FastAPI's `type: string` for non-JSON bodies
+                        if "$ref" in content.get("schema", {}):
+                            content["schema"].pop("type", None)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
@@ -160,7 +166,7 @@ async def _health_loop(rt: Runtime) -> None:
                     type="health_changed",
                     entity="system",
                     id="ready",
-                    payload=result.model_dump(mode="json", by_alias=True),
+                    payload=result,
                     tenant="",  # installation-wide
                 )
                 await publish(rt.redis, "system", env, maxlen=1000)

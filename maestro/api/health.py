@@ -14,7 +14,7 @@ from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from maestro.api.deps import Runtime
-from maestro.api.schemas import CheckPublic, ReadyPublic, WorkerQueuePublic
+from maestro.events.payloads import CheckPublic, ReadyPublic, WorkerQueuePublic
 from maestro.observability import liveness
 from maestro.shared import runner_queue
 

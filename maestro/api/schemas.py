@@ -191,38 +191,6 @@ class AuditVerifyPublic(ApiModel):
     reason: str | None
 
 
-class CheckPublic(ApiModel):
-    status: Literal["up", "down"]
-    latency_ms: float
-    error: str | None = None
-
-
-class WorkerQueuePublic(ApiModel):
-    """Who serves a task queue, from Temporal's pollers (and the runners' own heartbeats)."""
-
-    kind: Literal["worker", "runner"]
-    pool: str = Field(description="The control task queue for the worker, the pool for runners.")
-    task_queue: str
-    status: Literal["up", "down"]
-    pollers: int = Field(description="Workers Temporal saw polling this queue in the last 75 s.")
-    last_poll_at: datetime | None = None
-    processes: int = Field(
-        0, description="Processes whose heartbeat is current (runners are busy, not gone, when only these remain)."
-    )
-    workspace_bytes: int | None = Field(None, description="Runners: disk used by step workspaces on their hosts.")
-    message: str = ""
-
-
-class ReadyPublic(ApiModel):
-    status: Literal["ok", "degraded"]
-    checks: dict[str, CheckPublic]
-    workers: list[WorkerQueuePublic] = Field(
-        default_factory=list,
-        description="The control worker and each runner pool. A missing one leaves the API ready (200) but nothing "
-        "progresses: runs stay queued and controls answer 503 naming it.",
-    )
-
-
 class HealthPublic(ApiModel):
     status: Literal["ok"]
     version: str

@@ -10,6 +10,7 @@ from sqlmodel import Field, SQLModel, col
 
 from maestro.domain import runs as _runs  # noqa: F401  (tables these rows reference by foreign key)
 from maestro.domain.types import UTCDateTime, new_id, utcnow
+from maestro.states import EvidenceStatus
 
 
 class SigningKey(SQLModel, table=True):
@@ -113,7 +114,7 @@ class EvidenceBundle(SQLModel, table=True):
     tenant_id: str = Field(foreign_key="tenant.id")
     run_id: str = Field(foreign_key="run.id")
     workflow_id: str = Field(max_length=200)
-    status: str = Field(default="pending", max_length=16)  # pending | running | succeeded | failed
+    status: str = Field(default=EvidenceStatus.pending, max_length=16)
     stage: str = Field(default="", max_length=64)
     done: int = 0
     total: int = 0

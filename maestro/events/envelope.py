@@ -1,49 +1,35 @@
+"""Building stream events: one call that picks the typed envelope of an event type."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
-
-from pydantic import BaseModel, Field
 
 from maestro.domain.types import new_id
-
-
-class Envelope(BaseModel):
-    """What every stream carries: ``{ts, type, id, entity, payload, traceId, tenant, env}``.
-
-    ``tenant`` and ``env`` say whose the event is: the stream route delivers an event only to a
-    caller who may read it through the REST list of the same topic.
-    """
-
-    ts: datetime
-    type: str
-    id: str
-    entity: str
-    payload: dict[str, Any] = Field(default_factory=dict)
-    trace_id: str = Field("", serialization_alias="traceId", validation_alias="traceId")
-    tenant: str = Field("", description="Tenant id of the entity; empty for installation-wide events (health, audit).")
-    env: str = Field("", description="Environment name of the entity when it lives in one (runs, rollouts, services).")
-
-    model_config = {"populate_by_name": True}
+from maestro.events.payloads import Envelope, StreamEvent
+from maestro.wire import ApiModel
 
 
 def make_envelope(
     *,
     type: str,
     entity: str,
-    payload: dict[str, Any],
+    payload: ApiModel,
     tenant: str,
     env: str = "",
     id: str | None = None,
     trace_id: str = "",
 ) -> Envelope:
-    return Envelope(
-        ts=datetime.now(UTC),
-        type=type,
-        id=id or new_id(),
-        entity=entity,
-        payload=payload,
-        trace_id=trace_id,
-        tenant=tenant,
-        env=env,
-    )
+    """The envelope of a ``type`` event; a payload that is not that type's model is refused
+    (pydantic ValidationError), so what a stream carries is what the OpenAPI document says."""
+    return StreamEvent.model_validate(
+        {
+            "ts": datetime.now(UTC),
+            "type": type,
+            "id": id or new_id(),
+            "entity": entity,
+            "payload": payload,
+            "trace_id": trace_id,
+            "tenant": tenant,
+            "env": env,
+        }
+    ).root

@@ -10,8 +10,9 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 from redis.client import Pipeline
 
-from maestro.events.envelope import Envelope, make_envelope
-from maestro.events.payloads import AuditEventPublic  # the event carries the API's public shape
+from maestro.events.envelope import make_envelope
+from maestro.events.payloads import AuditEventPublic, Envelope
+from maestro.wire import ApiModel
 
 if TYPE_CHECKING:
     from maestro.domain.models import AuditEvent
@@ -39,7 +40,7 @@ TOPICS: dict[str, Topic] = {
         Topic(
             "runs",
             "runs:read",
-            "run_started, step_started, step_completed, run_progress, approval_requested, run_completed",
+            "run_started, step_started, step_updated, step_completed, run_progress, approval_requested, run_completed",
             "env",
         ),
         Topic("logs", "runs:read", "log_line of one run (pass ?run=ID)", "run"),
@@ -87,7 +88,7 @@ def emit(
     *,
     entity: str,
     id: str,
-    payload: dict[str, Any],
+    payload: ApiModel,
     tenant: str,
     env: str = "",
     maxlen: int = 10_000,
@@ -104,7 +105,7 @@ def audit_publisher(redis: SyncRedis, maxlen: int = 10_000) -> Callable[[AuditEv
             type="audit_appended",
             entity="audit_event",
             id=ev.id,
-            payload=AuditEventPublic.model_validate(ev).model_dump(mode="json", by_alias=True),
+            payload=AuditEventPublic.model_validate(ev),
             trace_id=ev.trace_id,
             tenant="",  # the audit chain is installation-wide, as GET /api/audit lists it
         )

@@ -26,6 +26,7 @@ from maestro.domain.runs import Alert, Run, StepRun
 from maestro.domain.supply import PolicyDecision, counted_denial
 from maestro.domain.types import utcnow
 from maestro.events import make_envelope
+from maestro.events.payloads import AlertEventPayload
 from maestro.events.streams import add
 from maestro.observability import liveness
 from maestro.observability import slo as slomod
@@ -85,18 +86,8 @@ class Firing:
     annotations: dict[str, str]
 
 
-def alert_payload(a: Alert) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "fingerprint": a.fingerprint,
-        "name": a.name,
-        "severity": a.severity,
-        "state": a.state,
-        "labels": a.labels,
-        "annotations": a.annotations,
-        "startsAt": a.starts_at.isoformat(),
-        "endsAt": a.ends_at.isoformat() if a.ends_at else None,
-    }
+def alert_payload(a: Alert) -> AlertEventPayload:
+    return AlertEventPayload.model_validate(a)
 
 
 def publish_alert(redis: Redis | Pipeline, kind: str, a: Alert, *, maxlen: int = 10_000) -> None:

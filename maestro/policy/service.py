@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from maestro.domain.supply import Policy, PolicyDecision, PolicyRevision
 from maestro.domain.types import new_id, utcnow
+from maestro.events.payloads import PolicyDeniedPayload
 from maestro.events.streams import emit
 from maestro.policy import engine
 from maestro.policy.starters import STARTERS
@@ -155,13 +156,13 @@ def gate(
                 id=batch,
                 tenant=tenant_id,
                 maxlen=stream_maxlen,
-                payload={
-                    "decisionId": batch,
-                    "point": point,
-                    "subject": subject,
-                    "reasons": out.reasons,
-                    "policies": [d.policy_name for d in out.decisions if not d.allowed],
-                },
+                payload=PolicyDeniedPayload(
+                    decision_id=batch,
+                    point=point,
+                    subject=subject,
+                    reasons=out.reasons,
+                    policies=[d.policy_name for d in out.decisions if not d.allowed],
+                ),
             )
         except Exception:
             log.warning("policy_denied event not published", exc_info=True)

@@ -21,6 +21,7 @@ from maestro.domain.rollouts import Rollout
 from maestro.domain.runs import Alert, Run
 from maestro.domain.types import utcnow
 from maestro.edge import routes as edge
+from maestro.events.payloads import AnalysisRecord, RolloutEventPayload, RolloutHistoryEntry
 from maestro.events.streams import audit_publisher, emit
 from maestro.observability import alerts as alertmod
 from maestro.policy import service as polsvc
@@ -33,21 +34,25 @@ from maestro.rollouts.types import (
     ProjectInput,
     RolledBackInput,
 )
-from maestro.states import rollout_transition
+from maestro.states import RolloutStatus, rollout_transition
 
 
-def rollout_payload(r: Rollout) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "service": r.service,
-        "env": r.env,
-        "status": r.status,
-        "stepIndex": r.step_index,
-        "steps": len(r.steps),
-        "weight": r.weight,
-        "message": r.message,
-        "runId": r.run_id,
-    }
+def rollout_payload(
+    r: Rollout, *, history: dict[str, Any] | None = None, analysis: dict[str, Any] | None = None
+) -> RolloutEventPayload:
+    return RolloutEventPayload(
+        id=r.id,
+        service=r.service,
+        env=r.env,
+        status=RolloutStatus(r.status),
+        step_index=r.step_index,
+        steps=len(r.steps),
+        weight=r.weight,
+        message=r.message,
+        run_id=r.run_id,
+        history=RolloutHistoryEntry.model_validate(history) if history is not None else None,
+        analysis=AnalysisRecord.model_validate(analysis) if analysis is not None else None,
+    )
 
 
 class RolloutActivities:
@@ -97,6 +102,11 @@ class RolloutActivities:
     @activity.defn(name="rollout_project")
     def project(self, inp: ProjectInput) -> None:
         now = utcnow()
+        # the records the workflow made must be what the API and the stream publish: check them before anything changes
+        if inp.history is not None:
+            RolloutHistoryEntry.model_validate(inp.history)
+        if inp.analysis is not None:
+            AnalysisRecord.model_validate(inp.analysis)
         with Session(self.engine) as s:
             r = s.get(Rollout, inp.rollout_id)
             if r is None:
@@ -138,7 +148,7 @@ class RolloutActivities:
             s.commit()
             for a in resolved:
                 alertmod.publish_alert(self.redis, "alert_resolved", a, maxlen=self.settings.stream_maxlen)
-            payload = rollout_payload(r) | {"history": inp.history, "analysis": inp.analysis}
+            payload = rollout_payload(r, history=inp.history, analysis=inp.analysis)
             tenant, env = r.tenant_id, r.env
         emit(
             self.redis,

@@ -22,6 +22,7 @@ from maestro.edge import routes as edge
 from maestro.pipelines.spec import duration_schema, parse_duration
 from maestro.rollouts.types import Analysis, RolloutInput, Step, parse_condition
 from maestro.states import ACTIVE_ROLLOUT
+from maestro.wire import ApiModel
 
 UPSTREAM_URL = r"^https?://[^/?#\s]+"  # the schema's word; upstream_url checks the rest
 
@@ -125,6 +126,28 @@ DEFAULT_STEPS = [
     {"analysis": {}},
     {"setWeight": 100},
 ]
+
+
+class AnalysisPublic(ApiModel):
+    """An analysis step as stored: the request's fields with its defaults and the interval in seconds."""
+
+    metric: Literal["error_rate", "latency_p95_ms", "promql"] = "error_rate"
+    provider: Literal["edge", "prometheus"] = "edge"
+    query: str = ""
+    success_condition: str = "< 0.05"
+    interval: int = Field(10, description="Seconds between measurements (each measurement's window)")
+    count: int = 3
+    failure_limit: int = 0
+    inconclusive_limit: int = 1
+    min_requests: int = 10
+
+
+class RolloutStepPublic(ApiModel):
+    """A step as stored: exactly one of setWeight, pause (seconds; 0 waits for resume or promote), analysis."""
+
+    set_weight: int | None = None
+    pause: int | None = None
+    analysis: AnalysisPublic | None = None
 
 
 class RolloutCreate(InputModel):

@@ -15,6 +15,90 @@ export type AckInput = {
 };
 
 /**
+ * AlertEvent
+ */
+export type AlertEvent = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Id
+     *
+     * The entity's id (a run's, an alert's, ...).
+     */
+    id: string;
+    /**
+     * Entity
+     */
+    entity: string;
+    /**
+     * Traceid
+     */
+    traceId?: string;
+    /**
+     * Tenant
+     *
+     * Tenant id of the entity; empty for installation-wide events (health, audit).
+     */
+    tenant?: string;
+    /**
+     * Env
+     *
+     * Environment name of the entity when it lives in one (runs, rollouts, services).
+     */
+    env?: string;
+    /**
+     * Type
+     */
+    type: 'alert_fired' | 'alert_resolved' | 'alert_acked' | 'alert_assigned';
+    payload: AlertEventPayload;
+};
+
+/**
+ * AlertEventPayload
+ */
+export type AlertEventPayload = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Fingerprint
+     */
+    fingerprint: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Severity
+     */
+    severity: string;
+    state: AlertState;
+    /**
+     * Labels
+     */
+    labels: {
+        [key: string]: string;
+    };
+    /**
+     * Annotations
+     */
+    annotations: {
+        [key: string]: string;
+    };
+    /**
+     * Startsat
+     */
+    startsAt: string;
+    /**
+     * Endsat
+     */
+    endsAt: string | null;
+};
+
+/**
  * AlertPublic
  */
 export type AlertPublic = {
@@ -34,10 +118,7 @@ export type AlertPublic = {
      * Severity
      */
     severity: string;
-    /**
-     * State
-     */
-    state: string;
+    state: AlertState;
     /**
      * Labels
      */
@@ -96,6 +177,112 @@ export type AlertPublic = {
      * PagerDuty delivery: last outcome
      */
     pagerdutyStatus: string;
+};
+
+/**
+ * AlertState
+ */
+export const AlertState = { FIRING: 'firing', RESOLVED: 'resolved' } as const;
+
+/**
+ * AlertState
+ */
+export type AlertState = typeof AlertState[keyof typeof AlertState];
+
+/**
+ * AnalysisPublic
+ *
+ * An analysis step as stored: the request's fields with its defaults and the interval in seconds.
+ */
+export type AnalysisPublic = {
+    /**
+     * Metric
+     */
+    metric?: 'error_rate' | 'latency_p95_ms' | 'promql';
+    /**
+     * Provider
+     */
+    provider?: 'edge' | 'prometheus';
+    /**
+     * Query
+     */
+    query?: string;
+    /**
+     * Successcondition
+     */
+    successCondition?: string;
+    /**
+     * Interval
+     *
+     * Seconds between measurements (each measurement's window)
+     */
+    interval?: number;
+    /**
+     * Count
+     */
+    count?: number;
+    /**
+     * Failurelimit
+     */
+    failureLimit?: number;
+    /**
+     * Inconclusivelimit
+     */
+    inconclusiveLimit?: number;
+    /**
+     * Minrequests
+     */
+    minRequests?: number;
+};
+
+/**
+ * AnalysisRecord
+ *
+ * One measurement of a canary analysis and its outcome.
+ */
+export type AnalysisRecord = {
+    /**
+     * At
+     */
+    at: string;
+    /**
+     * Step
+     */
+    step?: number | null;
+    /**
+     * Measurement
+     *
+     * 1-based measurement number within its analysis step
+     */
+    measurement?: number | null;
+    /**
+     * Metric
+     */
+    metric: string;
+    /**
+     * Provider
+     */
+    provider?: string;
+    /**
+     * Value
+     */
+    value: number | null;
+    /**
+     * Requests
+     */
+    requests?: number | null;
+    /**
+     * Condition
+     */
+    condition: string;
+    /**
+     * Outcome
+     */
+    outcome: 'passed' | 'failed' | 'inconclusive';
+    /**
+     * Detail
+     */
+    detail?: string;
 };
 
 /**
@@ -238,6 +425,47 @@ export type Attestations = {
      * Problems
      */
     problems: Array<string>;
+};
+
+/**
+ * AuditAppendedEvent
+ */
+export type AuditAppendedEvent = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Id
+     *
+     * The entity's id (a run's, an alert's, ...).
+     */
+    id: string;
+    /**
+     * Entity
+     */
+    entity: string;
+    /**
+     * Traceid
+     */
+    traceId?: string;
+    /**
+     * Tenant
+     *
+     * Tenant id of the entity; empty for installation-wide events (health, audit).
+     */
+    tenant?: string;
+    /**
+     * Env
+     *
+     * Environment name of the entity when it lives in one (runs, rollouts, services).
+     */
+    env?: string;
+    /**
+     * Type
+     */
+    type: 'audit_appended';
+    payload: AuditEventPublic;
 };
 
 /**
@@ -639,12 +867,7 @@ export type EvidencePublic = {
      * Workflowid
      */
     workflowId: string;
-    /**
-     * Status
-     *
-     * pending, running, succeeded or failed
-     */
-    status: string;
+    status: EvidenceStatus;
     /**
      * Stage
      *
@@ -697,6 +920,25 @@ export type EvidencePublic = {
      */
     downloadUrl: string | null;
 };
+
+/**
+ * EvidenceStatus
+ *
+ * A witness bundle being collected (EvidenceWorkflow).
+ */
+export const EvidenceStatus = {
+    PENDING: 'pending',
+    RUNNING: 'running',
+    SUCCEEDED: 'succeeded',
+    FAILED: 'failed'
+} as const;
+
+/**
+ * EvidenceStatus
+ *
+ * A witness bundle being collected (EvidenceWorkflow).
+ */
+export type EvidenceStatus = typeof EvidenceStatus[keyof typeof EvidenceStatus];
 
 /**
  * EvidenceSummary
@@ -860,6 +1102,47 @@ export type FlakyTest = {
      * Commits on which this test both passed and failed.
      */
     commits: number;
+};
+
+/**
+ * HealthChangedEvent
+ */
+export type HealthChangedEvent = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Id
+     *
+     * The entity's id (a run's, an alert's, ...).
+     */
+    id: string;
+    /**
+     * Entity
+     */
+    entity: string;
+    /**
+     * Traceid
+     */
+    traceId?: string;
+    /**
+     * Tenant
+     *
+     * Tenant id of the entity; empty for installation-wide events (health, audit).
+     */
+    tenant?: string;
+    /**
+     * Env
+     *
+     * Environment name of the entity when it lives in one (runs, rollouts, services).
+     */
+    env?: string;
+    /**
+     * Type
+     */
+    type: 'health_changed';
+    payload: ReadyPublic;
 };
 
 /**
@@ -1156,6 +1439,87 @@ export type Kpis = {
      * Steps of active runs not finished yet
      */
     queueDepth: number;
+};
+
+/**
+ * LogLine
+ *
+ * One line of a step's output, as the logs stream and GET /api/runs/{id}/logs (NDJSON) carry it.
+ */
+export type LogLine = {
+    /**
+     * Ts
+     *
+     * When the line was read (ISO 8601, UTC).
+     */
+    ts: string;
+    /**
+     * Step
+     */
+    step: string;
+    /**
+     * Stream
+     */
+    stream: 'stdout' | 'stderr' | 'system';
+    /**
+     * Line
+     */
+    line: string;
+    /**
+     * N
+     *
+     * Line number within the step's execution, from 1.
+     */
+    n: number;
+    /**
+     * Attempt
+     */
+    attempt: number;
+    /**
+     * Execution
+     */
+    execution?: number;
+};
+
+/**
+ * LogLineEvent
+ */
+export type LogLineEvent = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Id
+     *
+     * The entity's id (a run's, an alert's, ...).
+     */
+    id: string;
+    /**
+     * Entity
+     */
+    entity: string;
+    /**
+     * Traceid
+     */
+    traceId?: string;
+    /**
+     * Tenant
+     *
+     * Tenant id of the entity; empty for installation-wide events (health, audit).
+     */
+    tenant?: string;
+    /**
+     * Env
+     *
+     * Environment name of the entity when it lives in one (runs, rollouts, services).
+     */
+    env?: string;
+    /**
+     * Type
+     */
+    type: 'log_line';
+    payload: LogLine;
 };
 
 /**
@@ -1645,6 +2009,79 @@ export type PolicyCreate = {
 };
 
 /**
+ * PolicyDeniedEvent
+ */
+export type PolicyDeniedEvent = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Id
+     *
+     * The entity's id (a run's, an alert's, ...).
+     */
+    id: string;
+    /**
+     * Entity
+     */
+    entity: string;
+    /**
+     * Traceid
+     */
+    traceId?: string;
+    /**
+     * Tenant
+     *
+     * Tenant id of the entity; empty for installation-wide events (health, audit).
+     */
+    tenant?: string;
+    /**
+     * Env
+     *
+     * Environment name of the entity when it lives in one (runs, rollouts, services).
+     */
+    env?: string;
+    /**
+     * Type
+     */
+    type: 'policy_denied';
+    payload: PolicyDeniedPayload;
+};
+
+/**
+ * PolicyDeniedPayload
+ */
+export type PolicyDeniedPayload = {
+    /**
+     * Decisionid
+     */
+    decisionId: string;
+    /**
+     * Point
+     *
+     * Where the gate stands: admission, promotion, …
+     */
+    point: string;
+    /**
+     * Subject
+     *
+     * What was judged, e.g. the run or rollout it concerns.
+     */
+    subject: string;
+    /**
+     * Reasons
+     */
+    reasons: Array<string>;
+    /**
+     * Policies
+     *
+     * The policies that denied.
+     */
+    policies: Array<string>;
+};
+
+/**
  * PolicyDetail
  */
 export type PolicyDetail = {
@@ -2098,10 +2535,7 @@ export type RolloutActionResult = {
      * Action
      */
     action: string;
-    /**
-     * Status
-     */
-    status: string;
+    status: RolloutStatus;
     /**
      * Weight
      */
@@ -2138,6 +2572,136 @@ export type RolloutCreate = {
 };
 
 /**
+ * RolloutEvent
+ */
+export type RolloutEvent = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Id
+     *
+     * The entity's id (a run's, an alert's, ...).
+     */
+    id: string;
+    /**
+     * Entity
+     */
+    entity: string;
+    /**
+     * Traceid
+     */
+    traceId?: string;
+    /**
+     * Tenant
+     *
+     * Tenant id of the entity; empty for installation-wide events (health, audit).
+     */
+    tenant?: string;
+    /**
+     * Env
+     *
+     * Environment name of the entity when it lives in one (runs, rollouts, services).
+     */
+    env?: string;
+    /**
+     * Type
+     */
+    type: 'rollout_started' | 'rollout_step' | 'analysis_completed' | 'rollout_paused' | 'rollout_resumed' | 'rollout_promoted' | 'rollout_rolled_back' | 'rollout_aborted';
+    payload: RolloutEventPayload;
+};
+
+/**
+ * RolloutEventPayload
+ */
+export type RolloutEventPayload = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Service
+     */
+    service: string;
+    /**
+     * Env
+     */
+    env: string;
+    status: RolloutStatus;
+    /**
+     * Stepindex
+     */
+    stepIndex: number;
+    /**
+     * Steps
+     *
+     * How many steps the rollout has (not the steps themselves).
+     */
+    steps: number;
+    /**
+     * Weight
+     */
+    weight: number;
+    /**
+     * Message
+     */
+    message: string;
+    /**
+     * Runid
+     */
+    runId: string | null;
+    /**
+     * The control this event records, if any.
+     */
+    history?: RolloutHistoryEntry | null;
+    /**
+     * The measurement this event records, if any.
+     */
+    analysis?: AnalysisRecord | null;
+};
+
+/**
+ * RolloutHistoryEntry
+ *
+ * A control applied to a rollout: by whom, why, at which weight and step.
+ */
+export type RolloutHistoryEntry = {
+    /**
+     * At
+     */
+    at: string;
+    /**
+     * Action
+     *
+     * pause, resume, promote, rollback, abort
+     */
+    action: string;
+    /**
+     * By
+     */
+    by?: string;
+    /**
+     * Reason
+     */
+    reason?: string;
+    /**
+     * Weight
+     */
+    weight?: number | null;
+    /**
+     * Step
+     */
+    step?: number | null;
+    /**
+     * Via
+     *
+     * api, temporal or analysis (empty on records older than the field)
+     */
+    via?: string;
+};
+
+/**
  * RolloutPublic
  */
 export type RolloutPublic = {
@@ -2161,10 +2725,7 @@ export type RolloutPublic = {
      * Workflowid
      */
     workflowId: string;
-    /**
-     * Status
-     */
-    status: string;
+    status: RolloutStatus;
     /**
      * Stepindex
      */
@@ -2184,27 +2745,19 @@ export type RolloutPublic = {
     /**
      * Steps
      */
-    steps: Array<{
-        [key: string]: unknown;
-    }>;
+    steps: Array<RolloutStepPublic>;
     /**
      * History
      */
-    history: Array<{
-        [key: string]: unknown;
-    }>;
+    history: Array<RolloutHistoryEntry>;
     /**
      * Analyses
      */
-    analyses: Array<{
-        [key: string]: unknown;
-    }>;
+    analyses: Array<AnalysisRecord>;
     /**
      * Weights
      */
-    weights: Array<{
-        [key: string]: unknown;
-    }>;
+    weights: Array<WeightPoint>;
     /**
      * Message
      */
@@ -2229,6 +2782,39 @@ export type RolloutPublic = {
      * Finishedat
      */
     finishedAt: string | null;
+};
+
+/**
+ * RolloutStatus
+ */
+export const RolloutStatus = {
+    RUNNING: 'running',
+    PAUSED: 'paused',
+    SUCCEEDED: 'succeeded',
+    ROLLED_BACK: 'rolled_back',
+    ABORTED: 'aborted'
+} as const;
+
+/**
+ * RolloutStatus
+ */
+export type RolloutStatus = typeof RolloutStatus[keyof typeof RolloutStatus];
+
+/**
+ * RolloutStepPublic
+ *
+ * A step as stored: exactly one of setWeight, pause (seconds; 0 waits for resume or promote), analysis.
+ */
+export type RolloutStepPublic = {
+    /**
+     * Setweight
+     */
+    setWeight?: number | null;
+    /**
+     * Pause
+     */
+    pause?: number | null;
+    analysis?: AnalysisPublic | null;
 };
 
 /**
@@ -2374,10 +2960,7 @@ export type RunDetail = {
      * Workflowid
      */
     workflowId: string;
-    /**
-     * Status
-     */
-    status: string;
+    status: RunStatus;
     /**
      * Env
      */
@@ -2493,6 +3076,102 @@ export type RunDetail = {
 };
 
 /**
+ * RunEvent
+ */
+export type RunEvent = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Id
+     *
+     * The entity's id (a run's, an alert's, ...).
+     */
+    id: string;
+    /**
+     * Entity
+     */
+    entity: string;
+    /**
+     * Traceid
+     */
+    traceId?: string;
+    /**
+     * Tenant
+     *
+     * Tenant id of the entity; empty for installation-wide events (health, audit).
+     */
+    tenant?: string;
+    /**
+     * Env
+     *
+     * Environment name of the entity when it lives in one (runs, rollouts, services).
+     */
+    env?: string;
+    /**
+     * Type
+     */
+    type: 'run_started' | 'run_progress' | 'run_completed';
+    payload: RunEventPayload;
+};
+
+/**
+ * RunEventPayload
+ *
+ * A run's summary as it changed (run_started, run_progress, run_completed).
+ */
+export type RunEventPayload = {
+    /**
+     * Runid
+     */
+    runId: string;
+    /**
+     * Workflowid
+     */
+    workflowId: string;
+    /**
+     * Pipeline
+     */
+    pipeline: string;
+    /**
+     * Number
+     */
+    number: number;
+    /**
+     * Env
+     */
+    env: string;
+    status: RunStatus;
+    /**
+     * Paused
+     */
+    paused: boolean;
+    /**
+     * Stepsdone
+     */
+    stepsDone: number;
+    /**
+     * Stepstotal
+     */
+    stepsTotal: number;
+    /**
+     * Costusd
+     */
+    costUsd: number;
+    /**
+     * Durationms
+     */
+    durationMs: number | null;
+    /**
+     * Error
+     *
+     * Why a failed run failed (its failed steps), once it has.
+     */
+    error?: string | null;
+};
+
+/**
  * RunFailure
  *
  * Why a failed run failed: its first failed step (in pipeline order) and that step's last stderr lines.
@@ -2574,10 +3253,7 @@ export type RunPublic = {
      * Workflowid
      */
     workflowId: string;
-    /**
-     * Status
-     */
-    status: string;
+    status: RunStatus;
     /**
      * Env
      */
@@ -2661,6 +3337,25 @@ export type RunPublic = {
      */
     durationMs: number | null;
 };
+
+/**
+ * RunStatus
+ */
+export const RunStatus = {
+    QUEUED: 'queued',
+    RUNNING: 'running',
+    WAITING: 'waiting',
+    PAUSED: 'paused',
+    SUCCEEDED: 'succeeded',
+    FAILED: 'failed',
+    CANCELLED: 'cancelled',
+    ERROR: 'error'
+} as const;
+
+/**
+ * RunStatus
+ */
+export type RunStatus = typeof RunStatus[keyof typeof RunStatus];
 
 /**
  * RunTicketCreate
@@ -3196,10 +3891,7 @@ export type StepAttempt = {
      * Attempt
      */
     attempt: number;
-    /**
-     * Status
-     */
-    status: string;
+    status: StepStatus;
     /**
      * Startedat
      */
@@ -3246,6 +3938,94 @@ export type StepChange = {
      * Changes
      */
     changes: Array<FieldChange>;
+};
+
+/**
+ * StepEvent
+ */
+export type StepEvent = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Id
+     *
+     * The entity's id (a run's, an alert's, ...).
+     */
+    id: string;
+    /**
+     * Entity
+     */
+    entity: string;
+    /**
+     * Traceid
+     */
+    traceId?: string;
+    /**
+     * Tenant
+     *
+     * Tenant id of the entity; empty for installation-wide events (health, audit).
+     */
+    tenant?: string;
+    /**
+     * Env
+     *
+     * Environment name of the entity when it lives in one (runs, rollouts, services).
+     */
+    env?: string;
+    /**
+     * Type
+     */
+    type: 'step_started' | 'step_updated' | 'step_completed' | 'approval_requested';
+    payload: StepEventPayload;
+};
+
+/**
+ * StepEventPayload
+ *
+ * One step of a run as it changed (step_started, step_updated, step_completed, approval_requested).
+ */
+export type StepEventPayload = {
+    /**
+     * Runid
+     */
+    runId: string;
+    /**
+     * Key
+     */
+    key: string;
+    /**
+     * Name
+     */
+    name: string;
+    status: StepStatus;
+    /**
+     * Attempt
+     */
+    attempt: number;
+    /**
+     * Exitcode
+     */
+    exitCode: number | null;
+    /**
+     * Durationms
+     */
+    durationMs: number | null;
+    /**
+     * Message
+     */
+    message: string;
+    /**
+     * Startedat
+     *
+     * When the current attempt started (the runner's clock).
+     */
+    startedAt?: string | null;
+    /**
+     * Finishedat
+     */
+    finishedAt?: string | null;
 };
 
 /**
@@ -3350,10 +4130,7 @@ export type StepPublic = {
      * Pool
      */
     pool: string;
-    /**
-     * Status
-     */
-    status: string;
+    status: StepStatus;
     /**
      * Attempt
      */
@@ -3445,6 +4222,47 @@ export type StepSpec = unknown & {
     pause?: number | string;
     analysis?: AnalysisSpec;
 };
+
+/**
+ * StepStatus
+ */
+export const StepStatus = {
+    PENDING: 'pending',
+    RUNNING: 'running',
+    WAITING: 'waiting',
+    SUCCEEDED: 'succeeded',
+    FAILED: 'failed',
+    SKIPPED: 'skipped',
+    CANCELLED: 'cancelled'
+} as const;
+
+/**
+ * StepStatus
+ */
+export type StepStatus = typeof StepStatus[keyof typeof StepStatus];
+
+/**
+ * StreamEvent
+ *
+ * Any event of any topic; ``type`` (also the SSE event name) says which payload it carries.
+ */
+export type StreamEvent = ({
+    type: 'run_completed' | 'run_progress' | 'run_started';
+} & RunEvent) | ({
+    type: 'approval_requested' | 'step_completed' | 'step_started' | 'step_updated';
+} & StepEvent) | ({
+    type: 'log_line';
+} & LogLineEvent) | ({
+    type: 'alert_acked' | 'alert_assigned' | 'alert_fired' | 'alert_resolved';
+} & AlertEvent) | ({
+    type: 'analysis_completed' | 'rollout_aborted' | 'rollout_paused' | 'rollout_promoted' | 'rollout_resumed' | 'rollout_rolled_back' | 'rollout_started' | 'rollout_step';
+} & RolloutEvent) | ({
+    type: 'policy_denied';
+} & PolicyDeniedEvent) | ({
+    type: 'audit_appended';
+} & AuditAppendedEvent) | ({
+    type: 'health_changed';
+} & HealthChangedEvent);
 
 /**
  * SystemInfo
@@ -3731,6 +4549,20 @@ export type Violation = {
      * Message
      */
     message: string;
+};
+
+/**
+ * WeightPoint
+ */
+export type WeightPoint = {
+    /**
+     * At
+     */
+    at: string;
+    /**
+     * Weight
+     */
+    weight: number;
 };
 
 /**
@@ -4587,53 +5419,9 @@ export type StreamsGetErrors = {
 
 export type StreamsGetResponses = {
     /**
-     * Envelope
-     *
-     * What every stream carries: ``{ts, type, id, entity, payload, traceId, tenant, env}``.
-     *
-     * ``tenant`` and ``env`` say whose the event is: the stream route delivers an event only to a
-     * caller who may read it through the REST list of the same topic.
+     * Server-sent events: each event's name is its envelope's `type` and its `data:` the envelope (a StreamEvent). Two more events carry `{reason}`: `reset` (events were trimmed past your position; reload state) and `end` (the caller lost access: session expired, token revoked, role removed; the stream closes).
      */
-    200: {
-        /**
-         * Ts
-         */
-        ts: string;
-        /**
-         * Type
-         */
-        type: string;
-        /**
-         * Id
-         */
-        id: string;
-        /**
-         * Entity
-         */
-        entity: string;
-        /**
-         * Payload
-         */
-        payload?: {
-            [key: string]: unknown;
-        };
-        /**
-         * Traceid
-         */
-        traceId?: string;
-        /**
-         * Tenant
-         *
-         * Tenant id of the entity; empty for installation-wide events (health, audit).
-         */
-        tenant?: string;
-        /**
-         * Env
-         *
-         * Environment name of the entity when it lives in one (runs, rollouts, services).
-         */
-        env?: string;
-    };
+    200: StreamEvent;
 };
 
 export type StreamsGetResponse = StreamsGetResponses[keyof StreamsGetResponses];

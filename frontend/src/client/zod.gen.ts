@@ -10,6 +10,45 @@ export const zAckInput = z.object({
 });
 
 /**
+ * AlertState
+ */
+export const zAlertState = z.enum(['firing', 'resolved']);
+
+/**
+ * AlertEventPayload
+ */
+export const zAlertEventPayload = z.object({
+    id: z.string(),
+    fingerprint: z.string(),
+    name: z.string(),
+    severity: z.string(),
+    state: zAlertState,
+    labels: z.record(z.string(), z.string()),
+    annotations: z.record(z.string(), z.string()),
+    startsAt: z.iso.datetime(),
+    endsAt: z.nullable(z.iso.datetime())
+});
+
+/**
+ * AlertEvent
+ */
+export const zAlertEvent = z.object({
+    ts: z.iso.datetime(),
+    id: z.string(),
+    entity: z.string(),
+    traceId: z._default(z.optional(z.string()), ''),
+    tenant: z._default(z.optional(z.string()), ''),
+    env: z._default(z.optional(z.string()), ''),
+    type: z.enum([
+        'alert_fired',
+        'alert_resolved',
+        'alert_acked',
+        'alert_assigned'
+    ]),
+    payload: zAlertEventPayload
+});
+
+/**
  * AlertPublic
  */
 export const zAlertPublic = z.object({
@@ -17,7 +56,7 @@ export const zAlertPublic = z.object({
     fingerprint: z.string(),
     name: z.string(),
     severity: z.string(),
-    state: z.string(),
+    state: zAlertState,
     labels: z.record(z.string(), z.string()),
     annotations: z.record(z.string(), z.string()),
     startsAt: z.iso.datetime(),
@@ -30,6 +69,49 @@ export const zAlertPublic = z.object({
     notifyStatus: z.string(),
     pagerdutyAction: z.string(),
     pagerdutyStatus: z.string()
+});
+
+/**
+ * AnalysisPublic
+ *
+ * An analysis step as stored: the request's fields with its defaults and the interval in seconds.
+ */
+export const zAnalysisPublic = z.object({
+    metric: z.optional(z.enum([
+        'error_rate',
+        'latency_p95_ms',
+        'promql'
+    ])),
+    provider: z.optional(z.enum(['edge', 'prometheus'])),
+    query: z._default(z.optional(z.string()), ''),
+    successCondition: z._default(z.optional(z.string()), '< 0.05'),
+    interval: z._default(z.optional(z.int()), 10),
+    count: z._default(z.optional(z.int()), 3),
+    failureLimit: z._default(z.optional(z.int()), 0),
+    inconclusiveLimit: z._default(z.optional(z.int()), 1),
+    minRequests: z._default(z.optional(z.int()), 10)
+});
+
+/**
+ * AnalysisRecord
+ *
+ * One measurement of a canary analysis and its outcome.
+ */
+export const zAnalysisRecord = z.object({
+    at: z.iso.datetime(),
+    step: z.nullish(z.int()),
+    measurement: z.nullish(z.int()),
+    metric: z.string(),
+    provider: z._default(z.optional(z.string()), ''),
+    value: z.nullable(z.number()),
+    requests: z.nullish(z.int()),
+    condition: z.string(),
+    outcome: z.enum([
+        'passed',
+        'failed',
+        'inconclusive'
+    ]),
+    detail: z._default(z.optional(z.string()), '')
 });
 
 /**
@@ -100,6 +182,20 @@ export const zAuditEventPublic = z.object({
     changeDigest: z.string(),
     prevHash: z.string(),
     hash: z.string()
+});
+
+/**
+ * AuditAppendedEvent
+ */
+export const zAuditAppendedEvent = z.object({
+    ts: z.iso.datetime(),
+    id: z.string(),
+    entity: z.string(),
+    traceId: z._default(z.optional(z.string()), ''),
+    tenant: z._default(z.optional(z.string()), ''),
+    env: z._default(z.optional(z.string()), ''),
+    type: z.literal('audit_appended'),
+    payload: zAuditEventPublic
 });
 
 /**
@@ -240,6 +336,18 @@ export const zEvaluateInput = z.object({
 });
 
 /**
+ * EvidenceStatus
+ *
+ * A witness bundle being collected (EvidenceWorkflow).
+ */
+export const zEvidenceStatus = z.enum([
+    'pending',
+    'running',
+    'succeeded',
+    'failed'
+]);
+
+/**
  * EvidenceSummary
  */
 export const zEvidenceSummary = z.object({
@@ -270,7 +378,7 @@ export const zEvidencePublic = z.object({
     id: z.string(),
     runId: z.string(),
     workflowId: z.string(),
-    status: z.string(),
+    status: zEvidenceStatus,
     stage: z.string(),
     done: z.int(),
     total: z.int(),
@@ -388,6 +496,39 @@ export const zKpis = z.object({
     spend24hUsd: z.number(),
     spend7dUsd: z.number(),
     queueDepth: z.int()
+});
+
+/**
+ * LogLine
+ *
+ * One line of a step's output, as the logs stream and GET /api/runs/{id}/logs (NDJSON) carry it.
+ */
+export const zLogLine = z.object({
+    ts: z.string(),
+    step: z.string(),
+    stream: z.enum([
+        'stdout',
+        'stderr',
+        'system'
+    ]),
+    line: z.string(),
+    n: z.int(),
+    attempt: z.int(),
+    execution: z._default(z.optional(z.int()), 1)
+});
+
+/**
+ * LogLineEvent
+ */
+export const zLogLineEvent = z.object({
+    ts: z.iso.datetime(),
+    id: z.string(),
+    entity: z.string(),
+    traceId: z._default(z.optional(z.string()), ''),
+    tenant: z._default(z.optional(z.string()), ''),
+    env: z._default(z.optional(z.string()), ''),
+    type: z.literal('log_line'),
+    payload: zLogLine
 });
 
 /**
@@ -556,6 +697,31 @@ export const zPolicyCreate = z.object({
     ])).check(z.minLength(1)),
     source: z.string().check(z.minLength(1), z.maxLength(100000)),
     enabled: z._default(z.optional(z.boolean()), true)
+});
+
+/**
+ * PolicyDeniedPayload
+ */
+export const zPolicyDeniedPayload = z.object({
+    decisionId: z.string(),
+    point: z.string(),
+    subject: z.string(),
+    reasons: z.array(z.string()),
+    policies: z.array(z.string())
+});
+
+/**
+ * PolicyDeniedEvent
+ */
+export const zPolicyDeniedEvent = z.object({
+    ts: z.iso.datetime(),
+    id: z.string(),
+    entity: z.string(),
+    traceId: z._default(z.optional(z.string()), ''),
+    tenant: z._default(z.optional(z.string()), ''),
+    env: z._default(z.optional(z.string()), ''),
+    type: z.literal('policy_denied'),
+    payload: zPolicyDeniedPayload
 });
 
 /**
@@ -779,47 +945,80 @@ export const zRolloutAction = z.object({
 });
 
 /**
- * RolloutPublic
+ * RolloutHistoryEntry
+ *
+ * A control applied to a rollout: by whom, why, at which weight and step.
  */
-export const zRolloutPublic = z.object({
+export const zRolloutHistoryEntry = z.object({
+    at: z.iso.datetime(),
+    action: z.string(),
+    by: z._default(z.optional(z.string()), ''),
+    reason: z._default(z.optional(z.string()), ''),
+    weight: z.nullish(z.int()),
+    step: z.nullish(z.int()),
+    via: z._default(z.optional(z.string()), '')
+});
+
+/**
+ * RolloutStatus
+ */
+export const zRolloutStatus = z.enum([
+    'running',
+    'paused',
+    'succeeded',
+    'rolled_back',
+    'aborted'
+]);
+
+/**
+ * RolloutEventPayload
+ */
+export const zRolloutEventPayload = z.object({
     id: z.string(),
     service: z.string(),
     env: z.string(),
-    runId: z.nullable(z.string()),
-    workflowId: z.string(),
-    status: z.string(),
+    status: zRolloutStatus,
     stepIndex: z.int(),
+    steps: z.int(),
     weight: z.int(),
-    stableUrl: z.string(),
-    canaryUrl: z.string(),
-    steps: z.array(z.record(z.string(), z.unknown())),
-    history: z.array(z.record(z.string(), z.unknown())),
-    analyses: z.array(z.record(z.string(), z.unknown())),
-    weights: z.array(z.record(z.string(), z.unknown())),
     message: z.string(),
-    snapshotSha256: z.string(),
-    createdBy: z.string(),
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
-    finishedAt: z.nullable(z.iso.datetime())
+    runId: z.nullable(z.string()),
+    history: z.nullish(zRolloutHistoryEntry),
+    analysis: z.nullish(zAnalysisRecord)
 });
 
 /**
- * Items[RolloutPublic]
+ * RolloutEvent
  */
-export const zItemsRolloutPublic = z.object({
-    items: z.array(zRolloutPublic)
+export const zRolloutEvent = z.object({
+    ts: z.iso.datetime(),
+    id: z.string(),
+    entity: z.string(),
+    traceId: z._default(z.optional(z.string()), ''),
+    tenant: z._default(z.optional(z.string()), ''),
+    env: z._default(z.optional(z.string()), ''),
+    type: z.enum([
+        'rollout_started',
+        'rollout_step',
+        'analysis_completed',
+        'rollout_paused',
+        'rollout_resumed',
+        'rollout_promoted',
+        'rollout_rolled_back',
+        'rollout_aborted'
+    ]),
+    payload: zRolloutEventPayload
 });
 
 /**
- * RolloutActionResult
+ * RolloutStepPublic
+ *
+ * A step as stored: exactly one of setWeight, pause (seconds; 0 waits for resume or promote), analysis.
  */
-export const zRolloutActionResult = z.object({
-    action: z.string(),
-    status: z.string(),
-    weight: z.int(),
-    stepIndex: z.int(),
-    rollout: zRolloutPublic
+export const zRolloutStepPublic = z.object({
+    setWeight: z.nullish(z.int()),
+    pause: z.nullish(z.int()),
+    analysis: z.nullish(zAnalysisPublic)
 });
 
 /**
@@ -890,6 +1089,58 @@ export const zRunFailure = z.object({
 });
 
 /**
+ * RunStatus
+ */
+export const zRunStatus = z.enum([
+    'queued',
+    'running',
+    'waiting',
+    'paused',
+    'succeeded',
+    'failed',
+    'cancelled',
+    'error'
+]);
+
+/**
+ * RunEventPayload
+ *
+ * A run's summary as it changed (run_started, run_progress, run_completed).
+ */
+export const zRunEventPayload = z.object({
+    runId: z.string(),
+    workflowId: z.string(),
+    pipeline: z.string(),
+    number: z.int(),
+    env: z.string(),
+    status: zRunStatus,
+    paused: z.boolean(),
+    stepsDone: z.int(),
+    stepsTotal: z.int(),
+    costUsd: z.number(),
+    durationMs: z.nullable(z.int()),
+    error: z.nullish(z.string())
+});
+
+/**
+ * RunEvent
+ */
+export const zRunEvent = z.object({
+    ts: z.iso.datetime(),
+    id: z.string(),
+    entity: z.string(),
+    traceId: z._default(z.optional(z.string()), ''),
+    tenant: z._default(z.optional(z.string()), ''),
+    env: z._default(z.optional(z.string()), ''),
+    type: z.enum([
+        'run_started',
+        'run_progress',
+        'run_completed'
+    ]),
+    payload: zRunEventPayload
+});
+
+/**
  * RunPublic
  */
 export const zRunPublic = z.object({
@@ -899,7 +1150,7 @@ export const zRunPublic = z.object({
     version: z.int(),
     number: z.int(),
     workflowId: z.string(),
-    status: z.string(),
+    status: zRunStatus,
     env: z.string(),
     ref: z.string(),
     branch: z.string(),
@@ -1216,21 +1467,6 @@ export const zSpecInput = z.object({
 });
 
 /**
- * StepAttempt
- */
-export const zStepAttempt = z.object({
-    attempt: z.int(),
-    status: z.string(),
-    startedAt: z.nullish(z.iso.datetime()),
-    finishedAt: z.nullish(z.iso.datetime()),
-    exitCode: z.nullish(z.int()),
-    durationMs: z.nullish(z.int()),
-    message: z._default(z.optional(z.string()), ''),
-    execution: z._default(z.optional(z.int()), 1),
-    isolation: z._default(z.optional(z.string()), '')
-});
-
-/**
  * StepChange
  */
 export const zStepChange = z.object({
@@ -1280,6 +1516,90 @@ export const zStepExecutionPublic = z.object({
     costUsd: z.number()
 });
 
+export const zStepSpec = z.intersection(z.unknown(), z.object({
+    setWeight: z.optional(z.int().check(z.gte(0), z.lte(100))),
+    pause: z.optional(z.union([
+        z.int().check(z.gte(0), z.lte(86400)),
+        z.string().check(z.maxLength(16), z.regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/))
+    ])),
+    analysis: z.optional(zAnalysisSpec)
+}));
+
+/**
+ * RolloutCreate
+ */
+export const zRolloutCreate = z.object({
+    service: z.string().check(z.minLength(1), z.maxLength(63)),
+    canaryUrl: z.string().check(z.maxLength(2000), z.regex(/^https?:\/\/[^\/?#\s]+/)),
+    steps: z.optional(z.array(zStepSpec).check(z.minLength(1), z.maxLength(50))),
+    reason: z._default(z.optional(z.string().check(z.maxLength(2000))), '')
+});
+
+/**
+ * StepStatus
+ */
+export const zStepStatus = z.enum([
+    'pending',
+    'running',
+    'waiting',
+    'succeeded',
+    'failed',
+    'skipped',
+    'cancelled'
+]);
+
+/**
+ * StepAttempt
+ */
+export const zStepAttempt = z.object({
+    attempt: z.int(),
+    status: zStepStatus,
+    startedAt: z.nullish(z.iso.datetime()),
+    finishedAt: z.nullish(z.iso.datetime()),
+    exitCode: z.nullish(z.int()),
+    durationMs: z.nullish(z.int()),
+    message: z._default(z.optional(z.string()), ''),
+    execution: z._default(z.optional(z.int()), 1),
+    isolation: z._default(z.optional(z.string()), '')
+});
+
+/**
+ * StepEventPayload
+ *
+ * One step of a run as it changed (step_started, step_updated, step_completed, approval_requested).
+ */
+export const zStepEventPayload = z.object({
+    runId: z.string(),
+    key: z.string(),
+    name: z.string(),
+    status: zStepStatus,
+    attempt: z.int(),
+    exitCode: z.nullable(z.int()),
+    durationMs: z.nullable(z.int()),
+    message: z.string(),
+    startedAt: z.nullish(z.iso.datetime()),
+    finishedAt: z.nullish(z.iso.datetime())
+});
+
+/**
+ * StepEvent
+ */
+export const zStepEvent = z.object({
+    ts: z.iso.datetime(),
+    id: z.string(),
+    entity: z.string(),
+    traceId: z._default(z.optional(z.string()), ''),
+    tenant: z._default(z.optional(z.string()), ''),
+    env: z._default(z.optional(z.string()), ''),
+    type: z.enum([
+        'step_started',
+        'step_updated',
+        'step_completed',
+        'approval_requested'
+    ]),
+    payload: zStepEventPayload
+});
+
 /**
  * StepPublic
  */
@@ -1292,7 +1612,7 @@ export const zStepPublic = z.object({
     position: z.int(),
     needs: z.array(z.string()),
     pool: z.string(),
-    status: z.string(),
+    status: zStepStatus,
     attempt: z.int(),
     exitCode: z.nullable(z.int()),
     outputs: z.record(z.string(), z.string()),
@@ -1321,7 +1641,7 @@ export const zRunDetail = z.object({
     version: z.int(),
     number: z.int(),
     workflowId: z.string(),
-    status: z.string(),
+    status: zRunStatus,
     env: z.string(),
     ref: z.string(),
     branch: z.string(),
@@ -1347,25 +1667,6 @@ export const zRunDetail = z.object({
     attestations: z.optional(z.array(z.record(z.string(), z.unknown()))),
     temporalUiUrl: z.nullable(z.string()),
     failure: z.nullish(zRunFailure)
-});
-
-export const zStepSpec = z.intersection(z.unknown(), z.object({
-    setWeight: z.optional(z.int().check(z.gte(0), z.lte(100))),
-    pause: z.optional(z.union([
-        z.int().check(z.gte(0), z.lte(86400)),
-        z.string().check(z.maxLength(16), z.regex(/^(?=\d)(\d+h)?(\d+m)?(\d+s)?$/))
-    ])),
-    analysis: z.optional(zAnalysisSpec)
-}));
-
-/**
- * RolloutCreate
- */
-export const zRolloutCreate = z.object({
-    service: z.string().check(z.minLength(1), z.maxLength(63)),
-    canaryUrl: z.string().check(z.maxLength(2000), z.regex(/^https?:\/\/[^\/?#\s]+/)),
-    steps: z.optional(z.array(zStepSpec).check(z.minLength(1), z.maxLength(50))),
-    reason: z._default(z.optional(z.string().check(z.maxLength(2000))), '')
 });
 
 /**
@@ -1535,6 +1836,58 @@ export const zSimulationPublic = z.object({
 });
 
 /**
+ * WeightPoint
+ */
+export const zWeightPoint = z.object({
+    at: z.iso.datetime(),
+    weight: z.int()
+});
+
+/**
+ * RolloutPublic
+ */
+export const zRolloutPublic = z.object({
+    id: z.string(),
+    service: z.string(),
+    env: z.string(),
+    runId: z.nullable(z.string()),
+    workflowId: z.string(),
+    status: zRolloutStatus,
+    stepIndex: z.int(),
+    weight: z.int(),
+    stableUrl: z.string(),
+    canaryUrl: z.string(),
+    steps: z.array(zRolloutStepPublic),
+    history: z.array(zRolloutHistoryEntry),
+    analyses: z.array(zAnalysisRecord),
+    weights: z.array(zWeightPoint),
+    message: z.string(),
+    snapshotSha256: z.string(),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    finishedAt: z.nullable(z.iso.datetime())
+});
+
+/**
+ * Items[RolloutPublic]
+ */
+export const zItemsRolloutPublic = z.object({
+    items: z.array(zRolloutPublic)
+});
+
+/**
+ * RolloutActionResult
+ */
+export const zRolloutActionResult = z.object({
+    action: z.string(),
+    status: zRolloutStatus,
+    weight: z.int(),
+    stepIndex: z.int(),
+    rollout: zRolloutPublic
+});
+
+/**
  * WorkerQueuePublic
  *
  * Who serves a task queue, from Temporal's pollers (and the runners' own heartbeats).
@@ -1559,6 +1912,75 @@ export const zReadyPublic = z.object({
     checks: z.record(z.string(), zCheckPublic),
     workers: z.optional(z.array(zWorkerQueuePublic))
 });
+
+/**
+ * HealthChangedEvent
+ */
+export const zHealthChangedEvent = z.object({
+    ts: z.iso.datetime(),
+    id: z.string(),
+    entity: z.string(),
+    traceId: z._default(z.optional(z.string()), ''),
+    tenant: z._default(z.optional(z.string()), ''),
+    env: z._default(z.optional(z.string()), ''),
+    type: z.literal('health_changed'),
+    payload: zReadyPublic
+});
+
+/**
+ * StreamEvent
+ *
+ * Any event of any topic; ``type`` (also the SSE event name) says which payload it carries.
+ */
+export const zStreamEvent = z.union([
+    z.intersection(z.object({
+        type: z.union([
+            z.literal('run_completed'),
+            z.literal('run_progress'),
+            z.literal('run_started')
+        ])
+    }), zRunEvent),
+    z.intersection(z.object({
+        type: z.union([
+            z.literal('approval_requested'),
+            z.literal('step_completed'),
+            z.literal('step_started'),
+            z.literal('step_updated')
+        ])
+    }), zStepEvent),
+    z.intersection(z.object({
+        type: z.literal('log_line')
+    }), zLogLineEvent),
+    z.intersection(z.object({
+        type: z.union([
+            z.literal('alert_acked'),
+            z.literal('alert_assigned'),
+            z.literal('alert_fired'),
+            z.literal('alert_resolved')
+        ])
+    }), zAlertEvent),
+    z.intersection(z.object({
+        type: z.union([
+            z.literal('analysis_completed'),
+            z.literal('rollout_aborted'),
+            z.literal('rollout_paused'),
+            z.literal('rollout_promoted'),
+            z.literal('rollout_resumed'),
+            z.literal('rollout_rolled_back'),
+            z.literal('rollout_started'),
+            z.literal('rollout_step')
+        ])
+    }), zRolloutEvent),
+    z.intersection(z.object({
+        type: z.literal('policy_denied')
+    }), zPolicyDeniedEvent),
+    z.intersection(z.object({
+        type: z.literal('audit_appended')
+    }), zAuditAppendedEvent),
+    z.intersection(z.object({
+        type: z.literal('health_changed')
+    }), zHealthChangedEvent)
+]);
 
 /**
  * EvaluationPublic
@@ -1766,23 +2188,9 @@ export const zStreamsGetQuery = z.object({
 });
 
 /**
- * Envelope
- *
- * What every stream carries: ``{ts, type, id, entity, payload, traceId, tenant, env}``.
- *
- * ``tenant`` and ``env`` say whose the event is: the stream route delivers an event only to a
- * caller who may read it through the REST list of the same topic.
+ * Server-sent events: each event's name is its envelope's `type` and its `data:` the envelope (a StreamEvent). Two more events carry `{reason}`: `reset` (events were trimmed past your position; reload state) and `end` (the caller lost access: session expired, token revoked, role removed; the stream closes).
  */
-export const zStreamsGetResponse = z.object({
-    ts: z.iso.datetime(),
-    type: z.string(),
-    id: z.string(),
-    entity: z.string(),
-    payload: z.optional(z.record(z.string(), z.unknown())),
-    traceId: z._default(z.optional(z.string()), ''),
-    tenant: z._default(z.optional(z.string()), ''),
-    env: z._default(z.optional(z.string()), '')
-});
+export const zStreamsGetResponse = zStreamEvent;
 
 export const zSearchQuery = z.object({
     q: z.string().check(z.minLength(1), z.maxLength(100)),

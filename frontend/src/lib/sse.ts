@@ -1,35 +1,33 @@
 import { useEffect, useRef, useState } from "react";
 
+import type { StreamEvent } from "@/client/types.gen";
+
 /**
  * Subscribes to GET /api/streams/{topic} with EventSource (which resumes with Last-Event-ID
- * by itself). Each event's `data` is the JSON envelope {ts, type, id, entity, payload, traceId};
- * handlers are keyed by the envelope type (= the SSE event name) and are expected to write into
- * the TanStack Query cache, never into a second store.
+ * by itself). Each event's name is its envelope's `type` and its `data` the envelope; both are
+ * generated from the OpenAPI document (`StreamEvent`, a union discriminated by `type`), so a
+ * handler receives the exact envelope of the event it is registered for. Handlers are expected
+ * to write into the TanStack Query cache, never into a second store.
  */
-/**
- * The SSE envelope. openapi.json declares the stream route as bare text/event-stream with no
- * schema, so there is no generated type for it yet: this is only the part the UI reads, and each
- * handler casts `payload` to the generated type of the entity it carries.
- */
-export interface StreamEnvelope {
-  type: string;
-  /** When the event happened (ISO 8601). */
-  ts?: string;
-  id?: string;
-  entity?: string;
-  payload?: unknown;
-  /** Whose the event is (the server only sends what the caller may read). */
-  tenant?: string;
-  env?: string;
-}
+export type StreamEventType = StreamEvent["type"];
+
+/** The envelope of one event type (`run_started` → RunEvent narrowed to that type). */
+export type EventOf<K extends StreamEventType> =
+  StreamEvent extends infer E ? (E extends { type: infer T } ? (K extends T ? E & { type: K } : never) : never) : never;
 
 export type StreamState = "connecting" | "open" | "closed";
-export type StreamHandlers = Record<string, (envelope: StreamEnvelope) => void>;
 
 /**
- * A handler named `open` runs on every (re)connection (e.g. to refetch what a gap may have hidden).
- * `params` adds query parameters (e.g. `{ run: id }` for the logs topic); a change reconnects.
+ * One handler per event type, plus the stream's own moments: `open` on every (re)connection
+ * (e.g. to refetch what a gap may have hidden) and `reset` when the server trimmed events the
+ * client missed (reload state).
  */
+export type StreamHandlers = { [K in StreamEventType]?: (envelope: EventOf<K>) => void } & {
+  open?: () => void;
+  reset?: () => void;
+};
+
+/** `params` adds query parameters (e.g. `{ run: id }` for the logs topic); a change reconnects. */
 export function useEventStream(
   topic: string,
   handlers: StreamHandlers,
@@ -51,7 +49,7 @@ export function useEventStream(
     const source = new EventSource(`/api/streams/${encodeURIComponent(topic)}${search ? `?${search}` : ""}`);
     const onOpen = () => {
       setState("open");
-      handlersRef.current.open?.({ type: "open" });
+      handlersRef.current.open?.();
     };
     const onError = () => setState(source.readyState === EventSource.CLOSED ? "closed" : "connecting");
     // The server ends a stream whose caller lost access (signed out, token revoked, role removed):
@@ -62,13 +60,18 @@ export function useEventStream(
     };
     const listeners = types.split(",").filter((t) => t && t !== "open").map((type) => {
       const listener = (event: MessageEvent<string>) => {
-        let envelope: StreamEnvelope;
+        const handler = (handlersRef.current as Record<string, ((e: StreamEvent) => void) | undefined>)[type];
+        if (type === "reset") {
+          handlersRef.current.reset?.();
+          return;
+        }
+        let envelope: StreamEvent;
         try {
-          envelope = JSON.parse(event.data) as StreamEnvelope;
+          envelope = JSON.parse(event.data) as StreamEvent;
         } catch {
           return;
         }
-        handlersRef.current[type]?.(envelope);
+        if (envelope.type === type) handler?.(envelope);
       };
       source.addEventListener(type, listener as EventListener);
       return [type, listener] as const;

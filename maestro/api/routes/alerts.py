@@ -18,6 +18,7 @@ from maestro.domain.models import User
 from maestro.domain.runs import Alert
 from maestro.domain.types import new_id, utcnow
 from maestro.observability import alerts as alertmod
+from maestro.states import AlertState
 
 router = APIRouter(prefix="/alerts", tags=["observability"])
 
@@ -30,7 +31,7 @@ class AlertPublic(ApiModel):
     fingerprint: str
     name: str
     severity: str
-    state: str
+    state: AlertState
     labels: dict[str, str]
     annotations: dict[str, str]
     starts_at: datetime

@@ -21,7 +21,7 @@ from maestro.domain.identity import Principal
 from maestro.domain.supply import EvidenceBundle
 from maestro.domain.types import new_id
 from maestro.shared import EvidenceInput
-from maestro.states import EVIDENCE_RUN
+from maestro.states import EVIDENCE_RUN, EvidenceStatus
 
 router = APIRouter(tags=["evidence"])
 Reader = Annotated[Principal, Require("runs:read", scope="any")]
@@ -53,7 +53,7 @@ class EvidencePublic(ApiModel):
     id: str
     run_id: str
     workflow_id: str
-    status: str = Field(description="pending, running, succeeded or failed")
+    status: EvidenceStatus
     stage: str = Field(description="What is being collected now")
     done: int
     total: int

@@ -6,7 +6,8 @@ from fastapi.responses import JSONResponse
 from maestro import __version__
 from maestro.api.deps import Public, RuntimeDep
 from maestro.api.health import readiness
-from maestro.api.schemas import HealthPublic, ReadyPublic
+from maestro.api.schemas import HealthPublic
+from maestro.events.payloads import ReadyPublic
 
 router = APIRouter(tags=["health"], dependencies=[Public])
 

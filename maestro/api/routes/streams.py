@@ -18,7 +18,7 @@ from maestro.api.deps import AUTHENTICATED, Require, RuntimeDep, SessionDep, rea
 from maestro.api.problems import Problem
 from maestro.domain.identity import Principal
 from maestro.domain.rbac import PERMISSIONS, ScopePath
-from maestro.events.envelope import Envelope
+from maestro.events.payloads import StreamControl, StreamEvent
 from maestro.events.streams import TOPICS, Topic, id_before, newest_id, oldest_id, read_since
 
 router = APIRouter(prefix="/streams", tags=["streams"])
@@ -76,23 +76,25 @@ def _frame(sid: str, data: str, event: dict[str, Any]) -> bytes:
     return f"id: {sid}\nevent: {event.get('type', 'message')}\ndata: {data}\n\n".encode()
 
 
-def _end(reason: str) -> bytes:
-    return f"event: end\ndata: {json.dumps({'reason': reason})}\n\n".encode()
+def _control(event: str, reason: str) -> bytes:
+    return f"event: {event}\ndata: {StreamControl(reason=reason).model_dump_json()}\n\n".encode()
+
+
+class EventStreamResponse(StreamingResponse):
+    media_type = "text/event-stream"  # the OpenAPI document files the 200 schema under it
 
 
 @router.get(
     "/{topic}",
     operation_id="streams-get",
-    response_class=StreamingResponse,
+    response_class=EventStreamResponse,
     responses={
         200: {
-            "content": {
-                "text/event-stream": {
-                    "schema": Envelope.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
-                }
-            },
-            "description": "Server-sent events; each `data:` is an Envelope. An `end` event (data `{reason}`) "
-            "closes the stream when the caller lost access (session expired, token revoked, role removed).",
+            "model": StreamEvent,
+            "description": "Server-sent events: each event's name is its envelope's `type` and its `data:` the "
+            "envelope (a StreamEvent). Two more events carry `{reason}`: `reset` (events were trimmed past your "
+            "position; reload state) and `end` (the caller lost access: session expired, token revoked, role removed; "
+            "the stream closes).",
         }
     },
 )
@@ -106,7 +108,7 @@ async def stream(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", pattern=_STREAM_ID)] = None,
     since: Annotated[str | None, Query(pattern=_STREAM_ID, description="Resume after this event id (as Last-Event-ID).")] = None,
     run: Annotated[str | None, Query(max_length=64, description="For the logs topic: the run id.")] = None,
-) -> StreamingResponse:
+) -> EventStreamResponse:
     """Server-sent events of one topic, each delivered only to a caller its REST list would show it
     to. Reconnect with Last-Event-ID to get what you missed."""
     t = TOPICS.get(topic)
@@ -152,7 +154,7 @@ async def stream(
         yield b"retry: 2000\n\n"
         if trimmed:
             # the stream was trimmed past the client's position: tell it to refetch
-            yield f"event: reset\ndata: {json.dumps({'reason': 'events were trimmed; reload state'})}\n\n".encode()
+            yield _control("reset", "events were trimmed; reload state")
         last_sent = checked = time.monotonic()
         while True:
             if await request.is_disconnected():
@@ -161,7 +163,7 @@ async def stream(
                 checked = time.monotonic()
                 now = await run_in_threadpool(recheck)
                 if isinstance(now, str):
-                    yield _end(now)
+                    yield _control("end", now)
                     return
                 if now is not None:
                     reader = now
@@ -189,8 +191,7 @@ async def stream(
                 last_sent = time.monotonic()
                 yield b": heartbeat\n\n"
 
-    return StreamingResponse(
+    return EventStreamResponse(
         gen(),
-        media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -1,8 +1,8 @@
 import { useQueryClient, type InfiniteData, type QueryClient } from "@tanstack/react-query";
 import { alertsListOptions, sloListOptions } from "@/client/@tanstack/react-query.gen";
-import type { AlertPublic, AlertsListResponse } from "@/client/types.gen";
+import type { AlertEvent, AlertEventPayload, AlertPublic, AlertsListResponse } from "@/client/types.gen";
 import { byQueryId, queryIdOf } from "@/lib/query-keys";
-import { useEventStream, type StreamEnvelope, type StreamState } from "@/lib/sse";
+import { useEventStream, type StreamState } from "@/lib/sse";
 import { useThrottle } from "@/lib/use-throttle";
 import { useCan } from "@/features/auth/session";
 
@@ -32,9 +32,6 @@ export function invalidateSlos(queryClient: QueryClient) {
   return queryClient.invalidateQueries({ predicate: byQueryId("sloList") });
 }
 
-/** Alert fields carried by alert_* events (`maestro/observability/alerts.py` alert_payload). */
-export type AlertEventPayload = Pick<Alert, "id" | "fingerprint" | "name" | "severity" | "state" | "labels" | "annotations" | "startsAt" | "endsAt">;
-
 function patch(a: Alert, p: AlertEventPayload): Alert {
   return a.id === p.id ? { ...a, ...p } : a;
 }
@@ -56,11 +53,6 @@ export function applyAlertEvent(queryClient: QueryClient, p: AlertEventPayload):
   queryClient.setQueriesData<Alert>({ predicate: byQueryId("alertsGet") }, (old) => (old ? patch(old, p) : old));
 }
 
-function payloadOf(e: StreamEnvelope): AlertEventPayload | null {
-  const p = e.payload as AlertEventPayload | undefined;
-  return p && typeof p.id === "string" ? p : null;
-}
-
 /**
  * `/api/streams/alerts` → the TanStack Query cache. Each event patches cached rows and details at
  * once, then a (coalesced) refetch brings new rows and the fields events do not carry (ack,
@@ -74,11 +66,9 @@ export function useAlertsLiveUpdates(enabled = true): StreamState {
     throttle("lists", () => void invalidateAlertLists(queryClient));
     if (id) throttle(`alert:${id}`, () => void invalidateAlert(queryClient, id));
   };
-  const onAlert = (e: StreamEnvelope) => {
-    const p = payloadOf(e);
-    if (!p) return;
-    applyAlertEvent(queryClient, p);
-    refetchSoon(p.id);
+  const onAlert = (e: AlertEvent) => {
+    applyAlertEvent(queryClient, e.payload);
+    refetchSoon(e.payload.id);
   };
   return useEventStream(
     "alerts",

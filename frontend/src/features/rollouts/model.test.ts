@@ -1,3 +1,4 @@
+import type { RolloutEventPayload } from "@/client/types.gen";
 import {
   allowedControls,
   CONTROLS,
@@ -182,8 +183,21 @@ describe("parseStepsJson", () => {
 });
 
 describe("patchRollout", () => {
+  const event = (over: Partial<RolloutEventPayload> = {}): RolloutEventPayload => ({
+    id: "r1",
+    service: "checkout",
+    env: "prod",
+    status: "running",
+    stepIndex: 0,
+    steps: 4,
+    weight: 0,
+    message: "",
+    runId: "run1",
+    ...over,
+  });
+
   it("applies status, step, weight and message, and records the weight change", () => {
-    const next = patchRollout(rollout(), { id: "r1", status: "running", stepIndex: 2, weight: 25, message: "step 3: weight 25%" }, "2025-06-01T10:01:00Z");
+    const next = patchRollout(rollout(), event({ stepIndex: 2, weight: 25, message: "step 3: weight 25%" }), "2025-06-01T10:01:00Z");
     expect(next).toMatchObject({ status: "running", stepIndex: 2, weight: 25, message: "step 3: weight 25%" });
     expect(next.weights).toEqual([
       { at: "2025-06-01T10:00:00Z", weight: 0 },
@@ -193,21 +207,26 @@ describe("patchRollout", () => {
 
   it("does not add a weight point when the weight is unchanged", () => {
     const r = rollout({ weight: 10 });
-    expect(patchRollout(r, { id: "r1", weight: 10, status: "paused" }, "2025-06-01T10:02:00Z").weights).toBe(r.weights);
+    expect(patchRollout(r, event({ weight: 10, status: "paused" }), "2025-06-01T10:02:00Z").weights).toBe(r.weights);
+  });
+
+  it("keeps the message when the event has none", () => {
+    const r = rollout({ message: "step 2: pause 1m" });
+    expect(patchRollout(r, event({ status: "paused" }), "x").message).toBe("step 2: pause 1m");
   });
 
   it("appends the carried history entry and measurement once", () => {
-    const h = { at: "2025-06-01T10:03:00Z", action: "pause", by: "ada", reason: "look", weight: 10, step: 1 };
-    const a = { at: "2025-06-01T10:03:10Z", step: 1, metric: "error_rate", value: 0.5, outcome: "failed" };
-    const once = patchRollout(rollout(), { id: "r1", history: h, analysis: a }, "x");
-    const twice = patchRollout(once, { id: "r1", history: h, analysis: a }, "x");
+    const h = { at: "2025-06-01T10:03:00Z", action: "pause", by: "ada", reason: "look", weight: 10, step: 1, via: "api" };
+    const a = { at: "2025-06-01T10:03:10Z", step: 1, metric: "error_rate", value: 0.5, condition: "< 0.05", outcome: "failed" as const };
+    const once = patchRollout(rollout(), event({ history: h, analysis: a }), "x");
+    const twice = patchRollout(once, event({ history: h, analysis: a }), "x");
     expect(twice.history).toEqual([h]);
     expect(twice.analyses).toEqual([a]);
   });
 
   it("leaves other rollouts alone", () => {
     const r = rollout();
-    expect(patchRollout(r, { id: "other", status: "aborted" }, "x")).toBe(r);
+    expect(patchRollout(r, event({ id: "other", status: "aborted" }), "x")).toBe(r);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { RolloutAction, RolloutPublic, StepSpec } from "@/client/types.gen";
+import { RolloutStatus, type RolloutAction, type RolloutEventPayload, type RolloutPublic, type StepSpec } from "@/client/types.gen";
 import { MIN_REASON_LENGTH } from "@/components/confirm-dialog";
 
 /**
@@ -9,10 +9,10 @@ import { MIN_REASON_LENGTH } from "@/components/confirm-dialog";
 
 export type Rollout = RolloutPublic;
 
-export const ROLLOUT_STATUSES = ["running", "paused", "succeeded", "rolled_back", "aborted"] as const;
-export type RolloutStatus = (typeof ROLLOUT_STATUSES)[number];
+/** Every status, in the API's order (for filters). */
+export const ROLLOUT_STATUSES: readonly RolloutStatus[] = Object.values(RolloutStatus);
 
-const FINISHED = new Set<string>(["succeeded", "rolled_back", "aborted"]);
+const FINISHED = new Set<string>([RolloutStatus.SUCCEEDED, RolloutStatus.ROLLED_BACK, RolloutStatus.ABORTED]);
 
 /** succeeded, rolled_back and aborted are final: no control applies any more. */
 export function isFinishedRollout(status: string): boolean {
@@ -263,62 +263,6 @@ export function parseStepsJson(text: string): ParsedSteps {
   return { ok: true, steps: value as StepSpec[] };
 }
 
-// ---- history, analyses, weights (stored as loose JSON records) -----------------------------
-
-export interface HistoryEntry {
-  at: string;
-  action: string;
-  by: string;
-  /** "api" (Maestro's API or UI) or "temporal" (straight through `temporal workflow update`); empty on older entries */
-  via: string;
-  reason: string;
-  weight: number | null;
-  step: number | null;
-}
-
-export interface AnalysisRecord {
-  at: string;
-  step: number | null;
-  measurement: number | null;
-  metric: string;
-  provider: string;
-  value: number | null;
-  requests: number | null;
-  condition: string;
-  outcome: string;
-  detail: string;
-}
-
-const str = (v: unknown): string => (typeof v === "string" ? v : v === undefined || v === null ? "" : String(v));
-const num = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
-
-export function historyEntries(raw: readonly Record<string, unknown>[]): HistoryEntry[] {
-  return raw.map((h) => ({
-    at: str(h.at),
-    action: str(h.action),
-    by: str(h.by),
-    via: str(h.via),
-    reason: str(h.reason),
-    weight: num(h.weight),
-    step: num(h.step),
-  }));
-}
-
-export function analysisRecords(raw: readonly Record<string, unknown>[]): AnalysisRecord[] {
-  return raw.map((a) => ({
-    at: str(a.at),
-    step: num(a.step),
-    measurement: num(a.measurement),
-    metric: str(a.metric),
-    provider: str(a.provider),
-    value: num(a.value),
-    requests: num(a.requests),
-    condition: str(a.condition),
-    outcome: str(a.outcome),
-    detail: str(a.detail),
-  }));
-}
-
 /** A measured value: up to 4 significant digits, like the workflow's own messages. */
 export function formatValue(v: number | null): string {
   if (v === null) return "—";
@@ -351,23 +295,7 @@ export function decisionBatchOf(...texts: (string | undefined)[]): string | null
 
 // ---- live events ---------------------------------------------------------------------------
 
-/** What `rollouts` stream events carry (maestro/rollouts/activities.py rollout_payload). */
-export interface RolloutEventPayload {
-  id: string;
-  service?: string;
-  env?: string;
-  status?: string;
-  stepIndex?: number;
-  /** The number of steps (not the steps themselves). */
-  steps?: number;
-  weight?: number;
-  message?: string;
-  runId?: string | null;
-  history?: Record<string, unknown> | null;
-  analysis?: Record<string, unknown> | null;
-}
-
-const sameRecord = (a: Record<string, unknown>, b: Record<string, unknown>) => JSON.stringify(a) === JSON.stringify(b);
+const sameRecord = (a: object, b: object) => JSON.stringify(a) === JSON.stringify(b);
 
 /**
  * A cached rollout with an event applied: status, step, weight and message, plus the history
@@ -377,10 +305,10 @@ const sameRecord = (a: Record<string, unknown>, b: Record<string, unknown>) => J
 export function patchRollout(r: Rollout, p: RolloutEventPayload, at: string): Rollout {
   if (r.id !== p.id) return r;
   const next: Rollout = { ...r };
-  if (typeof p.status === "string") next.status = p.status;
-  if (typeof p.stepIndex === "number") next.stepIndex = p.stepIndex;
-  if (typeof p.message === "string" && p.message) next.message = p.message;
-  if (typeof p.weight === "number" && p.weight !== r.weight) {
+  next.status = p.status;
+  next.stepIndex = p.stepIndex;
+  if (p.message) next.message = p.message;
+  if (p.weight !== r.weight) {
     next.weight = p.weight;
     next.weights = [...r.weights, { at, weight: p.weight }];
   }

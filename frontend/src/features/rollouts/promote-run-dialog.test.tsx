@@ -1,11 +1,11 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Route, Routes, useParams } from "react-router";
-import type { AuthMeResponse, ServicePublic } from "@/client/types.gen";
+import type { AuthMeResponse, RunStatus, ServicePublic } from "@/client/types.gen";
 import { adminSession, mockApi, renderWithProviders, type MockRoute } from "@/test/utils";
 import { PromoteRunButton } from "./promote-run-dialog";
 
-const run = { id: "run1", status: "succeeded", pipelineName: "web", number: 7 };
+const run = { id: "run1", status: "succeeded" as RunStatus, pipelineName: "web", number: 7 };
 const checkout: ServicePublic = {
   id: "s1",
   name: "checkout",

@@ -1,11 +1,11 @@
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
 import { rolloutsGetOptions, servicesListOptions } from "@/client/@tanstack/react-query.gen";
-import type { RolloutsListResponse } from "@/client/types.gen";
+import type { RolloutEvent, RolloutEventPayload, RolloutsListResponse } from "@/client/types.gen";
 import { byQueryId, queryIdOf, queryKeyOf } from "@/lib/query-keys";
-import { useEventStream, type StreamEnvelope, type StreamState } from "@/lib/sse";
+import { useEventStream, type StreamHandlers, type StreamState } from "@/lib/sse";
 import { useThrottle } from "@/lib/use-throttle";
 import { useCan } from "@/features/auth/session";
-import { patchRollout, type Rollout, type RolloutEventPayload } from "./model";
+import { patchRollout, type Rollout } from "./model";
 
 export function servicesQueryOptions() {
   return servicesListOptions();
@@ -48,22 +48,6 @@ export function applyRolloutEvent(queryClient: QueryClient, p: RolloutEventPaylo
   );
 }
 
-function payloadOf(e: StreamEnvelope): RolloutEventPayload | null {
-  const p = e.payload as RolloutEventPayload | undefined;
-  return p && typeof p.id === "string" ? p : null;
-}
-
-export const ROLLOUT_EVENTS = [
-  "rollout_started",
-  "rollout_step",
-  "analysis_completed",
-  "rollout_paused",
-  "rollout_resumed",
-  "rollout_promoted",
-  "rollout_rolled_back",
-  "rollout_aborted",
-] as const;
-
 /**
  * `/api/streams/rollouts` → the TanStack Query cache. Each event patches the cached rows and the
  * rollout's detail at once; a coalesced refetch then brings the lists (new rollouts, status
@@ -80,23 +64,29 @@ export function useRolloutsLiveUpdates(): StreamState {
     });
     if (id) throttle(`rollout:${id}`, () => void invalidateRollout(queryClient, id));
   };
-  const onEvent = (e: StreamEnvelope) => {
-    const p = payloadOf(e);
-    if (!p) return;
-    applyRolloutEvent(queryClient, p, e.ts ?? new Date().toISOString());
-    refetchSoon(p.id);
+  const onEvent = (e: RolloutEvent) => {
+    applyRolloutEvent(queryClient, e.payload, e.ts);
+    refetchSoon(e.payload.id);
   };
   const reload = () => {
     refetchSoon(null);
     void queryClient.invalidateQueries({ predicate: byQueryId("rolloutsGet") });
   };
-  const handlers: Record<string, (e: StreamEnvelope) => void> = {
+  // Every rollout event type (the compiler checks the list against the generated RolloutEvent).
+  const handlers: Required<Pick<StreamHandlers, RolloutEvent["type"]>> & StreamHandlers = {
+    rollout_started: onEvent,
+    rollout_step: onEvent,
+    analysis_completed: onEvent,
+    rollout_paused: onEvent,
+    rollout_resumed: onEvent,
+    rollout_promoted: onEvent,
+    rollout_rolled_back: onEvent,
+    rollout_aborted: onEvent,
     // (Re)connected: events published before the subscription started are not replayed, so reload
     // what is shown once; after that the events keep it current.
     open: reload,
     // The server trimmed events we missed: reload what is shown.
     reset: reload,
   };
-  for (const type of ROLLOUT_EVENTS) handlers[type] = onEvent;
   return useEventStream("rollouts", handlers, enabled);
 }

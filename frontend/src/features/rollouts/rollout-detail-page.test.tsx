@@ -2,34 +2,11 @@ import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Route, Routes } from "react-router";
 import type { AuthMeResponse } from "@/client/types.gen";
+import { FakeEventSource } from "@/test/event-source";
 import { adminSession, mockApi, renderWithProviders } from "@/test/utils";
 import type { Rollout } from "./model";
 import { rolloutQueryOptions } from "./queries";
 import { RolloutDetailPage } from "./rollout-detail-page";
-
-class FakeEventSource {
-  static instances: FakeEventSource[] = [];
-  static readonly CLOSED = 2;
-  readyState = 0;
-  listeners = new Map<string, Set<(e: Event) => void>>();
-  constructor(public url: string) {
-    FakeEventSource.instances.push(this);
-  }
-  addEventListener(type: string, fn: (e: Event) => void) {
-    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
-    this.listeners.get(type)!.add(fn);
-  }
-  removeEventListener(type: string, fn: (e: Event) => void) {
-    this.listeners.get(type)?.delete(fn);
-  }
-  close() {
-    this.readyState = 2;
-  }
-  emit(type: string, data?: unknown) {
-    const event = data === undefined ? new Event(type) : new MessageEvent(type, { data: JSON.stringify(data) });
-    for (const fn of this.listeners.get(type) ?? []) fn(event);
-  }
-}
 
 const viewer: AuthMeResponse = { ...adminSession, permissions: ["rollouts:read", "runs:read"] };
 
@@ -94,7 +71,7 @@ function renderDetail(session: AuthMeResponse = adminSession) {
 
 describe("RolloutDetailPage", () => {
   beforeEach(() => {
-    FakeEventSource.instances = [];
+    FakeEventSource.reset();
     vi.stubGlobal("EventSource", FakeEventSource);
   });
 
@@ -226,14 +203,14 @@ describe("RolloutDetailPage", () => {
     const { calls } = mockApi([route]);
     const { queryClient } = renderDetail();
     expect(await screen.findByTestId("rollout-weight")).toHaveTextContent("30");
-    const source = FakeEventSource.instances.find((s) => s.url === "/api/streams/rollouts")!;
+    const source = FakeEventSource.at("/api/streams/rollouts")!;
     expect(source).toBeDefined();
     act(() => source.emit("open"));
 
     const next = rollout({ stepIndex: 3, weight: 60, message: "step 3: weight 60%" });
     route.body = next;
     act(() =>
-      source.emit("rollout_step", {
+      source.send({
         ts: "2025-06-01T10:02:00Z",
         type: "rollout_step",
         id: "r1",
@@ -250,11 +227,12 @@ describe("RolloutDetailPage", () => {
 
     route.body = rollout({ status: "rolled_back", stepIndex: 3, weight: 0, message: "rollback by analysis", finishedAt: "2025-06-01T10:03:00Z" });
     act(() =>
-      source.emit("rollout_rolled_back", {
+      source.send({
+        ts: "2025-06-01T10:03:00Z",
         type: "rollout_rolled_back",
         id: "r1",
         entity: "rollout",
-        payload: { id: "r1", status: "rolled_back", stepIndex: 3, weight: 0, message: "rollback by analysis" },
+        payload: { id: "r1", service: "checkout", env: "prod", status: "rolled_back", stepIndex: 3, steps: 4, weight: 0, message: "rollback by analysis", runId: "run1" },
       }),
     );
     await waitFor(() => expect(screen.getByTestId("rollout-status")).toHaveTextContent(/^rolled_back$/));

@@ -1,11 +1,11 @@
 import { Badge } from "@/components/ui/badge";
 import { Table, TableBody, TableCaption, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { formatDateTime } from "@/lib/format";
-import { actionWords, analysisRecords, formatValue, historyEntries, outcomeVariant, type Rollout } from "./model";
+import { actionWords, formatValue, outcomeVariant, type Rollout } from "./model";
 
 /** Every measurement the analysis steps took, oldest first. */
 export function AnalysesTable({ rollout }: { rollout: Rollout }) {
-  const rows = analysisRecords(rollout.analyses);
+  const rows = rollout.analyses;
   if (!rows.length) {
     return (
       <p className="text-sm text-muted-foreground">
@@ -36,8 +36,8 @@ export function AnalysesTable({ rollout }: { rollout: Rollout }) {
             <TableRow key={`${a.at}-${i}`} data-outcome={a.outcome}>
               <TableCell className="whitespace-nowrap">{formatDateTime(a.at, true)}</TableCell>
               <TableCell className="whitespace-nowrap tabular-nums">
-                {a.step === null ? "—" : a.step + 1}
-                {a.measurement !== null ? <span className="text-muted-foreground"> · #{a.measurement}</span> : null}
+                {a.step == null ? "—" : a.step + 1}
+                {a.measurement != null ? <span className="text-muted-foreground"> · #{a.measurement}</span> : null}
               </TableCell>
               <TableCell>
                 <span className="font-mono text-xs">{a.metric}</span>
@@ -60,7 +60,7 @@ export function AnalysesTable({ rollout }: { rollout: Rollout }) {
 
 /** Who paused, resumed, promoted, rolled back or aborted the rollout, and why. */
 export function HistoryTable({ rollout }: { rollout: Rollout }) {
-  const rows = historyEntries(rollout.history);
+  const rows = rollout.history;
   if (!rows.length) {
     return (
       <p className="text-sm text-muted-foreground">
@@ -94,8 +94,8 @@ export function HistoryTable({ rollout }: { rollout: Rollout }) {
               </TableCell>
               <TableCell className="min-w-48">{h.reason || <span className="text-muted-foreground">no reason given</span>}</TableCell>
               <TableCell className="tabular-nums">
-                {h.weight === null ? "—" : `${h.weight}%`}
-                {h.step !== null ? <span className="text-muted-foreground"> at step {h.step + 1}</span> : null}
+                {h.weight == null ? "—" : `${h.weight}%`}
+                {h.step != null ? <span className="text-muted-foreground"> at step {h.step + 1}</span> : null}
               </TableCell>
             </TableRow>
           ))}

@@ -1,7 +1,9 @@
-/** Run statuses (maestro/domain/runs.py RunStatus) and step statuses (StepStatus). */
-export const RUN_STATUSES = ["queued", "running", "waiting", "paused", "succeeded", "failed", "cancelled", "error"] as const;
-export const TERMINAL_RUN = new Set(["succeeded", "failed", "cancelled", "error"]);
-export const TERMINAL_STEP = new Set(["succeeded", "failed", "skipped", "cancelled"]);
+import { RunStatus, StepStatus } from "@/client/types.gen";
+
+/** Run and step statuses come from the API's schema (maestro/states.py); these are the final ones. */
+export const RUN_STATUSES: readonly RunStatus[] = Object.values(RunStatus);
+export const TERMINAL_RUN = new Set<string>([RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.ERROR]);
+export const TERMINAL_STEP = new Set<string>([StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED]);
 
 export const isTerminalRun = (status: string) => TERMINAL_RUN.has(status);
 

@@ -1,14 +1,10 @@
 import { useQueryClient, type QueryClient } from "@tanstack/react-query";
+import type { RunEvent, StepEvent } from "@/client/types.gen";
 import { byQueryId } from "@/lib/query-keys";
-import { useEventStream, type StreamEnvelope, type StreamState } from "@/lib/sse";
+import { useEventStream, type StreamState } from "@/lib/sse";
 import { useThrottle } from "@/lib/use-throttle";
 import { useCan } from "@/features/auth/session";
-import { applyRunEvent, applyStepEvent, invalidateRun, invalidateRunLists, type RunEventPayload, type StepEventPayload } from "./queries";
-
-function payloadOf<T>(e: StreamEnvelope): T | null {
-  const p = e.payload as T | undefined;
-  return p && typeof (p as { runId?: unknown }).runId === "string" ? p : null;
-}
+import { applyRunEvent, applyStepEvent, invalidateRun, invalidateRunLists } from "./queries";
 
 /**
  * `/api/streams/runs` → the TanStack Query cache: every event patches the cached lists and run
@@ -22,18 +18,14 @@ export function useRunsLiveUpdates(): StreamState {
   const refetchLists = (qc: QueryClient) => throttle("lists", () => void invalidateRunLists(qc));
   const refetchRun = (qc: QueryClient, id: string) => throttle(`run:${id}`, () => void invalidateRun(qc, id));
 
-  const onRun = (e: StreamEnvelope, refetch: boolean) => {
-    const p = payloadOf<RunEventPayload>(e);
-    if (!p) return;
-    const statusChanged = applyRunEvent(queryClient, p);
+  const onRun = (e: RunEvent, refetch: boolean) => {
+    const statusChanged = applyRunEvent(queryClient, e.payload);
     if (refetch || statusChanged) refetchLists(queryClient);
-    if (refetch) refetchRun(queryClient, p.runId);
+    if (refetch) refetchRun(queryClient, e.payload.runId);
   };
-  const onStep = (e: StreamEnvelope) => {
-    const p = payloadOf<StepEventPayload>(e);
-    if (!p) return;
-    applyStepEvent(queryClient, p);
-    refetchRun(queryClient, p.runId);
+  const onStep = (e: StepEvent) => {
+    applyStepEvent(queryClient, e.payload);
+    refetchRun(queryClient, e.payload.runId);
   };
 
   return useEventStream(

@@ -2,7 +2,16 @@ import type { InfiniteData, QueryClient } from "@tanstack/react-query";
 import { useCallback, useMemo } from "react";
 import { useSearchParams } from "react-router";
 import { runsListInfiniteOptions } from "@/client/@tanstack/react-query.gen";
-import type { RunAction as RunActionBody, RunDetail, RunPublic, RunsListData, RunsListResponse, StepPublic } from "@/client/types.gen";
+import type {
+  RunAction as RunActionBody,
+  RunDetail,
+  RunEventPayload,
+  RunPublic,
+  RunsListData,
+  RunsListResponse,
+  StepEventPayload,
+  StepPublic,
+} from "@/client/types.gen";
 import { ENV_PARAM } from "@/lib/env";
 import { byQueryId, queryIdOf } from "@/lib/query-keys";
 import { cursorPaging } from "@/lib/url-state";
@@ -159,38 +168,17 @@ export function invalidateRun(queryClient: QueryClient, runId: string) {
   });
 }
 
-/** Run fields carried by run_* events (`maestro/activities/projection.py` _run_payload). */
-export interface RunEventPayload {
-  runId: string;
-  status?: string;
-  paused?: boolean;
-  costUsd?: number;
-  durationMs?: number | null;
-  stepsDone?: number;
-  stepsTotal?: number;
-}
-
-/** Step fields carried by step_* and approval_requested events. */
-export interface StepEventPayload {
-  runId: string;
-  key: string;
-  status?: string;
-  attempt?: number;
-  exitCode?: number | null;
-  durationMs?: number | null;
-  message?: string;
-}
-
 function patchRun<T extends RunPublic>(run: T, p: RunEventPayload): T {
   if (run.id !== p.runId) return run;
   return {
     ...run,
-    ...(p.status ? { status: p.status } : {}),
-    ...(p.paused !== undefined ? { paused: p.paused } : {}),
-    ...(p.costUsd !== undefined ? { costUsd: p.costUsd } : {}),
-    ...(p.durationMs !== undefined && p.durationMs !== null ? { durationMs: p.durationMs } : {}),
-    ...(p.stepsDone !== undefined ? { stepsDone: p.stepsDone } : {}),
-    ...(p.stepsTotal !== undefined ? { stepsTotal: p.stepsTotal } : {}),
+    status: p.status,
+    paused: p.paused,
+    costUsd: p.costUsd,
+    ...(p.durationMs !== null ? { durationMs: p.durationMs } : {}),
+    stepsDone: p.stepsDone,
+    stepsTotal: p.stepsTotal,
+    ...(p.error ? { error: p.error } : {}),
   };
 }
 
@@ -207,7 +195,7 @@ export function applyRunEvent(queryClient: QueryClient, p: RunEventPayload): boo
       const row = page.items.find((r) => r.id === p.runId);
       if (!row) return page;
       changed = true;
-      if (p.status && p.status !== row.status) statusChanged = true;
+      if (p.status !== row.status) statusChanged = true;
       return { ...page, items: page.items.map((r) => patchRun(r, p)) };
     });
     return changed ? { ...old, pages } : old;
@@ -229,12 +217,14 @@ export function applyStepEvent(queryClient: QueryClient, p: StepEventPayload): v
           ? s
           : {
               ...s,
-              ...(p.status ? { status: p.status } : {}),
-              ...(p.attempt ? { attempt: p.attempt } : {}),
-              ...(p.exitCode !== undefined ? { exitCode: p.exitCode } : {}),
-              ...(p.durationMs !== undefined ? { durationMs: p.durationMs } : {}),
-              ...(p.message !== undefined ? { message: p.message } : {}),
-              ...(p.status === "running" && !s.startedAt ? { startedAt: new Date().toISOString() } : {}),
+              status: p.status,
+              attempt: p.attempt,
+              exitCode: p.exitCode,
+              durationMs: p.durationMs,
+              message: p.message,
+              // the runner's clock, not this browser's (the current attempt's start and end)
+              ...(p.startedAt ? { startedAt: p.startedAt } : {}),
+              ...(p.finishedAt ? { finishedAt: p.finishedAt } : {}),
             },
       ),
     };

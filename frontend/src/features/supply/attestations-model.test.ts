@@ -34,17 +34,17 @@ describe("decisionIdsFromMessage", () => {
 });
 
 describe("gateSteps", () => {
-  const base = { status: "succeeded", outputs: {} as Record<string, string> };
+  const base = { status: "succeeded" as const, outputs: {} as Record<string, string> };
   it("keeps steps that name a decision and policy steps still waiting, drops the rest", () => {
     const gates = gateSteps([
       { ...base, key: "build", name: "Build", kind: "run", message: "" },
       { ...base, key: "gate", name: "", kind: "policy", message: `allowed by the promote policies for prod (decision ${ID_A})` },
-      { ...base, key: "gate2", name: "Second gate", kind: "policy", status: "queued", message: "" },
+      { ...base, key: "gate2", name: "Second gate", kind: "policy", status: "pending", message: "" },
       { ...base, key: "approve", name: "Approve", kind: "approval", message: "approved" },
     ]);
     expect(gates).toEqual([
       { key: "gate", name: "gate", status: "succeeded", message: expect.stringContaining(ID_A), decisionIds: [ID_A] },
-      { key: "gate2", name: "Second gate", status: "queued", message: "", decisionIds: [] },
+      { key: "gate2", name: "Second gate", status: "pending", message: "", decisionIds: [] },
     ]);
     expect(allDecisionIds(gates)).toEqual([ID_A]);
   });
