@@ -1,18 +1,29 @@
 import { useQuery, useQueryClient } from "@tanstack/react-query";
+import type { ReactNode } from "react";
+import { rolloutsListOptions } from "@/client/@tanstack/react-query.gen";
 import { cn } from "@/lib/utils";
 import { useEventStream, type StreamEnvelope } from "@/lib/sse";
 import { formatDateTime } from "@/lib/format";
 import { useCan } from "@/features/auth/session";
 import { EnvLink } from "@/components/env-link";
-import { budgetView, lowestBudget } from "@/features/observability/format";
+import { budgetView } from "@/features/observability/format";
 import { firingAlertsQueryOptions, sloQueryOptions, useAlertsLiveUpdates } from "@/features/observability/queries";
-import { downChecks, healthLevel, readinessQueryOptions, type Readiness } from "./readiness";
+import { downChecks, healthLevel, readinessQueryOptions, type HealthLevel, type Readiness } from "./readiness";
+import { alertsLevel, budgetLevel, newestActiveRollout, worstLevel, worstSlo } from "./ribbon-model";
 
 const LEVEL_STYLE = {
   green: "bg-emerald-50 text-emerald-950 dark:bg-emerald-950 dark:text-emerald-50",
   amber: "bg-amber-100 text-amber-950 dark:bg-amber-950 dark:text-amber-50",
   red: "bg-red-100 text-red-950 dark:bg-red-950 dark:text-red-50",
   unknown: "bg-muted text-foreground",
+} as const;
+
+/** An item on the ribbon: its own tint, so a green item reads green on an amber ribbon. */
+const ITEM_STYLE = {
+  green: "bg-emerald-100 text-emerald-950 dark:bg-emerald-900 dark:text-emerald-50",
+  amber: "bg-amber-200 text-amber-950 dark:bg-amber-900 dark:text-amber-50",
+  red: "bg-red-200 text-red-950 dark:bg-red-900 dark:text-red-50",
+  unknown: "text-foreground",
 } as const;
 
 const DOT_STYLE = {
@@ -23,13 +34,17 @@ const DOT_STYLE = {
 } as const;
 
 /**
- * Live health from /api/ready: green (all up), amber (a dependency down), red (API unreachable
- * or the database down). Updated by `health_changed` events on the `system` stream; polls only
- * while the stream is not connected.
+ * One line, three signals and the release under way, each an item with its own colour that says
+ * why, each linking to its page: readiness (/api/ready: green all up, amber a dependency or worker
+ * down, red API unreachable or the database down), firing alerts (amber any, red one that pages),
+ * the worst SLO's error budget (amber low or burning, red overspent or a paging burn); the ribbon
+ * takes the worst of them. Readiness follows `health_changed` events on the `system` stream and
+ * alerts the `alerts` stream; both poll only while their stream is not connected.
  */
 export function StatusRibbon() {
   const queryClient = useQueryClient();
   const live = useCan("system:read");
+  const mayReadRollouts = useCan("rollouts:read");
   const stream = useEventStream(
     "system",
     {
@@ -45,37 +60,59 @@ export function StatusRibbon() {
     ...readinessQueryOptions(),
     refetchInterval: stream === "open" ? false : 15_000,
   });
-  const level = healthLevel(data, error);
   const alertsStream = useAlertsLiveUpdates(live);
+  const firing = useQuery({ ...firingAlertsQueryOptions(), refetchInterval: alertsStream === "open" ? false : 30_000, enabled: live });
+  const slos = useQuery({ ...sloQueryOptions(), refetchInterval: 60_000, enabled: live });
+
+  const health = healthLevel(data, error);
+  const alerts = live ? alertsLevel(firing.data?.items) : "unknown";
+  const slo = live ? worstSlo(slos.data?.items) : null;
+  const budget = budgetLevel(slo);
+  const level = worstLevel([health, alerts, budget]);
   const down = downChecks(data);
   const message =
-    level === "green"
-      ? "All dependencies up" // readiness only: firing alerts and the error budget are shown beside it
-      : level === "amber"
+    health === "green"
+      ? "All dependencies up"
+      : health === "amber"
         ? `Degraded: ${down.join(", ") || "a dependency"} down`
-        : level === "red"
+        : health === "red"
           ? error
             ? "Maestro API unreachable"
             : `Unavailable: ${down.join(", ")} down`
           : "Checking health…";
+  const latencies = data
+    ? Object.entries(data.checks ?? {})
+        .map(([name, c]) => `${name} ${c?.status === "up" ? `${Math.round(c.latencyMs)} ms` : "down"}`)
+        .join(", ")
+    : "";
+  const count = firing.data?.items.length;
+  const more = Boolean(firing.data?.nextCursor);
 
   return (
-    <div className={cn("flex h-7 items-center gap-3 px-4 text-xs", LEVEL_STYLE[level])} data-health={level}>
-      <span className={cn("inline-block size-2 rounded-full", DOT_STYLE[level])} aria-hidden="true" />
-      <span role="status" className="font-medium">
-        {message}
-      </span>
-      {data ? (
-        <span className="hidden gap-3 sm:flex">
-          {Object.entries(data.checks ?? {}).map(([name, c]) => (
-            <span key={name}>
-              {name} {c?.status === "up" ? `${Math.round(c.latencyMs)} ms` : "down"}
-            </span>
-          ))}
+    <div className={cn("flex h-7 items-center gap-1.5 overflow-hidden px-2 text-xs sm:px-4", LEVEL_STYLE[level])} data-level={level}>
+      <RibbonItem to="/" level={health} title={latencies ? `Readiness: ${latencies}` : "Readiness"} data-health={health}>
+        <span role="status" className="font-medium">
+          {message}
         </span>
+      </RibbonItem>
+      {live && count !== undefined ? (
+        <RibbonItem to="/observability/alerts?state=firing" level={alerts} title="Firing alerts" data-testid="ribbon-firing">
+          {count === 0 ? "No firing alerts" : `${count}${more ? "+" : ""} firing alert${count === 1 && !more ? "" : "s"}`}
+        </RibbonItem>
       ) : null}
-      {live ? <ObservabilitySummary liveAlerts={alertsStream === "open"} /> : null}
-      <span className="ml-auto hidden md:inline">
+      {slo ? (
+        <RibbonItem
+          to="/observability"
+          level={budget}
+          className="max-sm:hidden"
+          title={`Worst error budget: ${slo.name}`}
+          data-testid="ribbon-budget"
+        >
+          Lowest error budget: {budgetView(slo.errorBudgetRemaining).label.toLowerCase()} ({slo.name})
+        </RibbonItem>
+      ) : null}
+      {mayReadRollouts ? <CurrentRelease /> : null}
+      <span className="ml-auto hidden shrink-0 whitespace-nowrap md:inline">
         {stream === "open" ? "Live" : "Polling"}
         {dataUpdatedAt ? ` · updated ${formatDateTime(new Date(dataUpdatedAt).toISOString(), true)}` : ""}
       </span>
@@ -83,32 +120,46 @@ export function StatusRibbon() {
   );
 }
 
-/**
- * Firing alerts (kept live by the `alerts` topic, polled while it is down) and the lowest error
- * budget remaining among the SLOs.
- */
-function ObservabilitySummary({ liveAlerts }: { liveAlerts: boolean }) {
-  const firing = useQuery({ ...firingAlertsQueryOptions(), refetchInterval: liveAlerts ? false : 30_000 });
-  const slos = useQuery({ ...sloQueryOptions(), refetchInterval: 60_000 });
-  const count = firing.data?.items.length;
-  const more = Boolean(firing.data?.nextCursor);
-  const low = lowestBudget(slos.data?.items);
+function RibbonItem({
+  to,
+  level,
+  className,
+  children,
+  ...rest
+}: { to: string; level: HealthLevel; className?: string; children: ReactNode; title: string } & Record<`data-${string}`, string>) {
   return (
-    <span className="flex items-center gap-3" data-testid="ribbon-observability">
-      {count !== undefined ? (
-        <EnvLink
-          to={`/observability/alerts?state=firing`}
-          className={cn("underline underline-offset-2 hover:no-underline", count > 0 && "font-semibold")}
-          data-testid="ribbon-firing"
-        >
-          {count === 0 ? "No firing alerts" : `${count}${more ? "+" : ""} firing alert${count === 1 && !more ? "" : "s"}`}
-        </EnvLink>
-      ) : null}
-      {low ? (
-        <EnvLink to="/observability" className="hidden underline underline-offset-2 hover:no-underline sm:inline" data-testid="ribbon-budget">
-          Lowest error budget: {budgetView(low.errorBudgetRemaining).label.toLowerCase()} ({low.name})
-        </EnvLink>
-      ) : null}
-    </span>
+    <EnvLink
+      to={to}
+      className={cn(
+        "flex min-w-0 shrink items-center gap-1.5 rounded px-1.5 py-0.5 underline-offset-2 outline-none hover:underline focus-visible:ring-2 focus-visible:ring-ring",
+        ITEM_STYLE[level],
+        className,
+      )}
+      data-level={level}
+      {...rest}
+    >
+      <span className={cn("inline-block size-2 shrink-0 rounded-full", DOT_STYLE[level])} aria-hidden="true" />
+      <span className="truncate">{children}</span>
+    </EnvLink>
+  );
+}
+
+/** The newest rollout in progress (service, environment, canary share), or nothing. */
+function CurrentRelease() {
+  const running = useQuery({ ...rolloutsListOptions({ query: { status: "running", limit: 1 } }), refetchInterval: 30_000 });
+  const paused = useQuery({ ...rolloutsListOptions({ query: { status: "paused", limit: 1 } }), refetchInterval: 30_000 });
+  const r = newestActiveRollout([...(running.data?.items ?? []), ...(paused.data?.items ?? [])]);
+  if (!r) return null;
+  return (
+    <EnvLink
+      to={`/rollouts/${r.id}`}
+      className="flex min-w-0 shrink items-center gap-1.5 rounded px-1.5 py-0.5 underline underline-offset-2 outline-none hover:no-underline focus-visible:ring-2 focus-visible:ring-ring max-md:hidden"
+      title={`Current release: ${r.service} in ${r.env}, canary at ${r.weight}% (${r.status})`}
+      data-testid="ribbon-release"
+    >
+      <span className="truncate">
+        Releasing {r.service} → {r.env} · canary {r.weight}%{r.status === "paused" ? " (paused)" : ""}
+      </span>
+    </EnvLink>
   );
 }
