@@ -554,6 +554,31 @@ def test_a_native_temporal_cancel_is_carried_out_and_audited(settings: Settings,
     assert [(e["actor"], e["targetId"]) for e in audit] == [("temporal:native-cancel", run["id"])]
 
 
+def test_a_native_cancel_while_the_source_is_resolved_cancels_the_run(settings: Settings, caller: Caller, tmp_path: Path) -> None:
+    """Before native-cancel-source-v1 this run ended "failed" with "source: activity cancelled", unaudited."""
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
+    register(  # no runner serves the pool, so the source stays unresolved until the cancel
+        caller, f"name: unserved\nsource: {{url: 'file://{repo}', ref: main}}\nsteps:\n- {{id: a, run: echo never, pool: idle}}\n"
+    )
+    run = start(caller, "unserved")
+
+    def resolving() -> bool:
+        shown = temporal_cli(settings, "workflow", "describe", "--workflow-id", run["workflowId"], "--output", "json")
+        return "resolve_source" in shown.stdout
+
+    wait_for(resolving, 30)
+    sent = temporal_cli(settings, "workflow", "cancel", "--workflow-id", run["workflowId"])
+    assert sent.returncode == 0, sent.stderr
+    done = wait_run(caller, run["id"])
+    assert (
+        done["status"] == "cancelled" and done["error"] == "cancelled by temporal:native-cancel: cancelled natively in Temporal"
+    )
+    assert {s["key"]: s["status"] for s in done["steps"]} == {"a": "cancelled"}
+    audit = caller.get("/api/audit", params={"action": "run.cancel"}).json()["items"]
+    assert [(e["actor"], e["targetId"]) for e in audit] == [("temporal:native-cancel", run["id"])]
+
+
 def test_param_values_reach_steps_as_written_and_a_failed_run_says_why(caller: Caller) -> None:
     register(
         caller,

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     from maestro.workflows.controls import redeem, require_ticket
 
 NATIVE_CANCEL_PATCH = "native-cancel-v1"
+NATIVE_CANCEL_SOURCE_PATCH = "native-cancel-source-v1"  # the same, while the source is resolved
 NATIVE_CANCEL_ACTOR = "temporal:native-cancel"  # Temporal does not tell the workflow who cancelled it
 PROJECTION_TIMEOUT = timedelta(seconds=30)
 PROJECTION_RETRY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
@@ -102,27 +103,34 @@ class RunWorkflow:
                     retry_policy=RetryPolicy(maximum_attempts=3, non_retryable_error_types=["SourceError"]),
                 )
             except ActivityError as exc:
-                cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
-                for key in order:
-                    if self.status[key] == "pending":
-                        self.status[key] = "skipped"
-                        await self._project_step(
-                            StepUpdate(run_id=inp.run_id, key=key, status="skipped", message="source unavailable")
-                        )
-                await self._project_run("failed", error=f"source: {cause}")
-                await self._projections_done()
-                self.finished = True
-                return "failed"
-            await self._project_run("running", commit=self.commit)
+                if isinstance(exc.cause, CancelledError) and workflow.patched(NATIVE_CANCEL_SOURCE_PATCH):
+                    # cancelled natively while the source was resolved (before: the run failed with
+                    # "source: activity cancelled", unaudited): carried out like any native cancel
+                    self.cancel_requested = self._natively_cancelled()
+                    await self._audit_direct("cancel", self.cancel_requested)
+                else:
+                    cause = exc.cause.message if isinstance(exc.cause, ApplicationError) else str(exc)
+                    for key in order:
+                        if self.status[key] == "pending":
+                            self.status[key] = "skipped"
+                            await self._project_step(
+                                StepUpdate(run_id=inp.run_id, key=key, status="skipped", message="source unavailable")
+                            )
+                    await self._project_run("failed", error=f"source: {cause}")
+                    await self._projections_done()
+                    self.finished = True
+                    return "failed"
+            else:
+                await self._project_run("running", commit=self.commit)
 
         try:
-            await self._drive(plan, order)
+            await self._drive(plan, order)  # returns at once when the run was cancelled before any step
         except asyncio.CancelledError:
             if not workflow.patched(NATIVE_CANCEL_PATCH):
                 raise
             # cancelled natively (Temporal UI or `temporal workflow cancel`): an operator's power, audited,
             # and carried out like a cancel control
-            self.cancel_requested = ActionInput(by=NATIVE_CANCEL_ACTOR, reason="cancelled natively in Temporal", via="temporal")
+            self.cancel_requested = self._natively_cancelled()
             for t in self.tasks.values():
                 if not t.done():
                     t.cancel()
@@ -159,6 +167,11 @@ class RunWorkflow:
         self.finished = True
         await workflow.wait_condition(workflow.all_handlers_finished)
         return final
+
+    @staticmethod
+    def _natively_cancelled() -> ActionInput:
+        """Temporal does not tell the workflow who cancelled it: the actor says how it came."""
+        return ActionInput(by=NATIVE_CANCEL_ACTOR, reason="cancelled natively in Temporal", via="temporal")
 
     async def _drive(self, plan: dict[str, StepPlan], order: list[str]) -> None:
         """Start every step whose needs are done, until nothing more can start and nothing runs."""
