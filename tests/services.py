@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from httpx_sse import EventSource
 
 from maestro import stack
 from maestro.config import Settings
@@ -283,18 +284,13 @@ def host_processes(cmdline: str) -> list[int]:
     return out
 
 
-def sse_frames(response: Any) -> Iterator[dict[str, Any]]:
-    """The frames of an SSE response as {id?, event?, data} (data parsed as JSON), skipping comments
-    (heartbeats) and frames without data (``retry:``)."""
-    cur: dict[str, Any] = {}
-    for line in response.iter_lines():
-        if line.startswith("id: "):
-            cur["id"] = line[4:]
-        elif line.startswith("event: "):
-            cur["event"] = line[7:]
-        elif line.startswith("data: "):
-            cur["data"] = json.loads(line[6:])
-        elif line == "":
-            if "data" in cur:
-                yield cur
-            cur = {}
+def sse_frames(response: httpx.Response) -> Iterator[dict[str, Any]]:
+    """The events of an SSE response (parsed by httpx-sse) as {event, data, id?} with data parsed as
+    JSON, skipping comments (heartbeats) and events without data (``retry:``)."""
+    for sse in EventSource(response).iter_sse():
+        if not sse.data:
+            continue
+        frame: dict[str, Any] = {"event": sse.event, "data": json.loads(sse.data)}
+        if sse.id:
+            frame["id"] = sse.id
+        yield frame

@@ -43,7 +43,7 @@ class Release(ApiModel):
     canary_url: str | None
     canary_weight: int
     rollout_id: str | None
-    rollout_status: str | None
+    rollout_status: RolloutStatus | None
     canary_error_rate: float | None = Field(description="Canary 5xx ratio over the last minute at the edge (null: no traffic)")
     stable_error_rate: float | None
     canary_requests: int

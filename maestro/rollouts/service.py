@@ -145,9 +145,10 @@ class AnalysisPublic(ApiModel):
 class RolloutStepPublic(ApiModel):
     """A step as stored: exactly one of setWeight, pause (seconds; 0 waits for resume or promote), analysis."""
 
-    set_weight: int | None = None
-    pause: int | None = None
-    analysis: AnalysisPublic | None = None
+    # `{"setWeight": 20}`, as it was written: the two other kinds are left out, not null
+    set_weight: int | None = Field(None, exclude_if=lambda v: v is None)
+    pause: int | None = Field(None, exclude_if=lambda v: v is None)
+    analysis: AnalysisPublic | None = Field(None, exclude_if=lambda v: v is None)
 
 
 class RolloutCreate(InputModel):
