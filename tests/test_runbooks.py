@@ -33,3 +33,21 @@ def test_the_api_serves_runbooks(client: TestClient) -> None:
         r = client.get(f"/api/runbooks/{bad}")
         assert r.status_code == 404, bad
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+def test_a_runbook_link_opens_where_the_ui_is_not_built(tmp_path: Path) -> None:
+    """Alerts link runbooks at <public url>/runbooks/<name>, a UI page: an on-call engineer following
+    one from a page must read it even on an API-only install (no frontend/dist)."""
+    from fastapi import FastAPI
+
+    from maestro.api.ui import mount_ui
+    from maestro.config import Settings
+
+    app = FastAPI()
+    mount_ui(app, Settings(data_dir=tmp_path), dist=tmp_path / "no-dist")
+    with TestClient(app) as c:
+        page = c.get("/runbooks/queue-saturation")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert "not built" in page.text and "RunQueueSaturated" in page.text
+        assert "<script" not in page.text.lower()
+        assert c.get("/runbooks/no-such-runbook").status_code == 503  # other UI pages still explain the missing build

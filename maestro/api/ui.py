@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -11,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from maestro.api.deps import Public
 from maestro.config import Settings
+from maestro.observability import runbooks
 
 UI_DIST = Path(__file__).resolve().parents[2] / "frontend" / "dist"
 NONCE_MARK = "__CSP_NONCE__"
@@ -42,6 +44,13 @@ def mount_ui(app: FastAPI, settings: Settings, dist: Path = UI_DIST) -> None:
         if path and candidate.is_file() and dist.resolve() in candidate.parents and candidate.suffix != ".html":
             return FileResponse(candidate)  # type: ignore[return-value]
         if not index.is_file():
+            if path.startswith("runbooks/") and (rb := runbooks.get(path.removeprefix("runbooks/"))) is not None:
+                # an alert's runbook link must open during an incident even where the UI is not built
+                return HTMLResponse(
+                    f"<!doctype html><html lang='en'><head><title>{html.escape(rb.title)}</title></head><body><main>"
+                    f"<p>The web UI is not built: this is the runbook's source.</p><pre>{html.escape(rb.markdown)}</pre>"
+                    "</main></body></html>"
+                )
             return HTMLResponse(
                 "<!doctype html><html lang='en'><head><title>Maestro</title></head><body><main>"
                 "<h1>Maestro API is running</h1><p>The web UI is not built. Run <code>make ui</code> "
@@ -49,5 +58,5 @@ def mount_ui(app: FastAPI, settings: Settings, dist: Path = UI_DIST) -> None:
                 "<a href='/api/docs'>/api/docs</a>.</p></main></body></html>",
                 status_code=503,
             )
-        html = index.read_text().replace(NONCE_MARK, request.state.csp_nonce)
-        return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+        page = index.read_text().replace(NONCE_MARK, request.state.csp_nonce)
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})

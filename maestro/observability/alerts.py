@@ -31,7 +31,7 @@ from maestro.events.streams import add
 from maestro.observability import liveness
 from maestro.observability import slo as slomod
 from maestro.shared import runner_queue
-from maestro.states import ACTIVE_RUN, DECIDED_RUN
+from maestro.states import ACTIVE_RUN, DECIDED_RUN, AlertState
 
 log = logging.getLogger("maestro.alerts")
 
@@ -102,9 +102,13 @@ def runbook_url(public_url: str, alert_name: str) -> str:
     return f"{public_url.rstrip('/')}/runbooks/{RUNBOOKS[alert_name]}"
 
 
-def resolve_alert(a: Alert, now: datetime) -> None:
-    """Mark a firing alert resolved as of ``now``; the caller adds, commits and publishes ``alert_resolved``."""
-    a.state, a.ends_at, a.updated_at = "resolved", now, now
+def resolve_alert(a: Alert, now: datetime, why: str) -> None:
+    """Mark a firing alert resolved as of ``now``, saying ``why`` in its summary (the firing summary
+    follows as what it was); the caller adds, commits and publishes ``alert_resolved``."""
+    was = a.annotations.get("fired_summary") or a.annotations.get("summary", "")
+    note = {"summary": f"Resolved: {why}." + (f" It fired with: {was}" if was else ""), "fired_summary": was}
+    a.annotations = {**a.annotations, **note}
+    a.state, a.ends_at, a.updated_at = AlertState.resolved, now, now
 
 
 def upsert_alert(
@@ -418,7 +422,7 @@ class AlertActivities:
                     # a synthetic alert has proved delivery once it fired: it ends on its own
                     expired = old.fingerprint.startswith("synthetic:") and now - old.starts_at >= SYNTHETIC_TTL
                     if recovered or expired:
-                        resolve_alert(old, now)
+                        resolve_alert(old, now, "the condition cleared" if recovered else "a synthetic alert ends on its own")
                         s.add(old)
                         changed.append(("alert_resolved", old))
                         out.resolved.append(old.fingerprint)

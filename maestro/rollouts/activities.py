@@ -142,7 +142,7 @@ class RolloutActivities:
                     )
                 ).all():
                     if a.labels.get("service") == r.service:
-                        alertmod.resolve_alert(a, now)
+                        alertmod.resolve_alert(a, now, f"rollout {r.id} of {r.service} promoted to 100%")
                         s.add(a)
                         resolved.append(a)
             s.commit()

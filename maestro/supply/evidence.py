@@ -310,7 +310,7 @@ class Builder:
             alert = s.exec(stmt).first()
             if alert is None:
                 return
-            alertmod.resolve_alert(alert, now)
+            alertmod.resolve_alert(alert, now, "the evidence bundle observed it, so the pipeline delivers")
             s.add(alert)
             s.commit()
         alertmod.publish_alert(self.redis, "alert_resolved", alert, maxlen=self.settings.stream_maxlen)
