@@ -48,6 +48,11 @@ def _ilike(column: object, pattern: str) -> ColumnElement[bool]:
     return col(column).ilike(pattern, escape="\\")  # type: ignore[arg-type]
 
 
+def contains(column: object, q: str) -> ColumnElement[bool]:
+    """``column`` contains ``q``, ignoring case, its wildcards taken literally (also the runs list's free text)."""
+    return _ilike(column, _like(q))
+
+
 def _score(q: str, hit: SearchHit, exact: Iterable[str] = ()) -> int:
     """0: the id, title or another exact key is what was typed; 1: the title starts with it; 2: anywhere."""
     ql = q.lower()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from maestro.domain.auditlog import append_audit
@@ -135,12 +137,20 @@ def diff_specs(a: specmod.PipelineSpec, b: specmod.PipelineSpec) -> dict[str, An
 
 
 def next_run_number(s: Session, *, pipeline: Pipeline) -> int:
-    """Reserve the pipeline's next run number (row update: concurrent starts get distinct numbers)."""
-    s.refresh(pipeline, with_for_update=True)
-    pipeline.run_counter += 1
-    s.add(pipeline)
-    s.flush()
-    return pipeline.run_counter
+    """Reserve the pipeline's next run number: one UPDATE … RETURNING that reads and increments the counter
+    in the database, so runs started at once (several API processes) get distinct numbers. (Reading the
+    row first and writing it back gave SQLite, which ignores FOR UPDATE, two runs with one number.) The
+    row stays locked by the caller's transaction until the run is committed."""
+    stmt = (
+        update(Pipeline)
+        .where(col(Pipeline.id) == pipeline.id)
+        .values(run_counter=col(Pipeline.run_counter) + 1)
+        .returning(col(Pipeline.run_counter))
+        .execution_options(synchronize_session=False)
+    )
+    number: int = s.execute(stmt).scalar_one()
+    set_committed_value(pipeline, "run_counter", number)
+    return number
 
 
 def steps_of(s: Session, *, run_id: str) -> list[StepRun]:

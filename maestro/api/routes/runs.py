@@ -22,6 +22,7 @@ from maestro.api.gates import enforce
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
 from maestro.api.schemas import FIRST_ITEM_ID, INT32_MAX, InputModel, TicketCreate, TicketPublic, links
+from maestro.api.search import contains
 from maestro.artifacts import DigestMismatch, make_store
 from maestro.context import current_trace_id
 from maestro.domain.auditlog import append_audit
@@ -349,16 +350,7 @@ def list_runs(
             )
         stmt = stmt.where(col(Run.labels)[k].as_string() == v)
     if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(
-            or_(
-                col(Run.pipeline_name).ilike(like),
-                col(Run.workflow_id).ilike(like),
-                col(Run.owner).ilike(like),
-                col(Run.commit).ilike(like),
-                col(Run.branch).ilike(like),
-            )
-        )
+        stmt = stmt.where(or_(*(contains(c, q) for c in (Run.pipeline_name, Run.workflow_id, Run.owner, Run.commit, Run.branch))))
     return paginate(session, stmt, order=[Run.created_at, Run.id], params=page, kind="runs", to_public=RunPublic.model_validate)
 
 
