@@ -1,36 +1,13 @@
 import { act, screen } from "@testing-library/react";
+import { FakeEventSource } from "@/test/event-source";
 import { adminSession, mockApi, renderWithProviders } from "@/test/utils";
 import { StatusRibbon } from "./status-ribbon";
 
-class FakeEventSource {
-  static instances: FakeEventSource[] = [];
-  static readonly CLOSED = 2;
-  readyState = 0;
-  listeners = new Map<string, Set<(e: Event) => void>>();
-  constructor(public url: string) {
-    FakeEventSource.instances.push(this);
-  }
-  addEventListener(type: string, fn: (e: Event) => void) {
-    if (!this.listeners.has(type)) this.listeners.set(type, new Set());
-    this.listeners.get(type)!.add(fn);
-  }
-  removeEventListener(type: string, fn: (e: Event) => void) {
-    this.listeners.get(type)?.delete(fn);
-  }
-  close() {
-    this.readyState = 2;
-  }
-  emit(type: string, data?: unknown) {
-    const event = data === undefined ? new Event(type) : new MessageEvent(type, { data: JSON.stringify(data) });
-    for (const fn of this.listeners.get(type) ?? []) fn(event);
-  }
-}
-
-const up = { status: "up", latencyMs: 2.4, error: null };
+const up = { status: "up" as const, latencyMs: 2.4, error: null };
 
 describe("StatusRibbon", () => {
   beforeEach(() => {
-    FakeEventSource.instances = [];
+    FakeEventSource.reset();
     vi.stubGlobal("EventSource", FakeEventSource);
   });
 
@@ -39,13 +16,13 @@ describe("StatusRibbon", () => {
     const { queryClient } = renderWithProviders(<StatusRibbon />, { session: adminSession });
     expect(await screen.findByText("All dependencies up")).toBeInTheDocument();
 
-    const source = FakeEventSource.instances.find((s) => s.url === "/api/streams/system")!;
+    const source = FakeEventSource.at("/api/streams/system")!;
     expect(source).toBeDefined();
     act(() => source.emit("open"));
     expect(await screen.findByText(/Live/)).toBeInTheDocument();
 
     act(() =>
-      source.emit("health_changed", {
+      source.send({
         ts: "2025-06-01T10:00:00Z",
         type: "health_changed",
         id: "e1",
@@ -100,7 +77,7 @@ describe("StatusRibbon", () => {
       fingerprint: "synthetic:x",
       name: "MaestroSyntheticCheck",
       severity: "info",
-      state: "firing",
+      state: "firing" as const,
       labels: {},
       annotations: {},
       startsAt: "2025-06-01T10:00:00Z",
@@ -129,10 +106,10 @@ describe("StatusRibbon", () => {
     expect(await screen.findByText("1 firing alert")).toBeInTheDocument();
     expect(await screen.findByText("Lowest error budget: overspent by 25% (Runs succeed)")).toBeInTheDocument();
 
-    const source = FakeEventSource.instances.find((s) => s.url === "/api/streams/alerts")!;
+    const source = FakeEventSource.at("/api/streams/alerts")!;
     act(() => source.emit("open"));
     api.alerts = { items: [alert, { ...alert, id: "a2" }], nextCursor: null };
-    act(() => source.emit("alert_fired", { type: "alert_fired", id: "a2", entity: "alert", payload: { ...alert, id: "a2" } }));
+    act(() => source.send({ ts: "2025-06-01T10:00:00Z", type: "alert_fired", id: "a2", entity: "alert", payload: { ...alert, id: "a2" } }));
     expect(await screen.findByText("2 firing alerts")).toBeInTheDocument();
   });
 });
