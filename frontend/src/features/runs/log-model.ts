@@ -1,8 +1,11 @@
 /**
  * The log viewer's data model, kept free of React so it can be tested on its own: an append-only
  * buffer of log lines that drops duplicates (history and the live stream overlap), finds gaps
- * (lines the live stream never delivered), and the per-step filter and line permalinks.
+ * (lines the live stream never delivered), the step and field filters, "find in log" matches and
+ * line permalinks.
  */
+import { stripAnsi } from "@/lib/ansi";
+
 export interface LogLine {
   ts: string;
   step: string;
@@ -123,4 +126,51 @@ export function findAnchored(lines: readonly LogLine[], a: { step: string; n: nu
     if (a.attempt === null && (fallback < 0 || l.attempt < lines[fallback].attempt)) fallback = i;
   }
   return fallback;
+}
+
+/**
+ * Indices (into `lines`) of the lines shown for a step filter and an extra predicate (the field
+ * filter); null = every line.
+ */
+export function visibleLines(
+  lines: readonly LogLine[],
+  step: string | null | undefined,
+  keep?: ((l: LogLine) => boolean) | null,
+): number[] | null {
+  if (!keep) return filterLines(lines, step);
+  const out: number[] = [];
+  for (let i = 0; i < lines.length; i++) if ((!step || lines[i].step === step) && keep(lines[i])) out.push(i);
+  return out;
+}
+
+const plainCache = new WeakMap<LogLine, string>();
+
+/** A line's text without ANSI codes, lower-cased (what "find in log" compares against). */
+export function plainLower(l: LogLine): string {
+  let s = plainCache.get(l);
+  if (s === undefined) {
+    s = stripAnsi(l.line).toLowerCase();
+    plainCache.set(l, s);
+  }
+  return s;
+}
+
+/** Indices (into `lines`) of the shown lines that contain `query` (case-insensitive), in order. */
+export function findMatches(lines: readonly LogLine[], visible: readonly number[] | null, query: string): number[] {
+  const q = query.toLowerCase();
+  if (!q) return [];
+  const out: number[] = [];
+  const n = visible ? visible.length : lines.length;
+  for (let k = 0; k < n; k++) {
+    const i = visible ? visible[k] : k;
+    if (plainLower(lines[i]).includes(q)) out.push(i);
+  }
+  return out;
+}
+
+/** The match to go to from `current` (an index into `matches`, or -1 for none yet) by `step` (±1), wrapping. */
+export function stepMatch(count: number, current: number, step: 1 | -1): number {
+  if (count === 0) return -1;
+  if (current < 0) return step === 1 ? 0 : count - 1;
+  return (current + step + count) % count;
 }

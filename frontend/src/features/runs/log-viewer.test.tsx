@@ -1,5 +1,5 @@
 import { render, screen, within } from "@testing-library/react";
-import { findAnchored, filterLines, LogBuffer, lineAnchor, parseLineAnchor, type LogLine } from "./log-model";
+import { findAnchored, filterLines, findMatches, LogBuffer, lineAnchor, parseLineAnchor, stepMatch, visibleLines, type LogLine } from "./log-model";
 import { LogViewer } from "./log-viewer";
 
 const line = (step: string, n: number, text: string, attempt = 1, stream = "stdout"): LogLine => ({
@@ -99,5 +99,13 @@ describe("log model", () => {
     expect(buf.lines.map((l) => l.line)).toEqual(["first 1", "first 2", "first 3", "again 1", "again 2"]);
     expect(buf.add(again)).toBe(0);
     expect(buf.gaps()).toEqual([]);
+  });
+
+  it("finds matches among the shown lines, ANSI codes ignored, and steps through them wrapping", () => {
+    expect(findMatches(LINES, null, "FAIL ONE")).toEqual([3]);
+    expect(findMatches(LINES, null, "n")).toEqual([0, 2, 3, 4]);
+    expect(findMatches(LINES, visibleLines(LINES, "build", (l) => l.n > 1), "n")).toEqual([2, 4]);
+    expect(findMatches(LINES, null, "")).toEqual([]);
+    expect([stepMatch(3, -1, 1), stepMatch(3, -1, -1), stepMatch(3, 2, 1), stepMatch(3, 0, -1), stepMatch(0, -1, 1)]).toEqual([0, 2, 0, 2, -1]);
   });
 });

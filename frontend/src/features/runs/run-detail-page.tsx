@@ -19,6 +19,7 @@ import { RunEvidence } from "@/features/supply/run-evidence";
 import { formatCost, formatDuration, isTerminalRun } from "./format";
 import { useRunsLiveUpdates } from "./live";
 import { RunControls } from "./run-controls";
+import { RunFailureSummary } from "./run-failure";
 import { RunLogs } from "./run-logs";
 import { RunArtifacts, RunSteps } from "./run-steps";
 import { RunTimeline } from "./run-timeline";
@@ -53,6 +54,7 @@ function RunHeader({ run, now }: { run: RunDetail; now: number }) {
   const inputs = Object.entries(run.inputs ?? {});
   return (
     <div className="grid gap-4 rounded-lg border p-4">
+      <RunFailureSummary run={run} />
       <dl className="grid grid-cols-2 gap-x-6 gap-y-3 sm:grid-cols-3 lg:grid-cols-5">
         <Fact label="Status">
           <span className="flex flex-wrap items-center gap-1">
@@ -133,12 +135,6 @@ function RunHeader({ run, now }: { run: RunDetail; now: number }) {
             </Fact>
           ) : null}
         </dl>
-      ) : null}
-      {run.error ? (
-        <p className="rounded-md border border-red-300 bg-red-50 p-3 text-sm text-red-950 dark:border-red-800 dark:bg-red-950/60 dark:text-red-50">
-          <span className="font-semibold">Error: </span>
-          {run.error}
-        </p>
       ) : null}
     </div>
   );
