@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     temporal_ui_port: int = Field(8233, description="Port of the embedded Temporal Web UI.")
     temporal_ui_url: str | None = Field(None, description="Temporal Web UI URL for links (external Temporal).")
     control_task_queue: str = Field("maestro-control", description="Task queue of control workflows.")
+    control_accept_seconds: float = Field(
+        8.0,
+        gt=0,
+        le=120,
+        description="How long a control sent by the API (cancel, approve, pause, promote…) waits for a worker to accept "
+        "it; past that the control is withdrawn and the API answers 503 naming what is missing.",
+    )
 
     redis_url: str | None = Field(None, description="redis:// URL of an external Redis/Valkey; unset starts embedded Valkey.")
     redis_port: int = Field(6390, description="Port of the embedded Valkey server.")

@@ -8,11 +8,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import Field, field_validator
 from sqlmodel import Session, col, select
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
 
 from maestro.api import tickets
+from maestro.api.controls import execute_control
 from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize, readable_envs
 from maestro.api.pagination import ApiModel, Items
 from maestro.api.problems import Problem
@@ -239,17 +237,16 @@ async def rollout_action(
             f"The rollout is {r.status}; {body.action} applies to running rollouts.",
             remediation="Start a new rollout of the service (POST /api/rollouts) to change its traffic again.",
         )
-    try:
-        ticket, jti = tickets.for_api(rt, principal, r.workflow_id, body.action)
-        who = ControlInput(by=principal.actor, reason=body.reason, full=body.full, ticket=ticket)
-        handle = temporal.get_workflow_handle(r.workflow_id)
-        res = await tickets.send_control(rt, handle, body.action, who, result_type=ControlResult, jti=jti)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        msg = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-        raise Problem(409, f"Refused: {msg}.", remediation="Reload the rollout to see its current state.") from exc
-    except RPCError as exc:
-        raise Problem(409, f"The rollout's workflow does not accept {body.action}: {exc.message}") from exc
+    res = await execute_control(
+        rt,
+        temporal,
+        principal,
+        target="rollout",
+        workflow_id=r.workflow_id,
+        action=body.action,
+        arg=lambda ticket: ControlInput(by=principal.actor, reason=body.reason, full=body.full, ticket=ticket),
+        result_type=ControlResult,
+    )
     append_audit(
         session,
         actor=principal.actor,

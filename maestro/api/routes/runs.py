@@ -12,11 +12,10 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import Field
 from sqlmodel import Session, col, or_, select
 from starlette.background import BackgroundTask
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
 from maestro.api import tickets
+from maestro.api.controls import execute_control
 from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize, readable_envs, run_or_404
 from maestro.api.gates import enforce
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
@@ -440,18 +439,17 @@ async def run_action(
         raise Problem(
             409, f"The run is {run.status}; {body.action} applies to running runs only.", remediation="Use rerun to run it again."
         )
-    handle = temporal.get_workflow_handle(run.workflow_id)
     update = body.action
-    try:
-        ticket, jti = tickets.for_api(rt, principal, run.workflow_id, update)
-        arg = ActionInput(by=principal.actor, reason=body.reason, step=body.step, ticket=ticket)
-        res = await tickets.send_control(rt, handle, update, arg, result_type=ActionResult, jti=jti)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        msg = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
-        raise Problem(409, f"Refused: {msg}.", remediation="Reload the run to see its current state.") from exc
-    except RPCError as exc:
-        raise Problem(409, f"The run's workflow does not accept {update}: {exc.message}") from exc
+    res = await execute_control(
+        rt,
+        temporal,
+        principal,
+        target="run",
+        workflow_id=run.workflow_id,
+        action=update,
+        arg=lambda ticket: ActionInput(by=principal.actor, reason=body.reason, step=body.step, ticket=ticket),
+        result_type=ActionResult,
+    )
     append_audit(
         session,
         actor=principal.actor,
