@@ -671,7 +671,8 @@ export const artifactsDownload = <ThrowOnError extends boolean = true>(options: 
 /**
  * Run Logs
  *
- * A run's log lines as NDJSON from durable storage; with follow=true, new lines as they arrive.
+ * A run's log lines as NDJSON from durable storage; with follow=true, new lines as they arrive; with limit, one
+ * page of them and a Link to the next.
  */
 export const runsLogs = <ThrowOnError extends boolean = true>(options: Options<RunsLogsData, ThrowOnError>) => (options.client ?? client).get<RunsLogsResponses, RunsLogsErrors, ThrowOnError>({
     security: [{ scheme: 'bearer', type: 'http' }, {

@@ -2333,10 +2333,7 @@ export type Release = {
      * Rolloutid
      */
     rolloutId: string | null;
-    /**
-     * Rolloutstatus
-     */
-    rolloutStatus: string | null;
+    rolloutStatus: RolloutStatus | null;
     /**
      * Canaryerrorrate
      *
@@ -6188,6 +6185,18 @@ export type RunsLogsData = {
          * Keep streaming until the run finishes.
          */
         follow?: boolean;
+        /**
+         * Limit
+         *
+         * At most this many lines (1-10000); while more exist, the Link header (rel=next) names the next page. Without it, every line is streamed.
+         */
+        limit?: number | null;
+        /**
+         * After
+         *
+         * Start after this position: take it from the previous page's Link header.
+         */
+        after?: string | null;
     };
     url: '/api/runs/{run_id}/logs';
 };
@@ -6205,7 +6214,7 @@ export type RunsLogsErrors = {
 
 export type RunsLogsResponses = {
     /**
-     * NDJSON lines {ts, step, stream, line, n, attempt}
+     * NDJSON lines {ts, step, stream, line, n, attempt}. With `limit`, while more lines exist, a `Link: <…?after=POS&limit=N>; rel="next"` header (RFC 8288) names the next page.
      */
     200: unknown;
 };

@@ -795,36 +795,6 @@ export const zProvenanceCheck = z.object({
 });
 
 /**
- * Release
- */
-export const zRelease = z.object({
-    service: z.string(),
-    env: z.string(),
-    stableUrl: z.string(),
-    canaryUrl: z.nullable(z.string()),
-    canaryWeight: z.int(),
-    rolloutId: z.nullable(z.string()),
-    rolloutStatus: z.nullable(z.string()),
-    canaryErrorRate: z.nullable(z.number()),
-    stableErrorRate: z.nullable(z.number()),
-    canaryRequests: z.int(),
-    stableRequests: z.int(),
-    health: z.string(),
-    actions: z.array(z.string())
-});
-
-/**
- * Hub
- */
-export const zHub = z.object({
-    generatedAt: z.string(),
-    releases: z.array(zRelease),
-    kpis: zKpis,
-    hotCold: z.record(z.string(), z.unknown()),
-    compliance: zCompliance
-});
-
-/**
  * RevisionPublic
  */
 export const zRevisionPublic = z.object({
@@ -969,6 +939,36 @@ export const zRolloutStatus = z.enum([
     'rolled_back',
     'aborted'
 ]);
+
+/**
+ * Release
+ */
+export const zRelease = z.object({
+    service: z.string(),
+    env: z.string(),
+    stableUrl: z.string(),
+    canaryUrl: z.nullable(z.string()),
+    canaryWeight: z.int(),
+    rolloutId: z.nullable(z.string()),
+    rolloutStatus: z.nullable(zRolloutStatus),
+    canaryErrorRate: z.nullable(z.number()),
+    stableErrorRate: z.nullable(z.number()),
+    canaryRequests: z.int(),
+    stableRequests: z.int(),
+    health: z.string(),
+    actions: z.array(z.string())
+});
+
+/**
+ * Hub
+ */
+export const zHub = z.object({
+    generatedAt: z.string(),
+    releases: z.array(zRelease),
+    kpis: zKpis,
+    hotCold: z.record(z.string(), z.unknown()),
+    compliance: zCompliance
+});
 
 /**
  * RolloutEventPayload
@@ -2400,7 +2400,9 @@ export const zRunsLogsQuery = z.object({
     step: z.nullish(z.string().check(z.maxLength(200))),
     since: z.nullish(z.string().check(z.maxLength(64))),
     q: z.nullish(z.string().check(z.maxLength(200))),
-    follow: z._default(z.optional(z.boolean()), false)
+    follow: z._default(z.optional(z.boolean()), false),
+    limit: z.nullish(z.int().check(z.gte(1), z.lte(10000))),
+    after: z.nullish(z.string().check(z.maxLength(29), z.regex(/^[0-9]{1,18}\.[0-9]{1,9}$/)))
 });
 
 export const zRunsTracePath = z.object({

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, Response, StreamingResponse
 from pydantic import Field
 from sqlmodel import Session, col, or_, select
 from starlette.background import BackgroundTask
@@ -550,12 +550,26 @@ def _line_filter(step: str | None, q: str | None, since_n: int | None, since_ts:
     return keep
 
 
+LOG_PAGE_MAX = 10_000  # lines one page of GET /runs/{id}/logs?limit= may hold
+LOG_POSITION = r"^[0-9]{1,18}\.[0-9]{1,9}$"  # <stored chunk id>.<lines of that chunk already read>
+
+
 @router.get(
     "/runs/{run_id}/logs",
     operation_id="runs-logs",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"application/x-ndjson": {}}, "description": "NDJSON lines {ts, step, stream, line, n, attempt}"}
+        200: {
+            "content": {"application/x-ndjson": {}},
+            "description": "NDJSON lines {ts, step, stream, line, n, attempt}. With `limit`, while more lines exist, a "
+            '`Link: <…?after=POS&limit=N>; rel="next"` header (RFC 8288) names the next page.',
+            "headers": {
+                "Link": {
+                    "description": 'With `limit`: the next page (rel="next"), absent on the last one.',
+                    "schema": {"type": "string"},
+                }
+            },
+        }
     },
 )
 async def run_logs(
@@ -569,9 +583,33 @@ async def run_logs(
     since: Annotated[str | None, Query(max_length=64, description="A line number n (with step) or an ISO timestamp.")] = None,
     q: Annotated[str | None, Query(max_length=200, description="Only lines containing this text (case-insensitive).")] = None,
     follow: Annotated[bool, Query(description="Keep streaming until the run finishes.")] = False,
-) -> StreamingResponse:
-    """A run's log lines as NDJSON from durable storage; with follow=true, new lines as they arrive."""
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=LOG_PAGE_MAX,
+            description=f"At most this many lines (1-{LOG_PAGE_MAX}); while more exist, the Link header (rel=next) names "
+            "the next page. Without it, every line is streamed.",
+        ),
+    ] = None,
+    after: Annotated[
+        str | None,
+        Query(
+            max_length=29,
+            pattern=LOG_POSITION,
+            description="Start after this position: take it from the previous page's Link header.",
+        ),
+    ] = None,
+) -> Response:
+    """A run's log lines as NDJSON from durable storage; with follow=true, new lines as they arrive; with limit, one
+    page of them and a Link to the next."""
     run = run_or_404(session, principal, run_id)
+    if limit is not None and follow:
+        raise Problem(
+            422,
+            "limit pages through the stored lines; follow streams them live: use one or the other.",
+            errors=[{"field": "query.limit", "message": "not with follow=true"}],
+        )
     since_n: int | None = None
     since_ts: str | None = None
     if since:
@@ -588,23 +626,58 @@ async def run_logs(
                 ) from exc
     keep = _line_filter(step, q, since_n, since_ts)
     engine = rt.engine
+    first_chunk, skip = (int(x) for x in after.split(".")) if after else (0, 0)
 
-    def fetch(after_id: int) -> tuple[list[LogChunk], str]:
+    def fetch(s: Session, from_id: int) -> list[LogChunk]:
+        stmt = select(LogChunk).where(LogChunk.run_id == run.id, col(LogChunk.id) >= from_id)
+        if step:
+            stmt = stmt.where(LogChunk.step_key == step)
+        return list(s.exec(stmt.order_by(col(LogChunk.id)).limit(200)).all())
+
+    def lines_of(c: LogChunk) -> list[dict[str, Any]]:
+        return c.lines[skip:] if c.id == first_chunk else c.lines
+
+    if limit is not None:
+
+        def page() -> tuple[list[dict[str, Any]], str | None]:
+            """Up to `limit` kept lines from the position on, and the position of the next kept line if any."""
+            out: list[dict[str, Any]] = []
+            with Session(engine) as s:
+                from_id = first_chunk
+                while rows := fetch(s, from_id):
+                    for c in rows:
+                        assert c.id is not None
+                        start = skip if c.id == first_chunk else 0
+                        for i, ln in enumerate(c.lines[start:], start):
+                            if not keep(ln):
+                                continue
+                            if len(out) == limit:
+                                return out, f"{c.id}.{i}"
+                            out.append(ln)
+                        from_id = c.id + 1
+            return out, None
+
+        lines, nxt = await asyncio.to_thread(page)
+        headers = {"Cache-Control": "no-cache"}
+        if nxt is not None:
+            target = request.url.include_query_params(after=nxt, limit=limit)
+            headers["Link"] = f'<{target.path}?{target.query}>; rel="next"'
+        body = "".join(json.dumps(ln) + "\n" for ln in lines)
+        return Response(body, media_type="application/x-ndjson", headers=headers)
+
+    def fetch_status(from_id: int) -> tuple[list[LogChunk], str]:
         with Session(engine) as s:
-            stmt = select(LogChunk).where(LogChunk.run_id == run.id, col(LogChunk.id) > after_id)
-            if step:
-                stmt = stmt.where(LogChunk.step_key == step)
-            rows = list(s.exec(stmt.order_by(col(LogChunk.id)).limit(200)).all())
+            rows = fetch(s, from_id)
             status = s.exec(select(Run.status).where(Run.id == run.id)).one()
             return rows, status
 
     async def gen() -> AsyncIterator[bytes]:
-        last = 0
+        from_id = first_chunk
         while True:
-            rows, status = await asyncio.to_thread(fetch, last)
+            rows, status = await asyncio.to_thread(fetch_status, from_id)
             for c in rows:
-                last = c.id or last
-                out = [json.dumps(ln) + "\n" for ln in c.lines if keep(ln)]
+                from_id = (c.id or from_id) + 1
+                out = [json.dumps(ln) + "\n" for ln in lines_of(c) if keep(ln)]
                 if out:
                     yield "".join(out).encode()
             if rows:

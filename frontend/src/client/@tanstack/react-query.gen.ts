@@ -1012,7 +1012,8 @@ export const runsLogsQueryKey = (options: Options<RunsLogsData>) => createQueryK
 /**
  * Run Logs
  *
- * A run's log lines as NDJSON from durable storage; with follow=true, new lines as they arrive.
+ * A run's log lines as NDJSON from durable storage; with follow=true, new lines as they arrive; with limit, one
+ * page of them and a Link to the next.
  */
 export const runsLogsOptions = (options: Options<RunsLogsData>) => queryOptions<unknown, DefaultError, unknown, ReturnType<typeof runsLogsQueryKey>>({
     queryFn: async ({ queryKey, signal }) => {
@@ -1025,6 +1026,36 @@ export const runsLogsOptions = (options: Options<RunsLogsData>) => queryOptions<
         return data;
     },
     queryKey: runsLogsQueryKey(options)
+});
+
+export const runsLogsInfiniteQueryKey = (options: Options<RunsLogsData>): QueryKey<Options<RunsLogsData>> => createQueryKey('runsLogs', options, true);
+
+/**
+ * Run Logs
+ *
+ * A run's log lines as NDJSON from durable storage; with follow=true, new lines as they arrive; with limit, one
+ * page of them and a Link to the next.
+ */
+export const runsLogsInfiniteOptions = (options: Options<RunsLogsData>) => infiniteQueryOptions<unknown, DefaultError, InfiniteData<unknown>, QueryKey<Options<RunsLogsData>>, string | null | Pick<QueryKey<Options<RunsLogsData>>[0], 'body' | 'headers' | 'path' | 'query'>>(
+// @ts-ignore
+{
+    queryFn: async ({ pageParam, queryKey, signal }) => {
+        // @ts-ignore
+        const page: Pick<QueryKey<Options<RunsLogsData>>[0], 'body' | 'headers' | 'path' | 'query'> = typeof pageParam === 'object' ? pageParam : {
+            query: {
+                after: pageParam
+            }
+        };
+        const params = createInfiniteParams(queryKey, page);
+        const { data } = await runsLogs({
+            ...options,
+            ...params,
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: runsLogsInfiniteQueryKey(options)
 });
 
 export const runsTraceQueryKey = (options: Options<RunsTraceData>) => createQueryKey('runsTrace', options);
