@@ -5,6 +5,7 @@ import {
   LogOutIcon,
   MonitorIcon,
   MoonIcon,
+  PlayIcon,
   RocketIcon,
   ServerIcon,
   ShieldCheckIcon,
@@ -35,7 +36,7 @@ import { toast, toastError } from "@/lib/toast";
 import { usePermissions } from "@/features/auth/session";
 import { useSignOut } from "@/features/auth/use-sign-out";
 import { visibleSections } from "./nav";
-import { kindIcon, MIN_QUERY, useSearchHits } from "./search";
+import { kindIcon, kindLabel, MIN_QUERY, useSearchHits } from "./search";
 
 interface PaletteAction {
   id: string;
@@ -63,7 +64,10 @@ function PaletteBody({ close }: { close: () => void }) {
   const permissions = usePermissions();
   const queryClient = useQueryClient();
   const { signOut } = useSignOut();
-  const { hits, isFetching, error } = useSearchHits(query);
+  // "run <name>": the pipelines found become "Run pipeline <name>…" commands (the rest of the query is searched).
+  const runIntent = /^run\s+(.*)$/is.exec(query.trimStart());
+  const { hits, isFetching, error } = useSearchHits(runIntent ? runIntent[1] : query);
+  const mayRun = canAny(permissions, ["runs:write"]);
   const envs = useQuery({ ...environmentsListOptions(), staleTime: 5 * 60_000 });
 
   const go = (to: string) => {
@@ -72,6 +76,14 @@ function PaletteBody({ close }: { close: () => void }) {
   };
 
   const actions: PaletteAction[] = [
+    {
+      id: "run-start",
+      label: "Run a pipeline…",
+      icon: PlayIcon,
+      anyOf: ["runs:write"],
+      keywords: ["start", "run", "trigger", "build", "pipeline"],
+      run: () => setQuery("run "),
+    },
     {
       id: "token-create",
       label: "Create an API token",
@@ -156,17 +168,25 @@ function PaletteBody({ close }: { close: () => void }) {
     { id: "sign-out", label: "Sign out", icon: LogOutIcon, keywords: ["logout", "log out"], run: () => (close(), signOut()) },
   ].filter((a) => !a.anyOf || canAny(permissions, a.anyOf));
 
-  const searching = query.trim().length >= MIN_QUERY;
+  const searching = (runIntent ? runIntent[1] : query).trim().length >= MIN_QUERY;
+  const runnable = mayRun && searching ? hits.filter((h) => h.kind === "pipeline") : [];
+  const runValue = (h: { id: string }) => `run:${h.id}`;
 
   // Filtering is done here (not by cmdk) so that the first visible entry, including search
   // results that arrive later, is always the highlighted one Enter picks.
   const matches = (label: string, keywords: string[] = []) => !query.trim() || defaultFilter(label, query.trim(), keywords) > 0;
-  const pages = visibleSections(permissions).flatMap((s) =>
-    s.items.map((item) => ({ ...item, section: s.label, value: `go:${item.to}` })),
-  ).filter((i) => matches(i.label, [i.section, ...(i.keywords ?? [])]));
-  const shownActions = actions.filter((a) => matches(a.label, a.keywords));
+  const pages = runIntent
+    ? []
+    : visibleSections(permissions)
+        .flatMap((s) => s.items.map((item) => ({ ...item, section: s.label, value: `go:${item.to}` })))
+        .filter((i) => matches(i.label, [i.section, ...(i.keywords ?? [])]));
+  const shownActions = runIntent ? [] : actions.filter((a) => matches(a.label, a.keywords));
   const hitValue = (h: { kind: string; id: string }) => `hit:${h.kind}:${h.id}`;
-  const visible = [...(searching ? hits.map(hitValue) : []), ...pages.map((p) => p.value), ...shownActions.map((a) => `action:${a.id}`)];
+  const shownHits = searching && !runIntent ? hits : [];
+  // With "run …" the run commands come first; otherwise they follow the results they belong to.
+  const visible = runIntent
+    ? runnable.map(runValue)
+    : [...shownHits.map(hitValue), ...runnable.map(runValue), ...pages.map((p) => p.value), ...shownActions.map((a) => `action:${a.id}`)];
   const [selected, setSelected] = useState("");
   const current = visible.includes(selected) ? selected : (visible[0] ?? "");
 
@@ -180,11 +200,20 @@ function PaletteBody({ close }: { close: () => void }) {
         <CommandInput value={query} onValueChange={setQuery} placeholder="Type a command, a page, or search by name or id…" />
         <CommandList label="Commands and results">
           {visible.length === 0 && !error ? (
-            <CommandEmpty>{searching && isFetching ? "Searching…" : "No matching commands or results."}</CommandEmpty>
+            <CommandEmpty>
+              {searching && isFetching
+                ? "Searching…"
+                : runIntent
+                  ? searching
+                    ? `No pipeline you may run matches “${runIntent[1].trim()}”.`
+                    : "Type the name of the pipeline to run."
+                  : "No matching commands or results."}
+            </CommandEmpty>
           ) : null}
-          {searching && (hits.length > 0 || error) ? (
+          {runIntent && runnable.length ? <RunGroup hits={runnable} value={runValue} go={go} /> : null}
+          {searching && (shownHits.length > 0 || error) ? (
             <CommandGroup heading="Search results">
-              {hits.map((h) => {
+              {shownHits.map((h) => {
                 const Icon = kindIcon(h.kind);
                 return (
                   <CommandItem
@@ -195,7 +224,7 @@ function PaletteBody({ close }: { close: () => void }) {
                     <Icon aria-hidden="true" />
                     <span className="truncate">{h.title}</span>
                     <span className="truncate text-xs text-muted-foreground">{h.subtitle}</span>
-                    <CommandShortcut>{h.kind}</CommandShortcut>
+                    <CommandShortcut>{kindLabel(h.kind)}</CommandShortcut>
                   </CommandItem>
                 );
               })}
@@ -206,6 +235,7 @@ function PaletteBody({ close }: { close: () => void }) {
               ) : null}
             </CommandGroup>
           ) : null}
+          {!runIntent && runnable.length ? <RunGroup hits={runnable} value={runValue} go={go} /> : null}
           {pages.length ? (
             <CommandGroup heading="Go to">
               {pages.map((item) => (
@@ -234,5 +264,28 @@ function PaletteBody({ close }: { close: () => void }) {
         ↑↓ to move, Enter to choose, Esc to close.
       </p>
     </DialogContent>
+  );
+}
+
+/** "Run pipeline X…": opens the pipeline's start-run form (inputs, ref, environment, then Start). */
+function RunGroup({
+  hits,
+  value,
+  go,
+}: {
+  hits: { id: string; title: string; subtitle?: string }[];
+  value: (h: { id: string }) => string;
+  go: (to: string) => void;
+}) {
+  return (
+    <CommandGroup heading="Run">
+      {hits.map((h) => (
+        <CommandItem key={h.id} value={value(h)} onSelect={() => go(`/pipelines/${encodeURIComponent(h.id)}?tab=run`)}>
+          <PlayIcon aria-hidden="true" />
+          <span className="truncate">Run pipeline {h.title}…</span>
+          <span className="truncate text-xs text-muted-foreground">{h.subtitle}</span>
+        </CommandItem>
+      ))}
+    </CommandGroup>
   );
 }

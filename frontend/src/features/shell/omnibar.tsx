@@ -8,11 +8,12 @@ import { asProblem } from "@/lib/api-error";
 import { cn } from "@/lib/utils";
 import { usePermissions } from "@/features/auth/session";
 import { visibleSections } from "./nav";
-import { kindIcon, MIN_QUERY, useSearchHits } from "./search";
+import { kindIcon, kindLabel, MIN_QUERY, useSearchHits } from "./search";
 
 /**
- * The search box in the top bar: pages and entities (GET /api/search) as you type; Enter opens
- * the highlighted one. "/" focuses it from anywhere.
+ * The search box in the top bar: pages and entities (GET /api/search: runs, pipelines, rollouts,
+ * services, alerts, artifacts by path or digest…) as you type; Enter opens the highlighted one.
+ * "/" focuses it from anywhere.
  */
 export function Omnibar() {
   const [query, setQuery] = useState("");
@@ -86,7 +87,7 @@ export function Omnibar() {
                 setQuery("");
               }
             }}
-            placeholder="Search pipelines, runs, services…  ( / )"
+            placeholder="Search runs, pipelines, alerts, artifacts…  ( / )"
             className="h-9 w-full rounded-md border border-input bg-background pr-3 pl-8 text-sm outline-none placeholder:text-muted-foreground focus-visible:ring-2 focus-visible:ring-ring"
           />
         </div>
@@ -118,8 +119,9 @@ export function Omnibar() {
                     return (
                       <CommandItem key={`${h.kind}:${h.id}`} value={`hit:${h.kind}:${h.id}`} onSelect={() => go(h.href)}>
                         <Icon aria-hidden="true" />
-                        <span className="truncate">{h.title}</span>
-                        <span className="ml-auto truncate text-xs text-muted-foreground">{h.subtitle}</span>
+                        <span className="min-w-0 truncate">{h.title}</span>
+                        <span className="ml-auto min-w-0 truncate text-xs text-muted-foreground">{h.subtitle}</span>
+                        <span className="shrink-0 rounded border px-1 text-xs text-muted-foreground">{kindLabel(h.kind)}</span>
                       </CommandItem>
                     );
                   })}
