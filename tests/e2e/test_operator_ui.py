@@ -4,12 +4,13 @@ opened each dialog; the runs list is dense enough to read; every route is axe-cl
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, sign_in
 from tests.e2e.test_runs_ui import _name, register, ship_spec, start, step_of, wait_run
 from tests.test_rollouts import Upstream
 
@@ -87,7 +88,7 @@ def test_login_starts_in_the_username_field(context: BrowserContext, stack: Stac
     pg.keyboard.press("Tab")
     pg.keyboard.type(stack.admin_password)
     pg.keyboard.press("Enter")
-    expect(pg.get_by_role("heading", level=1)).to_be_visible()
+    expect(pg.get_by_role("navigation").first).to_be_visible()
 
 
 def test_focus_returns_to_the_invoking_control_after_every_dialog(page: Page, stack: Stack) -> None:
@@ -185,3 +186,32 @@ def test_focus_returns_to_the_invoking_control_after_every_dialog(page: Page, st
     finally:
         stable.close()
         canary.close()
+
+
+def test_the_runs_list_shows_a_dozen_runs_above_the_fold_at_1440x900(
+    context: BrowserContext, stack: Stack, tmp_path: Path
+) -> None:
+    api = stack.api()
+    # long names and labels: the kind that used to wrap onto three lines
+    name = _name("e2e-density-of-a-rather-long-pipeline-name-for-wrapping")
+    register(api, f"name: {name}\nsteps:\n  - id: a\n    run: echo hi\n")
+    for i in range(14):
+        r = api.post(
+            "/api/runs",
+            json={"pipeline": name, "env": "dev", "labels": {"team": "platform-engineering", "ticket": f"OPS-{1000 + i}"}},
+        )
+        assert r.status_code == 201, r.text
+    pg = context.new_page()
+    pg.set_viewport_size({"width": 1440, "height": 900})
+    sign_in(pg, "admin", stack.admin_password)
+    pg.goto(f"/runs?pipeline={name}")
+    table = pg.get_by_role("table", name="Runs, newest first")
+    expect(table.get_by_role("link", name=re.compile(re.escape(name)))).to_have_count(14)
+    pg.screenshot(path=str(tmp_path / "runs-1440x900.png"))
+    above = table.locator("tbody tr").evaluate_all(
+        "rows => rows.filter((r) => r.getBoundingClientRect().bottom <= innerHeight).length"
+    )
+    assert above >= 12, f"only {above} runs above the fold at 1440x900 (screenshot: {tmp_path / 'runs-1440x900.png'})"
+    # one line per run: the full name is in the tooltip
+    first = table.get_by_role("link", name=re.compile(re.escape(name)))
+    expect(first.first).to_have_attribute("title", re.compile(re.escape(name)))

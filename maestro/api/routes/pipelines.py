@@ -224,12 +224,13 @@ def list_pipelines(
     stmt = select(Pipeline).where(Pipeline.tenant_id == principal.tenant_id)
     if q:
         stmt = stmt.where(col(Pipeline.name).ilike(f"%{q.lower()}%"))
+    # most recently changed first (a new version moves a pipeline up), as the list shows "Updated"
     return paginate(
         session,
         stmt,
-        order=[Pipeline.created_at, Pipeline.id],
+        order=[Pipeline.updated_at, Pipeline.id],
         params=page,
-        kind="pipelines",
+        kind="pipelines.updated",
         to_public=lambda p: _public(session, p),
     )
 

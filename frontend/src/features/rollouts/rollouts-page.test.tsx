@@ -71,7 +71,7 @@ describe("RolloutsPage", () => {
     ]);
     renderPage("/rollouts?status=running");
 
-    const table = await screen.findByRole("table", { name: "Rollouts, newest first" });
+    const table = await screen.findByRole("table", { name: "Rollouts in progress, newest first" });
     expect(await within(table).findByRole("link", { name: "checkout" })).toHaveAttribute("href", "/rollouts/r1aaaaaaaaaaaaaa");
     const row = within(table).getAllByRole("row")[1];
     expect(row).toHaveTextContent("running");
@@ -202,5 +202,33 @@ describe("RolloutsPage", () => {
     await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
     const post = calls.find((c) => c.method === "POST")!;
     expect(await post.json()).toEqual({ name: "cart", env: "staging", stableUrl: "http://10.0.0.5:8080", sticky: "cookie:canary" });
+  });
+
+  it("puts the rollouts in progress apart from the finished ones, and keeps URLs on one line", async () => {
+    const long = `http://${"canary-".repeat(12)}example.internal:8080/a/very/long/path`;
+    mockApi([
+      {
+        path: "/api/rollouts",
+        body: {
+          items: [
+            rollout({ id: "r3", service: "search", status: "paused", canaryUrl: long }),
+            rollout({ id: "r2", service: "billing", status: "succeeded" }),
+            rollout({ id: "r1", service: "checkout", status: "rolled_back" }),
+          ],
+        },
+      },
+      { path: "/api/services", body: { items: [checkout, search] } },
+    ]);
+    renderPage();
+    const active = await screen.findByRole("table", { name: "Rollouts in progress, newest first" });
+    const finished = screen.getByRole("table", { name: "Finished rollouts, newest first" });
+    expect(within(active).getAllByRole("link").map((a) => a.textContent)).toEqual(["search"]);
+    expect(within(finished).getAllByRole("link").map((a) => a.textContent)).toEqual(["billing", "checkout"]);
+    expect(screen.getByRole("heading", { name: "In progress (1)" })).toBeInTheDocument();
+    expect(screen.getByRole("heading", { name: "Finished (2)" })).toBeInTheDocument();
+    const url = within(active).getByText(long);
+    expect(url).toHaveClass("truncate");
+    expect(url).not.toHaveClass("break-all");
+    expect(url).toHaveAttribute("title", long);
   });
 });

@@ -58,10 +58,51 @@ const columns: Column<Rollout>[] = [
       );
     },
   },
-  { id: "canary", header: "Canary URL", cell: (r) => <span className="font-mono text-xs break-all">{r.canaryUrl}</span> },
+  {
+    id: "canary",
+    header: "Canary URL",
+    className: "max-w-64",
+    // one line: a long URL is cut short (whole in the tooltip), never broken mid-host
+    cell: (r) => (
+      <span className="block truncate font-mono text-xs" title={r.canaryUrl}>
+        {r.canaryUrl}
+      </span>
+    ),
+  },
   { id: "started", header: "Started", cell: (r) => <span className="whitespace-nowrap">{formatDateTime(r.createdAt, true)}</span> },
   { id: "by", header: "By", cell: (r) => r.createdBy },
 ];
+
+/** Rollouts in progress first (what needs watching), then the finished ones; each newest first. */
+function RolloutSections({ rows }: { rows: Rollout[] }) {
+  const active = rows.filter((r) => !isFinishedRollout(r.status));
+  const finished = rows.filter((r) => isFinishedRollout(r.status));
+  const section = (title: string, caption: string, items: Rollout[], none: string) => (
+    <section className="grid min-w-0 grid-cols-1 gap-2" aria-label={title}>
+      <h2 className="text-base font-semibold">
+        {title} <span className="font-normal text-muted-foreground">({items.length})</span>
+      </h2>
+      {items.length ? (
+        <DataTable
+          caption={caption}
+          columns={columns}
+          rows={items}
+          rowKey={(r) => r.id}
+          isPending={false}
+          empty={{ title: none, description: "" }}
+        />
+      ) : (
+        <p className="text-sm text-muted-foreground">{none}</p>
+      )}
+    </section>
+  );
+  return (
+    <>
+      {section("In progress", "Rollouts in progress, newest first", active, "No rollout is in progress.")}
+      {section("Finished", "Finished rollouts, newest first", finished, "No finished rollout here.")}
+    </>
+  );
+}
 
 function RolloutsView() {
   const mayPromote = useCan("rollouts:promote");
@@ -126,6 +167,9 @@ function RolloutsView() {
               options={serviceNames}
             />
           </FilterGroup>
+          {rows?.length ? (
+            <RolloutSections rows={rows} />
+          ) : (
           <DataTable
             caption="Rollouts, newest first"
             columns={columns}
@@ -156,6 +200,7 @@ function RolloutsView() {
               ) : undefined,
             }}
           />
+          )}
           {list.data && list.data.items.length >= LIMIT ? (
             <p className="text-sm text-muted-foreground">Showing the newest {LIMIT}: filter by status or service to find older ones.</p>
           ) : null}

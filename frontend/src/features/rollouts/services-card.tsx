@@ -36,12 +36,28 @@ function columns(onStart: ((service: string) => void) | null): Column<ServicePub
           <span className="text-sm text-muted-foreground">all traffic to stable</span>
         ),
     },
-    { id: "stable", header: "Stable URL", cell: (s) => <span className="font-mono text-xs break-all">{s.stableUrl}</span> },
+    {
+      id: "stable",
+      header: "Stable URL",
+      className: "max-w-64",
+      cell: (s) => (
+        <span className="block truncate font-mono text-xs" title={s.stableUrl}>
+          {s.stableUrl}
+        </span>
+      ),
+    },
     {
       id: "canary",
       header: "Canary URL",
+      className: "max-w-64",
       cell: (s) =>
-        s.canaryUrl ? <span className="font-mono text-xs break-all">{s.canaryUrl}</span> : <span className="text-sm text-muted-foreground">none</span>,
+        s.canaryUrl ? (
+          <span className="block truncate font-mono text-xs" title={s.canaryUrl}>
+            {s.canaryUrl}
+          </span>
+        ) : (
+          <span className="text-sm text-muted-foreground">none</span>
+        ),
     },
     {
       id: "rollout",

@@ -24,27 +24,30 @@ import { elapsedMs, useNow } from "./use-now";
 
 const shortSha = (c: string) => (c ? c.slice(0, 10) : "");
 
+/** One line per run: long values are cut short, their whole text in a tooltip (title). */
 function runColumns(now: number): Column<Run>[] {
   return [
     {
       id: "run",
       header: "Run",
+      className: "max-w-56",
+      // a long pipeline name is cut short, never the run number
       cell: (r) => (
-        <div className="grid">
-          <EnvLink to={`/runs/${r.id}`} className="font-medium underline-offset-4 hover:underline">
-            {r.pipelineName} #{r.number}
-          </EnvLink>
-          <span className="font-mono text-xs text-muted-foreground">
-            v{r.version} · {r.workflowId}
-          </span>
-        </div>
+        <EnvLink
+          to={`/runs/${r.id}`}
+          className="flex min-w-0 font-medium underline-offset-4 hover:underline"
+          title={`${r.pipelineName} #${r.number} · v${r.version} · ${r.workflowId}`}
+        >
+          <span className="truncate">{r.pipelineName}</span>
+          <span className="shrink-0 whitespace-pre"> #{r.number}</span>
+        </EnvLink>
       ),
     },
     {
       id: "status",
       header: "Status",
       cell: (r) => (
-        <span className="flex flex-wrap items-center gap-1">
+        <span className="flex items-center gap-1 whitespace-nowrap">
           <StatusBadge status={r.status} paused={r.paused} />
           <IsolationBadge isolation={r.isolation} />
         </span>
@@ -53,51 +56,54 @@ function runColumns(now: number): Column<Run>[] {
     {
       id: "steps",
       header: "Steps",
-      className: "tabular-nums",
+      className: "tabular-nums whitespace-nowrap",
       cell: (r) => `${r.stepsDone}/${r.stepsTotal}`,
     },
     { id: "env", header: "Env", cell: (r) => <Badge variant="outline">{r.env}</Badge> },
     {
       id: "source",
       header: "Branch / commit",
+      className: "max-w-44",
       cell: (r) =>
         r.branch || r.commit ? (
-          <span className="grid text-xs">
+          <span className="block truncate text-xs" title={[r.branch, r.commit].filter(Boolean).join(" @ ")}>
             {r.branch ? <span>{r.branch}</span> : null}
-            {r.commit ? (
-              <span className="font-mono text-muted-foreground" title={r.commit}>
-                {shortSha(r.commit)}
-              </span>
-            ) : null}
+            {r.branch && r.commit ? " " : null}
+            {r.commit ? <span className="font-mono text-muted-foreground">{shortSha(r.commit)}</span> : null}
           </span>
         ) : (
           <span className="text-muted-foreground">—</span>
         ),
     },
-    { id: "owner", header: "Owner", cell: (r) => r.owner },
+    {
+      id: "owner",
+      header: "Owner",
+      className: "max-w-32",
+      cell: (r) => (
+        <span className="block truncate" title={r.owner}>
+          {r.owner}
+        </span>
+      ),
+    },
     {
       id: "labels",
       header: "Labels",
+      className: "max-w-36",
       cell: (r) => {
         const entries = Object.entries(r.labels ?? {});
+        const text = entries.map(([k, v]) => `${k}=${v}`).join(", ");
         return entries.length ? (
-          <ul className="flex max-w-56 flex-wrap gap-1" aria-label={`Labels of ${r.pipelineName} #${r.number}`}>
-            {entries.map(([k, v]) => (
-              <li key={k}>
-                <Badge variant="secondary" className="font-mono">
-                  {k}={v}
-                </Badge>
-              </li>
-            ))}
-          </ul>
+          <span className="block truncate font-mono text-xs text-muted-foreground" title={text}>
+            {text}
+          </span>
         ) : null;
       },
     },
-    { id: "cost", header: "Cost", className: "text-right tabular-nums", cell: (r) => formatCost(r.costUsd) },
+    { id: "cost", header: "Cost", className: "text-right tabular-nums whitespace-nowrap", cell: (r) => formatCost(r.costUsd) },
     {
       id: "duration",
       header: "Duration",
-      className: "text-right tabular-nums",
+      className: "text-right tabular-nums whitespace-nowrap",
       cell: (r) => formatDuration(r.durationMs ?? elapsedMs(r.startedAt, r.finishedAt, now)),
     },
     {
@@ -274,9 +280,11 @@ function RunsView() {
           </>
         }
       />
-      <div className="grid grid-cols-1 gap-4">
-        <RunsFilterBar key={signature} filters={filters} onApply={apply} onClear={clear} active={filtered} />
-        <SavedViews search={search} />
+      <div className="grid grid-cols-1 gap-3">
+        <div className="flex flex-wrap items-start justify-between gap-2">
+          <RunsFilterBar key={signature} filters={filters} onApply={apply} onClear={clear} active={filtered} />
+          <SavedViews search={search} />
+        </div>
         <DataTable
           caption="Runs, newest first"
           columns={runColumns(now)}

@@ -1,3 +1,4 @@
+import type { RolloutStatus } from "@/client/types.gen";
 import { alertsLevel, budgetLevel, newestActiveRollout, worstLevel, worstSlo } from "./ribbon-model";
 
 const burn = (firing: boolean, severity = "ticket") => ({ long: "1h", short: "5m", threshold: 14.4, severity, firing });
@@ -37,14 +38,15 @@ describe("status ribbon levels", () => {
   });
 
   it("shows the newest rollout still in progress as the current release", () => {
-    const r = (id: string, status: string, createdAt: string) => ({ id, status, createdAt }) as const;
+    type Row = { id: string; status: RolloutStatus; createdAt: string };
+    const r = (id: string, status: RolloutStatus, createdAt: string): Row => ({ id, status, createdAt });
     expect(
       newestActiveRollout([
         r("old", "running", "2025-06-01T10:00:00Z"),
         r("done", "succeeded", "2025-06-03T10:00:00Z"),
         r("new", "paused", "2025-06-02T10:00:00Z"),
-      ] as never)?.id,
+      ])?.id,
     ).toBe("new");
-    expect(newestActiveRollout([r("done", "aborted", "2025-06-03T10:00:00Z")] as never)).toBeNull();
+    expect(newestActiveRollout([r("done", "aborted", "2025-06-03T10:00:00Z")])).toBeNull();
   });
 });
