@@ -291,7 +291,9 @@ def test_real_producers_say_whose_their_events_are(server_with_workers: str, eng
     typed = [(f["event"], StreamEvent.model_validate(f["data"]).root) for f in frames if f["data"].get("id") in started]
     assert all(name == ev.type for name, ev in typed)
     step_started = [ev for _, ev in typed if isinstance(ev, StepEvent) and ev.type == "step_started"]
-    assert step_started and all(ev.payload.started_at is not None for ev in step_started), "step_started carries the runner's start"
+    assert step_started and all(ev.payload.started_at is not None for ev in step_started), (
+        "step_started carries the runner's start"
+    )
     done = [ev for _, ev in typed if isinstance(ev, RunEvent) and ev.type == "run_completed"]
     assert done and done[-1].payload.status == "succeeded" and done[-1].payload.steps_done == 1
     bad = {"env": "prod", "artifacts": [{"path": "app.whl", "sha256": "a" * 64, "signed": False}]}

@@ -6214,10 +6214,12 @@ export type RunsLogsErrors = {
 
 export type RunsLogsResponses = {
     /**
-     * NDJSON lines {ts, step, stream, line, n, attempt}. With `limit`, while more lines exist, a `Link: <…?after=POS&limit=N>; rel="next"` header (RFC 8288) names the next page.
+     * NDJSON: one LogLine {ts, step, stream, line, n, attempt, execution} per line. With `limit`, while more lines exist, a `Link: <…?after=POS&limit=N>; rel="next"` header (RFC 8288) names the next page.
      */
-    200: unknown;
+    200: LogLine;
 };
+
+export type RunsLogsResponse = RunsLogsResponses[keyof RunsLogsResponses];
 
 export type RunsTraceData = {
     body?: never;

@@ -2405,6 +2405,11 @@ export const zRunsLogsQuery = z.object({
     after: z.nullish(z.string().check(z.maxLength(29), z.regex(/^[0-9]{1,18}\.[0-9]{1,9}$/)))
 });
 
+/**
+ * NDJSON: one LogLine {ts, step, stream, line, n, attempt, execution} per line. With `limit`, while more lines exist, a `Link: <…?after=POS&limit=N>; rel="next"` header (RFC 8288) names the next page.
+ */
+export const zRunsLogsResponse = zLogLine;
+
 export const zRunsTracePath = z.object({
     run_id: z.string()
 });

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import Field, field_validator
@@ -19,9 +19,17 @@ from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.rollouts import Rollout, Service
 from maestro.edge import routes as edge
-from maestro.rollouts.service import UPSTREAM_URL, RolloutCreate, find_service, start_rollout, upstream_url
+from maestro.events.payloads import AnalysisRecord, RolloutHistoryEntry, WeightPoint
+from maestro.rollouts.service import (
+    UPSTREAM_URL,
+    RolloutCreate,
+    RolloutStepPublic,
+    find_service,
+    start_rollout,
+    upstream_url,
+)
 from maestro.rollouts.types import ControlInput, ControlResult
-from maestro.states import TERMINAL_ROLLOUT
+from maestro.states import TERMINAL_ROLLOUT, RolloutStatus
 
 router = APIRouter(tags=["rollouts"])
 Reader = Annotated[Principal, Require("rollouts:read", scope="any")]
@@ -58,15 +66,15 @@ class RolloutPublic(ApiModel):
     env: str
     run_id: str | None
     workflow_id: str
-    status: str
+    status: RolloutStatus
     step_index: int
     weight: int
     stable_url: str
     canary_url: str
-    steps: list[dict[str, Any]]
-    history: list[dict[str, Any]]
-    analyses: list[dict[str, Any]]
-    weights: list[dict[str, Any]]
+    steps: list[RolloutStepPublic]
+    history: list[RolloutHistoryEntry]
+    analyses: list[AnalysisRecord]
+    weights: list[WeightPoint]
     message: str
     snapshot_sha256: str
     created_by: str
@@ -83,7 +91,7 @@ class RolloutAction(InputModel):
 
 class RolloutActionResult(ApiModel):
     action: str
-    status: str
+    status: RolloutStatus
     weight: int
     step_index: int
     rollout: RolloutPublic

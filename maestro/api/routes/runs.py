@@ -31,7 +31,7 @@ from maestro.pipelines import launch, store
 from maestro.pipelines.spec import SpecError
 from maestro.pipelines.triage import RunFailure, run_failure
 from maestro.shared import ActionInput, ActionResult, rate_for
-from maestro.states import RERUNNABLE_RUN, TERMINAL_RUN
+from maestro.states import RERUNNABLE_RUN, TERMINAL_RUN, RunStatus, StepStatus
 
 router = APIRouter(tags=["runs"])
 
@@ -50,7 +50,7 @@ class RunCreate(InputModel):
 
 class StepAttempt(ApiModel):
     attempt: int
-    status: str
+    status: StepStatus
     started_at: datetime | None = None
     finished_at: datetime | None = None
     exit_code: int | None = None
@@ -87,7 +87,7 @@ class StepPublic(ApiModel):
     position: int
     needs: list[str]
     pool: str
-    status: str
+    status: StepStatus
     attempt: int
     exit_code: int | None
     outputs: dict[str, str]
@@ -130,7 +130,7 @@ class RunPublic(ApiModel):
     version: int
     number: int
     workflow_id: str
-    status: str
+    status: RunStatus
     env: str
     ref: str
     branch: str
@@ -560,8 +560,9 @@ LOG_POSITION = r"^[0-9]{1,18}\.[0-9]{1,9}$"  # <stored chunk id>.<lines of that 
     response_class=StreamingResponse,
     responses={
         200: {
-            "content": {"application/x-ndjson": {}},
-            "description": "NDJSON lines {ts, step, stream, line, n, attempt}. With `limit`, while more lines exist, a "
+            # each line is a LogLine (the schema is a component through the logs stream's LogLineEvent)
+            "content": {"application/x-ndjson": {"schema": {"$ref": "#/components/schemas/LogLine"}}},
+            "description": "NDJSON: one LogLine {ts, step, stream, line, n, attempt, execution} per line. With `limit`, while more lines exist, a "
             '`Link: <…?after=POS&limit=N>; rel="next"` header (RFC 8288) names the next page.',
             "headers": {
                 "Link": {

@@ -4,18 +4,11 @@
  * (lines the live stream never delivered), the step and field filters, "find in log" matches and
  * line permalinks.
  */
+import type { LogLine as GeneratedLogLine } from "@/client/types.gen";
 import { stripAnsi } from "@/lib/ansi";
 
-export interface LogLine {
-  ts: string;
-  step: string;
-  stream: string;
-  line: string;
-  n: number;
-  attempt: number;
-  /** > 1 when a lost runner's step was executed again: its line numbers start again at 1. */
-  execution?: number;
-}
+/** One stored or streamed line (GET /api/runs/{id}/logs NDJSON, `log_line` events). */
+export type LogLine = GeneratedLogLine;
 
 /** A line's identity: a re-execution's lines are new lines, not duplicates of the first execution's. */
 export const lineKey = (l: Pick<LogLine, "step" | "attempt" | "n" | "execution">) =>

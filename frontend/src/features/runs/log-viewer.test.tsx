@@ -2,7 +2,7 @@ import { render, screen, within } from "@testing-library/react";
 import { findAnchored, filterLines, findMatches, LogBuffer, lineAnchor, parseLineAnchor, stepMatch, visibleLines, type LogLine } from "./log-model";
 import { LogViewer } from "./log-viewer";
 
-const line = (step: string, n: number, text: string, attempt = 1, stream = "stdout"): LogLine => ({
+const line = (step: string, n: number, text: string, attempt = 1, stream: LogLine["stream"] = "stdout"): LogLine => ({
   ts: `2025-06-01T10:00:${String(n).padStart(2, "0")}.000000+00:00`,
   step,
   stream,

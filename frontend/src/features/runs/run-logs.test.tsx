@@ -14,7 +14,7 @@ const RUN = {
   steps: [{ key: "api", name: "api", kind: "run", logLines: 7 }],
 } as unknown as RunDetail;
 
-const TEXTS: [string, string][] = [
+const TEXTS: [LogLine["stream"], string][] = [
   ["stdout", "starting api"],
   ["stdout", "level=info status=200 path=/health msg=ok"],
   ["stderr", 'level=error status=500 path=/orders msg="upstream timeout"'],
@@ -128,6 +128,21 @@ describe("RunLogs field filter", () => {
     await user.click(within(screen.getByRole("region", { name: "Fields of line 4 of api" })).getByRole("button", { name: /msg=timeout/ }));
     await waitFor(() => expect(shownTexts(viewer)).toEqual(["Lapi-4"]));
     expect(screen.getByLabelText("Field filter")).toHaveValue('level=error msg="timeout talking to bank"');
+  });
+
+  it("keeps a filter applied while a line it hides is selected", async () => {
+    const user = userEvent.setup();
+    const { viewer } = await renderLogs();
+    await user.click(within(viewer).getByRole("link", { name: "Line 1 of api" }));
+    await user.type(screen.getByLabelText("Field filter"), "level=error{Enter}");
+    await waitFor(() => expect(viewer).toHaveAttribute("data-line-count", "2"));
+    expect(screen.getByLabelText("Field filter")).toHaveValue("level=error");
+  });
+
+  it("clears the filter that hides a permalinked line", async () => {
+    await renderLogs("/runs/r1?tab=logs&fields=status%3D429#Lapi-2");
+    expect(screen.getByLabelText("Field filter")).toHaveValue("");
+    expect(screen.getByRole("region", { name: "Log of web #1" }).querySelector('[data-anchor="Lapi-2"]')).toHaveClass("log-line-selected");
   });
 
   it("reads the filter from the URL and offers the keys it saw", async () => {

@@ -14,7 +14,8 @@ async function fetchLogs(
   signal: AbortSignal,
 ): Promise<void> {
   const { data } = await runsLogs({ path: { run_id: runId }, query, parseAs: "stream", signal });
-  await readNdjson<unknown>(data as ReadableStream<Uint8Array> | null, onBatch, signal);
+  // parseAs "stream": the body (NDJSON of LogLine, the type the client gives `data`) as it arrives
+  await readNdjson<unknown>(data as unknown as ReadableStream<Uint8Array> | null, onBatch, signal);
 }
 
 /**
