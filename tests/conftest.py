@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,7 +113,10 @@ def workers(migrated: Settings) -> Iterator[Settings]:
 
     t = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     t.start()
-    assert started.wait(30), "workers did not start"
+    deadline = time.monotonic() + 180  # a loaded machine starts them slowly; a failed start ends the wait at once
+    while not started.wait(0.5):
+        assert t.is_alive(), "workers failed to start (see the thread's exception above)"
+        assert time.monotonic() < deadline, "workers did not start"
     yield migrated
     loop.call_soon_threadsafe(stop.set)
     t.join(30)

@@ -562,7 +562,8 @@ LOG_POSITION = r"^[0-9]{1,18}\.[0-9]{1,9}$"  # <stored chunk id>.<lines of that 
         200: {
             # each line is a LogLine (the schema is a component through the logs stream's LogLineEvent)
             "content": {"application/x-ndjson": {"schema": {"$ref": "#/components/schemas/LogLine"}}},
-            "description": "NDJSON: one LogLine {ts, step, stream, line, n, attempt, execution} per line. With `limit`, while more lines exist, a "
+            "description": "NDJSON: one LogLine {ts, step, stream, line, n, attempt, execution} per line. "
+            "With `limit`, while more lines exist, a "
             '`Link: <…?after=POS&limit=N>; rel="next"` header (RFC 8288) names the next page.',
             "headers": {
                 "Link": {
