@@ -159,7 +159,7 @@ describe("RunLogs find", () => {
     const find = screen.getByRole("searchbox", { name: "Find" });
     await user.type(find, "TIMEOUT");
     const count = screen.getByTestId("find-count");
-    await waitFor(() => expect(count).toHaveTextContent("3 matches — Enter for the next"));
+    await waitFor(() => expect(count).toHaveTextContent("3 matches"));
     expect(viewer.querySelectorAll("mark")).toHaveLength(3);
     const current = () => viewer.querySelector('[aria-current="true"]')?.getAttribute("data-anchor");
 

@@ -127,12 +127,16 @@ export function RunLogs({ run }: { run: RunDetail }) {
   };
   const setParam = (key: string, value: string | null) => setQuery({ [key]: value });
 
-  // A permalink to a line the step or field filter hides: show every line.
+  // Arriving at a permalink to a line the step or field filter hides: show every line (once per
+  // permalink: a filter applied afterwards may hide the selected line).
+  const revealed = useRef<string | null>(null);
   const hiddenByFilter = anchoredIndex >= 0 && visible !== null && !visible.includes(anchoredIndex);
   useEffect(() => {
+    if (anchoredIndex < 0 || revealed.current === location.hash) return;
+    revealed.current = location.hash;
     if (hiddenByFilter) setQuery({ step: null, fields: null });
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [hiddenByFilter]);
+  }, [anchoredIndex, location.hash]);
 
   // Stable across renders so that the memoized log rows do not all re-render on each update.
   const { pathname, search: locationSearch } = location;
@@ -206,7 +210,7 @@ export function RunLogs({ run }: { run: RunDetail }) {
       ? "No matches"
       : position >= 0
         ? `${position + 1} of ${matches.length}`
-        : `${matches.length} match${matches.length === 1 ? "" : "es"} — Enter for the next`;
+        : `${matches.length} match${matches.length === 1 ? "" : "es"}`;
 
   return (
     <div className="grid gap-3">
@@ -238,8 +242,11 @@ export function RunLogs({ run }: { run: RunDetail }) {
               }}
               onKeyDown={onFindKey}
               placeholder="text in a line"
-              aria-describedby={`${id}-find-count`}
+              aria-describedby={`${id}-find-count ${id}-find-keys`}
             />
+            <span id={`${id}-find-keys`} className="sr-only">
+              Enter goes to the next match, Shift+Enter to the previous one.
+            </span>
           </div>
           <Button variant="outline" size="icon" aria-label="Previous match (Shift+Enter)" disabled={!matches.length} onClick={() => goTo(-1)}>
             <ChevronUpIcon aria-hidden="true" />

@@ -119,7 +119,7 @@ export function Omnibar() {
                     return (
                       <CommandItem key={`${h.kind}:${h.id}`} value={`hit:${h.kind}:${h.id}`} onSelect={() => go(h.href)}>
                         <Icon aria-hidden="true" />
-                        <span className="min-w-0 truncate">{h.title}</span>
+                        <span className="max-w-[60%] shrink-0 truncate">{h.title}</span>
                         <span className="ml-auto min-w-0 truncate text-xs text-muted-foreground">{h.subtitle}</span>
                         <span className="shrink-0 rounded border px-1 text-xs text-muted-foreground">{kindLabel(h.kind)}</span>
                       </CommandItem>
