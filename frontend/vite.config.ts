@@ -2,13 +2,15 @@ import path from "node:path";
 import tailwindcss from "@tailwindcss/vite";
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
+import { boot } from "./build/boot";
+import { manualChunks } from "./build/chunks";
 import { themeInit } from "./build/theme-init";
 
 const api = process.env.MAESTRO_API_URL ?? "http://127.0.0.1:8000";
 
 export default defineConfig({
   base: "/",
-  plugins: [react(), tailwindcss(), themeInit()],
+  plugins: [react(), tailwindcss(), themeInit(), boot()],
   resolve: {
     alias: { "@": path.resolve(import.meta.dirname, "src") },
   },
@@ -31,10 +33,7 @@ export default defineConfig({
     chunkSizeWarningLimit: 400,
     rollupOptions: {
       output: {
-        // React + the router change rarely: their own long-cached chunk.
-        manualChunks(id) {
-          if (/node_modules\/(react|react-dom|scheduler|react-router)\//.test(id)) return "vendor-react";
-        },
+        manualChunks,
       },
     },
   },
