@@ -5,11 +5,10 @@ import type { GetManualChunk, ManualChunkMeta } from "rollup";
  * six at a time before the page could render). A signed-in route then loads the entry, a few
  * shared chunks, the shell and its page:
  * - React and the router: their own long-cached chunk; every icon: one chunk;
- * - "vendor": the libraries the entry or the shell use; "app": our modules they use (components,
- *   lib, the session, the ribbon...), needed on every page anyway;
- * - "shared": our other modules used by two or more pages (status badges, formatting, queries),
- *   unless they pull in a heavy page-specific library (the graph, markdown), which stays with
- *   the pages that need it.
+ * - "vendor" and "app": the libraries and our modules the entry uses (every page, /login too);
+ * - "vendor-ui" and "shared": the others used by the signed-in shell or by two or more pages
+ *   (dialogs, menus, status badges, formatting, queries), unless they are or pull in a heavy
+ *   page-specific library (the graph, markdown), which stays with the pages that need it.
  */
 type ModuleInfo = NonNullable<ReturnType<ManualChunkMeta["getModuleInfo"]>>;
 
@@ -42,11 +41,13 @@ export const manualChunks: GetManualChunk = (id, meta) => {
   // a route's own module stays the root of its chunk
   if (!info || info.isEntry || info.dynamicImporters.length > 0) return undefined;
   const reach = [...rootsOf(id, meta)];
-  // reached from the entry (index.html) or the signed-in shell: loaded on every page anyway
-  const everywhere = reach.some((r) => SHELL.test(r) || meta.getModuleInfo(r)?.isEntry);
-  if (id.includes("/node_modules/")) return everywhere && !HEAVY.test(id) ? "vendor" : undefined;
+  // reached from the entry (index.html): loaded on every page, /login included
+  const eager = reach.some((r) => meta.getModuleInfo(r)?.isEntry);
+  // used by the signed-in shell or by two or more pages, and not one of the heavy libraries
+  const common = (reach.some((r) => SHELL.test(r)) || reach.length >= 2) && !HEAVY.test(id);
+  if (id.includes("/node_modules/")) return eager ? "vendor" : common ? "vendor-ui" : undefined;
   if (!id.includes("/src/")) return undefined;
-  if (everywhere) return "app";
-  if (reach.length >= 2 && !info.importedIds.some((i) => HEAVY.test(i))) return "shared";
+  if (eager) return "app";
+  if (common && !info.importedIds.some((i) => HEAVY.test(i))) return "shared";
   return undefined;
 };
