@@ -2,13 +2,13 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import type { ReactNode } from "react";
 import { rolloutsListOptions } from "@/client/@tanstack/react-query.gen";
 import { cn } from "@/lib/utils";
-import { useEventStream, type StreamEnvelope } from "@/lib/sse";
+import { useEventStream } from "@/lib/sse";
 import { formatDateTime } from "@/lib/format";
 import { useCan } from "@/features/auth/session";
 import { EnvLink } from "@/components/env-link";
 import { budgetView } from "@/features/observability/format";
 import { firingAlertsQueryOptions, sloQueryOptions, useAlertsLiveUpdates } from "@/features/observability/queries";
-import { downChecks, healthLevel, readinessQueryOptions, type HealthLevel, type Readiness } from "./readiness";
+import { downChecks, healthLevel, readinessQueryOptions, type HealthLevel } from "./readiness";
 import { alertsLevel, budgetLevel, newestActiveRollout, worstLevel, worstSlo } from "./ribbon-model";
 
 const LEVEL_STYLE = {
@@ -48,8 +48,8 @@ export function StatusRibbon() {
   const stream = useEventStream(
     "system",
     {
-      health_changed: (e: StreamEnvelope) => {
-        queryClient.setQueryData(readinessQueryOptions().queryKey, e.payload as Readiness);
+      health_changed: (e) => {
+        queryClient.setQueryData(readinessQueryOptions().queryKey, e.payload);
       },
       // The server trimmed events we missed: refetch the state instead.
       reset: () => void queryClient.invalidateQueries({ queryKey: readinessQueryOptions().queryKey }),
