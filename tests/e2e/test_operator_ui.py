@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from tests.e2e.conftest import Stack, sign_in
+from tests.e2e.conftest import Stack, assert_axe_clean, sign_in
 from tests.e2e.test_runs_ui import _name, register, ship_spec, start, step_of, wait_run
+from tests.services import wait_for
 from tests.test_rollouts import Upstream
 
 pytestmark = pytest.mark.e2e
@@ -70,7 +71,10 @@ def confirm_with_reason(page: Page, reason: str, confirm: str) -> None:
     expect(dialog).to_have_count(0)
 
 
-def open_and_escape(page: Page, control: str | re.Pattern[str], role: str = "alertdialog") -> None:
+DialogRole = Literal["dialog", "alertdialog"]
+
+
+def open_and_escape(page: Page, control: str | re.Pattern[str], role: DialogRole = "alertdialog") -> None:
     tab_to(page, control)
     remember_invoker(page)
     page.keyboard.press("Enter")
@@ -215,3 +219,110 @@ def test_the_runs_list_shows_a_dozen_runs_above_the_fold_at_1440x900(
     # one line per run: the full name is in the tooltip
     first = table.get_by_role("link", name=re.compile(re.escape(name)))
     expect(first.first).to_have_attribute("title", re.compile(re.escape(name)))
+
+
+ROUTER = Path(__file__).resolve().parents[2] / "frontend" / "src" / "app" / "router.tsx"
+
+
+def router_paths() -> set[str]:
+    """Every page route of the web UI, as router.tsx declares it ("/" for the index route)."""
+    text = ROUTER.read_text()
+    found = {"/" + p.lstrip("/") for p in re.findall(r'path: "([^"]+)"', text) if p not in {"/", "*"}}
+    return found | ({"/"} if "index: true" in text else set()) | {"*"}
+
+
+@pytest.mark.parametrize("color_scheme", ["light", "dark"], indirect=True)
+def test_axe_clean_on_every_route_in_both_themes(page: Page, stack: Stack, color_scheme: str) -> None:
+    """One URL per route of router.tsx (the test fails when a route has none), plus the run's tabs
+    and the dialogs, in the theme under test; a firing alert and a paused rollout make the status
+    ribbon amber and show the current release."""
+    api = stack.api()
+    assert api.post("/api/alerts/synthetic").status_code == 201
+    alert_id = api.get("/api/alerts", params={"state": "firing", "limit": 1}).json()["items"][0]["id"]
+    name = _name("e2e-axe-all")
+    pipeline = register(
+        api, f"name: {name}\nsteps:\n  - id: build\n    run: echo built\n  - id: test\n    needs: [build]\n    run: echo tested\n"
+    )
+    assert (
+        api.put(
+            f"/api/pipelines/{pipeline['id']}", json={"spec": f"name: {name}\nsteps:\n  - id: build\n    run: echo v2\n"}
+        ).status_code
+        == 200
+    )
+    run = wait_run(api, start(api, name)["id"], lambda r: r["status"] == "succeeded")
+    policy = api.get("/api/policies").json()["items"][0]
+    user = api.get("/api/users").json()["items"][0]
+    stable, canary = Upstream("stable"), Upstream("canary")
+    try:
+        svc = _name("e2e-axe-svc")
+        assert api.post("/api/services", json={"name": svc, "env": "dev", "stableUrl": stable.url}).status_code == 201
+        steps: list[dict[str, Any]] = [{"setWeight": 10}, {"pause": 0}]
+        rollout = api.post("/api/rollouts", json={"service": svc, "canaryUrl": canary.url, "steps": steps, "reason": "axe"})
+        assert rollout.status_code == 201, rollout.text
+        rollout_id = rollout.json()["id"]
+        wait_for(lambda: api.get(f"/api/rollouts/{rollout_id}").json()["status"] == "paused", 60, 0.25)
+
+        samples = {
+            "/": "/",
+            "/runs": "/runs",
+            "/runs/:runId": f"/runs/{run['id']}",
+            "/pipelines": "/pipelines",
+            "/pipelines/new": "/pipelines/new",
+            "/pipelines/:pipelineId": f"/pipelines/{pipeline['id']}",
+            "/pipelines/:pipelineId/compare": f"/pipelines/{pipeline['id']}/compare?from=1&to=2",
+            "/rollouts": "/rollouts",
+            "/rollouts/:rolloutId": f"/rollouts/{rollout_id}",
+            "/observability": "/observability",
+            "/observability/alerts": "/observability/alerts",
+            "/observability/alerts/:alertId": f"/observability/alerts/{alert_id}",
+            "/observability/insights": "/observability/insights",
+            "/policies": "/policies",
+            "/policies/decisions": "/policies/decisions",
+            "/policies/:policyId": f"/policies/{policy['id']}",
+            "/runbooks": "/runbooks",
+            "/runbooks/:name": "/runbooks/synthetic-alert",
+            "/admin/tokens": "/admin/tokens",
+            "/admin/users": "/admin/users",
+            "/admin/users/:userId": f"/admin/users/{user['id']}",
+            "/admin/audit": "/admin/audit",
+            "*": "/no-such-page",
+        }
+        assert set(samples) | {"/login"} == router_paths(), "give every route of router.tsx a sample URL here"
+        tabs = [
+            f"/runs/{run['id']}?tab={t}"
+            for t in ("timeline", "logs", "steps", "artifacts", "observability", "attestations", "evidence")
+        ]
+        for path in [*samples.values(), *tabs]:
+            page.goto(path)
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+            expect(page.locator("#main [data-slot=skeleton]")).to_have_count(0)
+            assert page.evaluate("() => document.documentElement.classList.contains('dark')") == (color_scheme == "dark")
+            assert_axe_clean(page)
+        expect(page.locator("[data-level]").first).to_have_attribute("data-level", re.compile("amber|red"))
+        expect(page.get_by_test_id("ribbon-release")).to_be_visible()
+
+        # dialogs and panels, open
+        dialogs: list[tuple[str, str, DialogRole]] = [
+            ("/rollouts", "Start rollout", "dialog"),
+            ("/rollouts", "Register service", "dialog"),
+            ("/admin/tokens", "Create token", "dialog"),
+            (f"/rollouts/{rollout_id}", "Abort", "alertdialog"),
+        ]
+        for path, button, role in dialogs:
+            page.goto(path)
+            page.get_by_role("button", name=button, exact=True).first.click()
+            expect(page.get_by_role(role)).to_be_visible()
+            assert_axe_clean(page)
+        page.goto("/runs")
+        page.get_by_role("button", name=re.compile("More filters")).click()
+        expect(page.get_by_role("group", name="Status")).to_be_visible()
+        assert_axe_clean(page)
+    finally:
+        stable.close()
+        canary.close()
+
+    # signed out: the login page
+    page.context.clear_cookies()
+    page.goto("/login")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    assert_axe_clean(page)
