@@ -81,3 +81,14 @@ def test_the_openapi_document_publishes_the_stream_schema(tmp_path) -> None:  # 
     assert set(schemas["StreamEvent"]["discriminator"]["mapping"]) == _union_types()
     for ref in schemas["StreamEvent"]["discriminator"]["mapping"].values():
         assert ref.rsplit("/", 1)[1] in schemas
+
+
+def test_rollout_steps_stored_by_older_versions_still_read() -> None:
+    """Durations were once stored as written ("2m", "10s"): the typed response reads them as seconds
+    instead of failing every list that includes such a rollout."""
+    from maestro.rollouts.service import RolloutStepPublic
+
+    stored = [{"setWeight": 10}, {"pause": "2m"}, {"pause": "0"}, {"analysis": {"interval": "10s", "count": 2}}, {"pause": 30}]
+    read = [RolloutStepPublic.model_validate(x).model_dump(by_alias=True, mode="json") for x in stored]
+    assert read[:3] == [{"setWeight": 10}, {"pause": 120}, {"pause": 0}]
+    assert read[3]["analysis"]["interval"] == 10 and read[3]["analysis"]["count"] == 2 and read[4] == {"pause": 30}

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from maestro.domain.models import Tenant
+from maestro.domain.models import Environment, RoleBinding, Tenant
 from maestro.domain.rollouts import Rollout, Service
 from maestro.domain.runs import Pipeline, PipelineVersion, Run, StepRun
 from maestro.domain.supply import Attestation, EvidenceBundle
@@ -175,6 +175,15 @@ def test_hub_figures_come_from_records(client: TestClient, engine) -> None:  # t
     seen = login(client, viewer.username, PASSWORD).get("/api/hub")
     assert seen.status_code == 200
     assert [(r["service"], r["rolloutId"], r["actions"]) for r in seen.json()["releases"]] == [("web", release["rolloutId"], [])]
+    # releases follow GET /api/services: an admin of dev alone sees no prod service, rollout or URL
+    dev_admin = make_user(engine, roles=[])
+    with Session(engine) as s:
+        dev = s.exec(select(Environment).where(Environment.name == "dev")).one()
+        s.add(RoleBinding(subject_type="user", subject_id=dev_admin.id, role="admin", scope_type="environment", scope_id=dev.id))
+        s.commit()
+    scoped = login(client, dev_admin.username, PASSWORD)
+    assert scoped.get("/api/services").json()["items"] == []
+    assert scoped.get("/api/hub").json()["releases"] == []
     client.cookies.clear()
     assert client.get("/api/hub").status_code == 401
 

@@ -231,3 +231,22 @@ def test_package_lock_resolves_nested_node_modules(tmp_path: Path) -> None:
     assert g["maestro:app"] == ["pkg:npm/express@4.19.2", "pkg:npm/jest@29.7.0"]
     assert g["pkg:npm/express@4.19.2"] == ["pkg:npm/debug@2.6.9", "pkg:npm/ms@2.0.0"]  # its own copy of ms, nearest first
     assert g["pkg:npm/debug@2.6.9"] == ["pkg:npm/ms@2.0.0"] and g["pkg:npm/ms@2.1.3"] == []
+
+
+def test_credentials_in_requirement_urls_never_reach_the_sbom_or_the_log(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """pip strips user:password from URLs it prints; the SBOM (signed, handed to others) and the step log must too."""
+    (tmp_path / "requirements.txt").write_text(
+        "--index-url https://__token__:pypi-SECRET1@pypi.example/simple\n"
+        "attrs @ https://deploy:SECRET2@files.example/attrs-23.2.0-py3-none-any.whl\n"
+        "mylib @ git+https://oauth2:SECRET3@gitlab.example/acme/mylib.git@v1.2\n"
+        "pkg @ https://SECRET4@files.example/pkg-1.0.tar.gz\n"
+        "./vendor/https://u:SECRET5@x.example/nothing\n"
+    )
+    doc = bom(tmp_path, "requirements.txt")
+    out = capsys.readouterr()
+    assert "SECRET" not in json.dumps(doc) + out.out + out.err
+    purls = {c["name"]: c["purl"] for c in doc["components"]}
+    assert "files.example" in purls["attrs"] and "gitlab.example" in purls["mylib"]  # the URLs stay, their secrets go
+    assert "x.example" in out.out  # the line it could not record is still named in the log, without the secret

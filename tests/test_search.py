@@ -194,6 +194,9 @@ def test_search_finds_alerts_by_name_and_summary_and_artifacts_by_path_and_diges
     assert _kind_ids(hits(caller, w.marker), "rollout") == {w.rollouts["dev"]}
     assert _kind_ids(hits(caller, w.rollouts["prod"]), "rollout") == {w.rollouts["prod"]}
     assert _kind_ids(hits(caller, w.rollouts["prod"][:8]), "rollout") == {w.rollouts["prod"]}
+    # an id prefix is literal too: wildcards find no run or rollout
+    for q in ("%%%%%%%%", "________"):
+        assert not [h for h in hits(caller, q) if h["kind"] in {"run", "rollout"}], q
 
 
 def test_entities_rank_above_audit_events_and_exact_matches_first(client: TestClient, engine) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,8 @@
 (function () {
   var path = location.pathname;
   // 1. The session: src/lib/early-session.ts hands this promise to the first /api/auth/me query.
-  if (path !== "/login" && window.fetch) {
+  if (!/^\/login\/?$/.test(path) && window.fetch) {
+    window.__maestroSessionAt = Date.now();
     window.__maestroSession = fetch("/api/auth/me", { credentials: "same-origin", headers: { Accept: "application/json" } });
     // an unused or failed request must not surface as an unhandled rejection
     window.__maestroSession.catch(function () {});

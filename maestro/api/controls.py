@@ -79,10 +79,11 @@ async def execute_control(
         result: T = await update.result()
     except WorkflowUpdateFailedError as exc:
         raise _refused(exc, target) from exc
-    except RPCError as exc:
+    except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError) as exc:
+        why = exc.message if isinstance(exc, RPCError) else "the wait for it timed out"
         raise Problem(
             503,
-            f"The {action} was accepted, but its outcome could not be read from Temporal: {exc.message}",
+            f"The {action} was accepted, but its outcome could not be read from Temporal: {why}",
             remediation=f"Reload the {target} to see whether it took effect; GET /api/ready shows Temporal's state.",
             headers=RETRY_AFTER,
         ) from exc

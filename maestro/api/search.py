@@ -140,7 +140,7 @@ def _runs(s: Session, principal: Principal, q: str, limit: int) -> list[SearchHi
     run_envs = readable_envs(s, principal, "runs:read")
     if run_envs is not None and not run_envs:
         return []
-    prefix = col(Run.id).startswith(q.lower()) if len(q) >= MIN_ID_PREFIX else Run.id == q
+    prefix = col(Run.id).startswith(q.lower(), autoescape=True) if len(q) >= MIN_ID_PREFIX else Run.id == q
     runs = select(Run).where(
         Run.tenant_id == principal.tenant_id, or_(Run.id == q, Run.workflow_id == q, Run.trace_id == q, prefix)
     )
@@ -164,7 +164,7 @@ def _rollouts(s: Session, principal: Principal, q: str, like: str, limit: int) -
     envs = readable_envs(s, principal, "rollouts:read")
     if envs is not None and not envs:
         return []
-    prefix = col(Rollout.id).startswith(q.lower()) if len(q) >= MIN_ID_PREFIX else Rollout.id == q
+    prefix = col(Rollout.id).startswith(q.lower(), autoescape=True) if len(q) >= MIN_ID_PREFIX else Rollout.id == q
     active_by_service = _ilike(Rollout.service, like) & col(Rollout.status).in_(ACTIVE_ROLLOUT)
     stmt = select(Rollout).where(
         Rollout.tenant_id == principal.tenant_id, or_(Rollout.id == q, Rollout.workflow_id == q, prefix, active_by_service)

@@ -19,7 +19,6 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from maestro.artifacts import Store
-from maestro.domain.rbac import grants
 from maestro.domain.rollouts import Rollout, Service
 from maestro.domain.runs import Run, StepRun
 from maestro.domain.supply import Attestation, EvidenceBundle, PolicyDecision, counted_denial
@@ -84,16 +83,20 @@ class Hub(ApiModel):
 
 
 def summary(
-    *, session: Session, redis: Redis, store: Store, tenant_id: str, permissions: set[str], now: datetime | None = None
+    *,
+    session: Session,
+    redis: Redis,
+    store: Store,
+    tenant_id: str,
+    read_envs: set[str] | None,
+    promote_envs: set[str] | None,
+    now: datetime | None = None,
 ) -> Hub:
-    """Everything the Control Hub shows for a caller with these permissions (releases need rollouts:read; their
-    controls rollouts:promote)."""
+    """Everything the Control Hub shows. Releases are the services of the environments where the caller
+    holds rollouts:read (``read_envs``; None: all), with controls where it holds rollouts:promote
+    (``promote_envs``) — the rule of GET /api/services."""
     now = now or utcnow()
-    releases = (
-        _releases(session, redis, tenant_id, may_promote=grants(permissions, "rollouts:promote"))
-        if grants(permissions, "rollouts:read")
-        else []
-    )
+    releases = _releases(session, redis, tenant_id, read_envs=read_envs, promote_envs=promote_envs)
     return Hub(
         generated_at=now.isoformat(),
         releases=releases,
@@ -178,9 +181,13 @@ def _kpis(session: Session, tid: str, now: datetime) -> Kpis:
     )
 
 
-def _releases(s: Session, redis: Redis, tid: str, *, may_promote: bool) -> list[Release]:
+def _releases(s: Session, redis: Redis, tid: str, *, read_envs: set[str] | None, promote_envs: set[str] | None) -> list[Release]:
     out = []
-    for svc in s.exec(select(Service).where(Service.tenant_id == tid).order_by(col(Service.env), col(Service.name))).all():
+    stmt = select(Service).where(Service.tenant_id == tid)
+    if read_envs is not None:
+        stmt = stmt.where(col(Service.env).in_(read_envs))
+    for svc in s.exec(stmt.order_by(col(Service.env), col(Service.name))).all():
+        may_promote = promote_envs is None or svc.env in promote_envs
         route = edge.get(redis, svc.name)
         active = s.exec(
             select(Rollout)

@@ -145,22 +145,27 @@ class RolloutActivities:
                         alertmod.resolve_alert(a, now, f"rollout {r.id} of {r.service} promoted to 100%")
                         s.add(a)
                         resolved.append(a)
-            s.commit()
-            for a in resolved:
-                alertmod.publish_alert(self.redis, "alert_resolved", a, maxlen=self.settings.stream_maxlen)
             payload = rollout_payload(r, history=inp.history, analysis=inp.analysis)
             tenant, env = r.tenant_id, r.env
-        emit(
-            self.redis,
-            "rollouts",
-            inp.event,
-            entity="rollout",
-            id=inp.rollout_id,
-            payload=payload,
-            tenant=tenant,
-            env=env,
-            maxlen=self.settings.stream_maxlen,
-        )
+            s.commit()
+            # Committed: a retry would append the history, measurement and audit record again, so the
+            # events (best effort: the state is in SQL and the UI refetches) never fail the activity.
+            try:
+                for a in resolved:  # (read in this session: the alerts reload their committed state)
+                    alertmod.publish_alert(self.redis, "alert_resolved", a, maxlen=self.settings.stream_maxlen)
+                emit(
+                    self.redis,
+                    "rollouts",
+                    inp.event,
+                    entity="rollout",
+                    id=inp.rollout_id,
+                    payload=payload,
+                    tenant=tenant,
+                    env=env,
+                    maxlen=self.settings.stream_maxlen,
+                )
+            except Exception:
+                activity.logger.warning("rollout event publish failed", exc_info=True)
 
     def _snapshot(self, r: Rollout) -> str:
         """Store the rollout as it stands as a JSON artifact; returns its sha256."""

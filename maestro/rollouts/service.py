@@ -128,6 +128,13 @@ DEFAULT_STEPS = [
 ]
 
 
+def _stored_seconds(v: Any) -> Any:
+    """A stored duration in seconds; older versions stored what was written ("10s", "2m", "0")."""
+    if isinstance(v, str):
+        return 0 if v.strip() in {"0", "0s"} else parse_duration(v)
+    return v
+
+
 class AnalysisPublic(ApiModel):
     """An analysis step as stored: the request's fields with its defaults and the interval in seconds."""
 
@@ -136,6 +143,8 @@ class AnalysisPublic(ApiModel):
     query: str = ""
     success_condition: str = "< 0.05"
     interval: int = Field(10, description="Seconds between measurements (each measurement's window)")
+
+    _seconds = field_validator("interval", mode="before")(classmethod(lambda cls, v: _stored_seconds(v)))
     count: int = 3
     failure_limit: int = 0
     inconclusive_limit: int = 1
@@ -149,6 +158,8 @@ class RolloutStepPublic(ApiModel):
     set_weight: int | None = Field(None, exclude_if=lambda v: v is None)
     pause: int | None = Field(None, exclude_if=lambda v: v is None)
     analysis: AnalysisPublic | None = Field(None, exclude_if=lambda v: v is None)
+
+    _pause = field_validator("pause", mode="before")(classmethod(lambda cls, v: _stored_seconds(v)))
 
 
 class RolloutCreate(InputModel):

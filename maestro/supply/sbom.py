@@ -123,6 +123,15 @@ def _options(tokens: list[str], where: str, known: dict[str, bool], what: str) -
     return out
 
 
+_URL_USERINFO = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#@\s]*@")
+
+
+def without_credentials(text: str) -> str:
+    """Every URL in ``text`` without its ``user:password@`` part (as pip prints them): a token in a
+    requirement's URL must not reach the SBOM, its signature's readers or the step log."""
+    return _URL_USERINFO.sub(r"\1", text)
+
+
 def _from_filename(location: str) -> tuple[str, str] | None:
     """Name and version of a wheel or sdist named by a URL or path (`.../pkg-1.0-py3-none-any.whl`)."""
     from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
@@ -204,7 +213,8 @@ def from_requirements(path: Path, *, _reading: tuple[Path, ...] = ()) -> tuple[l
     in_via = False
     reading = (*_reading, path.resolve())
     text = path.read_text(encoding="utf-8", errors="replace")
-    for lineno, line in _logical_lines(text):
+    for lineno, raw in _logical_lines(text):
+        line = without_credentials(raw)  # nothing below (SBOM, notes, errors in the step log) sees a URL's secret
         where = f"{path.name}:{lineno}"
         stripped = line.strip()
         if stripped.startswith("#"):

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 
-from maestro.api.deps import AUTHENTICATED, Require, RuntimeDep, SessionDep
+from maestro.api.deps import AUTHENTICATED, Require, RuntimeDep, SessionDep, readable_envs
 from maestro.artifacts import make_store
 from maestro.domain.identity import Principal
 from maestro.observability import hub as hubmod
@@ -23,5 +23,6 @@ def hub(*, rt: RuntimeDep, session: SessionDep, principal: Annotated[Principal, 
         redis=rt.redis_sync,
         store=make_store(rt.settings),
         tenant_id=principal.tenant_id,
-        permissions=principal.all_permissions(),
+        read_envs=readable_envs(session, principal, "rollouts:read"),
+        promote_envs=readable_envs(session, principal, "rollouts:promote"),
     )
