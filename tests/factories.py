@@ -75,31 +75,46 @@ def bearer(secret: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"}
 
 
-def make_runs(engine: Any, envs: list[str]) -> list[str]:
-    """Run records (queued, one per environment given) of a new pipeline, straight in SQL: for tests
-    of what surrounds a run (scope, projections), not of running one."""
+def add_pipeline(engine: Any, name: str | None = None) -> tuple[str, str]:
+    """A pipeline with one (empty) version, straight in SQL: its id and the version's."""
     with Session(engine) as s:
         tenant = s.exec(select(Tenant).where(Tenant.slug == "default")).one()
-        p = Pipeline(tenant_id=tenant.id, name=f"p-{uuid.uuid4().hex[:8]}", created_by="test")
+        p = Pipeline(tenant_id=tenant.id, name=name or f"p-{uuid.uuid4().hex[:8]}", created_by="test")
         s.add(p)
         s.flush()
         v = PipelineVersion(pipeline_id=p.id, version=1, spec={}, source_text="", content_hash="x", created_by="test")
         s.add(v)
-        s.flush()
+        s.commit()
+        return p.id, v.id
+
+
+def add_runs(engine: Any, rows: list[dict[str, Any]], pipeline: str | None = None) -> list[Run]:
+    """Runs of one new pipeline as the projection records them (numbered in order), straight in SQL:
+    each dict overrides Run fields (env defaults to dev, status to queued)."""
+    pid, vid = add_pipeline(engine, pipeline)
+    with Session(engine, expire_on_commit=False) as s:
+        p = s.get(Pipeline, pid)
+        assert p is not None
         runs = [
             Run(
-                tenant_id=tenant.id,
-                pipeline_id=p.id,
+                tenant_id=p.tenant_id,
+                pipeline_id=pid,
                 pipeline_name=p.name,
-                version_id=v.id,
+                version_id=vid,
                 version=1,
                 number=n,
                 workflow_id=f"run-{new_id()}",
-                env=env,
                 owner="test",
+                **({"env": "dev"} | row),
             )
-            for n, env in enumerate(envs, 1)
+            for n, row in enumerate(rows, 1)
         ]
         s.add_all(runs)
         s.commit()
-        return [r.id for r in runs]
+        return runs
+
+
+def make_runs(engine: Any, envs: list[str]) -> list[str]:
+    """Run records (queued, one per environment given) of a new pipeline, straight in SQL: for tests
+    of what surrounds a run (scope, projections), not of running one."""
+    return [r.id for r in add_runs(engine, [{"env": env} for env in envs])]

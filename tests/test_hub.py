@@ -13,43 +13,13 @@ from sqlmodel import Session, select
 
 from maestro.domain.models import Environment, RoleBinding, Tenant
 from maestro.domain.rollouts import Rollout, Service
-from maestro.domain.runs import Pipeline, PipelineVersion, Run, StepRun
+from maestro.domain.runs import Run, StepRun
 from maestro.domain.supply import Attestation, EvidenceBundle
 from maestro.domain.types import new_id, utcnow
-from tests.factories import PASSWORD, login, make_user
+from tests.factories import PASSWORD, add_runs, login, make_user
 from tests.test_slo import add_finished_runs
 
 BOTH_DATABASES = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
-
-
-def add_runs(engine: Any, rows: list[dict[str, Any]]) -> list[Run]:
-    """Runs of one new pipeline as the projection records them; each dict overrides Run fields."""
-    with Session(engine, expire_on_commit=False) as s:
-        tenant = s.exec(select(Tenant)).one()
-        p = Pipeline(tenant_id=tenant.id, name=f"hub-{new_id()[:8]}", created_by="t")
-        s.add(p)
-        s.flush()
-        v = PipelineVersion(pipeline_id=p.id, version=1, spec={}, source_text="", content_hash="x", created_by="t")
-        s.add(v)
-        s.flush()
-        runs = [
-            Run(
-                tenant_id=tenant.id,
-                pipeline_id=p.id,
-                pipeline_name=p.name,
-                version_id=v.id,
-                version=1,
-                number=n,
-                workflow_id=f"run-{p.name}-{n}",
-                env="dev",
-                owner="t",
-                **row,
-            )
-            for n, row in enumerate(rows, 1)
-        ]
-        s.add_all(runs)
-        s.commit()
-        return runs
 
 
 def add(engine: Any, *rows: Any) -> None:

@@ -13,52 +13,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from maestro.domain.models import Tenant
 from maestro.domain.runs import Pipeline, PipelineVersion, Run
 from maestro.domain.types import new_id
 from maestro.pipelines import store
-from tests.factories import Caller, login
+from tests.factories import Caller, add_pipeline, add_runs, login
 
 BOTH_DATABASES = pytest.mark.parametrize("db_url", ["sqlite", "postgres"], indirect=True)
 T0 = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
-def add_pipeline(engine: Engine, name: str | None = None) -> tuple[str, str]:
-    with Session(engine) as s:
-        tenant = s.exec(select(Tenant)).one()
-        p = Pipeline(tenant_id=tenant.id, name=name or f"p-{new_id()[:8]}", created_by="t")
-        s.add(p)
-        s.flush()
-        v = PipelineVersion(pipeline_id=p.id, version=1, spec={}, source_text="", content_hash="x", created_by="t")
-        s.add(v)
-        s.commit()
-        return p.id, v.id
-
-
-def add_runs(engine: Engine, rows: list[dict[str, Any]], pipeline: str | None = None) -> list[str]:
-    """Runs of one pipeline straight in SQL (numbered in order); each dict overrides Run fields."""
-    pid, vid = add_pipeline(engine, pipeline)
-    with Session(engine) as s:
-        p = s.get(Pipeline, pid)
-        assert p is not None
-        runs = [
-            Run(
-                tenant_id=p.tenant_id,
-                pipeline_id=pid,
-                pipeline_name=p.name,
-                version_id=vid,
-                version=1,
-                number=n,
-                workflow_id=f"run-{new_id()}",
-                env="dev",
-                owner="t",
-                **row,
-            )
-            for n, row in enumerate(rows, 1)
-        ]
-        s.add_all(runs)
-        s.commit()
-        return [r.id for r in runs]
+def run_ids(engine: Engine, rows: list[dict[str, Any]], pipeline: str | None = None) -> list[str]:
+    return [r.id for r in add_runs(engine, rows, pipeline)]
 
 
 def all_pages(caller: Caller, params: dict[str, Any], limit: int) -> list[list[str]]:
@@ -79,7 +44,7 @@ def test_runs_pages_walk_every_run_once_newest_first_with_ties_and_filters(clien
     times = [T0, T0 + timedelta(seconds=1), T0 + timedelta(seconds=1), T0 + timedelta(seconds=1), T0 + timedelta(days=1)]
     times += [T0 - timedelta(microseconds=1), T0 + timedelta(minutes=5)]
     statuses = ["succeeded", "failed", "succeeded", "succeeded", "running", "succeeded", "failed"]
-    ids = add_runs(engine, [{"created_at": t, "status": st} for t, st in zip(times, statuses, strict=True)])
+    ids = run_ids(engine, [{"created_at": t, "status": st} for t, st in zip(times, statuses, strict=True)])
     newest_first = [i for _, i in sorted(zip(times, ids, strict=True), key=lambda x: (x[0], x[1]), reverse=True)]
 
     for limit in (1, 2, 3, 7, 50):
@@ -91,7 +56,7 @@ def test_runs_pages_walk_every_run_once_newest_first_with_ties_and_filters(clien
 
     # a run started between two pages does not shift the next page (keyset, not offset)
     first = caller.get("/api/runs", params={"limit": 3}).json()
-    add_runs(engine, [{"created_at": T0 + timedelta(days=2)}])
+    run_ids(engine, [{"created_at": T0 + timedelta(days=2)}])
     second = caller.get("/api/runs", params={"limit": 3, "cursor": first["nextCursor"]}).json()
     assert [r["id"] for r in first["items"] + second["items"]] == newest_first[:6]
 
@@ -108,7 +73,7 @@ def test_the_label_filter_matches_exact_values_of_the_json_field(client: TestCli
         "number-like": {"tier": "01"},
         "none": {},
     }
-    ids = dict(zip(labelled, add_runs(engine, [{"labels": v} for v in labelled.values()]), strict=True))
+    ids = dict(zip(labelled, run_ids(engine, [{"labels": v} for v in labelled.values()]), strict=True))
 
     def found(*labels: str) -> set[str]:
         items = caller.get("/api/runs", params=[("label", lab) for lab in labels]).json()["items"]
@@ -130,7 +95,7 @@ def test_the_label_filter_matches_exact_values_of_the_json_field(client: TestCli
 @BOTH_DATABASES
 def test_free_text_search_ignores_case_and_takes_wildcards_literally(client: TestClient, engine: Engine) -> None:
     caller = login(client)
-    ids = add_runs(
+    ids = run_ids(
         engine,
         [{"branch": "Feature/Login"}, {"branch": "feature_login"}, {"branch": "100%-done"}, {"branch": "main"}],
         pipeline=f"search-{new_id()[:6]}",

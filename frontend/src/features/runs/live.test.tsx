@@ -2,39 +2,17 @@ import { act } from "@testing-library/react";
 import { runsGetOptions } from "@/client/@tanstack/react-query.gen";
 import type { RunEvent, StepEvent } from "@/client/types.gen";
 import { FakeEventSource } from "@/test/event-source";
+import { makeStep } from "@/test/fixtures";
 import { adminSession, renderWithProviders } from "@/test/utils";
 import { useRunsLiveUpdates } from "./live";
-import type { RunDetail, StepPublic } from "./queries";
+import type { RunDetail } from "./queries";
 
 function LiveRuns() {
   useRunsLiveUpdates();
   return null;
 }
 
-const step = {
-  id: "s-build",
-  key: "build",
-  stepId: "build",
-  name: "build",
-  kind: "run",
-  position: 0,
-  needs: [],
-  pool: "default",
-  status: "pending",
-  attempt: 0,
-  exitCode: null,
-  outputs: {},
-  attempts: [],
-  reusedFrom: null,
-  startedAt: null,
-  finishedAt: null,
-  durationMs: null,
-  costUsd: 0,
-  logLines: 0,
-  message: "",
-  decidedBy: null,
-  decisionReason: null,
-} as unknown as StepPublic;
+const step = makeStep("build", { status: "pending", attempt: 0, exitCode: null });
 
 const run = { id: "r1", status: "running", paused: false, stepsDone: 0, stepsTotal: 1, costUsd: 0, steps: [step] } as unknown as RunDetail;
 

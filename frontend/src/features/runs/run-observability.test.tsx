@@ -1,38 +1,13 @@
 import { screen, within } from "@testing-library/react";
 import { mockApi, renderWithProviders } from "@/test/utils";
-import type { RunDetail, StepPublic } from "./queries";
+import type { RunDetail } from "./queries";
 import { RunObservability } from "./run-observability";
+import { makeStep } from "@/test/fixtures";
 
 const T0 = Date.parse("2025-06-01T10:00:00.000Z");
 const at = (ms: number) => new Date(T0 + ms).toISOString();
 
-function step(key: string, over: Partial<StepPublic>): StepPublic {
-  return {
-    id: `s-${key}`,
-    key,
-    stepId: key,
-    name: key,
-    kind: "run",
-    position: 0,
-    needs: [],
-    pool: "default",
-    status: "succeeded",
-    attempt: 1,
-    exitCode: 0,
-    outputs: {},
-    attempts: [],
-    reusedFrom: null,
-    startedAt: null,
-    finishedAt: null,
-    durationMs: null,
-    costUsd: 0,
-    logLines: 0,
-    message: "",
-    decidedBy: null,
-    decisionReason: null,
-    ...over,
-  };
-}
+const step = makeStep;
 
 const run = {
   id: "r1",

@@ -1,39 +1,14 @@
 import { screen, within } from "@testing-library/react";
-import type { Attestations, StepPublic } from "@/client/types.gen";
+import type { Attestations } from "@/client/types.gen";
 import type { RunDetail } from "@/features/runs/queries";
 import { adminSession, mockApi, renderWithProviders } from "@/test/utils";
 import { RunAttestations } from "./run-attestations";
+import { makeStep } from "@/test/fixtures";
 
 const KEYID = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
 const DECISION = "3f2a9c0d4b5e6f708192a3b4c5d6e7f8";
 
-function step(key: string, over: Partial<StepPublic>): StepPublic {
-  return {
-    id: `s-${key}`,
-    key,
-    stepId: key,
-    name: key,
-    kind: "run",
-    position: 0,
-    needs: [],
-    pool: "default",
-    status: "succeeded",
-    attempt: 1,
-    exitCode: 0,
-    outputs: {},
-    attempts: [],
-    reusedFrom: null,
-    startedAt: null,
-    finishedAt: null,
-    durationMs: null,
-    costUsd: 0,
-    logLines: 0,
-    message: "",
-    decidedBy: null,
-    decisionReason: null,
-    ...over,
-  };
-}
+const step = makeStep;
 
 const run = {
   id: "run1",
