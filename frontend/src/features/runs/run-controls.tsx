@@ -144,14 +144,17 @@ export function RunControls({ run }: { run: RunDetail }) {
           <XIcon aria-hidden="true" /> Reject…
         </Button>
       ) : null}
-      {allowed.has("pause") ? (
-        <Button variant="outline" onClick={() => void quick("pause")} disabled={busy}>
-          <PauseIcon aria-hidden="true" /> Pause
-        </Button>
-      ) : null}
-      {allowed.has("resume") ? (
-        <Button variant="outline" onClick={() => void quick("resume")} disabled={busy}>
-          <PlayIcon aria-hidden="true" /> Resume
+      {allowed.has("pause") || allowed.has("resume") ? (
+        // Pause and Resume take turns in one place: one element, so a keyboard user who paused keeps focus on it
+        <Button
+          key="pause-resume"
+          variant="outline"
+          onClick={() => void quick(allowed.has("pause") ? "pause" : "resume")}
+          disabled={busy}
+          data-control={allowed.has("pause") ? "pause" : "resume"}
+        >
+          {allowed.has("pause") ? <PauseIcon aria-hidden="true" /> : <PlayIcon aria-hidden="true" />}
+          {allowed.has("pause") ? " Pause" : " Resume"}
         </Button>
       ) : null}
       {allowed.has("cancel") ? (
