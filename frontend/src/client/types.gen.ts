@@ -100,6 +100,8 @@ export type AlertEventPayload = {
 
 /**
  * AlertPublic
+ *
+ * The alert as its events carry it, with delivery and triage fields.
  */
 export type AlertPublic = {
     /**

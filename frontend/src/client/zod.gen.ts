@@ -50,6 +50,8 @@ export const zAlertEvent = z.object({
 
 /**
  * AlertPublic
+ *
+ * The alert as its events carry it, with delivery and triage fields.
  */
 export const zAlertPublic = z.object({
     id: z.string(),

@@ -17,8 +17,8 @@ from maestro.domain.identity import Principal
 from maestro.domain.models import User
 from maestro.domain.runs import Alert
 from maestro.domain.types import new_id, utcnow
+from maestro.events.payloads import AlertEventPayload
 from maestro.observability import alerts as alertmod
-from maestro.states import AlertState
 
 router = APIRouter(prefix="/alerts", tags=["observability"])
 
@@ -26,16 +26,9 @@ Reader = Annotated[Principal, Require("system:read")]
 Writer = Annotated[Principal, Require("alerts:write")]
 
 
-class AlertPublic(ApiModel):
-    id: str
-    fingerprint: str
-    name: str
-    severity: str
-    state: AlertState
-    labels: dict[str, str]
-    annotations: dict[str, str]
-    starts_at: datetime
-    ends_at: datetime | None
+class AlertPublic(AlertEventPayload):
+    """The alert as its events carry it, with delivery and triage fields."""
+
     updated_at: datetime
     fire_count: int
     acked_by: str | None

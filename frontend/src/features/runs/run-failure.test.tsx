@@ -1,34 +1,22 @@
 import { screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Route, Routes, useLocation } from "react-router";
-import type { RunDetail } from "@/client/types.gen";
+import type { RunDetail, StepPublic } from "@/client/types.gen";
+import { makeStep } from "@/test/fixtures";
 import { adminSession, mockApi, renderWithProviders } from "@/test/utils";
 import { RunDetailPage } from "./run-detail-page";
 
-const step = (key: string, status: string, exitCode: number | null, message = "") => ({
-  id: `s-${key}`,
-  key,
-  stepId: key,
-  name: key,
-  kind: "run",
-  position: 0,
-  needs: [],
-  pool: "default",
-  status,
-  attempt: 2,
-  exitCode,
-  outputs: {},
-  attempts: [],
-  reusedFrom: null,
-  startedAt: "2025-06-01T10:00:00Z",
-  finishedAt: "2025-06-01T10:01:00Z",
-  durationMs: 60_000,
-  costUsd: 0,
-  logLines: 40,
-  message,
-  decidedBy: null,
-  decisionReason: null,
-});
+const step = (key: string, status: StepPublic["status"], exitCode: number | null, message = "") =>
+  makeStep(key, {
+    status,
+    attempt: 2,
+    exitCode,
+    startedAt: "2025-06-01T10:00:00Z",
+    finishedAt: "2025-06-01T10:01:00Z",
+    durationMs: 60_000,
+    logLines: 40,
+    message,
+  });
 
 const FAILED = {
   id: "r1",
