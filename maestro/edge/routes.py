@@ -30,6 +30,10 @@ class Route:
     rollout_id: str | None = None
     revision: int = 0
     updated_at: float = field(default_factory=time.time)
+    # the traffic provider that carries this service's traffic (maestro.rollouts.providers): the built-in
+    # edge routes only "edge" services; the others' weights are applied to HAProxy, an HTTPRoute, …
+    provider: str = "edge"
+    provider_config: dict[str, Any] = field(default_factory=dict)
 
 
 def put(redis: Redis, route: Route) -> None:
