@@ -35,6 +35,7 @@ class StepStatus(StrEnum):
 class RolloutStatus(StrEnum):
     running = "running"
     paused = "paused"
+    rolling_back = "rolling_back"  # weight 0 being applied: retried until the traffic provider answers
     succeeded = "succeeded"
     rolled_back = "rolled_back"
     aborted = "aborted"
@@ -69,7 +70,7 @@ EVIDENCE_RUN: frozenset[str] = frozenset({RunStatus.succeeded, RunStatus.failed,
 TERMINAL_STEP: frozenset[str] = frozenset({StepStatus.succeeded, StepStatus.failed, StepStatus.skipped, StepStatus.cancelled})
 
 TERMINAL_ROLLOUT: frozenset[str] = frozenset({RolloutStatus.succeeded, RolloutStatus.rolled_back, RolloutStatus.aborted})
-ACTIVE_ROLLOUT: tuple[str, ...] = (RolloutStatus.running, RolloutStatus.paused)
+ACTIVE_ROLLOUT: tuple[str, ...] = (RolloutStatus.running, RolloutStatus.paused, RolloutStatus.rolling_back)
 # Ended without reaching 100%: the release did not happen.
 STOPPED_ROLLOUT: frozenset[str] = frozenset({RolloutStatus.rolled_back, RolloutStatus.aborted})
 

@@ -26,6 +26,8 @@ class Service(SQLModel, table=True):
     env: str = Field(max_length=63)
     stable_url: str = Field(max_length=2000)
     sticky: str | None = Field(default=None, max_length=200)
+    provider: str = Field(default="edge", max_length=32)  # the traffic provider (maestro.rollouts.providers)
+    provider_config: dict[str, Any] = _json()  # its settings, as its config model stored them
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
@@ -40,7 +42,7 @@ class Rollout(SQLModel, table=True):
     env: str = Field(max_length=63)
     run_id: str | None = Field(default=None, foreign_key="run.id")
     workflow_id: str = Field(max_length=200)
-    status: str = Field(default="running", max_length=16)  # running|paused|succeeded|rolled_back|aborted
+    status: str = Field(default="running", max_length=16)  # maestro.states.RolloutStatus
     step_index: int = 0
     weight: int = 0
     stable_url: str = Field(max_length=2000)

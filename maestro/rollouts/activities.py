@@ -25,6 +25,7 @@ from maestro.events.payloads import AnalysisRecord, RolloutEventPayload, Rollout
 from maestro.events.streams import audit_publisher, emit
 from maestro.observability import alerts as alertmod
 from maestro.policy import service as polsvc
+from maestro.rollouts import providers
 from maestro.rollouts.types import (
     ApplyInput,
     GateRolloutInput,
@@ -55,6 +56,11 @@ def rollout_payload(
     )
 
 
+def _reason(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text
+
+
 class RolloutActivities:
     def __init__(self, *, engine: Engine, redis: Redis, settings: Settings) -> None:
         self.engine = engine
@@ -63,34 +69,43 @@ class RolloutActivities:
 
     @activity.defn(name="rollout_apply")
     def apply(self, inp: ApplyInput) -> None:
-        """Set the route (absolute, so a retried or replayed call changes nothing twice)."""
-        old = edge.get(self.redis, inp.service)
-        edge.put(
-            self.redis,
-            edge.Route(
-                service=inp.service,
-                stable=inp.stable_url,
-                canary=inp.canary_url,
-                weight=inp.weight if inp.canary_url else 0,
-                sticky=inp.sticky,
-                rollout_id=inp.rollout_id if inp.canary_url else None,
-                revision=(old.revision + 1) if old else 1,
-            ),
+        """Set the route (absolute, so a retried or replayed call changes nothing twice): the desired
+        route in Redis (what the built-in edge serves and the API shows), then the service's provider."""
+        try:
+            old = edge.get(self.redis, inp.service)
+        except Exception as exc:
+            raise providers.ProviderUnavailable(f"Redis (routing state): {exc}") from exc
+        route = edge.Route(
+            service=inp.service,
+            stable=inp.stable_url,
+            canary=inp.canary_url,
+            weight=inp.weight if inp.canary_url else 0,
+            sticky=inp.sticky,
+            rollout_id=inp.rollout_id if inp.canary_url else None,
+            revision=(old.revision + 1) if old else 1,
+            provider=inp.provider,
+            provider_config=inp.provider_config,
         )
+        if inp.provider != "edge":  # the desired state first: the worker's sync loop re-applies it from there
+            edge.put(self.redis, route)
+        providers.provider_for(route, redis=self.redis, settings=self.settings).apply(route)
 
     @activity.defn(name="rollout_measure")
     def measure(self, inp: MeasureInput) -> Measurement:
+        """One measurement. Never raises for the metrics source: an answer that cannot be had (Prometheus
+        or the provider down, a query error, no data) is an inconclusive measurement saying why."""
+        try:
+            return self._measure(inp)
+        except Exception as exc:
+            activity.logger.warning("rollout measurement of %s failed", inp.service, exc_info=True)
+            return Measurement(None, 0, f"measurement failed: {_reason(exc)}"[:500])
+
+    def _measure(self, inp: MeasureInput) -> Measurement:
         a = inp.analysis
         if a.provider == "prometheus":
-            if not self.settings.prometheus_url:
-                return Measurement(None, 0, "MAESTRO_PROMETHEUS_URL is not set: no Prometheus to ask")
-            r = httpx.get(f"{self.settings.prometheus_url.rstrip('/')}/api/v1/query", params={"query": a.query}, timeout=10)
-            r.raise_for_status()
-            result = r.json()["data"]["result"]
-            if not result:
-                return Measurement(None, 0, f"no data for {a.query}")
-            return Measurement(float(result[0]["value"][1]), 0, f"prometheus: {a.query}")
-        w = edge.window(self.redis, inp.service, "canary", inp.window_s)
+            return self._prometheus(a.query)
+        route = edge.Route(service=inp.service, stable="", provider=inp.provider, provider_config=inp.provider_config)
+        w = providers.provider_for(route, redis=self.redis, settings=self.settings).window("canary", inp.window_s)
         if w.requests < a.min_requests:
             return Measurement(None, w.requests, f"{w.requests} canary requests in {inp.window_s:g}s (needs {a.min_requests})")
         if a.metric == "latency_p95_ms":
@@ -98,6 +113,21 @@ class RolloutActivities:
             return Measurement(v, w.requests, f"p95 {v} ms over {w.requests} canary requests")
         rate = w.error_rate or 0.0
         return Measurement(rate, w.requests, f"{w.errors} errors in {w.requests} canary requests ({rate:.1%})")
+
+    def _prometheus(self, query: str) -> Measurement:
+        if not self.settings.prometheus_url:
+            return Measurement(None, 0, "MAESTRO_PROMETHEUS_URL is not set: no Prometheus to ask")
+        r = httpx.get(f"{self.settings.prometheus_url.rstrip('/')}/api/v1/query", params={"query": query}, timeout=10)
+        if r.status_code != 200:
+            return Measurement(None, 0, f"prometheus answered {r.status_code}: {r.text[:200]}")
+        body = r.json()
+        result = body.get("data", {}).get("result") if isinstance(body, dict) else None
+        if not result:
+            return Measurement(None, 0, f"no data for {query}")
+        value = float(result[0]["value"][1])
+        if value != value:  # NaN: e.g. 0/0 when no requests came
+            return Measurement(None, 0, f"{query} is NaN (no traffic in the window?)")
+        return Measurement(value, 0, f"prometheus: {query}")
 
     @activity.defn(name="rollout_project")
     def project(self, inp: ProjectInput) -> None:

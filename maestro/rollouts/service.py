@@ -20,6 +20,7 @@ from maestro.domain.runs import Run
 from maestro.domain.types import new_id, utcnow
 from maestro.edge import routes as edge
 from maestro.pipelines.spec import duration_schema, parse_duration
+from maestro.rollouts import providers
 from maestro.rollouts.types import Analysis, RolloutInput, Step, parse_condition
 from maestro.states import ACTIVE_ROLLOUT
 from maestro.wire import ApiModel
@@ -205,6 +206,16 @@ async def start_rollout(
             errors=[{"field": "canaryUrl", "message": "same as the service's stable URL"}],
             remediation="Give the URL of the new version you want to canary.",
         )
+    _check_analyses(svc, body)
+    try:
+        providers.check_upstream(svc.provider, svc.provider_config, body.canary_url)
+    except ValueError as exc:
+        raise Problem(
+            422,
+            f"{svc.provider} cannot route to {body.canary_url}: {exc}",
+            errors=[{"field": "canaryUrl", "message": str(exc)}],
+            remediation=f"Give a canary URL {svc.provider} can route to (see {providers.spec_for(svc.provider).docs}).",
+        ) from exc
     rid = new_id()
     r = Rollout(
         id=rid,
@@ -239,6 +250,25 @@ async def start_rollout(
     return r
 
 
+def _check_analyses(svc: Service, body: RolloutCreate) -> None:
+    """A provider without traffic counters of its own (Gateway API) runs Prometheus analyses only."""
+    spec = providers.PROVIDERS.get(svc.provider)
+    if spec is None or spec.measures_traffic:
+        return
+    wrong = [
+        {"field": f"steps.{i}.analysis.provider", "message": f"{svc.provider} has no traffic counters of its own"}
+        for i, step in enumerate(body.steps)
+        if step.analysis is not None and step.analysis.provider == "edge"
+    ]
+    if wrong:
+        raise Problem(
+            422,
+            f"{svc.name} is routed by {svc.provider}, which Maestro cannot count requests through.",
+            errors=wrong,
+            remediation='Measure with Prometheus: {"analysis": {"provider": "prometheus", "metric": "promql", "query": "…"}}.',
+        )
+
+
 async def _start(rt: Runtime, temporal: Client, svc: Service, r: Rollout, body: RolloutCreate, principal: Principal) -> None:
     await temporal.start_workflow(
         "RolloutWorkflow",
@@ -252,6 +282,8 @@ async def _start(rt: Runtime, temporal: Client, svc: Service, r: Rollout, body: 
             env=svc.env,
             run_id=r.run_id,
             steps=[s.to_step() for s in body.steps],
+            provider=svc.provider,
+            provider_config=svc.provider_config,
         ),
         id=r.workflow_id,
         task_queue=rt.settings.control_task_queue,

@@ -52,6 +52,8 @@ class RolloutInput:
     env: str
     run_id: str | None
     steps: list[Step]
+    provider: str = "edge"  # the service's traffic provider (maestro.rollouts.providers) and its settings
+    provider_config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +82,8 @@ class ApplyInput:
     canary_url: str | None
     sticky: str | None
     weight: int
+    provider: str = "edge"
+    provider_config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -87,6 +91,8 @@ class MeasureInput:
     service: str
     analysis: Analysis
     window_s: float
+    provider: str = "edge"
+    provider_config: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -122,7 +122,13 @@ class RolloutWorkflow:
                 return
             m: Measurement = await workflow.execute_activity_method(
                 RolloutActivities.measure,
-                MeasureInput(service=self.inp.service, analysis=a, window_s=a.interval_s),
+                MeasureInput(
+                    service=self.inp.service,
+                    analysis=a,
+                    window_s=a.interval_s,
+                    provider=self.inp.provider,
+                    provider_config=self.inp.provider_config,
+                ),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=QUICK,
             )
@@ -312,6 +318,8 @@ class RolloutWorkflow:
                 canary_url=inp.canary_url if canary else None,
                 sticky=inp.sticky,
                 weight=weight,
+                provider=inp.provider,
+                provider_config=inp.provider_config,
             ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=QUICK,

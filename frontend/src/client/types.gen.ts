@@ -1284,6 +1284,16 @@ export type ItemsPolicySummary = {
 };
 
 /**
+ * Items[ProviderPublic]
+ */
+export type ItemsProviderPublic = {
+    /**
+     * Items
+     */
+    items: Array<ProviderPublic>;
+};
+
+/**
  * Items[RoleBindingPublic]
  */
 export type ItemsRoleBindingPublic = {
@@ -2286,6 +2296,42 @@ export type ProvenanceCheck = {
 };
 
 /**
+ * ProviderPublic
+ */
+export type ProviderPublic = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Title
+     */
+    title: string;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Measurestraffic
+     *
+     * Built-in error_rate/latency analyses work; otherwise analyses must ask Prometheus
+     */
+    measuresTraffic: boolean;
+    /**
+     * Configschema
+     *
+     * JSON Schema of the provider's settings (`providerConfig`)
+     */
+    configSchema: {
+        [key: string]: unknown;
+    };
+    /**
+     * Docs
+     */
+    docs: string;
+};
+
+/**
  * ReadyPublic
  */
 export type ReadyPublic = {
@@ -2789,6 +2835,7 @@ export type RolloutPublic = {
 export const RolloutStatus = {
     RUNNING: 'running',
     PAUSED: 'paused',
+    ROLLING_BACK: 'rolling_back',
     SUCCEEDED: 'succeeded',
     ROLLED_BACK: 'rolled_back',
     ABORTED: 'aborted'
@@ -3572,6 +3619,20 @@ export type ServiceCreate = {
      * header:<name> or cookie:<name>
      */
     sticky?: string | null;
+    /**
+     * Provider
+     *
+     * Traffic provider that moves its traffic: a name from GET /api/services/providers
+     */
+    provider?: string;
+    /**
+     * Providerconfig
+     *
+     * The provider's settings: its `configSchema` in GET /api/services/providers
+     */
+    providerConfig?: {
+        [key: string]: unknown;
+    };
 };
 
 /**
@@ -3598,6 +3659,16 @@ export type ServicePublic = {
      * Sticky
      */
     sticky: string | null;
+    /**
+     * Provider
+     */
+    provider: string;
+    /**
+     * Providerconfig
+     */
+    providerConfig: {
+        [key: string]: unknown;
+    };
     /**
      * Canaryurl
      */
@@ -7297,6 +7368,33 @@ export type ServicesCreateResponses = {
 
 export type ServicesCreateResponse = ServicesCreateResponses[keyof ServicesCreateResponses];
 
+export type ServicesProvidersData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/services/providers';
+};
+
+export type ServicesProvidersErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type ServicesProvidersResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsProviderPublic;
+};
+
+export type ServicesProvidersResponse = ServicesProvidersResponses[keyof ServicesProvidersResponses];
+
 export type RolloutsListData = {
     body?: never;
     path?: never;
@@ -7304,7 +7402,7 @@ export type RolloutsListData = {
         /**
          * Status
          */
-        status?: string | null;
+        status?: RolloutStatus | null;
         /**
          * Service
          */

@@ -797,6 +797,25 @@ export const zProvenanceCheck = z.object({
 });
 
 /**
+ * ProviderPublic
+ */
+export const zProviderPublic = z.object({
+    name: z.string(),
+    title: z.string(),
+    description: z.string(),
+    measuresTraffic: z.boolean(),
+    configSchema: z.record(z.string(), z.unknown()),
+    docs: z.string()
+});
+
+/**
+ * Items[ProviderPublic]
+ */
+export const zItemsProviderPublic = z.object({
+    items: z.array(zProviderPublic)
+});
+
+/**
  * RevisionPublic
  */
 export const zRevisionPublic = z.object({
@@ -937,6 +956,7 @@ export const zRolloutHistoryEntry = z.object({
 export const zRolloutStatus = z.enum([
     'running',
     'paused',
+    'rolling_back',
     'succeeded',
     'rolled_back',
     'aborted'
@@ -1305,7 +1325,9 @@ export const zServiceCreate = z.object({
     name: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
     env: z.string().check(z.minLength(1), z.maxLength(63)),
     stableUrl: z.string().check(z.maxLength(2000), z.regex(/^https?:\/\/[^\/?#\s]+/)),
-    sticky: z.nullish(z.string().check(z.regex(/^(header|cookie):[A-Za-z0-9_-]{1,100}$/)))
+    sticky: z.nullish(z.string().check(z.regex(/^(header|cookie):[A-Za-z0-9_-]{1,100}$/))),
+    provider: z._default(z.optional(z.string().check(z.maxLength(32))), 'edge'),
+    providerConfig: z.optional(z.record(z.string(), z.unknown()))
 });
 
 /**
@@ -1317,6 +1339,8 @@ export const zServicePublic = z.object({
     env: z.string(),
     stableUrl: z.string(),
     sticky: z.nullable(z.string()),
+    provider: z.string(),
+    providerConfig: z.record(z.string(), z.unknown()),
     canaryUrl: z.nullish(z.string()),
     weight: z._default(z.optional(z.int()), 0),
     rolloutId: z.nullish(z.string()),
@@ -2703,8 +2727,13 @@ export const zServicesCreateBody = zServiceCreate;
  */
 export const zServicesCreateResponse = zServicePublic;
 
+/**
+ * Successful Response
+ */
+export const zServicesProvidersResponse = zItemsProviderPublic;
+
 export const zRolloutsListQuery = z.object({
-    status: z.nullish(z.string().check(z.regex(/^(running|paused|succeeded|rolled_back|aborted)$/))),
+    status: z.nullish(zRolloutStatus),
     service: z.nullish(z.string().check(z.maxLength(63))),
     limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(200))), 50)
 });

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from sqlmodel import Session, col, select
 
 from maestro.api import tickets
@@ -20,6 +20,7 @@ from maestro.domain.identity import Principal
 from maestro.domain.rollouts import Rollout, Service
 from maestro.edge import routes as edge
 from maestro.events.payloads import AnalysisRecord, RolloutHistoryEntry, WeightPoint
+from maestro.rollouts import providers
 from maestro.rollouts.service import (
     UPSTREAM_URL,
     RolloutCreate,
@@ -44,6 +45,14 @@ class ServiceCreate(InputModel):
     sticky: str | None = Field(
         None, pattern=r"^(header|cookie):[A-Za-z0-9_-]{1,100}$", description="header:<name> or cookie:<name>"
     )
+    provider: str = Field(
+        "edge",
+        max_length=32,
+        description="Traffic provider that moves its traffic: a name from GET /api/services/providers",
+    )
+    provider_config: dict[str, Any] = Field(
+        default_factory=dict, description="The provider's settings: its `configSchema` in GET /api/services/providers"
+    )
 
     _check_url = field_validator("stable_url")(classmethod(lambda cls, v: upstream_url(v)))
 
@@ -54,10 +63,23 @@ class ServicePublic(ApiModel):
     env: str
     stable_url: str
     sticky: str | None
+    provider: str
+    provider_config: dict[str, Any]
     canary_url: str | None = None
     weight: int = 0
     rollout_id: str | None = None
     created_at: datetime
+
+
+class ProviderPublic(ApiModel):
+    name: str
+    title: str
+    description: str
+    measures_traffic: bool = Field(
+        description="Built-in error_rate/latency analyses work; otherwise analyses must ask Prometheus"
+    )
+    config_schema: dict[str, Any] = Field(description="JSON Schema of the provider's settings (`providerConfig`)")
+    docs: str
 
 
 class RolloutPublic(ApiModel):
@@ -108,12 +130,15 @@ def create_service(*, body: ServiceCreate, rt: RuntimeDep, session: SessionDep, 
             errors=[{"field": "name", "message": "already taken"}],
             remediation="Pick another name, or change the existing service's routing with a rollout.",
         )
+    provider_config = _provider_config(body)
     svc = Service(
         tenant_id=principal.tenant_id,
         name=body.name,
         env=body.env,
         stable_url=body.stable_url,
         sticky=body.sticky,
+        provider=body.provider,
+        provider_config=provider_config,
         created_by=principal.actor,
     )
     session.add(svc)
@@ -123,11 +148,71 @@ def create_service(*, body: ServiceCreate, rt: RuntimeDep, session: SessionDep, 
         action="service.create",
         target_type="service",
         target_id=svc.id,
-        change={"name": svc.name, "env": svc.env, "stableUrl": svc.stable_url},
+        change={"name": svc.name, "env": svc.env, "stableUrl": svc.stable_url, "provider": svc.provider},
     )
     session.commit()
-    edge.put(rt.redis_sync, edge.Route(service=svc.name, stable=svc.stable_url, sticky=svc.sticky))
+    edge.put(
+        rt.redis_sync,
+        edge.Route(
+            service=svc.name,
+            stable=svc.stable_url,
+            sticky=svc.sticky,
+            provider=svc.provider,
+            provider_config=svc.provider_config,
+        ),
+    )
     return _service_public(rt, svc)
+
+
+def _provider_config(body: ServiceCreate) -> dict[str, Any]:
+    """The provider's settings as stored, or a 422 naming the provider or the setting that is wrong."""
+    if body.provider not in providers.PROVIDERS:
+        known = ", ".join(sorted(providers.PROVIDERS))
+        raise Problem(
+            422,
+            f"Unknown traffic provider {body.provider!r}.",
+            errors=[{"field": "provider", "message": f"one of {known}"}],
+            remediation="Name a provider listed by GET /api/services/providers.",
+        )
+    try:
+        config = providers.check_config(body.provider, body.provider_config)
+        providers.check_upstream(body.provider, config, body.stable_url)
+    except ValidationError as exc:
+        raise Problem(
+            422,
+            f"The {body.provider} settings are not valid.",
+            errors=[
+                {"field": ".".join(["providerConfig", *(str(x) for x in e["loc"])]), "message": e["msg"]} for e in exc.errors()
+            ],
+            remediation=f"Give the settings GET /api/services/providers describes for {body.provider}.",
+        ) from exc
+    except ValueError as exc:  # ProviderConfigError, or an upstream the provider cannot route to
+        field = "providerConfig" if isinstance(exc, providers.ProviderConfigError) else "stableUrl"
+        raise Problem(
+            422,
+            f"The {body.provider} settings are not valid: {exc}",
+            errors=[{"field": field, "message": str(exc)}],
+            remediation=f"Give the settings GET /api/services/providers describes for {body.provider}.",
+        ) from exc
+    return config
+
+
+@router.get("/services/providers", operation_id="services-providers", response_model=Items[ProviderPublic])
+def list_providers(*, principal: Reader) -> Items[ProviderPublic]:
+    """The traffic providers a service can name, with the settings each needs."""
+    return Items(
+        items=[
+            ProviderPublic(
+                name=p.name,
+                title=p.title,
+                description=p.description,
+                measures_traffic=p.measures_traffic,
+                config_schema=p.config_model.model_json_schema(by_alias=True),
+                docs=p.docs,
+            )
+            for p in providers.PROVIDERS.values()
+        ]
+    )
 
 
 def _service_public(rt: RuntimeDep, svc: Service) -> ServicePublic:
@@ -138,6 +223,8 @@ def _service_public(rt: RuntimeDep, svc: Service) -> ServicePublic:
         env=svc.env,
         stable_url=route.stable if route else svc.stable_url,
         sticky=svc.sticky,
+        provider=svc.provider,
+        provider_config=svc.provider_config,
         canary_url=route.canary if route else None,
         weight=route.weight if route else 0,
         rollout_id=route.rollout_id if route else None,
@@ -176,7 +263,7 @@ def list_rollouts(
     *,
     session: SessionDep,
     principal: Reader,
-    status: Annotated[str | None, Query(pattern="^(running|paused|succeeded|rolled_back|aborted)$")] = None,
+    status: RolloutStatus | None = None,
     service: Annotated[str | None, Query(max_length=63)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> Items[RolloutPublic]:
