@@ -65,6 +65,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
             rollouts.measure,
             rollouts.project,
             rollouts.rolled_back,
+            rollouts.stuck,
             rollouts.gate,
         ],
         activity_executor=_executor(),
