@@ -76,7 +76,7 @@ def test_flow_2_controls_in_the_ui_steer_live_traffic(page: Page, stack: Stack) 
         act(page, "Resume", "all good")
         expect(status).to_have_text("running")
         act(page, "Roll back", "found a bug in checkout")
-        expect(status).to_have_text("rolled_back", timeout=30_000)
+        expect(status).to_have_text("rolled back", timeout=30_000)  # the badge says the status in words
         expect(weight).to_have_text("0")
         time.sleep(1.5)  # the edges re-read routes
         assert canary_share(traffic, 3) == 0

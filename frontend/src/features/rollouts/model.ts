@@ -1,4 +1,4 @@
-import { RolloutStatus, type RolloutAction, type RolloutEventPayload, type RolloutPublic, type StepSpec } from "@/client/types.gen";
+import { RolloutStatus, type RolloutAction, type RolloutActionResult, type RolloutEventPayload, type RolloutPublic, type StepSpec } from "@/client/types.gen";
 import { MIN_REASON_LENGTH } from "@/components/confirm-dialog";
 
 /**
@@ -19,10 +19,39 @@ export function isFinishedRollout(status: string): boolean {
   return FINISHED.has(status);
 }
 
-/** "rolled_back" → "rolled back" (for sentences; badges show the exact status). */
+/** "rolled_back" → "rolled back" (for sentences). */
 export function statusWords(status: string): string {
   return status.replace(/_/g, " ");
 }
+
+export function isRolloutStatus(value: string): value is RolloutStatus {
+  return (ROLLOUT_STATUSES as readonly string[]).includes(value);
+}
+
+/** How a status looks: `live` is moving traffic now, `wait` held, `ok`/`bad` finished, `off` ended without a verdict. */
+export type RolloutTone = "live" | "wait" | "bad-live" | "ok" | "bad" | "off";
+
+/**
+ * Every status the API has, with its words and tone. Keyed by the generated enum, so a status the
+ * API adds fails to compile here until it is given a label.
+ */
+export const ROLLOUT_STATUS_META: Record<RolloutStatus, { label: string; tone: RolloutTone }> = {
+  running: { label: "running", tone: "live" },
+  paused: { label: "paused", tone: "wait" },
+  // weight 0 is being applied (retried until the traffic provider answers): not over yet
+  rolling_back: { label: "rolling back", tone: "bad-live" },
+  succeeded: { label: "succeeded", tone: "ok" },
+  rolled_back: { label: "rolled back", tone: "bad" },
+  aborted: { label: "aborted", tone: "off" },
+};
+
+/** A status's words (an unknown one, from a newer API, as sent). */
+export function statusLabel(status: string): string {
+  return isRolloutStatus(status) ? ROLLOUT_STATUS_META[status].label : statusWords(status);
+}
+
+/** The status filter's options: the API's value, shown in words. */
+export const ROLLOUT_STATUS_OPTIONS = ROLLOUT_STATUSES.map((s) => ({ value: s, label: ROLLOUT_STATUS_META[s].label }));
 
 // ---- steps ---------------------------------------------------------------------------------
 
@@ -99,7 +128,7 @@ export function stepStates(count: number, stepIndex: number, status: string): St
   return Array.from({ length: count }, (_, i): StepState => {
     if (i < idx) return "done";
     if (status === "succeeded") return "skipped";
-    if (status === "rolled_back" || status === "aborted") return i === idx ? "stopped" : "skipped";
+    if (status === "rolled_back" || status === "rolling_back" || status === "aborted") return i === idx ? "stopped" : "skipped";
     return i === idx ? "current" : "pending";
   });
 }
@@ -115,6 +144,8 @@ export function stepPosition(count: number, stepIndex: number, status: string): 
 export function weightNote(status: string, canaryUrl: string): string | null {
   if (status === "succeeded") return `The canary is now the stable version: ${canaryUrl} takes all the traffic.`;
   if (status === "rolled_back" || status === "aborted") return "All traffic is back on the stable version.";
+  if (status === "rolling_back")
+    return "Rolling back: all traffic is being sent to the stable version; retried until the traffic provider confirms.";
   if (status === "paused") return "Held at this weight while paused.";
   return null;
 }
@@ -196,6 +227,28 @@ export const CONTROLS: Record<RolloutControl, ControlMeta> = {
     question: (s) => `Abort the rollout of ${s}?`,
   },
 };
+
+/**
+ * The toast's sentence after a control: how the rollout stands *after* it. Pause, resume, rollback
+ * and abort answer once done, so their `status` and `weight` are already the new state. Promote
+ * answers as soon as the current step has ended (`stepIndex` is that step), before the workflow
+ * applies the next one: its weight is still the old one, so say where the rollout goes instead.
+ */
+export function controlOutcome(control: RolloutControl, service: string, res: RolloutActionResult): string {
+  if (control === "promote-full" && !isFinishedRollout(res.status)) {
+    return `${service}: the canary goes to 100% and then becomes the stable version.`;
+  }
+  if (control === "promote" && !isFinishedRollout(res.status)) {
+    // (an answer without the rollout's steps still says which step ended)
+    const raw: unknown = (res.rollout as Partial<Rollout> | undefined)?.steps;
+    const steps = Array.isArray(raw) ? (raw as Record<string, unknown>[]).map(parseStep) : [];
+    const next = res.stepIndex + 1;
+    if (!steps.length) return `${service}: step ${res.stepIndex + 1} ended; the rollout moves on to the next one.`;
+    if (next >= steps.length) return `${service}: the last step ended; the canary goes to 100% and then becomes the stable version.`;
+    return `${service}: step ${res.stepIndex + 1} of ${steps.length} ended; now step ${next + 1} of ${steps.length}: ${describeStep(steps[next])}.`;
+  }
+  return `${service}: ${statusLabel(res.status)}, canary at ${res.weight}%.`;
+}
 
 /** The controls a status allows, in button order (the workflow refuses the rest with a 409 anyway). */
 export function allowedControls(status: string): RolloutControl[] {

@@ -12,6 +12,8 @@ const checkout: ServicePublic = {
   env: "prod",
   stableUrl: "http://stable:8080",
   sticky: null,
+  provider: "edge",
+  providerConfig: {},
   canaryUrl: null,
   weight: 0,
   rolloutId: null,

@@ -4,7 +4,7 @@ import { ConfirmDialog } from "@/components/confirm-dialog";
 import { Button, type ButtonProps } from "@/components/ui/button";
 import { toast } from "@/lib/toast";
 import { useCan } from "@/features/auth/session";
-import { allowedControls, CONTROLS, isFinishedRollout, statusWords, type Rollout, type RolloutControl } from "./model";
+import { allowedControls, controlOutcome, CONTROLS, isFinishedRollout, type Rollout, type RolloutControl } from "./model";
 import { CONTROL_ICONS, useRolloutAction, type RolloutActionMutation } from "./rollout-action";
 
 const VARIANTS: Record<RolloutControl, ButtonProps["variant"]> = {
@@ -98,7 +98,7 @@ export function RolloutActionDialog<C extends RolloutControl>({
         const res = await mutation.mutateAsync(vars);
         toast({
           title: meta.done,
-          description: `${service}: ${statusWords(res.status)}, canary at ${res.weight}%.`,
+          description: controlOutcome(control, service, res),
           variant: "success",
         });
       }}

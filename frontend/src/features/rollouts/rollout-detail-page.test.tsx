@@ -1,7 +1,8 @@
 import { act, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Route, Routes } from "react-router";
-import type { AuthMeResponse } from "@/client/types.gen";
+import type { AuthMeResponse, ServicePublic } from "@/client/types.gen";
+import { Toaster } from "@/components/toaster";
 import { FakeEventSource } from "@/test/event-source";
 import { adminSession, mockApi, renderWithProviders } from "@/test/utils";
 import type { Rollout } from "./model";
@@ -60,11 +61,28 @@ function rollout(over: Partial<Rollout> = {}): Rollout {
   };
 }
 
+const checkoutService: ServicePublic = {
+  id: "s1",
+  name: "checkout",
+  env: "prod",
+  stableUrl: "http://stable:8080",
+  sticky: null,
+  provider: "haproxy",
+  providerConfig: { backend: "checkout" },
+  canaryUrl: "http://canary:8080",
+  weight: 30,
+  rolloutId: "r1",
+  createdAt: "2025-05-01T10:00:00Z",
+};
+
 function renderDetail(session: AuthMeResponse = adminSession) {
   return renderWithProviders(
-    <Routes>
-      <Route path="/rollouts/:rolloutId" element={<RolloutDetailPage />} />
-    </Routes>,
+    <>
+      <Routes>
+        <Route path="/rollouts/:rolloutId" element={<RolloutDetailPage />} />
+      </Routes>
+      <Toaster />
+    </>,
     { route: "/rollouts/r1", session },
   );
 }
@@ -183,7 +201,7 @@ describe("RolloutDetailPage", () => {
         ),
     );
     const second = renderDetail();
-    expect(await screen.findByTestId("rollout-status")).toHaveTextContent(/^rolled_back$/);
+    expect(await screen.findByTestId("rollout-status")).toHaveTextContent(/^rolled back$/);
     expect(screen.queryByRole("group", { name: "Rollout actions" })).not.toBeInTheDocument();
     expect(screen.getAllByTestId("rollout-step").map((s) => s.getAttribute("data-state"))).toEqual(["done", "done", "stopped", "skipped"]);
     expect(screen.getByTestId("rollout-snapshot")).toHaveTextContent("ab".repeat(32));
@@ -235,7 +253,91 @@ describe("RolloutDetailPage", () => {
         payload: { id: "r1", service: "checkout", env: "prod", status: "rolled_back", stepIndex: 3, steps: 4, weight: 0, message: "rollback by analysis", runId: "run1" },
       }),
     );
-    await waitFor(() => expect(screen.getByTestId("rollout-status")).toHaveTextContent(/^rolled_back$/));
+    await waitFor(() => expect(screen.getByTestId("rollout-status")).toHaveTextContent(/^rolled back$/));
     expect(screen.queryByRole("group", { name: "Rollout actions" })).not.toBeInTheDocument();
+  });
+  it("names the service's traffic provider", async () => {
+    mockApi([
+      { path: "/api/rollouts/r1", body: rollout() },
+      { path: "/api/services", body: { items: [{ ...checkoutService, env: "dev", provider: "edge" }, checkoutService] } },
+    ]);
+    renderDetail();
+    const traffic = await screen.findByRole("region", { name: "Traffic" });
+    // the service of the rollout's environment (prod), not its namesake in dev
+    await waitFor(() => expect(within(traffic).getByTestId("service-provider")).toHaveTextContent(/^traffic provider haproxy$/));
+    expect(traffic).toHaveTextContent("its traffic provider (haproxy) sends to the canary");
+  });
+
+  it("shows a rollback in progress as rolling back, without controls", async () => {
+    mockApi([{ path: "/api/rollouts/r1", body: rollout({ status: "rolling_back", message: "rollback by ada: errors" }) }]);
+    renderDetail();
+    const badge = await screen.findByTestId("rollout-status");
+    expect(badge).toHaveTextContent(/^rolling back$/);
+    expect(badge).toHaveAttribute("data-status", "rolling_back");
+    expect(screen.getByRole("heading", { level: 1, name: "Rollout of checkout" })).toBeInTheDocument();
+    expect(screen.getByText(/all traffic is being sent to the stable version/)).toBeInTheDocument();
+    expect(screen.getAllByTestId("rollout-step").map((s) => s.getAttribute("data-state"))).toEqual(["done", "done", "stopped", "skipped"]);
+    expect(screen.queryByRole("group", { name: "Rollout actions" })).not.toBeInTheDocument();
+  });
+
+  it("says in the promote toast where the rollout goes, not the weight it had", async () => {
+    const user = userEvent.setup();
+    // Paused on step 2 (a pause) at 30%; promote ends that step. The API answers before the workflow
+    // applies step 3, so the answer still says 30%.
+    const before = rollout({ status: "paused", stepIndex: 1, weight: 30 });
+    mockApi([
+      { path: "/api/rollouts/r1", body: before },
+      {
+        method: "POST",
+        path: "/api/rollouts/r1/actions",
+        body: { action: "promote", status: "running", weight: 30, stepIndex: 1, rollout: { ...before, status: "running" } },
+      },
+    ]);
+    renderDetail();
+    await user.click(await screen.findByRole("button", { name: "Promote" }));
+    const dialog = await screen.findByRole("alertdialog", { name: "Promote the rollout of checkout to its next step?" });
+    await user.type(within(dialog).getByLabelText(/Reason/), "dashboards are green");
+    await user.click(within(dialog).getByRole("button", { name: "Promote" }));
+
+    expect(await screen.findByText("Rollout promoted to the next step")).toBeInTheDocument();
+    expect(screen.getByText("checkout: step 2 of 4 ended; now step 3 of 4: Set the canary weight to 60%.")).toBeInTheDocument();
+    expect(screen.queryByText(/canary at 30%/)).not.toBeInTheDocument();
+  });
+
+  it("says in the promote-to-100% toast that the canary goes to 100%", async () => {
+    const user = userEvent.setup();
+    mockApi([
+      { path: "/api/rollouts/r1", body: rollout() },
+      {
+        method: "POST",
+        path: "/api/rollouts/r1/actions",
+        body: { action: "promote", status: "running", weight: 30, stepIndex: 2, rollout: rollout() },
+      },
+    ]);
+    renderDetail();
+    await user.click(await screen.findByRole("button", { name: "Promote to 100%" }));
+    const dialog = await screen.findByRole("alertdialog", { name: "Promote the rollout of checkout to 100%?" });
+    await user.type(within(dialog).getByLabelText(/Reason/), "ship it now");
+    await user.click(within(dialog).getByRole("button", { name: "Promote to 100%" }));
+    expect(await screen.findByText("checkout: the canary goes to 100% and then becomes the stable version.")).toBeInTheDocument();
+    expect(screen.queryByText(/canary at 30%/)).not.toBeInTheDocument();
+  });
+
+  it("says in the pause toast the state the rollout is now in", async () => {
+    const user = userEvent.setup();
+    mockApi([
+      { path: "/api/rollouts/r1", body: rollout() },
+      {
+        method: "POST",
+        path: "/api/rollouts/r1/actions",
+        body: { action: "pause", status: "paused", weight: 30, stepIndex: 2, rollout: rollout({ status: "paused" }) },
+      },
+    ]);
+    renderDetail();
+    await user.click(await screen.findByRole("button", { name: "Pause" }));
+    const dialog = await screen.findByRole("alertdialog", { name: "Pause the rollout of checkout?" });
+    await user.type(within(dialog).getByLabelText(/Reason/), "checking the dashboards");
+    await user.click(within(dialog).getByRole("button", { name: "Pause" }));
+    expect(await screen.findByText("checkout: paused, canary at 30%.")).toBeInTheDocument();
   });
 });

@@ -14,8 +14,9 @@ import { isStatus } from "@/lib/api-error";
 import { formatDateTime } from "@/lib/format";
 import { RequirePermission } from "@/features/auth/require-permission";
 import { useNow } from "@/features/runs/use-now";
-import { isFinishedRollout, statusWords, stepPosition, weightNote, type Rollout } from "./model";
-import { rolloutQueryOptions, useRolloutsLiveUpdates } from "./queries";
+import { isFinishedRollout, statusLabel, stepPosition, weightNote, type Rollout } from "./model";
+import { ProviderBadge } from "./provider-badge";
+import { rolloutQueryOptions, servicesQueryOptions, useRolloutsLiveUpdates } from "./queries";
 import { RolloutControls } from "./rollout-controls";
 import { RolloutStatusBadge } from "./rollout-status-badge";
 import { RolloutSteps } from "./rollout-steps";
@@ -32,15 +33,24 @@ function Fact({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
+/** The traffic provider of the rollout's service (GET /api/services; the rollout itself does not name it). */
+function useProviderOf(rollout: Rollout): { provider: string | null; isPending: boolean } {
+  const services = useQuery(servicesQueryOptions());
+  const svc = services.data?.items.find((s) => s.name === rollout.service && s.env === rollout.env);
+  return { provider: svc?.provider ?? null, isPending: services.isPending };
+}
+
 function TrafficCard({ rollout }: { rollout: Rollout }) {
   const { current, total } = stepPosition(rollout.steps.length, rollout.stepIndex, rollout.status);
   const note = weightNote(rollout.status, rollout.canaryUrl);
+  const { provider, isPending } = useProviderOf(rollout);
   return (
     <Card aria-labelledby="traffic-title">
       <CardHeader>
         <CardTitle id="traffic-title">Traffic</CardTitle>
         <CardDescription>
-          The share of {rollout.service}&apos;s requests the edge router sends to the canary; the rest go to the stable version.
+          The share of {rollout.service}&apos;s requests {provider ? `its traffic provider (${provider})` : "its traffic provider"} sends to
+          the canary; the rest go to the stable version.
         </CardDescription>
       </CardHeader>
       <CardContent className="grid gap-5">
@@ -73,6 +83,13 @@ function TrafficCard({ rollout }: { rollout: Rollout }) {
           </Fact>
           <Fact label="Canary URL">
             <span className="font-mono text-xs break-all">{rollout.canaryUrl}</span>
+          </Fact>
+          <Fact label="Traffic provider">
+            {provider ? (
+              <ProviderBadge provider={provider} />
+            ) : (
+              <span className="text-muted-foreground">{isPending ? "loading…" : "unknown (the service is not listed)"}</span>
+            )}
           </Fact>
           <Fact label="Environment">
             <Badge variant="outline">{rollout.env}</Badge>
@@ -125,7 +142,7 @@ function RolloutDetail({ rollout }: { rollout: Rollout }) {
     <>
       <PageHeader
         title={`Rollout of ${rollout.service}`}
-        description={`Canary ${rollout.canaryUrl} of ${rollout.service} in ${rollout.env}, started by ${rollout.createdBy}; ${statusWords(rollout.status)}.`}
+        description={`Canary ${rollout.canaryUrl} of ${rollout.service} in ${rollout.env}, started by ${rollout.createdBy}; ${statusLabel(rollout.status)}.`}
         actions={<RolloutStatusBadge status={rollout.status} data-testid="rollout-status" className="text-sm" />}
       />
       <div className="grid min-w-0 grid-cols-1 gap-4">
@@ -137,10 +154,12 @@ function RolloutDetail({ rollout }: { rollout: Rollout }) {
               <CardTitle id="steps-title">Steps</CardTitle>
               <CardDescription>
                 {finished
-                  ? `The rollout ${statusWords(rollout.status)}.`
+                  ? `The rollout ${statusLabel(rollout.status)}.`
                   : rollout.status === "paused"
                     ? "Paused: Resume continues with the current step; Promote moves on."
-                    : "Walked in order; an analysis that fails rolls the canary back on its own."}
+                    : rollout.status === "rolling_back"
+                      ? "Rolling back: no further step starts; the rollout ends once the traffic is back on the stable version."
+                      : "Walked in order; an analysis that fails rolls the canary back on its own."}
               </CardDescription>
             </CardHeader>
             <CardContent>

@@ -1,7 +1,7 @@
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Route, Routes, useParams } from "react-router";
-import type { AuthMeResponse, ServicePublic } from "@/client/types.gen";
+import type { AuthMeResponse, ProviderPublic, ServicePublic } from "@/client/types.gen";
 import { adminSession, mockApi, renderWithProviders } from "@/test/utils";
 import { DEFAULT_STEPS, DEFAULT_STEPS_JSON, type Rollout } from "./model";
 import { RolloutsPage } from "./rollouts-page";
@@ -40,12 +40,34 @@ const checkout: ServicePublic = {
   env: "prod",
   stableUrl: "http://stable:8080",
   sticky: "header:X-Canary",
+  provider: "haproxy",
+  providerConfig: { backend: "checkout" },
   canaryUrl: "http://canary:8080",
   weight: 25,
   rolloutId: "r1aaaaaaaaaaaaaa",
   createdAt: "2025-05-01T10:00:00Z",
 };
-const search: ServicePublic = { ...checkout, id: "s2", name: "search", env: "dev", sticky: null, canaryUrl: null, weight: 0, rolloutId: null };
+const search: ServicePublic = {
+  ...checkout,
+  id: "s2",
+  name: "search",
+  env: "dev",
+  sticky: null,
+  provider: "edge",
+  providerConfig: {},
+  canaryUrl: null,
+  weight: 0,
+  rolloutId: null,
+};
+
+const EDGE: ProviderPublic = {
+  name: "edge",
+  title: "Maestro edge router",
+  description: "The built-in weighted reverse proxy.",
+  measuresTraffic: true,
+  configSchema: { type: "object", properties: {}, additionalProperties: false },
+  docs: "docs/rollouts.md",
+};
 
 function DetailStub() {
   const { rolloutId } = useParams();
@@ -180,6 +202,7 @@ describe("RolloutsPage", () => {
       { path: "/api/rollouts", body: { items: [] } },
       { path: "/api/services", body: { items: [] } },
       { path: "/api/environments", body: { items: [] } },
+      { path: "/api/services/providers", body: { items: [EDGE] } },
       { method: "POST", path: "/api/services", status: 201, body: { ...search, name: "cart" } },
     ]);
     renderPage();
@@ -201,7 +224,14 @@ describe("RolloutsPage", () => {
 
     await waitFor(() => expect(screen.queryByRole("dialog")).not.toBeInTheDocument());
     const post = calls.find((c) => c.method === "POST")!;
-    expect(await post.json()).toEqual({ name: "cart", env: "staging", stableUrl: "http://10.0.0.5:8080", sticky: "cookie:canary" });
+    expect(await post.json()).toEqual({
+      name: "cart",
+      env: "staging",
+      stableUrl: "http://10.0.0.5:8080",
+      sticky: "cookie:canary",
+      provider: "edge",
+      providerConfig: {},
+    });
   });
 
   it("puts the rollouts in progress apart from the finished ones, and keeps URLs on one line", async () => {
@@ -230,5 +260,37 @@ describe("RolloutsPage", () => {
     expect(url).toHaveClass("truncate");
     expect(url).not.toHaveClass("break-all");
     expect(url).toHaveAttribute("title", long);
+  });
+  it("shows each service's traffic provider, and rollbacks in progress as rolling back", async () => {
+    const user = userEvent.setup();
+    const { calls } = mockApi([
+      { path: "/api/rollouts", body: { items: [rollout({ status: "rolling_back" })] } },
+      { path: "/api/services", body: { items: [checkout, search] } },
+    ]);
+    renderPage();
+    const services = await screen.findByRole("table", { name: "Services" });
+    await within(services).findByText("search");
+    const [, first, second] = within(services).getAllByRole("row");
+    expect(within(first).getByTestId("service-provider")).toHaveTextContent(/^traffic provider haproxy$/);
+    expect(within(second).getByTestId("service-provider")).toHaveTextContent(/^traffic provider edge$/);
+
+    const active = await screen.findByRole("table", { name: "Rollouts in progress, newest first" });
+    const badge = within(active).getByText("rolling back");
+    expect(badge.closest("[data-status]")).toHaveAttribute("data-status", "rolling_back");
+
+    const filter = screen.getByLabelText("Status");
+    expect(within(filter).getAllByRole("option").map((o) => [o.getAttribute("value"), o.textContent])).toEqual([
+      ["", "Any status"],
+      ["running", "running"],
+      ["paused", "paused"],
+      ["rolling_back", "rolling back"],
+      ["succeeded", "succeeded"],
+      ["rolled_back", "rolled back"],
+      ["aborted", "aborted"],
+    ]);
+    await user.selectOptions(filter, "rolling back");
+    await waitFor(() =>
+      expect(calls.some((c) => new URL(c.url).pathname === "/api/rollouts" && new URL(c.url).searchParams.get("status") === "rolling_back")).toBe(true),
+    );
   });
 });

@@ -13,7 +13,7 @@ import { formatDateTime } from "@/lib/format";
 import { definedOnly, useOpenFromUrl, useUrlFilters } from "@/lib/url-state";
 import { useCan } from "@/features/auth/session";
 import { RequirePermission } from "@/features/auth/require-permission";
-import { inEnv, isFinishedRollout, ROLLOUT_STATUSES, stepPosition, type Rollout } from "./model";
+import { inEnv, isFinishedRollout, isRolloutStatus, ROLLOUT_STATUS_OPTIONS, stepPosition, type Rollout } from "./model";
 import { servicesQueryOptions, useRolloutsLiveUpdates } from "./queries";
 import { RegisterServiceDialog } from "./register-service-dialog";
 import { RolloutStatusBadge } from "./rollout-status-badge";
@@ -111,7 +111,8 @@ function RolloutsView() {
   const { status, service } = filters.values;
   const live = useRolloutsLiveUpdates();
   const list = useQuery({
-    ...rolloutsListOptions({ query: { limit: LIMIT, ...definedOnly({ status, service }) } }),
+    // a status the API does not know (an old link) filters nothing rather than failing the list
+    ...rolloutsListOptions({ query: { limit: LIMIT, ...definedOnly({ status: isRolloutStatus(status) ? status : undefined, service }) } }),
     // The stream keeps it fresh; poll only while something is in flight and the stream is down.
     refetchInterval: (q) => (live !== "open" && q.state.data?.items.some((r) => !isFinishedRollout(r.status)) ? 10_000 : false),
   });
@@ -156,7 +157,7 @@ function RolloutsView() {
               value={status}
               onChange={(v) => filters.set({ status: v })}
               anyLabel="Any status"
-              options={ROLLOUT_STATUSES}
+              options={ROLLOUT_STATUS_OPTIONS}
             />
             <SelectFilter
               label="Service"

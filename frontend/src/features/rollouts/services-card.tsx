@@ -8,6 +8,7 @@ import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { formatDateTime } from "@/lib/format";
 import { inEnv } from "./model";
+import { ProviderBadge } from "./provider-badge";
 import { servicesQueryOptions } from "./queries";
 import { WeightBar } from "./weight-bar";
 
@@ -18,7 +19,10 @@ function columns(onStart: ((service: string) => void) | null): Column<ServicePub
       header: "Service",
       cell: (s) => (
         <span className="grid gap-0.5">
-          <span className="font-medium">{s.name}</span>
+          <span className="flex flex-wrap items-center gap-1.5">
+            <span className="font-medium">{s.name}</span>
+            <ProviderBadge provider={s.provider} />
+          </span>
           <span className="text-xs text-muted-foreground">
             {s.sticky ? `sticky by ${s.sticky}` : "not sticky"} · since {formatDateTime(s.createdAt)}
           </span>
@@ -102,8 +106,8 @@ export function ServicesCard({
           <div className="grid min-w-0 flex-1 gap-1">
             <CardTitle id="services-title">Services</CardTitle>
             <CardDescription>
-              The edge router sends <code className="font-mono">/&lt;service&gt;/…</code> to the stable URL, and the canary weight&apos;s share
-              to the canary while a rollout runs.
+              Each service&apos;s traffic provider (the built-in edge router, HAProxy, …) sends its traffic to the stable URL, and the canary
+              weight&apos;s share to the canary while a rollout runs.
               {env ? ` Showing ${env} only (the environment switcher).` : ""}
             </CardDescription>
           </div>
