@@ -157,6 +157,13 @@ class Settings(BaseSettings):
     edge_refresh_seconds: float = Field(
         0.5, gt=0, description="How often an edge router re-reads routes (weights) and flushes its traffic counters."
     )
+    provider_sync_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="How often the control worker syncs routes carried by an external traffic provider (HAProxy, …): "
+        "re-applies weights the provider forgot (a reload) and samples its per-version traffic counters.",
+    )
     ui_build: Literal["auto", "never"] = Field(
         "auto", description="`maestro up` builds the web UI when it is missing or stale (`never` skips it)."
     )

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on top of setup.sh: Chromium (browser tests), PostgreSQL binaries
-# (a throwaway cluster when MAESTRO_TEST_POSTGRES_URL is not given) and Prometheus' promtool.
+# (a throwaway cluster when MAESTRO_TEST_POSTGRES_URL is not given), Prometheus' promtool and HAProxy
+# (the haproxy traffic provider's tests run a real one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -9,6 +10,7 @@ missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || missing+=(prometheus-alertmanager)
+[ -x /usr/sbin/haproxy ] || missing+=(haproxy)
 if [ -z "${MAESTRO_TEST_POSTGRES_URL:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   missing+=(postgresql)
 fi

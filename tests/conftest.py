@@ -97,6 +97,7 @@ def workers(migrated: Settings) -> Iterator[Settings]:
     import asyncio
     import threading
 
+    from maestro.rollouts.sync import provider_sync
     from maestro.temporal import connect
     from maestro.workers.control import build_worker
     from maestro.workers.runner import build_runner
@@ -108,8 +109,10 @@ def workers(migrated: Settings) -> Iterator[Settings]:
     async def main() -> None:
         client = await connect(migrated)
         async with build_worker(client, migrated), build_runner(client, migrated):
+            syncing = asyncio.create_task(provider_sync(migrated, stop))  # as run_worker does
             started.set()
             await stop.wait()
+            await syncing
 
     t = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     t.start()

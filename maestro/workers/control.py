@@ -21,6 +21,7 @@ from maestro.db import get_engine
 from maestro.observability import liveness
 from maestro.observability.alerts import AlertActivities
 from maestro.rollouts.activities import RolloutActivities
+from maestro.rollouts.sync import provider_sync
 from maestro.temporal import connect
 from maestro.workers.legacy import PositionalInputs
 from maestro.workflows.alerts import AlertEvaluatorWorkflow
@@ -77,8 +78,9 @@ def _executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=16)  # projection activities are sync (SQL + Redis)
 
 
-async def serve(worker_factory, settings: Settings, what: str, *, kind: str, pool: str, details=None) -> None:  # type: ignore[no-untyped-def]
-    """Run a worker until SIGINT/SIGTERM, reporting liveness to Redis (maestro_workers_up) meanwhile."""
+async def serve(worker_factory, settings: Settings, what: str, *, kind: str, pool: str, details=None, loops=()) -> None:  # type: ignore[no-untyped-def]
+    """Run a worker until SIGINT/SIGTERM, reporting liveness to Redis (maestro_workers_up) meanwhile;
+    `loops` are background coroutines (`loop(settings, stop)`) run beside it until then."""
     client = await connect(settings, wait_seconds=60)
     worker = worker_factory(client, settings)
     if asyncio.iscoroutine(worker):
@@ -101,9 +103,11 @@ async def serve(worker_factory, settings: Settings, what: str, *, kind: str, poo
                 details=details,
             )
         )
+        extra = [asyncio.create_task(loop_fn(settings, stop)) for loop_fn in loops]
         await stop.wait()
         log.info("%s stopping", what)
         await beats
+        await asyncio.gather(*extra)
     await redis.aclose()
 
 
@@ -151,4 +155,4 @@ async def run_worker(settings: Settings) -> None:
         await ensure_evaluator_schedule(client, s)
         return build_worker(client, s)
 
-    await serve(factory, settings, "worker", kind="worker", pool=settings.control_task_queue)
+    await serve(factory, settings, "worker", kind="worker", pool=settings.control_task_queue, loops=[provider_sync])
