@@ -23,6 +23,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from redis import Redis
 from referencing import Registry, Resource
@@ -68,7 +69,8 @@ def _closed(schema: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def httproute_schema(tmp_path_factory: pytest.TempPathFactory) -> jsonschema.Draft4Validator:
+def crd_schemas() -> dict[str, jsonschema.Draft4Validator]:
+    """Validators by schema id (gateway.networking.k8s.io.v1.HTTPRoute, ….v1beta1.ReferenceGrant)."""
     out = subprocess.run([sys.executable, str(ROOT / "scripts" / "npm_schemas.py")], capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, f"fetching the Gateway API schema failed: {out.stderr}"
     folder = Path(out.stdout.strip())
@@ -76,7 +78,12 @@ def httproute_schema(tmp_path_factory: pytest.TempPathFactory) -> jsonschema.Dra
     registry: Registry[Any] = Registry().with_resources(
         (ident, Resource.from_contents(s, default_specification=DRAFT4)) for ident, s in schemas.items()
     )
-    return jsonschema.Draft4Validator(schemas["gateway.networking.k8s.io.v1.HTTPRoute"], registry=registry)
+    return {ident: jsonschema.Draft4Validator(s, registry=registry) for ident, s in schemas.items()}
+
+
+@pytest.fixture(scope="session")
+def httproute_schema(crd_schemas: dict[str, jsonschema.Draft4Validator]) -> jsonschema.Draft4Validator:
+    return crd_schemas["gateway.networking.k8s.io.v1.HTTPRoute"]
 
 
 def schema_errors(validator: jsonschema.Draft4Validator, obj: dict[str, Any]) -> list[str]:
@@ -122,6 +129,28 @@ def test_the_recorded_route_and_every_route_the_provider_renders_fit_the_crd_sch
         "spec/rules/1/backendRefs/0: Must have port for Service reference",
     ]
     assert any(e.startswith("metadata: ") for e in errors), errors  # ObjectMeta, through its $ref
+
+
+def test_the_documented_gateway_api_objects_fit_their_crd_schemas(crd_schemas: dict[str, jsonschema.Draft4Validator]) -> None:
+    doc = (ROOT / "docs" / "providers" / "gateway-api.md").read_text()
+    blocks = re.findall(r"```yaml\n(.*?)```", doc, re.S)
+    objects = [o for b in blocks for o in yaml.safe_load_all(b) if o]
+    checked = []
+    for o in objects:
+        if o["apiVersion"].startswith("gateway.networking.k8s.io/"):
+            ident = f"gateway.networking.k8s.io.{o['apiVersion'].split('/')[1]}.{o['kind']}"
+            assert schema_errors(crd_schemas[ident], o) == [], o
+            checked.append(o["kind"])
+    assert sorted(checked) == ["HTTPRoute", "ReferenceGrant"]
+    role = next(o for o in objects if o["kind"] == "Role")  # exactly what the provider calls, nothing more
+    assert role["rules"] == [
+        {
+            "apiGroups": ["gateway.networking.k8s.io"],
+            "resources": ["httproutes"],
+            "resourceNames": ["shop"],
+            "verbs": ["get", "update"],
+        }
+    ]
 
 
 # ---- a stand-in Kubernetes API server -------------------------------------------------------------
