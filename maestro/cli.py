@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 from maestro import __version__
 from maestro.ci import rollout_app, run_command, runs_app
+from maestro.ci_services import service_app
 
 app = typer.Typer(
     help="Maestro Build Plane: plan → build → verify → ship → observe → prove.",
@@ -32,6 +33,7 @@ admin_app = typer.Typer(help="Administration.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(runs_app, name="runs")
 app.add_typer(rollout_app, name="rollout")
+app.add_typer(service_app, name="service")
 app.command("run")(run_command)
 app.add_typer(admin_app, name="admin")
 evidence_app = typer.Typer(help="Witness bundles.", no_args_is_help=True)
