@@ -371,6 +371,15 @@ def test_a_backend_ref_keeps_its_own_filters(kube: FakeKube, kubeconfig: Path, r
     ]
 
 
+def test_a_rule_pointing_elsewhere_is_taken_over(kube: FakeKube, kubeconfig: Path, redis: Redis, settings: Settings) -> None:
+    """A rule whose backends are not Services (an implementation's own kind, without a port) or have no
+    weight: replaced by the Services the route names."""
+    odd = [{"group": "gateway.envoyproxy.io", "kind": "Backend", "name": "legacy"}, {"name": "shop-v0", "port": 80}]
+    kube.edit(SHOP, lambda o: o["spec"]["rules"][0].update({"backendRefs": odd}))
+    apply(route(kubeconfig, "http://shop-v1:8080"), redis, settings)
+    assert kube.objects[SHOP]["spec"]["rules"][0]["backendRefs"] == [ref("shop-v1", 8080, 100)]
+
+
 def test_missing_route_rule_and_api_failures_are_unavailable_with_what_to_fix(
     kube: FakeKube, kubeconfig: Path, redis: Redis, settings: Settings
 ) -> None:

@@ -16,19 +16,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from kubernetes import client as k8s
-from kubernetes import config as kubeconfig
-from kubernetes.client.exceptions import ApiException
-from kubernetes.config.config_exception import ConfigException
 from pydantic import Field, field_validator
 from pydantic_core import PydanticCustomError
 from redis import Redis
 
 from maestro.edge import routes as edge
 from maestro.rollouts.providers import ProviderConfig, ProviderContext, ProviderSpec, ProviderUnavailable, TrafficProvider
+
+if TYPE_CHECKING:  # the client is imported when a route is first applied: every API and CLI process imports this module
+    from kubernetes import client as k8s
 
 GROUP, VERSION, PLURAL = "gateway.networking.k8s.io", "v1", "httproutes"
 DOCS = "docs/providers/gateway-api.md"
@@ -179,13 +178,18 @@ def _key(ref: dict[str, Any], namespace: str) -> tuple[str, str, str, str, Any]:
         ref.get("kind") or "Service",
         ref.get("namespace") or namespace,
         ref.get("name", ""),
-        ref.get("port"),
+        ref["port"] if isinstance(ref.get("port"), int) else -1,  # sortable: other kinds may have none
     )
 
 
 def _routing(refs: list[dict[str, Any]], namespace: str) -> list[tuple[Any, ...]]:
     """What a rule's backendRefs route to, and how much (weight defaults to 1), in no particular order."""
-    return sorted((*_key(r, namespace), r.get("weight", 1)) for r in refs)
+
+    def weight(r: dict[str, Any]) -> int:
+        w = r.get("weight", 1)  # the API's default
+        return w if isinstance(w, int) else 1
+
+    return sorted((*_key(r, namespace), weight(r)) for r in refs)
 
 
 def with_weights(obj: dict[str, Any], rule_index: int, refs: list[dict[str, Any]], namespace: str) -> dict[str, Any] | None:
@@ -210,6 +214,10 @@ _synced: dict[tuple[str, str, str], float] = {}
 
 def _api_client(cfg: GatewayApiConfig) -> k8s.ApiClient:
     """One client per kubeconfig (re-read when the file changes) and context."""
+    from kubernetes import client as k8s
+    from kubernetes import config as kubeconfig
+    from kubernetes.config.config_exception import ConfigException
+
     path = str(Path(cfg.kubeconfig).expanduser()) if cfg.kubeconfig else None
     try:
         mtime = Path(path).stat().st_mtime if path else 0.0
@@ -252,9 +260,13 @@ class GatewayApiProvider:
         return f"HTTPRoute {self.cfg.namespace}/{self.cfg.http_route}"
 
     def _api(self) -> k8s.CustomObjectsApi:
+        from kubernetes import client as k8s
+
         return k8s.CustomObjectsApi(_api_client(self.cfg))
 
     def _unavailable(self, exc: Exception, doing: str) -> ProviderUnavailable:
+        from kubernetes.client.exceptions import ApiException
+
         if not isinstance(exc, ApiException):  # connection refused, TLS, timeout, …
             return ProviderUnavailable(f"the Kubernetes API could not be reached to {doing} {self._where}: {exc}")
         reason = f"{exc.status} {exc.reason}".strip()
@@ -276,6 +288,8 @@ class GatewayApiProvider:
         self._apply(route, still_wanted=lambda: True)
 
     def _apply(self, route: edge.Route, *, still_wanted: Callable[[], bool]) -> None:
+        from kubernetes.client.exceptions import ApiException
+
         try:
             refs = desired_refs(route, self.cfg.namespace)
         except ValueError as exc:  # a route stored before its URLs were checked
