@@ -48,15 +48,13 @@ function BooleanSetting({ field, value, onChange, error }: { field: SettingField
 }
 
 function hintOf(f: SettingField): string | undefined {
+  const low = f.minimum !== undefined ? `at least ${f.minimum}` : f.above !== undefined ? `more than ${f.above}` : "";
   const bounds =
     f.minimum !== undefined && f.maximum !== undefined
       ? `${f.minimum}–${f.maximum}`
-      : f.minimum !== undefined
-        ? `at least ${f.minimum}`
-        : f.maximum !== undefined
-          ? `at most ${f.maximum}`
-          : "";
-  const parts = [f.description?.replace(/\.$/, ""), bounds && `a whole number, ${bounds}`].filter(Boolean);
+      : [low, f.maximum !== undefined ? `at most ${f.maximum}` : ""].filter(Boolean).join(", ");
+  const kind = f.type === "integer" ? "a whole number" : "a number";
+  const parts = [f.description?.replace(/\.$/, ""), bounds && `${kind}, ${bounds}`].filter(Boolean);
   return parts.length ? `${parts.join("; ")}.` : undefined;
 }
 
@@ -122,7 +120,8 @@ export function ProviderSettings({
                   value={text}
                   onChange={(e) => onChange(f.key, e.target.value)}
                   required={f.required}
-                  inputMode={f.type === "string" ? undefined : "numeric"}
+                  inputMode={f.type === "integer" ? "numeric" : f.type === "number" ? "decimal" : undefined}
+                  placeholder={f.example}
                   autoComplete="off"
                   data-setting={f.key}
                 />

@@ -44,4 +44,17 @@ describe("provider settings form", () => {
     expect(buildSettings(fields, { port: "80x", name: "x", tls: false }).errors).toEqual({ "providerConfig.port": "Write a whole number, e.g. 1." });
     expect(buildSettings(fields, { port: "", name: "x", tls: false }).errors).toEqual({ "providerConfig.port": "Give the port." });
   });
+
+  it("reads a number that must be above a bound, and an example for the placeholder", () => {
+    const { fields } = settingsForm({
+      properties: {
+        timeoutSeconds: { default: 2.0, exclusiveMinimum: 0, maximum: 30, type: "number" },
+        adminSocket: { examples: ["/run/haproxy/admin.sock"], type: "string" },
+      },
+    });
+    expect(fields[0]).toMatchObject({ type: "number", above: 0, maximum: 30, default: 2 });
+    expect(fields[1]).toMatchObject({ example: "/run/haproxy/admin.sock" });
+    expect(buildSettings(fields, { timeoutSeconds: "0", adminSocket: "" }).errors).toEqual({ "providerConfig.timeoutSeconds": "More than 0." });
+    expect(buildSettings(fields, { timeoutSeconds: "0.5", adminSocket: "" })).toEqual({ config: { timeoutSeconds: 0.5 }, errors: {} });
+  });
 });

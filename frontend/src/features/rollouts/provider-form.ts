@@ -19,6 +19,10 @@ export interface SettingField {
   options?: string[];
   minimum?: number;
   maximum?: number;
+  /** A number must be more than this (JSON Schema `exclusiveMinimum`, e.g. a timeout > 0). */
+  above?: number;
+  /** An example value (JSON Schema `examples`), shown as the placeholder. */
+  example?: string;
 }
 
 export interface SettingsForm {
@@ -99,6 +103,8 @@ export function settingsForm(configSchema: Json): SettingsForm {
       options,
       minimum: typeof p.minimum === "number" ? p.minimum : undefined,
       maximum: typeof p.maximum === "number" ? p.maximum : undefined,
+      ...(typeof p.exclusiveMinimum === "number" ? { above: p.exclusiveMinimum } : {}),
+      ...(Array.isArray(p.examples) && ["string", "number"].includes(typeof p.examples[0]) ? { example: String(p.examples[0]) } : {}),
     });
   }
   return { fields, unsupported };
@@ -150,6 +156,7 @@ export function buildSettings(fields: readonly SettingField[], values: SettingVa
         continue;
       }
       if (f.minimum !== undefined && n < f.minimum) err(`At least ${f.minimum}.`);
+      else if (f.above !== undefined && n <= f.above) err(`More than ${f.above}.`);
       else if (f.maximum !== undefined && n > f.maximum) err(`At most ${f.maximum}.`);
       else config[f.key] = n;
       continue;

@@ -306,20 +306,22 @@ describe("RolloutDetailPage", () => {
 
   it("says in the promote-to-100% toast that the canary goes to 100%", async () => {
     const user = userEvent.setup();
+    // (its own service: toasts of earlier tests may still be up, and the first test promotes to 100% too)
+    const payments = rollout({ service: "payments" });
     mockApi([
-      { path: "/api/rollouts/r1", body: rollout() },
+      { path: "/api/rollouts/r1", body: payments },
       {
         method: "POST",
         path: "/api/rollouts/r1/actions",
-        body: { action: "promote", status: "running", weight: 30, stepIndex: 2, rollout: rollout() },
+        body: { action: "promote", status: "running", weight: 30, stepIndex: 2, rollout: payments },
       },
     ]);
     renderDetail();
     await user.click(await screen.findByRole("button", { name: "Promote to 100%" }));
-    const dialog = await screen.findByRole("alertdialog", { name: "Promote the rollout of checkout to 100%?" });
+    const dialog = await screen.findByRole("alertdialog", { name: "Promote the rollout of payments to 100%?" });
     await user.type(within(dialog).getByLabelText(/Reason/), "ship it now");
     await user.click(within(dialog).getByRole("button", { name: "Promote to 100%" }));
-    expect(await screen.findByText("checkout: the canary goes to 100% and then becomes the stable version.")).toBeInTheDocument();
+    expect(await screen.findByText("payments: the canary goes to 100% and then becomes the stable version.")).toBeInTheDocument();
     expect(screen.queryByText(/canary at 30%/)).not.toBeInTheDocument();
   });
 
