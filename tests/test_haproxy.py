@@ -31,6 +31,7 @@ from tests.services import free_port, wait_for
 from tests.test_rollouts import Upstream, analysis, rollout, wait_rollout
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
+FINISHED = {"succeeded", "rolled_back", "aborted"}
 pytestmark = pytest.mark.skipif(not Path(HAPROXY).exists(), reason="haproxy is not installed (scripts/test-deps.sh)")
 
 
@@ -204,7 +205,7 @@ def test_a_failing_canary_is_rolled_back_and_haproxy_stops_sending_it_traffic(
         state = servers(haproxy.admin)
         assert (state["canary"]["srv_port"], state["canary"]["srv_uweight"]) == (str(canary.server.server_port), "50")
         assert state["stable"]["srv_uweight"] == "50" and state["canary"]["srv_admin_state"] in {"0", "4"}  # ready
-        done = wait_rollout(caller, r["id"], lambda x: x["status"] != "running", 90)
+        done = wait_rollout(caller, r["id"], lambda x: x["status"] in FINISHED, 90)
         assert done["status"] == "rolled_back" and done["weight"] == 0, done
         decided = [a for a in done["analyses"] if a["outcome"] != "inconclusive"]
         assert decided[0]["outcome"] == "failed" and "error_rate" in done["message"], done["analyses"]
@@ -233,13 +234,13 @@ def test_a_healthy_canary_promotes_and_the_stable_server_then_points_at_it(
     try:
         steps = [{"setWeight": 20}, analysis(), {"setWeight": 60}, analysis(), {"setWeight": 100}]
         r = rollout(caller, "shop", canary.url, steps)
-        at60 = wait_rollout(caller, r["id"], lambda x: x["weight"] == 60 or x["status"] != "running", 90)
+        at60 = wait_rollout(caller, r["id"], lambda x: x["weight"] == 60 or x["status"] in FINISHED, 90)
         assert at60["weight"] == 60, at60
         t0 = time.monotonic() + 0.5
         seen = wait_for(lambda: (c := traffic.since(t0))["canary"] + c["stable"] >= 60 and c, 60, 0.2)
         if servers(haproxy.admin)["canary"]["srv_uweight"] == "60":  # (the rollout may have moved on meanwhile)
             assert 0.45 < share_of(seen, "canary") < 0.75, seen
-        done = wait_rollout(caller, r["id"], lambda x: x["status"] != "running", 120)
+        done = wait_rollout(caller, r["id"], lambda x: x["status"] in FINISHED, 120)
         assert done["status"] == "succeeded", done["message"]
         # analysis measured HAProxy's counters of the canary server: every analysis passed at least once
         outcomes = [(a["step"], a["outcome"]) for a in done["analyses"]]
@@ -298,7 +299,7 @@ def test_a_reload_mid_rollout_forgets_the_weights_and_the_sync_loop_restores_the
         rds = redislib.Redis.from_url(settings.effective_redis_url)
         wait_for(lambda: edge.window(rds, "books", "canary", 3).requests > 10, 30, 0.2)
         caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "resume", "reason": "reload survived"})
-        done = wait_rollout(caller, r["id"], lambda x: x["status"] != "running" and x["status"] != "paused", 60)
+        done = wait_rollout(caller, r["id"], lambda x: x["status"] in FINISHED, 60)
         assert done["status"] == "succeeded", done
         assert servers(haproxy.admin)["stable"]["srv_port"] == str(canary.server.server_port)
     finally:
