@@ -111,22 +111,12 @@ def api() -> None:
 @app.command()
 def edge() -> None:
     """Run the edge router: /<service>/<path> goes to the service's stable or canary upstream by weight."""
-    import uvicorn
-
-    from maestro.edge.server import create_edge
+    from maestro.edge.server import run
     from maestro.telemetry import setup_logging
 
     s = _settings()
     setup_logging(s.log_level)
-    uvicorn.run(
-        create_edge(s),
-        host=s.edge_host,
-        port=s.edge_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=5,
-        server_header=False,  # the upstream's Server header passes through; a second one would be a duplicate
-    )
+    run(s)
 
 
 @app.command()

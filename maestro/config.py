@@ -157,6 +157,17 @@ class Settings(BaseSettings):
     edge_refresh_seconds: float = Field(
         0.5, gt=0, description="How often an edge router re-reads routes (weights) and flushes its traffic counters."
     )
+    edge_connect_timeout_seconds: float = Field(
+        5.0, gt=0, description="How long the edge router waits to connect to an upstream before answering 504."
+    )
+    edge_upstream_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="How long the edge router waits for an upstream's response head, or for its next byte, before a 504 or a cut.",
+    )
+    edge_max_body_bytes: int = Field(
+        100 * 1024 * 1024, ge=0, description="Largest request body the edge router forwards (streamed); more is a 413."
+    )
     provider_sync_seconds: float = Field(
         1.0,
         gt=0,

@@ -21,9 +21,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from maestro.config import Settings
-from maestro.edge.server import create_edge
 from tests.factories import Caller, login, make_token
 from tests.services import free_port, live_api, temporal_cli, update_via_temporal, wait_for
+from tests.test_edge import running_edge
 from tests.test_runs import register, start, wait_run
 
 
@@ -92,7 +92,7 @@ def settings(settings: Settings) -> Settings:
 
 @pytest.fixture
 def edge_url(settings: Settings, workers) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    with live_api(create_edge(settings)) as url:
+    with running_edge(settings) as url:
         yield url
 
 
