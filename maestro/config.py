@@ -211,6 +211,13 @@ class Settings(BaseSettings):
         None, description="ECDSA P-256 private key (PEM) for signatures and evidence; unset: created at data_dir/keys."
     )
     prometheus_url: str | None = Field(None, description="Prometheus base URL for rollout analyses with provider: prometheus.")
+    rollout_continue_after_events: int = Field(
+        10_000,
+        ge=100,
+        le=40_000,
+        description="A rollout's workflow continues as new once its Temporal history holds this many events "
+        "(the hard limit is 51,200); the state the UI shows carries over, the full history stays in SQL.",
+    )
     trace_retention_hours: int = Field(72, description="Spans kept in the database for run waterfalls (0 = keep none).")
     otlp_endpoint: str | None = Field(None, description="OTLP/HTTP traces endpoint, e.g. http://collector:4318.")
 

@@ -32,7 +32,6 @@ from tests.test_rollouts import Upstream, analysis, rollout, wait_rollout
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 FINISHED = {"succeeded", "rolled_back", "aborted"}
-pytestmark = pytest.mark.skipif(not Path(HAPROXY).exists(), reason="haproxy is not installed (scripts/test-deps.sh)")
 
 
 def ask(sock: Path | str, cmd: str) -> str:
@@ -59,6 +58,7 @@ class HAProxy:
     """A real HAProxy in master-worker mode: frontend → backend `app` {stable, canary}."""
 
     def __init__(self, tmp: Path, stable: Upstream, *, extra_backend: str = "") -> None:
+        assert Path(HAPROXY).exists(), "haproxy missing: run `make test-deps` (installs Debian's haproxy)"
         self.dir = tmp
         self.admin = tmp / "admin.sock"
         self.user_socket = tmp / "user.sock"
@@ -218,6 +218,46 @@ def test_a_failing_canary_is_rolled_back_and_haproxy_stops_sending_it_traffic(
         assert hits["canary"] == 0, hits
     finally:
         traffic.close()
+        canary.close()
+
+
+def test_a_rollback_while_haproxy_is_down_is_retried_until_it_answers(
+    caller: Caller, haproxy: HAProxy, stable: Upstream
+) -> None:
+    """Weight 0 cannot be applied: the rollout is rolling_back with RolloutStuck firing, and finishes
+    (alert resolved) once HAProxy answers again."""
+    canary = Upstream("canary")
+    register(caller, "ship", stable.url, {"adminSocket": str(haproxy.admin), "backend": "app"})
+    try:
+        r = rollout(caller, "ship", canary.url, [{"setWeight": 30}, {"pause": 0}, {"setWeight": 100}])
+        wait_rollout(caller, r["id"], lambda x: x["status"] == "paused" and x["weight"] == 30, 60)
+        haproxy.close()  # the provider is gone
+        answer = caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "rollback", "reason": "bad canary"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["status"] == "rolling_back" and answer.json()["rollout"]["status"] == "rolling_back"
+
+        def stuck_alert() -> dict[str, Any] | None:
+            items = caller.get("/api/alerts", params={"state": "firing", "limit": 200}).json()["items"]
+            return next((a for a in items if a["name"] == "RolloutStuck" and a["labels"]["service"] == "ship"), None)
+
+        alert = wait_for(stuck_alert, 60, 0.5)
+        assert alert["severity"] == "page" and "weight 0 could not be applied" in alert["annotations"]["summary"]
+        assert alert["annotations"]["runbook_url"].endswith("/runbooks/rollout-stuck")
+        busy = caller.get(f"/api/rollouts/{r['id']}").json()
+        assert busy["status"] == "rolling_back" and "stuck rolling back" in busy["message"] and busy["finishedAt"] is None
+        # HAProxy is back (a new process, the same admin socket): the retry takes, the rollout ends
+        back = HAProxy(haproxy.dir, stable)
+        try:
+            done = wait_rollout(caller, r["id"], lambda x: x["status"] == "rolled_back", 120)
+            assert done["weight"] == 0 and done["snapshotSha256"]
+            assert [h["action"] for h in done["history"]] == ["rollback"]
+            state = servers(back.admin)
+            assert state["canary"]["srv_uweight"] == "0" and state["stable"]["srv_uweight"] == "100"
+            resolved = caller.get(f"/api/alerts/{alert['id']}").json()
+            assert resolved["state"] == "resolved" and "weight 0 applied after" in resolved["annotations"]["summary"]
+        finally:
+            back.close()
+    finally:
         canary.close()
 
 

@@ -43,6 +43,7 @@ RUNBOOKS = {
     "RunFailureSpike": "run-failure-spike",
     "PolicyDenialSpike": "policy-denial-spike",
     "RolloutRolledBack": "rollout-rolled-back",
+    "RolloutStuck": "rollout-stuck",
     # raised by Prometheus only (dashboards/prometheus): an outside observer sees these
     "MaestroWorkerDown": "worker-down",
     "MaestroApiErrorRateHigh": "ready-degraded",

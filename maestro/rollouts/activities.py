@@ -34,6 +34,7 @@ from maestro.rollouts.types import (
     Measurement,
     ProjectInput,
     RolledBackInput,
+    StuckInput,
 )
 from maestro.states import RolloutStatus, rollout_transition
 
@@ -241,6 +242,53 @@ class RolloutActivities:
             s.commit()
         if fired:
             alertmod.publish_alert(self.redis, "alert_fired", alert, maxlen=self.settings.stream_maxlen)
+
+    @activity.defn(name="rollout_stuck")
+    def stuck(self, inp: StuckInput) -> None:
+        """RolloutStuck: traffic could not be moved back to stable (fired), or finally was (resolved)."""
+        with Session(self.engine, expire_on_commit=False) as s:
+            r = s.get(Rollout, inp.rollout_id)
+            if r is None:
+                return
+            now = utcnow()
+            fingerprint = f"rollout-stuck:{r.id}"
+            alert: Alert | None
+            if inp.stuck:
+                alert, changed = alertmod.upsert_alert(
+                    s,
+                    tenant_id=r.tenant_id,
+                    fingerprint=fingerprint,
+                    name="RolloutStuck",
+                    severity="page",
+                    labels={
+                        "alertname": "RolloutStuck",
+                        "service": r.service,
+                        "env": r.env,
+                        "severity": "page",
+                        "source": "maestro",
+                    },
+                    annotations={
+                        "summary": f"Rollout of {r.service} in {r.env} cannot move traffic back to stable: {inp.reason}",
+                        "rollout_url": f"{self.settings.effective_public_url.rstrip('/')}/rollouts/{r.id}",
+                        "rolloutId": r.id,
+                    },
+                    now=now,
+                    public_url=self.settings.effective_public_url,
+                )
+                kind = "alert_fired"
+            else:
+                alert = s.exec(select(Alert).where(Alert.tenant_id == r.tenant_id, Alert.fingerprint == fingerprint)).first()
+                changed = alert is not None and alert.state == "firing"
+                if alert is not None and changed:
+                    alertmod.resolve_alert(alert, now, inp.reason)
+                    s.add(alert)
+                kind = "alert_resolved"
+            s.commit()
+        if changed and alert is not None:
+            try:
+                alertmod.publish_alert(self.redis, kind, alert, maxlen=self.settings.stream_maxlen)
+            except Exception:  # committed: the alert is in SQL and pushed by the evaluator; the event is best effort
+                activity.logger.warning("RolloutStuck event publish failed", exc_info=True)
 
     @activity.defn(name="rollout_gate")
     def gate(self, inp: GateRolloutInput) -> GateRolloutResult:

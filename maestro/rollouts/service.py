@@ -284,6 +284,7 @@ async def _start(rt: Runtime, temporal: Client, svc: Service, r: Rollout, body: 
             steps=[s.to_step() for s in body.steps],
             provider=svc.provider,
             provider_config=svc.provider_config,
+            continue_after_events=rt.settings.rollout_continue_after_events,
         ),
         id=r.workflow_id,
         task_queue=rt.settings.control_task_queue,

@@ -42,6 +42,24 @@ class Step:
 
 
 @dataclass
+class RolloutCarry:
+    """What a RolloutWorkflow hands to its next run when it continues as new (long rollouts): where
+    it is and what the UI shows. The full history and analyses are in SQL (the projection)."""
+
+    index: int = 0
+    weight: int = 0
+    status: str = "running"
+    paused: bool = False
+    full: bool = False
+    failing: str | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)  # the latest entries only
+    measured: int = 0  # the current analysis step: measurements taken, failed, inconclusive
+    failures: int = 0
+    inconclusive: int = 0
+    runs: int = 1  # this run is the n-th of the rollout's chain
+
+
+@dataclass
 class RolloutInput:
     rollout_id: str
     tenant_id: str
@@ -54,6 +72,10 @@ class RolloutInput:
     steps: list[Step]
     provider: str = "edge"  # the service's traffic provider (maestro.rollouts.providers) and its settings
     provider_config: dict[str, Any] = field(default_factory=dict)
+    # continue as new once the history holds this many events (Temporal's hard limit is 51,200), or
+    # earlier when the server suggests it
+    continue_after_events: int = 10_000
+    carry: RolloutCarry | None = None  # set by the previous run of a rollout that continued as new
 
 
 @dataclass
@@ -116,6 +138,29 @@ class ProjectInput:
     finished: bool = False
     snapshot: bool = False  # keep an evidence snapshot of the finished rollout in the same transaction
     audit: dict[str, Any] | None = None  # {actor, action, change}: an audit record for a control the API did not see
+
+
+@dataclass
+class RolloutState:
+    """The `get_state` query (typed): where a rollout stands in its workflow."""
+
+    status: str
+    step_index: int
+    weight: int
+    paused: bool
+    failing: str | None
+    history: list[dict[str, Any]]
+    runs: int = 1  # how many workflow runs the rollout took so far (it continues as new)
+    pending_projections: int = 0  # updates the SQL projection has not taken yet (e.g. while the database is down)
+
+
+@dataclass
+class StuckInput:
+    """RolloutStuck: weight 0 could not be applied (fired), or finally was (resolved)."""
+
+    rollout_id: str
+    reason: str
+    stuck: bool = True
 
 
 @dataclass

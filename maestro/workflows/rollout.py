@@ -2,18 +2,35 @@
 
 Weights are set by activities, so a worker restart replays the history without setting any weight
 twice. Update names (for `temporal workflow update execute --name …`): pause, resume, promote,
-rollback, abort; each takes {"by": …, "reason": …, "full": bool}. Query: state.
+rollback, abort; each takes {"by": …, "reason": …, "full": bool}. Queries: `get_state` (a typed
+RolloutState) and `state` (the same as a camelCase object, kept for scripts written against it).
+Cancelling the workflow (Temporal UI or `temporal workflow cancel`) aborts the rollout.
+
+Outages never strand traffic on the canary:
+- a measurement that cannot be taken (Prometheus or the provider down, a query error) is
+  inconclusive: counted against the analysis's inconclusive limit, beyond which the rollout pauses
+  for a person — a metrics outage neither rolls back nor promotes by itself;
+- updates of the SQL projection (and the alerts and events it sends) go through an outbox that a
+  separate coroutine drains in order, retrying until the database answers: traffic decisions never
+  wait for SQL, and an outage only delays what the UI shows;
+- a weight that cannot be applied, or any other unrecoverable error, rolls the rollout back: weight
+  0 is retried until the provider answers, with the rollout `rolling_back` and a RolloutStuck alert
+  firing meanwhile, and the reason is recorded.
+Long rollouts continue as new (before `continue_after_events` events or when Temporal suggests it),
+carrying the state the UI shows; the full history and every analysis stay in SQL.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, TemporalError
 
 with workflow.unsafe.imports_passed_through():
     from maestro.rollouts.activities import RolloutActivities
@@ -27,21 +44,53 @@ with workflow.unsafe.imports_passed_through():
         Measurement,
         ProjectInput,
         RolledBackInput,
+        RolloutCarry,
         RolloutInput,
+        RolloutState,
         Step,
+        StuckInput,
         holds,
     )
     from maestro.shared import direct_actor
     from maestro.states import TERMINAL_ROLLOUT
     from maestro.workflows.controls import redeem, require_ticket
+    from maestro.workflows.run import NATIVE_CANCEL_ACTOR
 
 QUICK = RetryPolicy(maximum_attempts=10, initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=5))
+# setting a weight: about two and a half minutes of tries before the rollout gives up and rolls back
+SETTLE = RetryPolicy(maximum_attempts=20, initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
+# the outbox: retried until the database answers (a record the projection refuses is not retried)
+PATIENT = RetryPolicy(
+    maximum_attempts=0,
+    initial_interval=timedelta(milliseconds=500),
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=["ValidationError"],
+)
+V2_PATCH = "rollout-outage-proof-v2"
+HISTORY_KEPT = 50  # history entries carried across continue-as-new (the UI reads the rest from SQL)
+STUCK_BACKOFF_MAX_S = 60.0
+
+
+class Stop(Exception):
+    """Leave the walk: something could not be done and the rollout must roll back."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _cause(exc: BaseException) -> str:
+    """What an activity failure says (its cause's message, not Temporal's wrapper)."""
+    while isinstance(exc, ActivityError) and exc.cause is not None:
+        exc = exc.cause
+    return exc.message if isinstance(exc, TemporalError) and hasattr(exc, "message") else str(exc)
 
 
 @workflow.defn(name="RolloutWorkflow")
 class RolloutWorkflow:
     def __init__(self) -> None:
         self.inp: RolloutInput | None = None
+        self.v2 = False  # the outage-proof walk (V2_PATCH); older histories replay the v1 walk
         self.status = "running"
         self.index = 0
         self.weight = 0
@@ -51,13 +100,278 @@ class RolloutWorkflow:
         self.stop: tuple[str, ControlInput] | None = None  # ("rollback"|"abort", who)
         self.failing: str | None = None  # the failing measurement, while an analysis fails
         self.history: list[dict[str, Any]] = []
+        self.runs = 1
+        # the current analysis step's progress (carried across continue-as-new)
+        self.measured = self.failures = self.inconclusive = 0
+        self.outbox: list[tuple[str, Any]] = []  # ("project"|"stuck"|"rolled_back", input), drained in order
+        self.draining = False
+        self.queued = self.sent = 0  # outbox items ever queued / sent (an update waits for its own)
+        self.stuck = False  # weight 0 is being retried: the provider does not take it
 
     # ---- main --------------------------------------------------------------------------------
     @workflow.run
     async def run(self, inp: RolloutInput) -> str:
         self.inp = inp
-        await self._apply(0, canary=True)
-        await self._project("rollout_started", f"canary {inp.canary_url} of {inp.service} starts at 0%")
+        if not workflow.patched(V2_PATCH):
+            return await self._run_v1(inp)
+        self.v2 = True
+        if inp.carry is not None:
+            self._restore(inp.carry)
+        drain = asyncio.create_task(self._drain())
+        try:
+            try:
+                await self._walk()
+            except asyncio.CancelledError:  # cancelled from the Temporal UI or CLI: an abort
+                if self.stop is None:
+                    who = ControlInput(by=NATIVE_CANCEL_ACTOR, reason="workflow cancelled in Temporal", via="temporal")
+                    self._note("abort", who)
+                    self.stop = ("abort", who)
+            except Stop as exc:
+                if self.stop is None:
+                    who = ControlInput(by="maestro", reason=exc.reason, via="analysis")
+                    self._note("rollback", who)
+                    self.stop = ("rollback", who)
+            if self.stop is not None:
+                await self._stopped()
+            # every update answered and every projection written before the workflow ends
+            await workflow.wait_condition(lambda: not self.outbox and not self.draining and workflow.all_handlers_finished())
+        finally:
+            drain.cancel()
+        return self.status
+
+    async def _walk(self) -> None:
+        """The steps, then promotion. Raises Stop for anything that must roll back."""
+        inp = self.inp
+        assert inp is not None
+        if inp.carry is None:
+            await self._set_weight(0, "the starting weight")
+            self._project("rollout_started", f"canary {inp.canary_url} of {inp.service} starts at 0%")
+        while self.index < len(inp.steps) and self.stop is None:
+            await self._maybe_continue_as_new()
+            await workflow.wait_condition(lambda: not self.paused or self.stop is not None or self.skip)
+            if self.stop is not None or self.full:
+                break
+            step = inp.steps[self.index]
+            self.skip = False
+            if step.set_weight is not None:
+                await self._set_weight(step.set_weight, f"step {self.index + 1}")
+                self._project("rollout_step", f"step {self.index + 1}: weight {step.set_weight}%", weight_changed=True)
+            elif step.pause_s is not None:
+                length = f" {step.pause_s:g}s" if step.pause_s else ""
+                self._project("rollout_step", f"step {self.index + 1}: pause{length}")
+                if step.pause_s:
+                    await self._wait(step.pause_s)
+                else:
+                    self.paused, self.status = True, "paused"
+                    self._project("rollout_paused", "paused until resumed or promoted")
+                    await workflow.wait_condition(lambda: not self.paused or self._interrupted())
+            elif step.analysis is not None:
+                await self._analyse(step)
+            if self.stop is None and not self.full:
+                self.index += 1
+                self.measured = self.failures = self.inconclusive = 0
+        if self.stop is not None:
+            return
+        # promoted to 100%: the canary becomes the stable version
+        if self.weight != 100:
+            await self._set_weight(100, "promotion")
+            self._project("rollout_step", "weight 100%", weight_changed=True)
+        await self._set_weight(0, "promotion (the canary becomes stable)", canary=False, promote=True)
+        self.status = "succeeded"
+        self._project(
+            "rollout_promoted",
+            f"{inp.canary_url} is now the stable version of {inp.service}",
+            finished=True,
+            snapshot=True,
+        )
+
+    async def _stopped(self) -> None:
+        """Rollback or abort: all traffic to stable (retried until the provider answers), then the record."""
+        assert self.inp is not None and self.stop is not None
+        kind, who = self.stop
+        noted = self.history[-1] if self.history and self.history[-1]["action"] == kind else None
+        await self._weight_zero(kind, who)
+        self.status = "rolled_back" if kind == "rollback" else "aborted"
+        event = "rollout_rolled_back" if kind == "rollback" else "rollout_aborted"
+        message = f"{kind} by {who.by}: {who.reason}".strip(": ")
+        audit = self._audit(kind, who, weight=0)
+        self._project(event, message, history=noted, weight_changed=True, finished=True, snapshot=True, audit=audit)
+        if kind == "rollback":
+            self._enqueue("rolled_back", RolledBackInput(rollout_id=self.inp.rollout_id, reason=who.reason or "rolled back"))
+
+    async def _weight_zero(self, kind: str, who: ControlInput) -> None:
+        """Weight 0 on the stable version, retried until the provider takes it: meanwhile the rollout is
+        rolling_back and RolloutStuck fires (resolved once the weight is applied)."""
+        assert self.inp is not None
+        self.status = "rolling_back"
+        self._project("rollout_step", f"{kind} by {who.by}: moving all traffic to stable")
+        attempt = 0
+        while True:
+            try:
+                await self._apply(0, canary=False, retry=QUICK)
+                break
+            except ActivityError as exc:
+                attempt += 1
+                self.stuck = True
+                reason = f"weight 0 could not be applied ({attempt} tries): {_cause(exc)}"
+                workflow.logger.warning("rollout %s: %s", self.inp.rollout_id, reason)
+                if attempt == 1:
+                    self._enqueue("stuck", StuckInput(rollout_id=self.inp.rollout_id, reason=reason))
+                    self._project("rollout_step", f"stuck rolling back: {reason}")
+                await workflow.sleep(min(STUCK_BACKOFF_MAX_S, 5.0 * attempt))
+        self.stuck = False
+        if attempt:
+            self._enqueue(
+                "stuck",
+                StuckInput(rollout_id=self.inp.rollout_id, reason=f"weight 0 applied after {attempt + 1} tries", stuck=False),
+            )
+
+    async def _set_weight(self, weight: int, what: str, *, canary: bool = True, promote: bool = False) -> None:
+        try:
+            await self._apply(weight, canary=canary, promote=promote)
+        except ActivityError as exc:
+            raise Stop(f"{what}: weight {weight}% could not be applied: {_cause(exc)}") from exc
+
+    async def _analyse(self, step: Step) -> None:
+        assert self.inp is not None and step.analysis is not None
+        a = step.analysis
+        if self.measured == 0:
+            self._project("rollout_step", f"step {self.index + 1}: analysis of {a.metric} ({a.success_condition})")
+        while self.measured < a.count:
+            await self._maybe_continue_as_new()
+            await self._wait(a.interval_s)
+            await workflow.wait_condition(lambda: not self.paused or self._interrupted())
+            if self._interrupted():
+                self.failing = None
+                return
+            m = await self._measure(a)
+            self.measured += 1
+            if m.value is None:
+                outcome = "inconclusive"
+                self.inconclusive += 1
+            else:
+                outcome = "passed" if holds(a.success_condition, m.value) else "failed"
+                self.failures += outcome == "failed"
+            record = {
+                "at": workflow.now().isoformat(),
+                "step": self.index,
+                "measurement": self.measured,
+                "metric": a.metric,
+                "provider": a.provider,
+                "value": m.value,
+                "requests": m.requests,
+                "condition": a.success_condition,
+                "outcome": outcome,
+                "detail": m.detail,
+            }
+            self.failing = (
+                f"{a.metric} = {m.value:.4g} (needs {a.success_condition.strip()})"
+                if outcome == "failed" and m.value is not None
+                else None
+            )
+            self._project("analysis_completed", f"{a.metric} {outcome}: {m.detail}", analysis=record)
+            if self.failures > a.failure_limit:
+                who = ControlInput(by="analysis", reason=f"analysis failed: {self.failing}", via="analysis")
+                self._note("rollback", who)
+                self.stop = ("rollback", who)
+                return
+            if self.inconclusive > a.inconclusive_limit:
+                self.paused, self.status = True, "paused"
+                self._project(
+                    "rollout_paused",
+                    f"analysis inconclusive {self.inconclusive} times ({m.detail}): paused until resumed or promoted",
+                )
+                self.inconclusive = 0
+        self.failing = None
+
+    async def _measure(self, a: Any) -> Measurement:
+        """A measurement; one the activity could not take at all (timeouts, the worker gone) is inconclusive."""
+        assert self.inp is not None
+        try:
+            m: Measurement = await workflow.execute_activity_method(
+                RolloutActivities.measure,
+                MeasureInput(
+                    service=self.inp.service,
+                    analysis=a,
+                    window_s=a.interval_s,
+                    provider=self.inp.provider,
+                    provider_config=self.inp.provider_config,
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1)),
+            )
+            return m
+        except ActivityError as exc:
+            return Measurement(None, 0, f"measurement failed: {_cause(exc)}"[:500])
+
+    # ---- continue-as-new ---------------------------------------------------------------------
+    async def _maybe_continue_as_new(self) -> None:
+        assert self.inp is not None
+        info = workflow.info()
+        if self.stop is not None or self._interrupted():
+            return
+        if info.get_current_history_length() < self.inp.continue_after_events and not info.is_continue_as_new_suggested():
+            return
+        # a safe point: every update answered and every projection written (the next run starts clean)
+        await workflow.wait_condition(lambda: not self.outbox and not self.draining and workflow.all_handlers_finished())
+        if self.stop is not None or self._interrupted():
+            return
+        carry = RolloutCarry(
+            index=self.index,
+            weight=self.weight,
+            status=self.status,
+            paused=self.paused,
+            full=self.full,
+            failing=self.failing,
+            history=self.history[-HISTORY_KEPT:],
+            measured=self.measured,
+            failures=self.failures,
+            inconclusive=self.inconclusive,
+            runs=self.runs + 1,
+        )
+        workflow.continue_as_new(dataclasses.replace(self.inp, carry=carry))
+
+    def _restore(self, c: RolloutCarry) -> None:
+        self.index, self.weight, self.status, self.paused, self.full = c.index, c.weight, c.status, c.paused, c.full
+        self.failing, self.history, self.runs = c.failing, list(c.history), c.runs
+        self.measured, self.failures, self.inconclusive = c.measured, c.failures, c.inconclusive
+
+    # ---- the outbox: SQL projection, alerts ---------------------------------------------------
+    async def _drain(self) -> None:
+        """Send what the outbox holds, in order, each retried until it is taken."""
+        while True:
+            await workflow.wait_condition(lambda: bool(self.outbox))
+            kind, arg = self.outbox[0]
+            self.draining = True
+            try:
+                if kind == "project":
+                    await workflow.execute_activity_method(
+                        RolloutActivities.project, arg, start_to_close_timeout=timedelta(seconds=30), retry_policy=PATIENT
+                    )
+                elif kind == "stuck":
+                    await workflow.execute_activity_method(
+                        RolloutActivities.stuck, arg, start_to_close_timeout=timedelta(seconds=30), retry_policy=PATIENT
+                    )
+                else:
+                    await workflow.execute_activity_method(
+                        RolloutActivities.rolled_back, arg, start_to_close_timeout=timedelta(seconds=30), retry_policy=PATIENT
+                    )
+            except ActivityError as exc:  # refused for good (a record the projection cannot take): said, not retried
+                workflow.logger.error("rollout %s: %s was not recorded: %s", self.inp and self.inp.rollout_id, kind, _cause(exc))
+            finally:
+                self.outbox.pop(0)
+                self.sent += 1
+                self.draining = False
+
+    def _enqueue(self, kind: str, arg: Any) -> int:
+        self.outbox.append((kind, arg))
+        self.queued += 1
+        return self.queued
+
+    # ---- v1: histories from before V2_PATCH (kept so they replay) -----------------------------
+    async def _run_v1(self, inp: RolloutInput) -> str:
+        await self._apply_v1(0, canary=True)
+        await self._project_v1("rollout_started", f"canary {inp.canary_url} of {inp.service} starts at 0%")
         while self.index < len(inp.steps) and self.stop is None:
             await workflow.wait_condition(lambda: not self.paused or self.stop is not None or self.skip)
             if self.stop is not None:
@@ -67,31 +381,31 @@ class RolloutWorkflow:
             step = inp.steps[self.index]
             self.skip = False
             if step.set_weight is not None:
-                await self._apply(step.set_weight, canary=True)
-                await self._project("rollout_step", f"step {self.index + 1}: weight {step.set_weight}%", weight_changed=True)
+                await self._apply_v1(step.set_weight, canary=True)
+                await self._project_v1("rollout_step", f"step {self.index + 1}: weight {step.set_weight}%", weight_changed=True)
             elif step.pause_s is not None:
                 length = f" {step.pause_s:g}s" if step.pause_s else ""
-                await self._project("rollout_step", f"step {self.index + 1}: pause{length}")
+                await self._project_v1("rollout_step", f"step {self.index + 1}: pause{length}")
                 if step.pause_s:
                     await self._wait(step.pause_s)
                 else:
                     self.paused = True
                     self.status = "paused"
-                    await self._project("rollout_paused", "paused until resumed or promoted")
+                    await self._project_v1("rollout_paused", "paused until resumed or promoted")
                     await workflow.wait_condition(lambda: not self.paused or self._interrupted())
             elif step.analysis is not None:
-                await self._analyse(step)
+                await self._analyse_v1(step)
             if self.stop is None and not self.full:
                 self.index += 1
         if self.stop is not None:
             kind, who = self.stop
-            await self._apply(0, canary=False)
+            await self._apply_v1(0, canary=False)
             self.status = "rolled_back" if kind == "rollback" else "aborted"
             event = "rollout_rolled_back" if kind == "rollback" else "rollout_aborted"
             noted = self.history[-1] if self.history and self.history[-1]["action"] == kind else None  # a person's, not analysis
             message = f"{kind} by {who.by}: {who.reason}".strip(": ")
             audit = self._audit(kind, who, weight=0)
-            await self._project(event, message, history=noted, weight_changed=True, finished=True, snapshot=True, audit=audit)
+            await self._project_v1(event, message, history=noted, weight_changed=True, finished=True, snapshot=True, audit=audit)
             if kind == "rollback":
                 await workflow.execute_activity_method(
                     RolloutActivities.rolled_back,
@@ -102,18 +416,18 @@ class RolloutWorkflow:
             return self.status
         # promoted to 100%: the canary becomes the stable version
         if self.weight != 100:
-            await self._apply(100, canary=True)
-            await self._project("rollout_step", "weight 100%", weight_changed=True)
-        await self._apply(0, canary=False, promote=True)
+            await self._apply_v1(100, canary=True)
+            await self._project_v1("rollout_step", "weight 100%", weight_changed=True)
+        await self._apply_v1(0, canary=False, promote=True)
         self.status = "succeeded"
-        await self._project("rollout_promoted", f"{inp.canary_url} is now the stable version of {inp.service}", finished=True)
+        await self._project_v1("rollout_promoted", f"{inp.canary_url} is now the stable version of {inp.service}", finished=True)
         return self.status
 
-    async def _analyse(self, step: Step) -> None:
+    async def _analyse_v1(self, step: Step) -> None:
         assert self.inp is not None and step.analysis is not None
         a = step.analysis
         failures = inconclusive = 0
-        await self._project("rollout_step", f"step {self.index + 1}: analysis of {a.metric} ({a.success_condition})")
+        await self._project_v1("rollout_step", f"step {self.index + 1}: analysis of {a.metric} ({a.success_condition})")
         for n in range(a.count):
             await self._wait(a.interval_s)
             await workflow.wait_condition(lambda: not self.paused or self._interrupted())
@@ -155,13 +469,15 @@ class RolloutWorkflow:
                 if outcome == "failed" and m.value is not None
                 else None
             )
-            await self._project("analysis_completed", f"{a.metric} {outcome}: {m.detail}", analysis=record)
+            await self._project_v1("analysis_completed", f"{a.metric} {outcome}: {m.detail}", analysis=record)
             if failures > a.failure_limit:
                 self.stop = ("rollback", ControlInput(by="analysis", reason=f"analysis failed: {self.failing}", via="analysis"))
                 return
             if inconclusive > a.inconclusive_limit:
                 self.paused, self.status = True, "paused"
-                await self._project("rollout_paused", f"analysis inconclusive {inconclusive} times (too little traffic): paused")
+                await self._project_v1(
+                    "rollout_paused", f"analysis inconclusive {inconclusive} times (too little traffic): paused"
+                )
                 inconclusive = 0
         self.failing = None
 
@@ -176,7 +492,7 @@ class RolloutWorkflow:
     # ---- controls (updates with validators) --------------------------------------------------
     def _refuse_if_finished(self, what: str) -> None:
         if self.status in TERMINAL_ROLLOUT:
-            raise ApplicationError(f"the rollout is {self.status}; {what} applies to running rollouts")
+            raise ApplicationError(f"the rollout is {self.status}; {what} applies to running rollouts", type="RolloutFinished")
 
     def _result(self) -> ControlResult:
         return ControlResult(status=self.status, weight=self.weight, step_index=self.index)
@@ -215,30 +531,30 @@ class RolloutWorkflow:
         who = await self._authorize("pause", who)
         self.paused, self.status = True, "paused"
         entry = self._note("pause", who)
-        await self._project("rollout_paused", f"paused by {who.by}", history=entry, audit=self._audit("pause", who))
+        await self._record("rollout_paused", f"paused by {who.by}", history=entry, audit=self._audit("pause", who))
         return self._result()
 
     @pause.validator
-    def _v_pause(self, who: ControlInput) -> None:
+    def validate_pause(self, who: ControlInput) -> None:
         require_ticket(who.ticket)
         self._refuse_if_finished("pause")
         if self.paused:
-            raise ApplicationError("the rollout is already paused")
+            raise ApplicationError("the rollout is already paused", type="AlreadyPaused")
 
     @workflow.update
     async def resume(self, who: ControlInput) -> ControlResult:
         who = await self._authorize("resume", who)
         self.paused, self.status = False, "running"
         entry = self._note("resume", who)
-        await self._project("rollout_resumed", f"resumed by {who.by}", history=entry, audit=self._audit("resume", who))
+        await self._record("rollout_resumed", f"resumed by {who.by}", history=entry, audit=self._audit("resume", who))
         return self._result()
 
     @resume.validator
-    def _v_resume(self, who: ControlInput) -> None:
+    def validate_resume(self, who: ControlInput) -> None:
         require_ticket(who.ticket)
         self._refuse_if_finished("resume")
         if not self.paused:
-            raise ApplicationError("the rollout is not paused")
+            raise ApplicationError("the rollout is not paused", type="NotPaused")
 
     @workflow.update
     async def promote(self, who: ControlInput) -> ControlResult:
@@ -251,33 +567,35 @@ class RolloutWorkflow:
             retry_policy=QUICK,
         )
         if not gate.allowed:
-            raise ApplicationError("denied by policy: " + "; ".join(gate.reasons) + f" (decision {gate.decision_id})")
+            raise ApplicationError(
+                "denied by policy: " + "; ".join(gate.reasons) + f" (decision {gate.decision_id})", type="PolicyDenied"
+            )
         entry = self._note("promote-full" if who.full else "promote", who)
         if who.full:
             self.full = True
         self.skip = True
         self.paused, self.status = False, "running"
         message = f"promoted by {who.by}" + (" to 100%" if who.full else "")
-        await self._project("rollout_step", message, history=entry, audit=self._audit("promote", who))
+        await self._record("rollout_step", message, history=entry, audit=self._audit("promote", who))
         return self._result()
 
     @promote.validator
-    def _v_promote(self, who: ControlInput) -> None:
+    def validate_promote(self, who: ControlInput) -> None:
         require_ticket(who.ticket)
         self._refuse_if_finished("promote")
         if self.failing:
-            raise ApplicationError(f"analysis is failing: {self.failing}")
+            raise ApplicationError(f"analysis is failing: {self.failing}", type="AnalysisFailing")
 
     @workflow.update
     async def rollback(self, who: ControlInput) -> ControlResult:
         who = await self._authorize("rollback", who)
         self._note("rollback", who)
         self.stop = ("rollback", who)
-        await workflow.wait_condition(lambda: self.status in TERMINAL_ROLLOUT)
+        await self._finished()
         return self._result()
 
     @rollback.validator
-    def _v_rollback(self, who: ControlInput) -> None:
+    def validate_rollback(self, who: ControlInput) -> None:
         require_ticket(who.ticket)
         self._refuse_if_finished("rollback")
 
@@ -286,16 +604,38 @@ class RolloutWorkflow:
         who = await self._authorize("abort", who)
         self._note("abort", who)
         self.stop = ("abort", who)
-        await workflow.wait_condition(lambda: self.status in TERMINAL_ROLLOUT)
+        await self._finished()
         return self._result()
 
     @abort.validator
-    def _v_abort(self, who: ControlInput) -> None:
+    def validate_abort(self, who: ControlInput) -> None:
         require_ticket(who.ticket)
         self._refuse_if_finished("abort")
 
+    async def _finished(self) -> None:
+        """Until the rollout ended (v2: and its end is in SQL, the caller reads what it caused), or is
+        stuck rolling back (the caller then reads `rolling_back`: Maestro keeps trying)."""
+        if not self.v2:
+            await workflow.wait_condition(lambda: self.status in TERMINAL_ROLLOUT)
+            return
+        await workflow.wait_condition(lambda: (self.status in TERMINAL_ROLLOUT or self.stuck) and not self.outbox)
+
+    @workflow.query
+    def get_state(self) -> RolloutState:
+        return RolloutState(
+            status=self.status,
+            step_index=self.index,
+            weight=self.weight,
+            paused=self.paused,
+            failing=self.failing,
+            history=self.history,
+            runs=self.runs,
+            pending_projections=len(self.outbox),
+        )
+
     @workflow.query
     def state(self) -> dict[str, Any]:
+        """`get_state` as the camelCase object scripts read before it existed (kept as an alias)."""
         return {
             "status": self.status,
             "stepIndex": self.index,
@@ -306,27 +646,39 @@ class RolloutWorkflow:
         }
 
     # ---- effects -----------------------------------------------------------------------------
-    async def _apply(self, weight: int, *, canary: bool, promote: bool = False) -> None:
+    def _apply_input(self, weight: int, *, canary: bool, promote: bool) -> ApplyInput:
         assert self.inp is not None
         inp = self.inp
+        return ApplyInput(
+            rollout_id=inp.rollout_id,
+            service=inp.service,
+            stable_url=inp.canary_url if promote else inp.stable_url,
+            canary_url=inp.canary_url if canary else None,
+            sticky=inp.sticky,
+            weight=weight,
+            provider=inp.provider,
+            provider_config=inp.provider_config,
+        )
+
+    async def _apply(self, weight: int, *, canary: bool, promote: bool = False, retry: RetryPolicy = SETTLE) -> None:
         await workflow.execute_activity_method(
             RolloutActivities.apply,
-            ApplyInput(
-                rollout_id=inp.rollout_id,
-                service=inp.service,
-                stable_url=inp.canary_url if promote else inp.stable_url,
-                canary_url=inp.canary_url if canary else None,
-                sticky=inp.sticky,
-                weight=weight,
-                provider=inp.provider,
-                provider_config=inp.provider_config,
-            ),
+            self._apply_input(weight, canary=canary, promote=promote),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=retry,
+        )
+        self.weight = weight
+
+    async def _apply_v1(self, weight: int, *, canary: bool, promote: bool = False) -> None:
+        await workflow.execute_activity_method(
+            RolloutActivities.apply,
+            self._apply_input(weight, canary=canary, promote=promote),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=QUICK,
         )
         self.weight = weight
 
-    async def _project(
+    def _projection(
         self,
         event: str,
         message: str,
@@ -337,24 +689,39 @@ class RolloutWorkflow:
         finished: bool = False,
         snapshot: bool = False,
         audit: dict[str, Any] | None = None,
-    ) -> None:
+    ) -> ProjectInput:
         assert self.inp is not None
+        return ProjectInput(
+            rollout_id=self.inp.rollout_id,
+            status=self.status,
+            step_index=self.index,
+            weight=self.weight,
+            event=event,
+            message=message,
+            history=history,
+            analysis=analysis,
+            weight_changed=weight_changed,
+            finished=finished,
+            snapshot=snapshot,
+            audit=audit,
+        )
+
+    def _project(self, event: str, message: str, **kw: Any) -> int:
+        """Queue a projection (v2): the outbox sends it when the database answers, in order."""
+        return self._enqueue("project", self._projection(event, message, **kw))
+
+    async def _project_v1(self, event: str, message: str, **kw: Any) -> None:
         await workflow.execute_activity_method(
             RolloutActivities.project,
-            ProjectInput(
-                rollout_id=self.inp.rollout_id,
-                status=self.status,
-                step_index=self.index,
-                weight=self.weight,
-                event=event,
-                message=message,
-                history=history,
-                analysis=analysis,
-                weight_changed=weight_changed,
-                finished=finished,
-                snapshot=snapshot,
-                audit=audit,
-            ),
+            self._projection(event, message, **kw),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=QUICK,
         )
+
+    async def _record(self, event: str, message: str, **kw: Any) -> None:
+        """A projection from an update handler: queued (v2), or awaited as older histories did (v1)."""
+        if self.v2:  # answered once it is in SQL: the caller then reads the state it caused
+            seq = self._project(event, message, **kw)
+            await workflow.wait_condition(lambda: self.sent >= seq)
+        else:
+            await self._project_v1(event, message, **kw)
