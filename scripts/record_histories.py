@@ -150,6 +150,37 @@ RECORDINGS = [
         ],
     ),
     Recording(
+        "before-outage-proof",
+        'V2_PATCH = "rollout-outage-proof-v2"',
+        ["tests/test_rollouts.py", "-k", "controls_sent_straight or healthy_canary or rolled_back_automatically"],
+        [
+            Keep(
+                "rollout-promoted-before-outage-proof",
+                "test_a_healthy_canary",
+                "RolloutWorkflow",
+                "a canary walks to 100% (projections awaited in line, the v1 walk)",
+                ["rollout-outage-proof-v2"],
+                [],
+            ),
+            Keep(
+                "rollout-rolled-back-before-outage-proof",
+                "test_a_failing_canary",
+                "RolloutWorkflow",
+                "an analysis rolls the canary back (the v1 walk)",
+                ["rollout-outage-proof-v2"],
+                [],
+            ),
+            Keep(
+                "rollout-direct-controls-before-outage-proof",
+                "test_rollouts.py_test_controls_sent_straight",
+                "RolloutWorkflow",
+                "pause, resume and promote with tickets straight through Temporal (the v1 walk)",
+                ["rollout-outage-proof-v2"],
+                ["control-tickets-v1"],
+            ),
+        ],
+    ),
+    Recording(
         "current",
         None,
         [
@@ -157,10 +188,12 @@ RECORDINGS = [
             "tests/test_rollouts.py",
             "tests/test_worker.py",
             "tests/test_zz_history_scenarios.py",
+            "tests/test_rollout_outages.py",
             "-k",
             "dag_runs or approval_gate or test_a_native_temporal_cancel or source_is_resolved"
             " or controls_sent_straight or healthy_canary or rolled_back_automatically"
-            " or history_evidence or diagnostics or refused_command",
+            " or history_evidence or diagnostics or refused_command"
+            " or cancelling_the_workflow_from_temporal or promote_during_an_analysis_gate",
         ],
         [
             Keep("run-succeeded", "test_dag_runs", "RunWorkflow", "a DAG run that succeeds", [], ["provenance-v1"]),
@@ -204,14 +237,37 @@ RECORDINGS = [
                 [],
                 ["shellsafe-refusals-v1"],
             ),
-            Keep("rollout-promoted", "test_a_healthy_canary", "RolloutWorkflow", "a canary walks to 100%", [], []),
+            Keep(
+                "rollout-promoted",
+                "test_a_healthy_canary",
+                "RolloutWorkflow",
+                "a canary walks to 100%",
+                [],
+                ["rollout-outage-proof-v2"],
+            ),
             Keep(
                 "rollout-rolled-back",
                 "test_a_failing_canary",
                 "RolloutWorkflow",
                 "an analysis rolls the canary back",
                 [],
+                ["rollout-outage-proof-v2"],
+            ),
+            Keep(
+                "rollout-native-cancel",
+                "test_cancelling_the_workflow_from_temporal",
+                "RolloutWorkflow",
+                "`temporal workflow cancel` during a pause: an abort",
                 [],
+                ["rollout-outage-proof-v2"],
+            ),
+            Keep(
+                "rollout-promote-during-analysis",
+                "test_promote_during_an_analysis_gate",
+                "RolloutWorkflow",
+                "promote while an analysis runs, then promote --full at a pause",
+                [],
+                ["rollout-outage-proof-v2"],
             ),
             Keep(
                 "rollout-direct-controls",
@@ -219,7 +275,7 @@ RECORDINGS = [
                 "RolloutWorkflow",
                 "pause, resume and promote with tickets straight through Temporal",
                 [],
-                ["control-tickets-v1"],
+                ["control-tickets-v1", "rollout-outage-proof-v2"],
             ),
             Keep("evidence", "test_history_evidence", "EvidenceWorkflow", "a witness bundle is built", [], []),
             Keep("alert-evaluator", "test_history_evidence", "AlertEvaluatorWorkflow", "one evaluation tick", [], []),
