@@ -150,8 +150,10 @@ RECORDINGS = [
         ],
     ),
     Recording(
+        # the last commit with the v1 walk whose worker starts: the control worker registered
+        # rollout_stuck (this needle) one commit before the workflow and the activity landed
         "before-outage-proof",
-        'V2_PATCH = "rollout-outage-proof-v2"',
+        "rollouts.stuck,",
         ["tests/test_rollouts.py", "-k", "controls_sent_straight or healthy_canary or rolled_back_automatically"],
         [
             Keep(
