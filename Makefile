@@ -43,9 +43,11 @@ pytest:
 	$(VENV)/pytest
 
 bench: ## benchmarks (not part of make test); figures go to docs/perf.md
+	@scripts/bench-deps.sh
 	$(VENV)/python bench/ui_load.py
 	$(VENV)/python bench/runs.py
 	$(VENV)/python bench/runs_list.py
+	$(VENV)/python bench/edge.py
 
 clean:
 	rm -rf .venv frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache

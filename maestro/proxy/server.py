@@ -108,7 +108,6 @@ class Exchange:
         "sent_continue",
         "started",
         "t0",
-        "timer",
         "up",
         "up_paused",
     )  # fmt: skip
@@ -126,7 +125,6 @@ class Exchange:
         self.resp_close = not req.keep_alive
         self.out: list[bytes] = []
         self.t0 = 0.0
-        self.timer: asyncio.TimerHandle | None = None
         self.dead = False
         self.reused = False
         self.retried = False
@@ -200,9 +198,7 @@ class Exchange:
         self.body = []
         if self.body_done and req.chunked:
             head.append(b"0\r\n\r\n")
-        loop = self.conn.server.loop
-        up.begin(self, b"".join(head), head_request=req.method == b"HEAD", now=loop.time())
-        self.timer = loop.call_later(self.conn.server.limits.upstream_timeout, self.check_timeout)
+        up.begin(self, b"".join(head), head_request=req.method == b"HEAD", now=self.conn.server.loop.time())
         self.conn.resume("buffer")
 
     def _frame(self, piece: bytes) -> bytes:
@@ -280,9 +276,6 @@ class Exchange:
             self.out = []
 
     def resp_end(self, reusable: bool) -> None:
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
         if self.resp_chunked:
             self.out.append(b"0\r\n\r\n")
         self.flush()
@@ -314,9 +307,6 @@ class Exchange:
         if self.dead:
             return
         self.up = None
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
         if not self.resp_started:
             if self.reused and not up.got_bytes and not self.retried and not self.req.has_body:
                 # a pooled connection the upstream had already closed: try once more on a fresh one
@@ -328,15 +318,13 @@ class Exchange:
         self.out = []  # the head is out: all the client can learn is a cut connection
         self.conn.abort()
 
-    def check_timeout(self) -> None:
-        self.timer = None
+    def check_timeout(self, now: float) -> None:
+        """Called by the server's sweep (no timer per request): give up on an upstream silent too long."""
         up = self.up
         if self.dead or up is None:
             return
         limit = self.conn.server.limits.upstream_timeout
-        idle = self.conn.server.loop.time() - up.last_read  # no byte either way for this long
-        if idle < limit:
-            self.timer = self.conn.server.loop.call_later(limit - idle, self.check_timeout)
+        if now - up.last_read < limit:  # a byte either way within the limit
             return
         self.up = None
         up.abort()
@@ -366,9 +354,6 @@ class Exchange:
     def kill(self) -> None:
         """The client went away: stop everything this exchange started."""
         self.dead = True
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
         up, self.up = self.up, None
         if up is not None:
             up.abort()
@@ -598,12 +583,24 @@ class ProxyServer:
         return int(self.server.sockets[0].getsockname()[1])
 
     async def _sweep(self) -> None:
+        """Timeouts without a timer per request: upstream silence (checked several times per timeout),
+        idle or slow-to-send clients, stale pooled connections."""
+        limits = self.limits
+        every = min(1.0, limits.upstream_timeout / 5, limits.keepalive_timeout / 5)
+        last_pool_sweep = 0.0
         while True:
-            await asyncio.sleep(1.0)
-            self.pool.sweep()
-            horizon = self.loop.time() - self.limits.keepalive_timeout
-            for c in [c for c in self.connections if c.idle_since is not None and c.idle_since < horizon]:
-                c.close()
+            await asyncio.sleep(every)
+            now = self.loop.time()
+            if now - last_pool_sweep >= 1.0:
+                self.pool.sweep()
+                last_pool_sweep = now
+            horizon = now - limits.keepalive_timeout
+            for c in list(self.connections):
+                ex = c.current
+                if ex is not None:
+                    ex.check_timeout(now)
+                elif c.idle_since is not None and c.idle_since < horizon:
+                    c.close()
 
     async def stop(self) -> None:
         if self._sweeper is not None:
