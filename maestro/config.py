@@ -211,6 +211,12 @@ class Settings(BaseSettings):
         None, description="ECDSA P-256 private key (PEM) for signatures and evidence; unset: created at data_dir/keys."
     )
     prometheus_url: str | None = Field(None, description="Prometheus base URL for rollout analyses with provider: prometheus.")
+    provider_resources: list[str] = Field(
+        default_factory=list,
+        description="What traffic providers may open on the control worker, JSON: HAProxy admin sockets (paths or "
+        'host:port) and kubeconfig files, e.g. ["/run/haproxy/admin.sock"]. A service naming anything else is refused '
+        "(422): a tenant's settings never make the worker talk to a socket or read a file the operator did not list.",
+    )
     rollout_continue_after_events: int = Field(
         10_000,
         ge=100,

@@ -287,6 +287,13 @@ def kubeconfig(tmp_path: Path, kube: FakeKube) -> Path:
 
 
 @pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    # the kubeconfig files these tests write, listed by the operator (MAESTRO_PROVIDER_RESOURCES)
+    allowed = [str(tmp_path / name) for name in ("kubeconfig", "closed", "absent")]
+    return settings.model_copy(update={"provider_resources": allowed})
+
+
+@pytest.fixture
 def redis(redis_url: str) -> Iterator[Redis]:
     r = Redis.from_url(redis_url)
     yield r

@@ -151,7 +151,7 @@ class Traffic:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"provider_sync_seconds": 0.5})
+    return settings.model_copy(update={"provider_sync_seconds": 0.5, "provider_resources": ["/run/a.sock"]})
 
 
 @pytest.fixture
@@ -162,10 +162,12 @@ def stable() -> Iterator[Upstream]:
 
 
 @pytest.fixture
-def haproxy(tmp_path: Path, stable: Upstream) -> Iterator[HAProxy]:
+def haproxy(tmp_path: Path, stable: Upstream, settings: Settings) -> Iterator[HAProxy]:
     # a short directory: a unix socket path must fit in 108 bytes
     d = Path(f"/tmp/mhx-{tmp_path.name[-20:]}-{free_port()}")
     d.mkdir()
+    # the operator lists the sockets providers may use (the API's and the worker's settings share this list)
+    settings.provider_resources[:] = [str(d / name) for name in ("admin.sock", "user.sock", "nobody.sock", "gone.sock")]
     h = HAProxy(d, stable, extra_backend="backend lonely\n    server stable 127.0.0.1:1 weight 100\n")
     yield h
     h.close()
@@ -394,6 +396,23 @@ def test_haproxy_settings_are_checked_and_a_bad_one_is_a_422_naming_it(client: T
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "stableUrl", r.text
     assert "cannot add a path" in r.json()["errors"][0]["message"] and "http://127.0.0.1:8000" in r.json()["errors"][0]["message"]
+    # a socket the operator did not list: a tenant's settings never make the worker open it
+    for socket_ in ("/var/run/docker.sock", "127.0.0.1:6379"):
+        r = caller.post(
+            "/api/services",
+            json={
+                "name": "web",
+                "env": "dev",
+                "stableUrl": "http://127.0.0.1:8000",
+                "provider": "haproxy",
+                "providerConfig": {"adminSocket": socket_, "backend": "web"},
+            },
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["errors"] == [
+            {"field": "providerConfig.adminSocket", "message": "not allowed by MAESTRO_PROVIDER_RESOURCES"}
+        ]
+        assert "MAESTRO_PROVIDER_RESOURCES" in r.json()["remediation"]
     listed = {p["name"]: p for p in caller.get("/api/services/providers").json()["items"]}
     assert listed["haproxy"]["docs"] == "docs/providers/haproxy.md"
     assert set(listed["haproxy"]["configSchema"]["required"]) == {"adminSocket", "backend"}
@@ -405,6 +424,8 @@ def _provider(settings: Settings, config: dict[str, Any]) -> Any:
 
 
 def test_apply_says_what_haproxy_said_when_it_refuses(settings: Settings, haproxy: HAProxy, stable: Upstream) -> None:
+    closed_port = f"127.0.0.1:{free_port()}"
+    settings.provider_resources.append(closed_port)
     canary = Upstream("canary")
     try:
         route = edge.Route(service="svc", stable=stable.url, canary=canary.url, weight=30, provider="haproxy")
@@ -416,7 +437,7 @@ def test_apply_says_what_haproxy_said_when_it_refuses(settings: Settings, haprox
                 "backend 'lonely' has no server 'canary' (its servers: stable)",
             ),
             ({"adminSocket": str(haproxy.user_socket), "backend": "app"}, "Permission denied"),
-            ({"adminSocket": f"127.0.0.1:{free_port()}", "backend": "app"}, "does not answer"),
+            ({"adminSocket": closed_port, "backend": "app"}, "does not answer"),
         ]
         for config, said in cases:
             with pytest.raises(providers.ProviderUnavailable) as e:

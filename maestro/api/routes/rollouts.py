@@ -15,6 +15,7 @@ from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, autho
 from maestro.api.pagination import ApiModel, Items
 from maestro.api.problems import Problem
 from maestro.api.schemas import FIRST_ITEM_ID, InputModel, TicketCreate, TicketPublic, links
+from maestro.config import Settings
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.rollouts import Rollout, Service
@@ -130,7 +131,7 @@ def create_service(*, body: ServiceCreate, rt: RuntimeDep, session: SessionDep, 
             errors=[{"field": "name", "message": "already taken"}],
             remediation="Pick another name, or change the existing service's routing with a rollout.",
         )
-    provider_config = _provider_config(body)
+    provider_config = _provider_config(body, rt.settings)
     svc = Service(
         tenant_id=principal.tenant_id,
         name=body.name,
@@ -164,7 +165,7 @@ def create_service(*, body: ServiceCreate, rt: RuntimeDep, session: SessionDep, 
     return _service_public(rt, svc)
 
 
-def _provider_config(body: ServiceCreate) -> dict[str, Any]:
+def _provider_config(body: ServiceCreate, settings: Settings) -> dict[str, Any]:
     """The provider's settings as stored, or a 422 naming the provider or the setting that is wrong."""
     if body.provider not in providers.PROVIDERS:
         known = ", ".join(sorted(providers.PROVIDERS))
@@ -175,7 +176,7 @@ def _provider_config(body: ServiceCreate) -> dict[str, Any]:
             remediation="Name a provider listed by GET /api/services/providers.",
         )
     try:
-        config = providers.check_config(body.provider, body.provider_config)
+        config = providers.check_config(body.provider, body.provider_config, settings)
         providers.check_upstream(body.provider, config, body.stable_url)
     except ValidationError as exc:
         raise Problem(
@@ -185,6 +186,13 @@ def _provider_config(body: ServiceCreate) -> dict[str, Any]:
                 {"field": ".".join(["providerConfig", *(str(x) for x in e["loc"])]), "message": e["msg"]} for e in exc.errors()
             ],
             remediation=f"Give the settings GET /api/services/providers describes for {body.provider}.",
+        ) from exc
+    except providers.ResourceNotAllowed as exc:
+        raise Problem(
+            422,
+            f"The {body.provider} settings name {exc.field} that this Maestro does not let providers use.",
+            errors=[{"field": f"providerConfig.{exc.field}", "message": "not allowed by MAESTRO_PROVIDER_RESOURCES"}],
+            remediation="Ask your Maestro operator to add it to MAESTRO_PROVIDER_RESOURCES on the control worker and API.",
         ) from exc
     except ValueError as exc:  # ProviderConfigError, or an upstream the provider cannot route to
         field = "providerConfig" if isinstance(exc, providers.ProviderConfigError) else "stableUrl"

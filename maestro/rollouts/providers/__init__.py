@@ -47,6 +47,21 @@ class ProviderConfig(ApiModel):
 
     model_config = ApiModel.model_config | {"extra": "forbid"}
 
+    def host_resources(self) -> dict[str, str]:
+        """Sockets and files on the control worker these settings make it open ({wire field: value}): each
+        must be listed in MAESTRO_PROVIDER_RESOURCES by the operator."""
+        return {}
+
+
+class ResourceNotAllowed(ValueError):
+    """A provider setting names a socket or file the operator did not list in MAESTRO_PROVIDER_RESOURCES."""
+
+    def __init__(self, field: str, value: str) -> None:
+        super().__init__(
+            f"{value} is not among the resources this Maestro lets traffic providers use (MAESTRO_PROVIDER_RESOURCES)"
+        )
+        self.field = field
+
 
 class TrafficProvider(Protocol):
     def apply(self, route: edge.Route) -> None: ...
@@ -97,10 +112,19 @@ def spec_for(name: str) -> ProviderSpec:
         raise ProviderConfigError(f"unknown traffic provider {name!r}; known: {', '.join(sorted(PROVIDERS))}") from None
 
 
-def check_config(name: str, config: dict[str, Any]) -> dict[str, Any]:
-    """The provider's settings as stored (aliases, defaults filled in); ValidationError names the field."""
+def check_config(name: str, config: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """The provider's settings as stored (aliases, defaults filled in); ValidationError names the field,
+    ResourceNotAllowed the socket or file the operator did not allow."""
     model = spec_for(name).config_model.model_validate(config)
+    _allowed(model, settings)
     return model.model_dump(mode="json", by_alias=True)
+
+
+def _allowed(model: BaseModel, settings: Settings) -> None:
+    if isinstance(model, ProviderConfig):
+        for field, value in model.host_resources().items():
+            if value not in settings.provider_resources:
+                raise ResourceNotAllowed(field, value)
 
 
 def check_upstream(name: str, config: dict[str, Any], url: str) -> None:
@@ -116,4 +140,8 @@ def provider_for(route: edge.Route, *, redis: Redis, settings: Settings) -> Traf
         config = spec.config_model.model_validate(route.provider_config)
     except ValidationError as exc:
         raise ProviderConfigError(f"{route.service}: {route.provider} settings: {exc}") from exc
+    try:
+        _allowed(config, settings)  # the operator may have withdrawn it since the service was registered
+    except ResourceNotAllowed as exc:
+        raise ProviderConfigError(f"{route.service}: {exc}") from exc
     return spec.factory(ProviderContext(service=route.service, config=config, redis=redis, settings=settings))

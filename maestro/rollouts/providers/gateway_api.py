@@ -86,6 +86,9 @@ class GatewayApiConfig(ProviderConfig):
             )
         return v
 
+    def host_resources(self) -> dict[str, str]:
+        return {"kubeconfig": self.kubeconfig} if self.kubeconfig else {}
+
     @field_validator("kubeconfig")
     @classmethod
     def _kubeconfig(cls, v: str | None) -> str | None:

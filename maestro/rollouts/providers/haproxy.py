@@ -69,6 +69,9 @@ class HAProxyConfig(ProviderConfig):
     canary_server: str = Field("canary", description="The backend's server that carries the canary")
     timeout_seconds: float = Field(2.0, gt=0, le=30, description="How long one admin socket command may take")
 
+    def host_resources(self) -> dict[str, str]:
+        return {"adminSocket": self.admin_socket}
+
     @field_validator("admin_socket")
     @classmethod
     def _socket(cls, v: str) -> str:
