@@ -163,7 +163,8 @@ class Settings(BaseSettings):
     edge_upstream_timeout_seconds: float = Field(
         30.0,
         gt=0,
-        description="How long the edge router waits for an upstream's response head, or for its next byte, before a 504 or a cut.",
+        description="How long the edge router waits for an upstream's response head, or for its next byte, "
+        "before a 504 or a cut.",
     )
     edge_max_body_bytes: int = Field(
         100 * 1024 * 1024, ge=0, description="Largest request body the edge router forwards (streamed); more is a 413."
