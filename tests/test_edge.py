@@ -8,8 +8,12 @@ import asyncio
 import contextlib
 import hashlib
 import json
+import os
 import select
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -604,3 +608,35 @@ def test_counters_reach_the_redis_buckets_rollout_analysis_reads(r: redis.Redis,
     assert f'maestro_edge_requests_total{{outcome="2xx",service="{svc}",version="stable"}} 30.0' in metrics
     assert f'maestro_edge_requests_total{{outcome="5xx",service="{svc}",version="stable"}} 10.0' in metrics
     assert f'maestro_edge_request_duration_seconds_count{{service="{svc}",version="stable"}} 40.0' in metrics
+
+
+def test_maestro_edge_serves_and_flushes_its_counters_on_sigterm(
+    r: redis.Redis, redis_url: str, tmp_path: Path, up: Upstream
+) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAESTRO_")}
+    env |= {"MAESTRO_DATA_DIR": str(tmp_path), "MAESTRO_REDIS_URL": redis_url, "MAESTRO_EDGE_PORT": str(port),
+            "MAESTRO_EDGE_REFRESH_SECONDS": "30"}  # fmt: skip
+    name = f"svc-{uuid.uuid4().hex[:8]}"
+    rt.put(r, rt.Route(service=name, stable=up.url))
+    proc = subprocess.Popen([sys.executable, "-m", "maestro.cli", "edge"], env=env)
+    try:
+        edge = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _answers(f"{edge}/{name}/echo"), 30, 0.1)
+        with httpx.Client() as c:
+            for _ in range(7):
+                assert c.get(f"{edge}/{name}/echo").headers["x-maestro-version"] == "stable"
+        assert rt.window(r, name, "stable", 120).requests == 0  # nothing flushed yet: the tick is 30 s
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert rt.window(r, name, "stable", 120).requests == 8  # the last counters flushed on the way out
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False

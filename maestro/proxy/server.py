@@ -519,7 +519,7 @@ class ClientConnection(asyncio.Protocol):
         if ex is not self.current:
             return
         self.current = None
-        if close or self.closed:
+        if close or self.closed or self.server.stopping:
             self.close()
             return
         if self.queue:
@@ -575,6 +575,7 @@ class ProxyServer:
         self.connections: set[ClientConnection] = set()
         self.server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self.stopping = False  # draining: connections close after their current response
 
     async def start(self, host: str, port: int) -> int:
         """Listen on host:port (0: a free port); returns the port."""
@@ -603,6 +604,8 @@ class ProxyServer:
                     c.close()
 
     async def stop(self) -> None:
+        """Stop listening, let in-flight responses finish (up to 5 s), then close everything."""
+        self.stopping = True
         if self._sweeper is not None:
             self._sweeper.cancel()
         if self.server is not None:
