@@ -198,10 +198,10 @@ def main() -> None:
             edge_proc.wait(10)
             counted = sum(rt.window(r, "split", v, 3600).requests for v in ("stable", "canary"))
         finally:
-            for p in procs:
-                p.terminate()
-            for p in procs:
-                p.wait(10)
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                proc.wait(10)
 
     print(f"\nwrk, 1 thread, {d:g} s per run; upstream, edge and wrk share this machine's {os.cpu_count()} cores\n")
     print(f"| load | {'p50':>8} | {'p99':>8} | {'req/s':>9} | {'timeouts':>8} | {'errors':>6} |")

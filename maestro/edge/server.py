@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import gc
 import hashlib
 import json
 import logging
@@ -295,6 +296,8 @@ def run(settings: Settings) -> None:
     async def main() -> None:
         edge = create_edge(settings)
         port = await edge.start()
+        gc.collect()
+        gc.freeze()  # start-up objects (imports, settings) out of the collector's way: no long pauses under load
         log.info("edge router listening on %s:%d", settings.edge_host, port)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
