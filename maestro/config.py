@@ -214,9 +214,10 @@ class Settings(BaseSettings):
     prometheus_url: str | None = Field(None, description="Prometheus base URL for rollout analyses with provider: prometheus.")
     provider_resources: list[str] = Field(
         default_factory=list,
-        description="What traffic providers may open on the control worker, JSON: HAProxy admin sockets (paths or "
-        'host:port) and kubeconfig files, e.g. ["/run/haproxy/admin.sock"]. A service naming anything else is refused '
-        "(422): a tenant's settings never make the worker talk to a socket or read a file the operator did not list.",
+        description="What traffic providers may drive from the control worker, JSON list of patterns (fnmatch): "
+        '"haproxy:<adminSocket>/<backend>" and "gateway-api:<kubeconfig path, or in-cluster>/<namespace>/<httpRoute>", '
+        'e.g. ["haproxy:/run/haproxy/admin.sock/*"]. A service naming anything else is refused (422), and no two '
+        "services may drive the same target (409): a tenant's settings never reach a proxy the operator did not list.",
     )
     rollout_continue_after_events: int = Field(
         10_000,

@@ -14,10 +14,18 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from maestro.config import Settings
 from tests.factories import Caller, login, make_token
 from tests.services import live_api
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    # what the operator lets providers drive (MAESTRO_PROVIDER_RESOURCES)
+    allowed = ["haproxy:/run/haproxy/admin.sock/*", "gateway-api:in-cluster/web/*"]
+    return settings.model_copy(update={"provider_resources": allowed})
 
 
 @pytest.fixture

@@ -288,8 +288,8 @@ def kubeconfig(tmp_path: Path, kube: FakeKube) -> Path:
 
 @pytest.fixture
 def settings(settings: Settings, tmp_path: Path) -> Settings:
-    # the kubeconfig files these tests write, listed by the operator (MAESTRO_PROVIDER_RESOURCES)
-    allowed = [str(tmp_path / name) for name in ("kubeconfig", "closed", "absent")]
+    # the routes reached through the kubeconfig files these tests write, listed by the operator
+    allowed = [f"gateway-api:{tmp_path}/*", "gateway-api:in-cluster/prod/*"]
     return settings.model_copy(update={"provider_resources": allowed})
 
 
@@ -552,8 +552,19 @@ def test_the_api_checks_gateway_api_settings_analyses_and_urls(caller: Caller) -
     assert not_service.status_code == 422 and not_service.json()["errors"][0]["field"] == "stableUrl", not_service.text
     assert "http://<service>.<namespace>:<port>" in not_service.json()["errors"][0]["message"]
 
+    # the worker's own credentials reach only the routes the operator listed
+    unlisted = register(caller, "shop", {"namespace": "kube-system", "httpRoute": "shop"}, stable="http://shop-v1.kube-system:80")
+    assert unlisted.status_code == 422, unlisted.text
+    assert unlisted.json()["errors"] == [
+        {"field": "providerConfig.httpRoute", "message": "not allowed by MAESTRO_PROVIDER_RESOURCES"}
+    ]
+    assert "gateway-api:in-cluster/kube-system/shop" in unlisted.json()["remediation"]
     ok = register(caller, "shop", {"namespace": "prod", "httpRoute": "shop"})
     assert ok.status_code == 201, ok.text
+    # a second service on the same HTTPRoute would fight over its weights
+    twice = register(caller, "shop-again", {"namespace": "prod", "httpRoute": "shop", "ruleIndex": 1})
+    assert twice.status_code == 409, twice.text
+    assert twice.json()["errors"] == [{"field": "providerConfig.httpRoute", "message": "already used by another service"}]
     assert ok.json()["providerConfig"] == {
         "namespace": "prod",
         "httpRoute": "shop",

@@ -151,7 +151,7 @@ class Traffic:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"provider_sync_seconds": 0.5, "provider_resources": ["/run/a.sock"]})
+    return settings.model_copy(update={"provider_sync_seconds": 0.5, "provider_resources": ["haproxy:/run/a.sock/*"]})
 
 
 @pytest.fixture
@@ -167,7 +167,7 @@ def haproxy(tmp_path: Path, stable: Upstream, settings: Settings) -> Iterator[HA
     d = Path(f"/tmp/mhx-{tmp_path.name[-20:]}-{free_port()}")
     d.mkdir()
     # the operator lists the sockets providers may use (the API's and the worker's settings share this list)
-    settings.provider_resources[:] = [str(d / name) for name in ("admin.sock", "user.sock", "nobody.sock", "gone.sock")]
+    settings.provider_resources[:] = [f"haproxy:{d}/*"]
     h = HAProxy(d, stable, extra_backend="backend lonely\n    server stable 127.0.0.1:1 weight 100\n")
     yield h
     h.close()
@@ -202,11 +202,13 @@ def test_a_failing_canary_is_rolled_back_and_haproxy_stops_sending_it_traffic(
     register(caller, "pay", stable.url, {"adminSocket": str(haproxy.admin), "backend": "app"})
     traffic = Traffic(haproxy.url)
     try:
-        r = rollout(caller, "pay", canary.url, [{"setWeight": 50}, analysis(count=5), {"setWeight": 100}])
-        wait_rollout(caller, r["id"], lambda x: x["weight"] == 50, 60)
+        steps = [{"setWeight": 50}, {"pause": 0}, analysis(count=5), {"setWeight": 100}]
+        r = rollout(caller, "pay", canary.url, steps)
+        wait_rollout(caller, r["id"], lambda x: x["weight"] == 50 and x["status"] == "paused", 60)
         state = servers(haproxy.admin)
         assert (state["canary"]["srv_port"], state["canary"]["srv_uweight"]) == (str(canary.server.server_port), "50")
         assert state["stable"]["srv_uweight"] == "50" and state["canary"]["srv_admin_state"] in {"0", "4"}  # ready
+        assert caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "resume"}).status_code == 200
         done = wait_rollout(caller, r["id"], lambda x: x["status"] in FINISHED, 90)
         assert done["status"] == "rolled_back" and done["weight"] == 0, done
         decided = [a for a in done["analyses"] if a["outcome"] != "inconclusive"]
@@ -223,9 +225,7 @@ def test_a_failing_canary_is_rolled_back_and_haproxy_stops_sending_it_traffic(
         canary.close()
 
 
-def test_a_rollback_while_haproxy_is_down_is_retried_until_it_answers(
-    caller: Caller, haproxy: HAProxy, stable: Upstream
-) -> None:
+def test_a_rollback_while_haproxy_is_down_is_retried_until_it_answers(caller: Caller, haproxy: HAProxy, stable: Upstream) -> None:
     """Weight 0 cannot be applied: the rollout is rolling_back with RolloutStuck firing, and finishes
     (alert resolved) once HAProxy answers again."""
     canary = Upstream("canary")
@@ -409,10 +409,8 @@ def test_haproxy_settings_are_checked_and_a_bad_one_is_a_422_naming_it(client: T
             },
         )
         assert r.status_code == 422, r.text
-        assert r.json()["errors"] == [
-            {"field": "providerConfig.adminSocket", "message": "not allowed by MAESTRO_PROVIDER_RESOURCES"}
-        ]
-        assert "MAESTRO_PROVIDER_RESOURCES" in r.json()["remediation"]
+        assert r.json()["errors"] == [{"field": "providerConfig.backend", "message": "not allowed by MAESTRO_PROVIDER_RESOURCES"}]
+        assert f"haproxy:{socket_}/web" in r.json()["remediation"]
     listed = {p["name"]: p for p in caller.get("/api/services/providers").json()["items"]}
     assert listed["haproxy"]["docs"] == "docs/providers/haproxy.md"
     assert set(listed["haproxy"]["configSchema"]["required"]) == {"adminSocket", "backend"}
@@ -425,7 +423,7 @@ def _provider(settings: Settings, config: dict[str, Any]) -> Any:
 
 def test_apply_says_what_haproxy_said_when_it_refuses(settings: Settings, haproxy: HAProxy, stable: Upstream) -> None:
     closed_port = f"127.0.0.1:{free_port()}"
-    settings.provider_resources.append(closed_port)
+    settings.provider_resources.append(f"haproxy:{closed_port}/*")
     canary = Upstream("canary")
     try:
         route = edge.Route(service="svc", stable=stable.url, canary=canary.url, weight=30, provider="haproxy")

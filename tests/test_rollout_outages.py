@@ -149,7 +149,7 @@ def test_a_long_rollout_continues_as_new_and_keeps_every_measurement(
     assert len(done["analyses"]) == 24 and [a["measurement"] for a in done["analyses"]] == list(range(1, 25))
 
     async def runs() -> list[WorkflowExecutionStatus | None]:
-        client = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+        client = await Client.connect(settings.effective_temporal_address, namespace=settings.temporal_namespace)
         return [w.status async for w in client.list_workflows(f"WorkflowId = '{r['workflowId']}'")]
 
     statuses = wait_for(lambda: (s := asyncio.run(runs())) and WorkflowExecutionStatus.COMPLETED in s and s, 60, 1)
@@ -202,10 +202,80 @@ def test_promote_during_an_analysis_gate_moves_on_and_the_toast_state_is_the_new
 def test_an_analysis_without_traffic_is_inconclusive_and_pauses(caller: Caller, upstreams: tuple[Upstream, Upstream]) -> None:
     stable, canary = upstreams
     service(caller, "quiet", stable.url)  # nobody sends traffic through the edge
-    steps = [{"setWeight": 50}, {"analysis": {"interval": 1, "count": 5, "minRequests": 5, "inconclusiveLimit": 1}}]
+    steps: list[dict[str, Any]] = [
+        {"setWeight": 50},
+        {"analysis": {"interval": 1, "count": 5, "minRequests": 5, "inconclusiveLimit": 1}},
+    ]
     r = rollout(caller, "quiet", canary.url, steps)
     paused = wait_rollout(caller, r["id"], lambda x: x["status"] == "paused", 60)
     assert [a["outcome"] for a in paused["analyses"]] == ["inconclusive", "inconclusive"]
     assert "0 canary requests" in paused["analyses"][0]["detail"] and paused["weight"] == 50
     aborted = caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "abort", "reason": "no traffic to judge"})
     assert aborted.status_code == 200 and aborted.json()["rollout"]["status"] == "aborted"
+
+
+def test_a_retried_projection_or_a_stale_weight_is_applied_once(settings: Settings, caller: Caller, engine) -> None:  # type: ignore[no-untyped-def]
+    """The outbox retries a projection whose commit went through (the worker died before reporting it),
+    and a delayed weight application can arrive after a later one: neither changes anything twice."""
+    from redis import Redis
+    from sqlmodel import Session
+
+    from maestro.domain.rollouts import Rollout, Service
+    from maestro.edge import routes as edge
+    from maestro.rollouts.activities import RolloutActivities
+    from maestro.rollouts.types import ApplyInput, ProjectInput
+
+    svc = service(caller, "audit", "http://127.0.0.1:9")
+    with Session(engine) as s:
+        row = s.get(Service, svc["id"])
+        assert row is not None
+        r = Rollout(
+            tenant_id=row.tenant_id,
+            service_id=row.id,
+            service=row.name,
+            env=row.env,
+            workflow_id="rollout-audit-test",
+            stable_url=row.stable_url,
+            canary_url="http://127.0.0.1:10",
+            created_by="test",
+        )
+        s.add(r)
+        s.commit()
+        rid = r.id
+    redis = Redis.from_url(settings.effective_redis_url)
+    acts = RolloutActivities(engine=engine, redis=redis, settings=settings)
+    entry = {
+        "at": "2026-11-30T06:00:00+00:00",
+        "action": "pause",
+        "by": "alice",
+        "reason": "",
+        "weight": 10,
+        "step": 1,
+        "via": "api",
+    }
+    paused = ProjectInput(rollout_id=rid, status="paused", step_index=1, weight=10, event="rollout_paused", history=entry, seq=7)
+    acts.project(paused)
+    acts.project(paused)  # the retry
+    acts.project(ProjectInput(rollout_id=rid, status="running", step_index=0, weight=0, event="rollout_step", seq=6))  # stale
+    got = caller.get(f"/api/rollouts/{rid}").json()
+    assert [h["action"] for h in got["history"]] == ["pause"] and got["status"] == "paused" and got["weight"] == 10
+
+    def apply(weight: int, seq: int) -> None:
+        acts.apply(
+            ApplyInput(
+                rollout_id=rid,
+                service="audit",
+                stable_url="http://127.0.0.1:9",
+                canary_url="http://127.0.0.1:10",
+                sticky=None,
+                weight=weight,
+                seq=seq,
+            )
+        )
+
+    apply(50, 3)
+    apply(10, 2)  # an earlier application arriving late
+    assert edge.get(redis, "audit").weight == 50  # type: ignore[union-attr]
+    apply(50, 3)  # its own retry is applied again (the provider is told again)
+    apply(0, 4)
+    assert edge.get(redis, "audit").weight == 0  # type: ignore[union-attr]

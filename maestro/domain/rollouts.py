@@ -52,6 +52,7 @@ class Rollout(SQLModel, table=True):
     analyses: list[dict[str, Any]] = _json(list)  # {at, step, metric, value, condition, outcome, requests}
     weights: list[dict[str, Any]] = _json(list)  # {at, weight}: weight over time
     message: str = Field(default="", max_length=2000)
+    projected_seq: int = 0  # the last workflow outbox item applied (a retried projection is applied once)
     snapshot_sha256: str = Field(default="", max_length=64)  # evidence snapshot taken at rollback or abort (artifact store)
     created_by: str = Field(max_length=200)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

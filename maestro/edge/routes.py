@@ -34,10 +34,37 @@ class Route:
     # edge routes only "edge" services; the others' weights are applied to HAProxy, an HTTPRoute, …
     provider: str = "edge"
     provider_config: dict[str, Any] = field(default_factory=dict)
+    # the rollout that last wrote it and that write's number: a stale write of the same rollout (an
+    # application retried or delayed past a later one) never replaces a later one
+    owner: str | None = None
+    seq: int = 0
 
 
 def put(redis: Redis, route: Route) -> None:
     redis.hset(ROUTES, route.service, json.dumps(asdict(route)))
+
+
+def put_if_newer(redis: Redis, route: Route) -> bool:
+    """Write the route unless its owner already wrote a later one (False: this write is stale, skipped).
+    The same write again (a retry) is written again, so the provider behind it is told again too."""
+    from redis.exceptions import WatchError
+
+    with redis.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(ROUTES)  # type: ignore[no-untyped-call]
+                raw = pipe.hget(ROUTES, route.service)
+                if raw and route.owner:
+                    old = json.loads(raw)
+                    if old.get("owner") == route.owner and int(old.get("seq", 0)) > route.seq:
+                        pipe.unwatch()
+                        return False
+                pipe.multi()
+                pipe.hset(ROUTES, route.service, json.dumps(asdict(route)))
+                pipe.execute()
+                return True
+            except WatchError:  # another route changed meanwhile: read again
+                continue
 
 
 def get(redis: Redis, service: str) -> Route | None:

@@ -86,10 +86,20 @@ class RolloutActivities:
             revision=(old.revision + 1) if old else 1,
             provider=inp.provider,
             provider_config=inp.provider_config,
+            owner=inp.rollout_id if inp.seq else None,
+            seq=inp.seq,
         )
-        if inp.provider != "edge":  # the desired state first: the worker's sync loop re-applies it from there
-            edge.put(self.redis, route)
-        providers.provider_for(route, redis=self.redis, settings=self.settings).apply(route)
+        try:
+            written = edge.put_if_newer(self.redis, route)
+        except Exception as exc:
+            raise providers.ProviderUnavailable(f"Redis (routing state): {exc}") from exc
+        if not written:
+            activity.logger.warning(
+                "rollout %s: application %d is stale (a later one was written): skipped", inp.rollout_id, inp.seq
+            )
+            return
+        if inp.provider != "edge":  # the edge serves the route in Redis; the others are told (and re-told by the sync loop)
+            providers.provider_for(route, redis=self.redis, settings=self.settings).apply(route)
 
     @activity.defn(name="rollout_measure")
     def measure(self, inp: MeasureInput) -> Measurement:
@@ -142,10 +152,14 @@ class RolloutActivities:
             r = s.get(Rollout, inp.rollout_id)
             if r is None:
                 return
+            if inp.seq and r.projected_seq >= inp.seq:  # a retry of a projection that committed: applied once
+                activity.logger.info("rollout %s: projection %d was already applied", r.id, inp.seq)
+                return
             if not rollout_transition(r.status, inp.status):  # never move a finished rollout
                 activity.logger.warning("rollout %s is %s: a late %s update was ignored", r.id, r.status, inp.status)
                 return
             r.status, r.step_index, r.weight, r.updated_at = inp.status, inp.step_index, inp.weight, now
+            r.projected_seq = max(r.projected_seq, inp.seq)
             if inp.message:
                 r.message = inp.message[:2000]
             if inp.history is not None:

@@ -56,7 +56,15 @@ class RolloutCarry:
     measured: int = 0  # the current analysis step: measurements taken, failed, inconclusive
     failures: int = 0
     inconclusive: int = 0
+    passes: int = 0
     runs: int = 1  # this run is the n-th of the rollout's chain
+    sequence: int = 0  # outbox items and weight applications so far (projections and routes skip stale ones)
+    # a rollback or abort under way (rolling_back: weight 0 not yet taken by the provider)
+    stop_kind: str | None = None
+    stop_by: str = ""
+    stop_reason: str = ""
+    stop_via: str = ""
+    stuck_tries: int = 0
 
 
 @dataclass
@@ -106,6 +114,7 @@ class ApplyInput:
     weight: int
     provider: str = "edge"
     provider_config: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0  # the rollout's application number: a stale (retried, late) one never overwrites a later one
 
 
 @dataclass
@@ -138,6 +147,7 @@ class ProjectInput:
     finished: bool = False
     snapshot: bool = False  # keep an evidence snapshot of the finished rollout in the same transaction
     audit: dict[str, Any] | None = None  # {actor, action, change}: an audit record for a control the API did not see
+    seq: int = 0  # the workflow's outbox number: a projection already applied (a retry after its commit) is skipped
 
 
 @dataclass

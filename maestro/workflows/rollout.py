@@ -30,7 +30,8 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError, TemporalError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, TemporalError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from maestro.rollouts.activities import RolloutActivities
@@ -79,6 +80,11 @@ class Stop(Exception):
         self.reason = reason
 
 
+def _cancelled(exc: ActivityError) -> bool:
+    """The activity ended because the workflow was cancelled (Temporal UI or CLI), not because it failed."""
+    return isinstance(exc.cause, CancelledError)
+
+
 def _cause(exc: BaseException) -> str:
     """What an activity failure says (its cause's message, not Temporal's wrapper)."""
     while isinstance(exc, ActivityError) and exc.cause is not None:
@@ -107,6 +113,9 @@ class RolloutWorkflow:
         self.draining = False
         self.queued = self.sent = 0  # outbox items ever queued / sent (an update waits for its own)
         self.stuck = False  # weight 0 is being retried: the provider does not take it
+        self.stuck_tries = 0
+        self.passes = 0  # passed measurements of the current analysis step
+        self.sequence = 0  # numbers outbox items and weight applications, across continue-as-new
 
     # ---- main --------------------------------------------------------------------------------
     @workflow.run
@@ -119,25 +128,37 @@ class RolloutWorkflow:
             self._restore(inp.carry)
         drain = asyncio.create_task(self._drain())
         try:
-            try:
-                await self._walk()
-            except asyncio.CancelledError:  # cancelled from the Temporal UI or CLI: an abort
-                if self.stop is None:
-                    who = ControlInput(by=NATIVE_CANCEL_ACTOR, reason="workflow cancelled in Temporal", via="temporal")
-                    self._note("abort", who)
-                    self.stop = ("abort", who)
-            except Stop as exc:
-                if self.stop is None:
-                    who = ControlInput(by="maestro", reason=exc.reason, via="analysis")
-                    self._note("rollback", who)
-                    self.stop = ("rollback", who)
-            if self.stop is not None:
-                await self._stopped()
-            # every update answered and every projection written before the workflow ends
-            await workflow.wait_condition(lambda: not self.outbox and not self.draining and workflow.all_handlers_finished())
+            if self.stop is None:  # (a run carrying a rollback under way goes straight to it)
+                try:
+                    await self._walk()
+                except asyncio.CancelledError:  # cancelled from the Temporal UI or CLI: an abort
+                    if self.stop is None:
+                        who = ControlInput(by=NATIVE_CANCEL_ACTOR, reason="workflow cancelled in Temporal", via="temporal")
+                        self._note("abort", who)
+                        self.stop = ("abort", who)
+                except Stop as exc:
+                    if self.stop is None:
+                        who = ControlInput(by="maestro", reason=exc.reason, via="analysis")
+                        self._note("rollback", who)
+                        self.stop = ("rollback", who)
+            # Ending (weight 0 for a rollback or abort, every projection written, every update answered)
+            # is shielded: a cancel arriving now must not leave traffic on the canary.
+            ending = asyncio.create_task(self._end())
+            while not ending.done():
+                try:
+                    await asyncio.shield(ending)
+                except asyncio.CancelledError:
+                    if not ending.done():
+                        workflow.logger.info("rollout %s: cancel while ending, carried on", inp.rollout_id)
+            ending.result()
         finally:
             drain.cancel()
         return self.status
+
+    async def _end(self) -> None:
+        if self.stop is not None:
+            await self._stopped()
+        await workflow.wait_condition(lambda: not self.outbox and not self.draining and workflow.all_handlers_finished())
 
     async def _walk(self) -> None:
         """The steps, then promotion. Raises Stop for anything that must roll back."""
@@ -169,7 +190,7 @@ class RolloutWorkflow:
                 await self._analyse(step)
             if self.stop is None and not self.full:
                 self.index += 1
-                self.measured = self.failures = self.inconclusive = 0
+                self.measured = self.failures = self.inconclusive = self.passes = 0
         if self.stop is not None:
             return
         # promoted to 100%: the canary becomes the stable version
@@ -203,33 +224,40 @@ class RolloutWorkflow:
         """Weight 0 on the stable version, retried until the provider takes it: meanwhile the rollout is
         rolling_back and RolloutStuck fires (resolved once the weight is applied)."""
         assert self.inp is not None
-        self.status = "rolling_back"
-        self._project("rollout_step", f"{kind} by {who.by}: moving all traffic to stable")
-        attempt = 0
+        if self.stuck_tries == 0:  # (not again in a run that continued as new while stuck)
+            self.status = "rolling_back"
+            self._project("rollout_step", f"{kind} by {who.by}: moving all traffic to stable")
         while True:
             try:
                 await self._apply(0, canary=False, retry=QUICK)
                 break
             except ActivityError as exc:
-                attempt += 1
+                if _cancelled(exc):  # a cancel while rolling back changes nothing: try again
+                    continue
+                self.stuck_tries += 1
                 self.stuck = True
-                reason = f"weight 0 could not be applied ({attempt} tries): {_cause(exc)}"
+                reason = f"weight 0 could not be applied ({self.stuck_tries} tries): {_cause(exc)}"
                 workflow.logger.warning("rollout %s: %s", self.inp.rollout_id, reason)
-                if attempt == 1:
+                if self.stuck_tries == 1:
                     self._enqueue("stuck", StuckInput(rollout_id=self.inp.rollout_id, reason=reason))
                     self._project("rollout_step", f"stuck rolling back: {reason}")
-                await workflow.sleep(min(STUCK_BACKOFF_MAX_S, 5.0 * attempt))
+                await self._sleep_through_cancel(min(STUCK_BACKOFF_MAX_S, 5.0 * self.stuck_tries))
+                await self._maybe_continue_as_new(stopping=True)
         self.stuck = False
-        if attempt:
-            self._enqueue(
-                "stuck",
-                StuckInput(rollout_id=self.inp.rollout_id, reason=f"weight 0 applied after {attempt + 1} tries", stuck=False),
-            )
+        if self.stuck_tries:
+            reason = f"weight 0 applied after {self.stuck_tries + 1} tries"
+            self._enqueue("stuck", StuckInput(rollout_id=self.inp.rollout_id, reason=reason, stuck=False))
+
+    async def _sleep_through_cancel(self, seconds: float) -> None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await workflow.sleep(seconds)
 
     async def _set_weight(self, weight: int, what: str, *, canary: bool = True, promote: bool = False) -> None:
         try:
             await self._apply(weight, canary=canary, promote=promote)
         except ActivityError as exc:
+            if _cancelled(exc):
+                raise asyncio.CancelledError from exc
             raise Stop(f"{what}: weight {weight}% could not be applied: {_cause(exc)}") from exc
 
     async def _analyse(self, step: Step) -> None:
@@ -252,6 +280,7 @@ class RolloutWorkflow:
             else:
                 outcome = "passed" if holds(a.success_condition, m.value) else "failed"
                 self.failures += outcome == "failed"
+                self.passes += outcome == "passed"
             record = {
                 "at": workflow.now().isoformat(),
                 "step": self.index,
@@ -282,6 +311,15 @@ class RolloutWorkflow:
                     f"analysis inconclusive {self.inconclusive} times ({m.detail}): paused until resumed or promoted",
                 )
                 self.inconclusive = 0
+            if self.measured == a.count and self.passes == 0:
+                # no measurement passed (metrics were out the whole time): a person decides, never the outage
+                self.measured = self.failures = self.inconclusive = 0
+                self.paused, self.status = True, "paused"
+                self._project(
+                    "rollout_paused",
+                    f"analysis of {a.metric} ended without a passing measurement ({m.detail}): paused; "
+                    "resume measures again, promote skips it",
+                )
         self.failing = None
 
     async def _measure(self, a: Any) -> Measurement:
@@ -302,20 +340,31 @@ class RolloutWorkflow:
             )
             return m
         except ActivityError as exc:
+            if _cancelled(exc):
+                raise asyncio.CancelledError from exc
             return Measurement(None, 0, f"measurement failed: {_cause(exc)}"[:500])
 
     # ---- continue-as-new ---------------------------------------------------------------------
-    async def _maybe_continue_as_new(self) -> None:
+    async def _maybe_continue_as_new(self, *, stopping: bool = False) -> None:
+        """Continue as new at a safe point once the history is long: in the walk (nothing being stopped
+        or skipped), or while a rollback is stuck retrying weight 0 (`stopping`)."""
         assert self.inp is not None
         info = workflow.info()
-        if self.stop is not None or self._interrupted():
+
+        def moved() -> bool:  # something happened that the walk must act on first
+            return not stopping and (self.stop is not None or self._interrupted())
+
+        if moved():
             return
         if info.get_current_history_length() < self.inp.continue_after_events and not info.is_continue_as_new_suggested():
             return
-        # a safe point: every update answered and every projection written (the next run starts clean)
-        await workflow.wait_condition(lambda: not self.outbox and not self.draining and workflow.all_handlers_finished())
-        if self.stop is not None or self._interrupted():
+        # every update answered and every projection written: the next run starts clean
+        await workflow.wait_condition(
+            lambda: moved() or (not self.outbox and not self.draining and workflow.all_handlers_finished())
+        )
+        if moved():
             return
+        kind, who = self.stop if self.stop is not None else (None, ControlInput())
         carry = RolloutCarry(
             index=self.index,
             weight=self.weight,
@@ -327,14 +376,25 @@ class RolloutWorkflow:
             measured=self.measured,
             failures=self.failures,
             inconclusive=self.inconclusive,
+            passes=self.passes,
             runs=self.runs + 1,
+            sequence=self.sequence,
+            stop_kind=kind,
+            stop_by=who.by,
+            stop_reason=who.reason,
+            stop_via=who.via,
+            stuck_tries=self.stuck_tries,
         )
         workflow.continue_as_new(dataclasses.replace(self.inp, carry=carry))
 
     def _restore(self, c: RolloutCarry) -> None:
         self.index, self.weight, self.status, self.paused, self.full = c.index, c.weight, c.status, c.paused, c.full
         self.failing, self.history, self.runs = c.failing, list(c.history), c.runs
-        self.measured, self.failures, self.inconclusive = c.measured, c.failures, c.inconclusive
+        self.measured, self.failures, self.inconclusive, self.passes = c.measured, c.failures, c.inconclusive, c.passes
+        self.sequence, self.stuck_tries = c.sequence, c.stuck_tries
+        self.stuck = c.stuck_tries > 0
+        if c.stop_kind is not None:
+            self.stop = (c.stop_kind, ControlInput(by=c.stop_by, reason=c.stop_reason, via=c.stop_via))
 
     # ---- the outbox: SQL projection, alerts ---------------------------------------------------
     async def _drain(self) -> None:
@@ -364,9 +424,15 @@ class RolloutWorkflow:
                 self.draining = False
 
     def _enqueue(self, kind: str, arg: Any) -> int:
+        if isinstance(arg, ProjectInput):
+            arg = dataclasses.replace(arg, seq=self._next())
         self.outbox.append((kind, arg))
         self.queued += 1
         return self.queued
+
+    def _next(self) -> int:
+        self.sequence += 1
+        return self.sequence
 
     # ---- v1: histories from before V2_PATCH (kept so they replay) -----------------------------
     async def _run_v1(self, inp: RolloutInput) -> str:
@@ -493,6 +559,9 @@ class RolloutWorkflow:
     def _refuse_if_finished(self, what: str) -> None:
         if self.status in TERMINAL_ROLLOUT:
             raise ApplicationError(f"the rollout is {self.status}; {what} applies to running rollouts", type="RolloutFinished")
+        if self.v2 and self.stop is not None:  # weight 0 under way: nothing may move it any more
+            doing = "rolling back" if self.stop[0] == "rollback" else "being aborted"
+            raise ApplicationError(f"the rollout is {doing}; {what} applies to running rollouts", type="RolloutStopping")
 
     def _result(self) -> ControlResult:
         return ControlResult(status=self.status, weight=self.weight, step_index=self.index)
@@ -570,6 +639,8 @@ class RolloutWorkflow:
             raise ApplicationError(
                 "denied by policy: " + "; ".join(gate.reasons) + f" (decision {gate.decision_id})", type="PolicyDenied"
             )
+        if self.v2:  # the gate took a while: the rollout may have ended or started rolling back meanwhile
+            self._refuse_if_finished("promote")
         entry = self._note("promote-full" if who.full else "promote", who)
         if who.full:
             self.full = True
@@ -663,9 +734,11 @@ class RolloutWorkflow:
     async def _apply(self, weight: int, *, canary: bool, promote: bool = False, retry: RetryPolicy = SETTLE) -> None:
         await workflow.execute_activity_method(
             RolloutActivities.apply,
-            self._apply_input(weight, canary=canary, promote=promote),
+            dataclasses.replace(self._apply_input(weight, canary=canary, promote=promote), seq=self._next()),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=retry,
+            # a cancel waits for the application to end: a late one never lands after what follows
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
         self.weight = weight
 

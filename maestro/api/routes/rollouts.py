@@ -26,7 +26,6 @@ from maestro.rollouts.service import (
     UPSTREAM_URL,
     RolloutCreate,
     RolloutStepPublic,
-    find_service,
     start_rollout,
     upstream_url,
 )
@@ -124,7 +123,8 @@ class RolloutActionResult(ApiModel):
 def create_service(*, body: ServiceCreate, rt: RuntimeDep, session: SessionDep, principal: Promoter) -> ServicePublic:
     """Route /<name>/… at the edge router to the stable upstream (rollouts add a canary)."""
     authorize(session, principal, "rollouts:promote", body.env)
-    if find_service(session, principal, body.name) is not None:
+    # edge routes and providers' routing state are keyed by name alone: a name is taken in every tenant
+    if session.exec(select(Service.id).where(Service.name == body.name)).first() is not None:
         raise Problem(
             409,
             f"A service named {body.name!r} exists.",
@@ -132,6 +132,7 @@ def create_service(*, body: ServiceCreate, rt: RuntimeDep, session: SessionDep, 
             remediation="Pick another name, or change the existing service's routing with a rollout.",
         )
     provider_config = _provider_config(body, rt.settings)
+    _claim_targets(session, body.provider, provider_config)
     svc = Service(
         tenant_id=principal.tenant_id,
         name=body.name,
@@ -190,9 +191,10 @@ def _provider_config(body: ServiceCreate, settings: Settings) -> dict[str, Any]:
     except providers.ResourceNotAllowed as exc:
         raise Problem(
             422,
-            f"The {body.provider} settings name {exc.field} that this Maestro does not let providers use.",
+            f"This Maestro does not let traffic providers drive {exc.target}.",
             errors=[{"field": f"providerConfig.{exc.field}", "message": "not allowed by MAESTRO_PROVIDER_RESOURCES"}],
-            remediation="Ask your Maestro operator to add it to MAESTRO_PROVIDER_RESOURCES on the control worker and API.",
+            remediation=f"Ask your Maestro operator to allow {exc.target} in MAESTRO_PROVIDER_RESOURCES "
+            "(on the API and the control worker).",
         ) from exc
     except ValueError as exc:  # ProviderConfigError, or an upstream the provider cannot route to
         field = "providerConfig" if isinstance(exc, providers.ProviderConfigError) else "stableUrl"
@@ -203,6 +205,23 @@ def _provider_config(body: ServiceCreate, settings: Settings) -> dict[str, Any]:
             remediation=f"Give the settings GET /api/services/providers describes for {body.provider}.",
         ) from exc
     return config
+
+
+def _claim_targets(session: SessionDep, provider: str, config: dict[str, Any]) -> None:
+    """No two services drive the same HAProxy backend or HTTPRoute (they would fight over its weights)."""
+    wanted = providers.targets(provider, config)
+    if not wanted:
+        return
+    for other in session.exec(select(Service).where(Service.provider == provider)).all():
+        taken = set(providers.targets(other.provider, other.provider_config).values())
+        for field, target in wanted.items():
+            if target in taken:
+                raise Problem(
+                    409,
+                    f"{target} is already driven by another service.",
+                    errors=[{"field": f"providerConfig.{field}", "message": "already used by another service"}],
+                    remediation="Give this service its own backend or route: two services would fight over its weights.",
+                )
 
 
 @router.get("/services/providers", operation_id="services-providers", response_model=Items[ProviderPublic])

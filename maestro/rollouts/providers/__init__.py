@@ -20,6 +20,7 @@ A provider's contract:
 
 from __future__ import annotations
 
+import fnmatch
 import importlib
 import pkgutil
 from collections.abc import Callable
@@ -47,20 +48,20 @@ class ProviderConfig(ApiModel):
 
     model_config = ApiModel.model_config | {"extra": "forbid"}
 
-    def host_resources(self) -> dict[str, str]:
-        """Sockets and files on the control worker these settings make it open ({wire field: value}): each
-        must be listed in MAESTRO_PROVIDER_RESOURCES by the operator."""
+    def targets(self) -> dict[str, str]:
+        """What these settings make the control worker drive, {wire field: target}, e.g.
+        {"backend": "haproxy:/run/haproxy/admin.sock/shop"}: each must match an entry of
+        MAESTRO_PROVIDER_RESOURCES, and no two services may drive the same target."""
         return {}
 
 
 class ResourceNotAllowed(ValueError):
-    """A provider setting names a socket or file the operator did not list in MAESTRO_PROVIDER_RESOURCES."""
+    """A provider setting names a target the operator did not list in MAESTRO_PROVIDER_RESOURCES."""
 
     def __init__(self, field: str, value: str) -> None:
-        super().__init__(
-            f"{value} is not among the resources this Maestro lets traffic providers use (MAESTRO_PROVIDER_RESOURCES)"
-        )
+        super().__init__(f"{value} is not among the targets traffic providers may drive (MAESTRO_PROVIDER_RESOURCES)")
         self.field = field
+        self.target = value
 
 
 class TrafficProvider(Protocol):
@@ -122,9 +123,21 @@ def check_config(name: str, config: dict[str, Any], settings: Settings) -> dict[
 
 def _allowed(model: BaseModel, settings: Settings) -> None:
     if isinstance(model, ProviderConfig):
-        for field, value in model.host_resources().items():
-            if value not in settings.provider_resources:
-                raise ResourceNotAllowed(field, value)
+        for field, target in model.targets().items():
+            if not any(fnmatch.fnmatchcase(target, pattern) for pattern in settings.provider_resources):
+                raise ResourceNotAllowed(field, target)
+
+
+def targets(name: str, config: dict[str, Any]) -> dict[str, str]:
+    """The targets of stored settings ({} for a provider or settings that no longer validate)."""
+    spec = PROVIDERS.get(name)
+    if spec is None:
+        return {}
+    try:
+        model = spec.config_model.model_validate(config)
+    except ValidationError:
+        return {}
+    return model.targets() if isinstance(model, ProviderConfig) else {}
 
 
 def check_upstream(name: str, config: dict[str, Any], url: str) -> None:

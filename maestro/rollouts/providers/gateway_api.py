@@ -86,8 +86,10 @@ class GatewayApiConfig(ProviderConfig):
             )
         return v
 
-    def host_resources(self) -> dict[str, str]:
-        return {"kubeconfig": self.kubeconfig} if self.kubeconfig else {}
+    def targets(self) -> dict[str, str]:
+        # the worker's own credentials (in-cluster, ~/.kube/config) need listing like any kubeconfig
+        source = self.kubeconfig or "in-cluster"
+        return {"httpRoute": f"gateway-api:{source}/{self.namespace}/{self.http_route}"}
 
     @field_validator("kubeconfig")
     @classmethod
@@ -243,9 +245,12 @@ def _api_client(cfg: GatewayApiConfig) -> k8s.ApiClient:
                     kubeconfig.load_kube_config(  # type: ignore[no-untyped-call]
                         context=cfg.context, client_configuration=conf, persist_config=False
                     )
-        except (ConfigException, OSError, ValueError) as exc:
+        except Exception as exc:  # ConfigException, OSError, a YAML error: which file, never what it holds
             where = path or f"the in-cluster service account or {kubeconfig.KUBE_CONFIG_DEFAULT_LOCATION}"
-            raise ProviderUnavailable(f"no usable Kubernetes credentials from {where}: {exc} (see {DOCS})") from exc
+            why = str(exc) if isinstance(exc, ConfigException) else type(exc).__name__
+            if "\n" in why or len(why) > 300:  # a parser quoting the file (a token, a key): not repeated
+                why = type(exc).__name__
+            raise ProviderUnavailable(f"no usable Kubernetes credentials from {where}: {why} (see {DOCS})") from exc
         conf.retries = 1  # the activity's retry policy retries; urllib3 should not multiply it
         _clients[key] = api = k8s.ApiClient(conf)
         return api

@@ -56,6 +56,9 @@ def _sample_key(service: str) -> str:
     return f"maestro:haproxy:sampled:{service}"
 
 
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+
+
 class HAProxyConfig(ProviderConfig):
     """Where HAProxy's runtime API answers and which backend and servers carry the service."""
 
@@ -69,8 +72,8 @@ class HAProxyConfig(ProviderConfig):
     canary_server: str = Field("canary", description="The backend's server that carries the canary")
     timeout_seconds: float = Field(2.0, gt=0, le=30, description="How long one admin socket command may take")
 
-    def host_resources(self) -> dict[str, str]:
-        return {"adminSocket": self.admin_socket}
+    def targets(self) -> dict[str, str]:
+        return {"backend": f"haproxy:{self.admin_socket}/{self.backend}"}
 
     @field_validator("admin_socket")
     @classmethod
@@ -155,11 +158,15 @@ class AdminSocket:
                 s.settimeout(self.timeout)
                 s.sendall(cmd.encode() + b"\n")
                 chunks = []
+                size = 0
                 deadline = time.monotonic() + self.timeout * 4
                 while chunk := s.recv(65536):
                     chunks.append(chunk)
+                    size += len(chunk)
                     if time.monotonic() > deadline:
                         raise TimeoutError("the answer did not end")
+                    if size > MAX_ANSWER_BYTES:  # not an HAProxy answering `show stat` for two servers
+                        raise OSError(f"the answer exceeds {MAX_ANSWER_BYTES} bytes")
         except OSError as exc:
             raise ProviderUnavailable(f"HAProxy admin socket {self.address} does not answer ({cmd.split()[0]}): {exc}") from exc
         return b"".join(chunks).decode(errors="replace")
