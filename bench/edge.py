@@ -52,9 +52,24 @@ backend be
 RESPONSE = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok"
 
 
-def serve_upstream(port: int) -> None:
-    """The baseline upstream: answers every request head with a fixed 200 on a keep-alive connection."""
+async def _ok_app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+def serve_upstream(port: int, kind: str) -> None:
+    """The upstream: `http` is a minimal real HTTP server (uvicorn with httptools and uvloop, one process,
+    a two-byte answer): what an application server costs at the least. `blind` answers every request
+    head with a fixed 200 without parsing it: the fastest a peer can be, the floor for any proxy."""
     import uvloop
+
+    if kind == "http":
+        import uvicorn
+
+        uvicorn.run(_ok_app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", log_level="warning", access_log=False)
+        return
 
     class Upstream(asyncio.Protocol):
         def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -136,32 +151,54 @@ def main() -> None:
         "--edge-command",
         help="run this instead of `maestro edge` (same MAESTRO_* environment), e.g. a previous implementation",
     )
+    ap.add_argument(
+        "--upstream",
+        choices=["http", "blind", "both"],
+        default="both",
+        help="http: a minimal real HTTP server (the goals' baseline); blind: a non-parsing responder (the floor)",
+    )
     ap.add_argument("--serve-upstream", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--upstream-kind", default="http", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_upstream:
-        return serve_upstream(args.serve_upstream)
+        return serve_upstream(args.serve_upstream, args.upstream_kind)
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: run scripts/bench-deps.sh (or `make bench`)")
+    kinds = ["http", "blind"] if args.upstream == "both" else [args.upstream]
+    shares: dict[str, tuple[float, float | None]] = {}
+    for kind in kinds:
+        res, counted, split_done, edge_cpu, edge_requests = measure(kind, args.duration, args.edge_command)
+        report(kind, args.duration, res, counted, split_done, edge_cpu, edge_requests, goals=kind == "http")
+        hap = res.get("haproxy 16 connections (reference)")
+        shares[kind] = (
+            res["edge 16 connections"].rps / res["direct 16 connections"].rps,
+            hap.rps / res["direct 16 connections"].rps if hap else None,
+        )
+    if "blind" in shares:
+        edge_share, hap_share = shares["blind"]
+        hap_text = f", HAProxy {hap_share:.0%}" if hap_share is not None else ""
+        print(f"\nagainst the blind upstream (the floor) at 16 connections: the edge {edge_share:.0%} of direct{hap_text}")
 
+
+def measure(kind: str, d: float, edge_command: str | None) -> tuple[dict[str, Wrk], int, int, float, int]:
     import redis
 
     from maestro.edge import routes as rt
     from tests.services import free_port, valkey_server
 
-    d = args.duration
     procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp, valkey_server() as redis_url:
         try:
             ports = free_port(), free_port(), free_port()
             for p in ports[:2]:
-                procs.append(subprocess.Popen([sys.executable, __file__, "--serve-upstream", str(p)]))
+                procs.append(subprocess.Popen([sys.executable, __file__, "--serve-upstream", str(p), "--upstream-kind", kind]))
             stable, canary = (f"http://127.0.0.1:{p}" for p in ports[:2])
             r = redis.Redis.from_url(redis_url)
             rt.put(r, rt.Route(service="bench", stable=stable))
             rt.put(r, rt.Route(service="split", stable=stable, canary=canary, weight=50))
             env = {k: v for k, v in os.environ.items() if not k.startswith("MAESTRO_")}
             env |= {"MAESTRO_DATA_DIR": tmp, "MAESTRO_REDIS_URL": redis_url, "MAESTRO_EDGE_PORT": str(ports[2])}
-            cmd = shlex.split(args.edge_command) if args.edge_command else [sys.executable, "-m", "maestro.cli", "edge"]
+            cmd = shlex.split(edge_command) if edge_command else [sys.executable, "-m", "maestro.cli", "edge"]
             edge_proc = subprocess.Popen(cmd, env=env, cwd=ROOT)
             procs.append(edge_proc)
             direct, edge = f"{stable}/", f"http://127.0.0.1:{ports[2]}/bench/"
@@ -203,7 +240,22 @@ def main() -> None:
             for proc in procs:
                 proc.wait(10)
 
-    print(f"\nwrk, 1 thread, {d:g} s per run; upstream, edge and wrk share this machine's {os.cpu_count()} cores\n")
+    return res, counted, split_done, edge_cpu, edge_requests
+
+
+def report(
+    kind: str,
+    d: float,
+    res: dict[str, Wrk],
+    counted: int,
+    split_done: int,
+    edge_cpu: float,
+    edge_requests: int,
+    *,
+    goals: bool,
+) -> None:
+    print(f"\n## {kind} upstream\n")
+    print(f"wrk, 1 thread, {d:g} s per run; upstream, edge and wrk share this machine's {os.cpu_count()} cores\n")
     print(f"| load | {'p50':>8} | {'p99':>8} | {'req/s':>9} | {'timeouts':>8} | {'errors':>6} |")
     print("|---|---:|---:|---:|---:|---:|")
     for name, w in res.items():
@@ -217,14 +269,16 @@ def main() -> None:
     e64 = res["edge 64 connections"]
     cpu_ms = edge_cpu / edge_requests * 1000
     print(f"\n50% canary route: {counted} requests in the Redis 1 s buckets; wrk counted {split_done} answered\n")
-    goals = [
+    if not goals:
+        return
+    checks = [
         ("added p50, one keep-alive client", f"{added50:+.3f} ms", "≤ 0.3 ms", added50 <= 0.3),
         ("added p99, one keep-alive client", f"{added99:+.3f} ms", "≤ 2 ms", added99 <= 2.0),
         ("throughput at 16 connections vs direct", f"{share16:.0%}", "≥ 50%", share16 >= 0.5),
         ("timeouts + errors at 64 connections", f"{e64.timeouts} + {e64.errors}", "0", e64.timeouts + e64.errors == 0),
         ("edge CPU per request", f"{cpu_ms:.3f} ms", "≤ 0.2 ms", cpu_ms <= 0.2),
     ]
-    for what, got, goal, ok in goals:
+    for what, got, goal, ok in checks:
         print(f"{'PASS' if ok else 'MISS'}  {what:<40} {got:>10}   goal {goal}")
 
 
