@@ -9,7 +9,6 @@ import logging
 import shutil
 import socket
 import subprocess
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -28,7 +27,7 @@ from maestro.rollouts import providers
 from maestro.rollouts.providers.haproxy import HAProxyConfig, counter_delta
 from tests.factories import Caller, login
 from tests.services import free_port, wait_for
-from tests.test_rollouts import Upstream, analysis, rollout, wait_rollout
+from tests.test_rollouts import Traffic, Upstream, analysis, rollout, wait_rollout
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 FINISHED = {"succeeded", "rolled_back", "aborted"}
@@ -121,32 +120,9 @@ backend app
         self.log.close()
 
 
-class Traffic:
-    """Requests through HAProxy's frontend at a steady pace; remembers which upstream answered."""
-
-    def __init__(self, url: str, rps: float = 40) -> None:
-        self.url, self.rps = url, rps
-        self.seen: list[tuple[float, str, int]] = []
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        with httpx.Client(timeout=5) as c:
-            while not self.stop.is_set():
-                try:
-                    r = c.get(self.url)
-                    self.seen.append((time.monotonic(), r.text.split(" ")[0] if r.text else "?", r.status_code))
-                except httpx.HTTPError:
-                    self.seen.append((time.monotonic(), "unreachable", 0))
-                time.sleep(1 / self.rps)
-
-    def since(self, t0: float) -> Counter[str]:
-        return Counter(v for t, v, _ in list(self.seen) if t >= t0)
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(10)
+def upstream_name(r: httpx.Response) -> str:
+    """Which upstream answered (HAProxy adds no header: the upstreams answer with their name)."""
+    return r.text.split(" ")[0] if r.text else "?"
 
 
 @pytest.fixture
@@ -179,10 +155,13 @@ def caller(client: TestClient, workers) -> Caller:  # type: ignore[no-untyped-de
     return login(client)
 
 
+def post_service(caller: Caller, name: str, url: str, config: dict[str, Any]) -> httpx.Response:
+    body = {"name": name, "env": "dev", "stableUrl": url, "provider": "haproxy", "providerConfig": config}
+    return caller.post("/api/services", json=body)
+
+
 def register(caller: Caller, name: str, url: str, config: dict[str, Any]) -> dict[str, Any]:
-    r = caller.post(
-        "/api/services", json={"name": name, "env": "dev", "stableUrl": url, "provider": "haproxy", "providerConfig": config}
-    )
+    r = post_service(caller, name, url, config)
     assert r.status_code == 201, r.text
     return r.json()  # type: ignore[no-any-return]
 
@@ -200,7 +179,7 @@ def test_a_failing_canary_is_rolled_back_and_haproxy_stops_sending_it_traffic(
 ) -> None:
     canary = Upstream("canary", error_rate=0.5)
     register(caller, "pay", stable.url, {"adminSocket": str(haproxy.admin), "backend": "app"})
-    traffic = Traffic(haproxy.url)
+    traffic = Traffic(haproxy.url, 40, version=upstream_name)
     try:
         steps = [{"setWeight": 50}, {"pause": 0}, analysis(count=5), {"setWeight": 100}]
         r = rollout(caller, "pay", canary.url, steps)
@@ -272,7 +251,7 @@ def test_a_healthy_canary_promotes_and_the_stable_server_then_points_at_it(
     # a second service whose HAProxy never answers: the loop warns about it and carries on with the others
     register(caller, "ghost", stable.url, {"adminSocket": str(haproxy.dir / "nobody.sock"), "backend": "app"})
     register(caller, "shop", stable.url, {"adminSocket": str(haproxy.admin), "backend": "app"})
-    traffic = Traffic(haproxy.url)
+    traffic = Traffic(haproxy.url, 40, version=upstream_name)
     try:
         steps = [{"setWeight": 20}, analysis(), {"setWeight": 60}, analysis(), {"setWeight": 100}]
         r = rollout(caller, "shop", canary.url, steps)
@@ -314,7 +293,7 @@ def test_a_reload_mid_rollout_forgets_the_weights_and_the_sync_loop_restores_the
     caplog.set_level(logging.INFO, logger="maestro.rollouts")
     canary = Upstream("canary")
     register(caller, "books", stable.url, {"adminSocket": str(haproxy.admin), "backend": "app"})
-    traffic = Traffic(haproxy.url)
+    traffic = Traffic(haproxy.url, 40, version=upstream_name)
     try:
         r = rollout(caller, "books", canary.url, [{"setWeight": 50}, {"pause": 0}, {"setWeight": 100}])
         wait_rollout(caller, r["id"], lambda x: x["status"] == "paused", 60)
@@ -373,41 +352,14 @@ def test_haproxy_settings_are_checked_and_a_bad_one_is_a_422_naming_it(client: T
             HAProxyConfig.model_validate(config)
         assert {err["loc"][0] for err in e.value.errors()} == {field}, (config, e.value)
     caller = login(client)
-    r = caller.post(
-        "/api/services",
-        json={
-            "name": "web",
-            "env": "dev",
-            "stableUrl": "http://127.0.0.1:8000",
-            "provider": "haproxy",
-            "providerConfig": {"adminSocket": "/run/a.sock", "backend": "we b"},
-        },
-    )
+    r = post_service(caller, "web", "http://127.0.0.1:8000", {"adminSocket": "/run/a.sock", "backend": "we b"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "providerConfig.backend", r.text
-    r = caller.post(
-        "/api/services",
-        json={
-            "name": "web",
-            "env": "dev",
-            "stableUrl": "http://127.0.0.1:8000/app",
-            "provider": "haproxy",
-            "providerConfig": {"adminSocket": "/run/a.sock", "backend": "web"},
-        },
-    )
+    r = post_service(caller, "web", "http://127.0.0.1:8000/app", {"adminSocket": "/run/a.sock", "backend": "web"})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "stableUrl", r.text
     assert "cannot add a path" in r.json()["errors"][0]["message"] and "http://127.0.0.1:8000" in r.json()["errors"][0]["message"]
     # a socket the operator did not list: a tenant's settings never make the worker open it
     for socket_ in ("/var/run/docker.sock", "127.0.0.1:6379"):
-        r = caller.post(
-            "/api/services",
-            json={
-                "name": "web",
-                "env": "dev",
-                "stableUrl": "http://127.0.0.1:8000",
-                "provider": "haproxy",
-                "providerConfig": {"adminSocket": socket_, "backend": "web"},
-            },
-        )
+        r = post_service(caller, "web", "http://127.0.0.1:8000", {"adminSocket": socket_, "backend": "web"})
         assert r.status_code == 422, r.text
         assert r.json()["errors"] == [{"field": "providerConfig.backend", "message": "not allowed by MAESTRO_PROVIDER_RESOURCES"}]
         assert f"haproxy:{socket_}/web" in r.json()["remediation"]

@@ -12,7 +12,7 @@ import threading
 import time
 import zipfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -57,11 +57,16 @@ class Upstream:
         self.server.shutdown()
 
 
-class Traffic:
-    """Requests through the edge router at a steady pace; remembers which version answered, over time."""
+def edge_version(r: httpx.Response) -> str:
+    return r.headers.get("x-maestro-version", "?")
 
-    def __init__(self, url: str, rps: float = 60) -> None:
-        self.url, self.rps = url, rps
+
+class Traffic:
+    """Requests at a steady pace; remembers which version answered (by default the edge's
+    x-maestro-version header), over time."""
+
+    def __init__(self, url: str, rps: float = 60, version: Callable[[httpx.Response], str] = edge_version) -> None:
+        self.url, self.rps, self.version = url, rps, version
         self.seen: list[tuple[float, str, int]] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -72,17 +77,17 @@ class Traffic:
             while not self.stop.is_set():
                 try:
                     r = c.get(self.url)
-                    self.seen.append((time.monotonic(), r.headers.get("x-maestro-version", "?"), r.status_code))
+                    self.seen.append((time.monotonic(), self.version(r), r.status_code))
                 except httpx.HTTPError:
                     self.seen.append((time.monotonic(), "unreachable", 0))
                 time.sleep(1 / self.rps)
 
     def since(self, t0: float) -> Counter[str]:
-        return Counter(v for t, v, _ in self.seen if t >= t0)
+        return Counter(v for t, v, _ in list(self.seen) if t >= t0)
 
     def close(self) -> None:
         self.stop.set()
-        self.thread.join(5)
+        self.thread.join(10)
 
 
 @pytest.fixture
@@ -399,3 +404,23 @@ def test_the_edge_passes_every_upstream_header_once(caller: Caller, edge_url: st
     assert r.headers.get_list("set-cookie") == ["seen=stable; Path=/", "theme=dark; Path=/"]  # both cookies, in order
     assert len(r.headers.get_list("date")) == 1 and r.headers["x-maestro-version"] == "stable"
     assert r.headers["content-length"] == str(len(r.content)) and r.text == "stable"
+
+
+def test_a_service_name_is_taken_in_every_tenant(caller: Caller, engine, stable: Upstream) -> None:  # type: ignore[no-untyped-def]
+    """Edge routes (and every provider's routing state) are keyed by the service name alone: another
+    tenant's "shop" would take over this tenant's traffic."""
+    from sqlmodel import Session
+
+    from maestro.domain.models import Tenant
+    from maestro.domain.rollouts import Service
+
+    with Session(engine) as s:
+        other = Tenant(slug="other", name="Another tenant")
+        s.add(other)
+        s.flush()
+        s.add(Service(tenant_id=other.id, name="shop", env="prod", stable_url="http://10.9.9.9:80", created_by="them"))
+        s.commit()
+    r = caller.post("/api/services", json={"name": "shop", "env": "dev", "stableUrl": stable.url})
+    assert r.status_code == 409 and r.json()["errors"] == [{"field": "name", "message": "already taken"}], r.text
+    assert "10.9.9.9" not in r.text and "Another tenant" not in r.text  # nothing about the other tenant's service
+    assert service(caller, "shop-2", stable.url)["name"] == "shop-2"

@@ -221,6 +221,25 @@ class RolloutActivities:
             sha, _ = make_store(self.settings).put_file(path)
         return sha
 
+    def _fire(self, s: Session, r: Rollout, fingerprint: str, name: str, severity: str, summary: str) -> tuple[Alert, bool]:
+        """Fire (or keep firing) one of a rollout's alerts; returns (alert, newly fired)."""
+        return alertmod.upsert_alert(
+            s,
+            tenant_id=r.tenant_id,
+            fingerprint=fingerprint,
+            name=name,
+            severity=severity,
+            labels={"alertname": name, "service": r.service, "env": r.env, "severity": severity, "source": "maestro"},
+            annotations={
+                "summary": summary,
+                "rollout_url": f"{self.settings.effective_public_url.rstrip('/')}/rollouts/{r.id}",
+                "rolloutId": r.id,
+                **({"runId": r.run_id} if r.run_id else {}),
+            },
+            now=utcnow(),
+            public_url=self.settings.effective_public_url,
+        )
+
     @activity.defn(name="rollout_rolled_back")
     def rolled_back(self, inp: RolledBackInput) -> None:
         """Fire the rollback alert (the projection already kept the evidence snapshot)."""
@@ -231,27 +250,13 @@ class RolloutActivities:
             if not r.snapshot_sha256:  # workflows started before the projection took the snapshot
                 r.snapshot_sha256 = self._snapshot(r)
                 s.add(r)
-            alert, fired = alertmod.upsert_alert(
+            alert, fired = self._fire(
                 s,
-                tenant_id=r.tenant_id,
-                fingerprint=f"rollout:{r.id}",
-                name="RolloutRolledBack",
-                severity="ticket",
-                labels={
-                    "alertname": "RolloutRolledBack",
-                    "service": r.service,
-                    "env": r.env,
-                    "severity": "ticket",
-                    "source": "maestro",
-                },
-                annotations={
-                    "summary": f"Rollout of {r.service} in {r.env} rolled back: {inp.reason}",
-                    "rollout_url": f"{self.settings.effective_public_url.rstrip('/')}/rollouts/{r.id}",
-                    "rolloutId": r.id,
-                    **({"runId": r.run_id} if r.run_id else {}),
-                },
-                now=utcnow(),
-                public_url=self.settings.effective_public_url,
+                r,
+                f"rollout:{r.id}",
+                "RolloutRolledBack",
+                "ticket",
+                f"Rollout of {r.service} in {r.env} rolled back: {inp.reason}",
             )
             s.commit()
         if fired:
@@ -268,27 +273,8 @@ class RolloutActivities:
             fingerprint = f"rollout-stuck:{r.id}"
             alert: Alert | None
             if inp.stuck:
-                alert, changed = alertmod.upsert_alert(
-                    s,
-                    tenant_id=r.tenant_id,
-                    fingerprint=fingerprint,
-                    name="RolloutStuck",
-                    severity="page",
-                    labels={
-                        "alertname": "RolloutStuck",
-                        "service": r.service,
-                        "env": r.env,
-                        "severity": "page",
-                        "source": "maestro",
-                    },
-                    annotations={
-                        "summary": f"Rollout of {r.service} in {r.env} cannot move traffic back to stable: {inp.reason}",
-                        "rollout_url": f"{self.settings.effective_public_url.rstrip('/')}/rollouts/{r.id}",
-                        "rolloutId": r.id,
-                    },
-                    now=now,
-                    public_url=self.settings.effective_public_url,
-                )
+                summary = f"Rollout of {r.service} in {r.env} cannot move traffic back to stable: {inp.reason}"
+                alert, changed = self._fire(s, r, fingerprint, "RolloutStuck", "page", summary)
                 kind = "alert_fired"
             else:
                 alert = s.exec(select(Alert).where(Alert.tenant_id == r.tenant_id, Alert.fingerprint == fingerprint)).first()

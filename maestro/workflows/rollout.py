@@ -281,23 +281,7 @@ class RolloutWorkflow:
                 outcome = "passed" if holds(a.success_condition, m.value) else "failed"
                 self.failures += outcome == "failed"
                 self.passes += outcome == "passed"
-            record = {
-                "at": workflow.now().isoformat(),
-                "step": self.index,
-                "measurement": self.measured,
-                "metric": a.metric,
-                "provider": a.provider,
-                "value": m.value,
-                "requests": m.requests,
-                "condition": a.success_condition,
-                "outcome": outcome,
-                "detail": m.detail,
-            }
-            self.failing = (
-                f"{a.metric} = {m.value:.4g} (needs {a.success_condition.strip()})"
-                if outcome == "failed" and m.value is not None
-                else None
-            )
+            record = self._measured(a, m, outcome, self.measured)
             self._project("analysis_completed", f"{a.metric} {outcome}: {m.detail}", analysis=record)
             if self.failures > a.failure_limit:
                 who = ControlInput(by="analysis", reason=f"analysis failed: {self.failing}", via="analysis")
@@ -321,6 +305,26 @@ class RolloutWorkflow:
                     "resume measures again, promote skips it",
                 )
         self.failing = None
+
+    def _measured(self, a: Any, m: Measurement, outcome: str, number: int) -> dict[str, Any]:
+        """The analysis record of a measurement; keeps `failing` (what promote is refused for) up to date."""
+        self.failing = (
+            f"{a.metric} = {m.value:.4g} (needs {a.success_condition.strip()})"
+            if outcome == "failed" and m.value is not None
+            else None
+        )
+        return {
+            "at": workflow.now().isoformat(),
+            "step": self.index,
+            "measurement": number,
+            "metric": a.metric,
+            "provider": a.provider,
+            "value": m.value,
+            "requests": m.requests,
+            "condition": a.success_condition,
+            "outcome": outcome,
+            "detail": m.detail,
+        }
 
     async def _measure(self, a: Any) -> Measurement:
         """A measurement; one the activity could not take at all (timeouts, the worker gone) is inconclusive."""
@@ -518,23 +522,7 @@ class RolloutWorkflow:
             else:
                 outcome = "passed" if holds(a.success_condition, m.value) else "failed"
                 failures += outcome == "failed"
-            record = {
-                "at": workflow.now().isoformat(),
-                "step": self.index,
-                "measurement": n + 1,
-                "metric": a.metric,
-                "provider": a.provider,
-                "value": m.value,
-                "requests": m.requests,
-                "condition": a.success_condition,
-                "outcome": outcome,
-                "detail": m.detail,
-            }
-            self.failing = (
-                f"{a.metric} = {m.value:.4g} (needs {a.success_condition.strip()})"
-                if outcome == "failed" and m.value is not None
-                else None
-            )
+            record = self._measured(a, m, outcome, n + 1)
             await self._project_v1("analysis_completed", f"{a.metric} {outcome}: {m.detail}", analysis=record)
             if failures > a.failure_limit:
                 self.stop = ("rollback", ControlInput(by="analysis", reason=f"analysis failed: {self.failing}", via="analysis"))
