@@ -555,9 +555,8 @@ def test_the_api_checks_gateway_api_settings_analyses_and_urls(caller: Caller) -
     # the worker's own credentials reach only the routes the operator listed
     unlisted = register(caller, "shop", {"namespace": "kube-system", "httpRoute": "shop"}, stable="http://shop-v1.kube-system:80")
     assert unlisted.status_code == 422, unlisted.text
-    assert unlisted.json()["errors"] == [
-        {"field": "providerConfig.httpRoute", "message": "not allowed by MAESTRO_PROVIDER_RESOURCES"}
-    ]
+    [error] = unlisted.json()["errors"]
+    assert error["field"] == "providerConfig.httpRoute" and "MAESTRO_PROVIDER_RESOURCES" in error["message"]
     assert "gateway-api:in-cluster/kube-system/shop" in unlisted.json()["remediation"]
     ok = register(caller, "shop", {"namespace": "prod", "httpRoute": "shop"})
     assert ok.status_code == 201, ok.text

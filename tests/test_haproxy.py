@@ -127,7 +127,9 @@ def upstream_name(r: httpx.Response) -> str:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"provider_sync_seconds": 0.5, "provider_resources": ["haproxy:/run/a.sock/*"]})
+    return settings.model_copy(
+        update={"provider_sync_seconds": 0.5, "provider_resources": ["haproxy:/run/a.sock/*", "haproxy:/run/b.sock/shop"]}
+    )
 
 
 @pytest.fixture
@@ -361,8 +363,15 @@ def test_haproxy_settings_are_checked_and_a_bad_one_is_a_422_naming_it(client: T
     for socket_ in ("/var/run/docker.sock", "127.0.0.1:6379"):
         r = post_service(caller, "web", "http://127.0.0.1:8000", {"adminSocket": socket_, "backend": "web"})
         assert r.status_code == 422, r.text
-        assert r.json()["errors"] == [{"field": "providerConfig.backend", "message": "not allowed by MAESTRO_PROVIDER_RESOURCES"}]
+        [error] = r.json()["errors"]
+        assert error["field"] == "providerConfig.adminSocket", error
+        assert (
+            f"haproxy:{socket_}/web is not allowed here" in error["message"] and "MAESTRO_PROVIDER_RESOURCES" in error["message"]
+        )
         assert f"haproxy:{socket_}/web" in r.json()["remediation"]
+    # a listed socket, but a backend the operator did not list on it: the backend is named
+    r = post_service(caller, "web", "http://127.0.0.1:8000", {"adminSocket": "/run/b.sock", "backend": "web"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "providerConfig.backend", r.text
     listed = {p["name"]: p for p in caller.get("/api/services/providers").json()["items"]}
     assert listed["haproxy"]["docs"] == "docs/providers/haproxy.md"
     assert set(listed["haproxy"]["configSchema"]["required"]) == {"adminSocket", "backend"}

@@ -190,6 +190,7 @@ def test_promote_during_an_analysis_gate_moves_on_and_the_toast_state_is_the_new
     assert promoted.status_code == 200, promoted.text
     # the answer is the state after the promote, as SQL has it (what the UI's toast shows)
     assert promoted.json()["rollout"]["history"][-1]["action"] == "promote"
+    assert promoted.json()["stepIndex"] == 1  # the step the promote ended: the analysis
     at_pause = wait_rollout(caller, r["id"], lambda x: x["status"] == "paused", 60)
     assert at_pause["stepIndex"] == 3 and at_pause["weight"] == 40 and len(at_pause["analyses"]) < 100
     full = caller.post(f"/api/rollouts/{r['id']}/actions", json={"action": "promote", "full": True})

@@ -46,6 +46,7 @@ class Script:
     measure_value: float | None = 0.0  # None: no answer (metrics down)
     project_s: float = 0.0  # how long the database takes
     refuse_zero: int = 0  # weight 0 on stable is refused this many times (the provider is down)
+    refuse_all: bool = False  # every weight is refused (the provider is down)
     applied: list[tuple[int, str | None]] = field(default_factory=list)
     projected: list[tuple[str, str, str]] = field(default_factory=list)  # (event, status, message)
     stuck: list[bool] = field(default_factory=list)
@@ -58,6 +59,8 @@ SCRIPT = Script()
 @activity.defn(name="rollout_apply")
 def apply(inp: ApplyInput) -> None:
     with SCRIPT.lock:
+        if SCRIPT.refuse_all:
+            raise RuntimeError("provider down")
         if inp.canary_url is None and SCRIPT.refuse_zero > 0:
             SCRIPT.refuse_zero -= 1
             raise RuntimeError("provider down")
@@ -185,6 +188,29 @@ def test_a_cancel_while_rolling_back_still_moves_traffic_to_stable(temporal_addr
         assert (await h.describe()).status == WorkflowExecutionStatus.COMPLETED
 
     run(temporal_address, [Step(set_weight=30), Step(pause_s=0)], body)
+
+
+def test_an_abort_while_the_provider_is_down_answers_rolling_back_and_finishes_when_it_is_back(
+    temporal_address: str, script: Script
+) -> None:
+    """The very first weight cannot be applied (the provider is down): an abort does not wait out the
+    walk's retries; it answers `rolling_back` (RolloutStuck fired) and ends once the provider answers."""
+    script.refuse_all = True
+
+    async def body(h: WorkflowHandle[Any, Any]) -> None:
+        await until(lambda: _projected_nothing_applied(h))
+        answer = await asyncio.wait_for(h.execute_update(RolloutWorkflow.abort, WHO), 60)
+        assert answer.status == "rolling_back", answer
+        assert script.stuck == [True] and script.applied == []
+        script.refuse_all = False
+        assert await h.result() == "aborted"
+        assert script.applied == [(0, None)] and script.stuck == [True, False]
+
+    run(temporal_address, [Step(set_weight=30), Step(pause_s=0)], body)
+
+
+async def _projected_nothing_applied(h: WorkflowHandle[Any, Any]) -> bool:
+    return (await state(h)).status == "running" and not SCRIPT.applied
 
 
 def test_controls_are_refused_while_rolling_back(temporal_address: str, script: Script) -> None:

@@ -58,6 +58,8 @@ with workflow.unsafe.imports_passed_through():
     from maestro.workflows.run import NATIVE_CANCEL_ACTOR
 
 QUICK = RetryPolicy(maximum_attempts=10, initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=5))
+# one try of weight 0 while rolling back: about 6 s of attempts, then RolloutStuck and a longer wait
+TRY = RetryPolicy(maximum_attempts=5, initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=5))
 # setting a weight: about two and a half minutes of tries before the rollout gives up and rolls back
 SETTLE = RetryPolicy(maximum_attempts=20, initial_interval=timedelta(milliseconds=200), maximum_interval=timedelta(seconds=10))
 # the outbox: retried until the database answers (a record the projection refuses is not retried)
@@ -68,6 +70,7 @@ PATIENT = RetryPolicy(
     non_retryable_error_types=["ValidationError"],
 )
 V2_PATCH = "rollout-outage-proof-v2"
+ANSWER_WITHIN = timedelta(seconds=10)  # a rollback or abort answers by then, finished or `rolling_back`
 HISTORY_KEPT = 50  # history entries carried across continue-as-new (the UI reads the rest from SQL)
 STUCK_BACKOFF_MAX_S = 60.0
 
@@ -229,7 +232,7 @@ class RolloutWorkflow:
             self._project("rollout_step", f"{kind} by {who.by}: moving all traffic to stable")
         while True:
             try:
-                await self._apply(0, canary=False, retry=QUICK)
+                await self._apply(0, canary=False, retry=TRY)
                 break
             except ActivityError as exc:
                 if _cancelled(exc):  # a cancel while rolling back changes nothing: try again
@@ -253,11 +256,30 @@ class RolloutWorkflow:
             await workflow.sleep(seconds)
 
     async def _set_weight(self, weight: int, what: str, *, canary: bool = True, promote: bool = False) -> None:
+        """Apply a weight of the walk; a rollback or abort asked for meanwhile stops the retries (the
+        provider may be down for minutes: the stop must not wait for them)."""
+        task = asyncio.create_task(self._apply(weight, canary=canary, promote=promote))
         try:
-            await self._apply(weight, canary=canary, promote=promote)
+            await workflow.wait_condition(lambda: task.done() or self.stop is not None)
+        except asyncio.CancelledError:  # the workflow is cancelled: the application ends before the abort's
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ActivityError):
+                await task
+            raise
+        if not task.done():
+            task.cancel()  # waits for a running attempt to end (a late weight never lands after weight 0)
+        try:
+            await task
+        except asyncio.CancelledError:
+            if self.stop is None:  # the workflow itself was cancelled
+                raise
         except ActivityError as exc:
             if _cancelled(exc):
+                if self.stop is not None:
+                    return
                 raise asyncio.CancelledError from exc
+            if self.stop is not None:
+                return
             raise Stop(f"{what}: weight {weight}% could not be applied: {_cause(exc)}") from exc
 
     async def _analyse(self, step: Step) -> None:
@@ -273,6 +295,9 @@ class RolloutWorkflow:
                 self.failing = None
                 return
             m = await self._measure(a)
+            if self.stop is not None:
+                self.failing = None
+                return
             self.measured += 1
             if m.value is None:
                 outcome = "inconclusive"
@@ -328,6 +353,17 @@ class RolloutWorkflow:
 
     async def _measure(self, a: Any) -> Measurement:
         """A measurement; one the activity could not take at all (timeouts, the worker gone) is inconclusive."""
+        assert self.inp is not None
+        task = asyncio.create_task(self._measure_once(a))
+        await workflow.wait_condition(lambda: task.done() or self.stop is not None)
+        if not task.done():  # a rollback or abort does not wait for a slow measurement
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, ActivityError):
+                await task
+            return Measurement(None, 0, "measurement abandoned: the rollout is stopping")
+        return await task
+
+    async def _measure_once(self, a: Any) -> Measurement:
         assert self.inp is not None
         try:
             m: Measurement = await workflow.execute_activity_method(
@@ -630,13 +666,15 @@ class RolloutWorkflow:
         if self.v2:  # the gate took a while: the rollout may have ended or started rolling back meanwhile
             self._refuse_if_finished("promote")
         entry = self._note("promote-full" if who.full else "promote", who)
+        ended = self.index  # the answer names the step the promote ended (the walk may be past it already)
         if who.full:
             self.full = True
         self.skip = True
         self.paused, self.status = False, "running"
         message = f"promoted by {who.by}" + (" to 100%" if who.full else "")
         await self._record("rollout_step", message, history=entry, audit=self._audit("promote", who))
-        return self._result()
+        result = self._result()
+        return dataclasses.replace(result, step_index=ended) if self.v2 else result
 
     @promote.validator
     def validate_promote(self, who: ControlInput) -> None:
@@ -677,7 +715,13 @@ class RolloutWorkflow:
         if not self.v2:
             await workflow.wait_condition(lambda: self.status in TERMINAL_ROLLOUT)
             return
-        await workflow.wait_condition(lambda: (self.status in TERMINAL_ROLLOUT or self.stuck) and not self.outbox)
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: (self.status in TERMINAL_ROLLOUT or self.stuck) and not self.outbox, timeout=ANSWER_WITHIN
+            )
+            return
+        # still moving traffic back (the provider is slow to answer): answer with `rolling_back` once SQL says so
+        await workflow.wait_condition(lambda: self.status in {"rolling_back", *TERMINAL_ROLLOUT} and not self.outbox)
 
     @workflow.query
     def get_state(self) -> RolloutState:

@@ -2580,6 +2580,9 @@ export type RolloutActionResult = {
      * Action
      */
     action: string;
+    /**
+     * The rollout's status once the action took effect
+     */
     status: RolloutStatus;
     /**
      * Weight
@@ -2587,8 +2590,13 @@ export type RolloutActionResult = {
     weight: number;
     /**
      * Stepindex
+     *
+     * The step the action applied to (promote: the step it ended)
      */
     stepIndex: number;
+    /**
+     * The rollout as recorded when the action answered
+     */
     rollout: RolloutPublic;
 };
 

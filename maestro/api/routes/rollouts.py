@@ -113,10 +113,10 @@ class RolloutAction(InputModel):
 
 class RolloutActionResult(ApiModel):
     action: str
-    status: RolloutStatus
+    status: RolloutStatus = Field(description="The rollout's status once the action took effect")
     weight: int
-    step_index: int
-    rollout: RolloutPublic
+    step_index: int = Field(description="The step the action applied to (promote: the step it ended)")
+    rollout: RolloutPublic = Field(description="The rollout as recorded when the action answered")
 
 
 @router.post("/services", operation_id="services-create", response_model=ServicePublic, status_code=201)
@@ -192,7 +192,13 @@ def _provider_config(body: ServiceCreate, settings: Settings) -> dict[str, Any]:
         raise Problem(
             422,
             f"This Maestro does not let traffic providers drive {exc.target}.",
-            errors=[{"field": f"providerConfig.{exc.field}", "message": "not allowed by MAESTRO_PROVIDER_RESOURCES"}],
+            errors=[
+                {
+                    "field": f"providerConfig.{exc.field}",
+                    "message": f"{exc.target} is not allowed here: ask your Maestro operator to add it to "
+                    "MAESTRO_PROVIDER_RESOURCES",
+                }
+            ],
             remediation=f"Ask your Maestro operator to allow {exc.target} in MAESTRO_PROVIDER_RESOURCES "
             "(on the API and the control worker).",
         ) from exc

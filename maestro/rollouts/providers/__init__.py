@@ -54,6 +54,10 @@ class ProviderConfig(ApiModel):
         MAESTRO_PROVIDER_RESOURCES, and no two services may drive the same target."""
         return {}
 
+    def refused_field(self, field: str, patterns: list[str]) -> str:
+        """Which setting to name when `field`'s target is not allowed (the most specific wrong one)."""
+        return field
+
 
 class ResourceNotAllowed(ValueError):
     """A provider setting names a target the operator did not list in MAESTRO_PROVIDER_RESOURCES."""
@@ -125,7 +129,7 @@ def _allowed(model: BaseModel, settings: Settings) -> None:
     if isinstance(model, ProviderConfig):
         for field, target in model.targets().items():
             if not any(fnmatch.fnmatchcase(target, pattern) for pattern in settings.provider_resources):
-                raise ResourceNotAllowed(field, target)
+                raise ResourceNotAllowed(model.refused_field(field, settings.provider_resources), target)
 
 
 def targets(name: str, config: dict[str, Any]) -> dict[str, str]:

@@ -15,6 +15,7 @@ understates tails. docs/providers/haproxy.md says so to users.
 from __future__ import annotations
 
 import csv
+import fnmatch
 import ipaddress
 import logging
 import math
@@ -74,6 +75,12 @@ class HAProxyConfig(ProviderConfig):
 
     def targets(self) -> dict[str, str]:
         return {"backend": f"haproxy:{self.admin_socket}/{self.backend}"}
+
+    def refused_field(self, field: str, patterns: list[str]) -> str:
+        # no pattern allows any backend on this socket: the socket is what is wrong
+        socket_part = f"haproxy:{self.admin_socket}/"
+        allowed = any(fnmatch.fnmatchcase(socket_part, p.rsplit("/", 1)[0] + "/") for p in patterns if "/" in p)
+        return field if allowed else "adminSocket"
 
     @field_validator("admin_socket")
     @classmethod
