@@ -168,6 +168,17 @@ export interface ControlMeta {
   question: (service: string) => string;
 }
 
+/**
+ * What Resume does (RolloutWorkflow): it ends a `pause: 0` step, so the rollout moves on; a step a
+ * person paused midway continues; an analysis that paused on an inconclusive measurement measures again.
+ */
+export const RESUME_WORDS =
+  "The rollout goes on from where it stopped: a pause-until-resumed step ends and the next one starts, a step paused by a person continues, an inconclusive analysis measures again.";
+
+/** The steps card's line while paused. */
+export const PAUSED_STEPS_WORDS =
+  "Paused. Resume: the rollout goes on from where it stopped (a pause step ends, an analysis measures again). Promote skips the current step.";
+
 export const CONTROLS: Record<RolloutControl, ControlMeta> = {
   pause: {
     label: "Pause",
@@ -183,7 +194,7 @@ export const CONTROLS: Record<RolloutControl, ControlMeta> = {
     action: "resume",
     full: false,
     destructive: false,
-    description: "The rollout continues with the step it was on.",
+    description: RESUME_WORDS,
     done: "Rollout resumed",
     question: (s) => `Resume the rollout of ${s}?`,
   },
@@ -329,11 +340,21 @@ export function outcomeVariant(outcome: string): "success" | "danger" | "warning
   return "outline";
 }
 
-/** History actions as people say them ("promote-full" → "promote to 100%"). */
+const DONE_WORDS: Record<string, string> = {
+  pause: "paused",
+  resume: "resumed",
+  promote: "promoted",
+  "promote-full": "promoted to 100%",
+  rollback: "rolled back",
+  abort: "aborted",
+};
+
+/**
+ * History actions as what happened, in the words the status and the toasts use ("rollback" →
+ * "rolled back", "promote-full" → "promoted to 100%"); an action a newer API adds, as sent.
+ */
 export function actionWords(action: string): string {
-  if (action === "promote-full") return "promote to 100%";
-  if (action === "rollback") return "roll back";
-  return action;
+  return DONE_WORDS[action] ?? action.replace(/[_-]/g, " ");
 }
 
 /** The policy decision a refusal names (`?batch=` in a remediation, or "(decision <id>)"). */

@@ -264,17 +264,27 @@ describe("RolloutDetailPage", () => {
     renderDetail();
     const traffic = await screen.findByRole("region", { name: "Traffic" });
     // the service of the rollout's environment (prod), not its namesake in dev
-    await waitFor(() => expect(within(traffic).getByTestId("service-provider")).toHaveTextContent(/^traffic provider haproxy$/));
+    // under its "Traffic provider" label the badge is just the name (not "traffic provider" twice)
+    await waitFor(() => expect(within(traffic).getByTestId("service-provider")).toHaveTextContent(/^haproxy$/));
+    expect(within(traffic).getByTestId("service-provider")).not.toHaveAttribute("title");
+    expect(within(traffic).getByText("Traffic provider").nextElementSibling).toHaveTextContent(/^haproxy$/);
     expect(traffic).toHaveTextContent("its traffic provider (haproxy) sends to the canary");
   });
 
   it("shows a rollback in progress as rolling back, without controls", async () => {
-    mockApi([{ path: "/api/rollouts/r1", body: rollout({ status: "rolling_back", message: "rollback by ada: errors" }) }]);
+    const message = "stuck rolling back: weight 0 could not be applied (1 tries): haproxy: connection refused";
+    mockApi([{ path: "/api/rollouts/r1", body: rollout({ status: "rolling_back", message }) }]);
     renderDetail();
     const badge = await screen.findByTestId("rollout-status");
     expect(badge).toHaveTextContent(/^rolling back$/);
     expect(badge).toHaveAttribute("data-status", "rolling_back");
     expect(screen.getByRole("heading", { level: 1, name: "Rollout of checkout" })).toBeInTheDocument();
+    // said at the top, with the rollout's own message, that Maestro retries, and where to read on
+    const banner = screen.getByRole("region", { name: "This rollout is rolling back" });
+    expect(within(banner).getByTestId("rollout-message")).toHaveTextContent(message);
+    expect(banner).toHaveTextContent("retrying until it answers");
+    expect(within(banner).getByRole("link", { name: "rollout stuck runbook" })).toHaveAttribute("href", "/runbooks/rollout-stuck");
+    expect(screen.getAllByText(message)).toHaveLength(1);
     expect(screen.getByText(/all traffic is being sent to the stable version/)).toBeInTheDocument();
     expect(screen.getAllByTestId("rollout-step").map((s) => s.getAttribute("data-state"))).toEqual(["done", "done", "stopped", "skipped"]);
     expect(screen.queryByRole("group", { name: "Rollout actions" })).not.toBeInTheDocument();
@@ -341,5 +351,96 @@ describe("RolloutDetailPage", () => {
     await user.type(within(dialog).getByLabelText(/Reason/), "checking the dashboards");
     await user.click(within(dialog).getByRole("button", { name: "Pause" }));
     expect(await screen.findByText("checkout: paused, canary at 30%.")).toBeInTheDocument();
+  });
+
+  it("says what Resume does while paused: a pause step ends, an analysis measures again", async () => {
+    const user = userEvent.setup();
+    mockApi([{ path: "/api/rollouts/r1", body: rollout({ status: "paused" }) }]);
+    renderDetail();
+    const steps = await screen.findByRole("region", { name: "Steps" });
+    expect(steps).toHaveTextContent("Resume: the rollout goes on from where it stopped (a pause step ends, an analysis measures again). Promote skips the current step.");
+    expect(steps).not.toHaveTextContent("continues with the current step");
+    await user.click(screen.getByRole("button", { name: "Resume" }));
+    const dialog = await screen.findByRole("alertdialog", { name: "Resume the rollout of checkout?" });
+    expect(dialog).toHaveTextContent("a pause-until-resumed step ends and the next one starts, a step paused by a person continues, an inconclusive analysis measures again");
+  });
+
+  it("says the evidence snapshot is kept when the rollout ends, not only on rollback", async () => {
+    mockApi([{ path: "/api/rollouts/r1", body: rollout() }]);
+    renderDetail();
+    const traffic = await screen.findByRole("region", { name: "Traffic" });
+    expect(traffic).toHaveTextContent("kept when the rollout ends");
+    expect(traffic).not.toHaveTextContent(/rolled back/);
+    expect(screen.queryByTestId("rollout-snapshot")).not.toBeInTheDocument();
+  });
+
+  it("labels the old stable URL once promoted, and keeps a long snapshot hash on one line with a copy button", async () => {
+    const hash = "109d12201859385651caa7e4796ebd9e5b7774edc1c3d244caa37460f9df18fc";
+    mockApi([
+      {
+        path: "/api/rollouts/r1",
+        body: rollout({ status: "succeeded", stepIndex: 4, weight: 0, snapshotSha256: hash, finishedAt: "2025-06-01T10:05:00Z" }),
+      },
+    ]);
+    renderDetail();
+    const traffic = await screen.findByRole("region", { name: "Traffic" });
+    expect(within(traffic).getByText("Previous stable URL").nextElementSibling).toHaveTextContent("http://stable:8080");
+    expect(within(traffic).queryByText("Stable URL")).not.toBeInTheDocument();
+    expect(within(traffic).getByText("Canary URL (now stable)").nextElementSibling).toHaveTextContent("http://canary:8080");
+    const snapshot = within(traffic).getByTestId("rollout-snapshot");
+    expect(snapshot).toHaveTextContent(hash);
+    expect(snapshot).toHaveClass("truncate");
+    expect(snapshot).not.toHaveClass("break-all");
+    expect(snapshot).toHaveAttribute("title", hash);
+    expect(within(traffic).getByRole("button", { name: "Copy the snapshot SHA-256" })).toBeInTheDocument();
+  });
+
+  it("says why there are no measurements: no analysis step, or none taken before the end", async () => {
+    const api = mockApi([
+      { path: "/api/rollouts/r1", body: rollout({ status: "succeeded", steps: [{ setWeight: 50 }, { pause: 0 }], analyses: [] }) },
+    ]);
+    const first = renderDetail();
+    const region = await screen.findByRole("region", { name: "Analysis runs" });
+    expect(region).toHaveTextContent("This rollout has no analysis step.");
+    expect(region).not.toHaveTextContent("No measurement yet");
+    first.unmount();
+
+    api.fetchMock.mockImplementation(
+      async () =>
+        new Response(JSON.stringify(rollout({ status: "aborted", analyses: [], finishedAt: "2025-06-01T10:02:00Z" })), {
+          status: 200,
+          headers: { "Content-Type": "application/json" },
+        }),
+    );
+    const second = renderDetail();
+    expect(await screen.findByRole("region", { name: "Analysis runs" })).toHaveTextContent("No measurement was taken.");
+    second.unmount();
+
+    api.fetchMock.mockImplementation(
+      async () => new Response(JSON.stringify(rollout({ analyses: [] })), { status: 200, headers: { "Content-Type": "application/json" } }),
+    );
+    renderDetail();
+    expect(await screen.findByRole("region", { name: "Analysis runs" })).toHaveTextContent("No measurement yet.");
+  });
+
+  it("words the history's actions as what happened, like the status (rolled back, not rollback)", async () => {
+    mockApi([
+      {
+        path: "/api/rollouts/r1",
+        body: rollout({
+          status: "rolled_back",
+          finishedAt: "2025-06-01T10:03:00Z",
+          history: [
+            { at: "2025-06-01T10:01:00Z", action: "promote-full", by: "ada", reason: "go", weight: 30, step: 1, via: "api" },
+            { at: "2025-06-01T10:02:00Z", action: "rollback", by: "ada", reason: "errors", weight: 30, step: 2, via: "api" },
+          ],
+        }),
+      },
+    ]);
+    renderDetail();
+    const history = await screen.findByRole("table", { name: "Actions on the rollout of checkout" });
+    const rows = within(history).getAllByRole("row");
+    expect(within(rows[1]).getAllByRole("cell")[1]).toHaveTextContent(/^promoted to 100%$/);
+    expect(within(rows[2]).getAllByRole("cell")[1]).toHaveTextContent(/^rolled back$/);
   });
 });

@@ -1,5 +1,5 @@
 import { useQuery } from "@tanstack/react-query";
-import { ArrowLeftIcon } from "lucide-react";
+import { ArrowLeftIcon, RotateCcwIcon } from "lucide-react";
 import type { ReactNode } from "react";
 import { useParams } from "react-router";
 import { CopyButton } from "@/components/copy-button";
@@ -14,7 +14,7 @@ import { isStatus } from "@/lib/api-error";
 import { formatDateTime } from "@/lib/format";
 import { RequirePermission } from "@/features/auth/require-permission";
 import { useNow } from "@/features/runs/use-now";
-import { isFinishedRollout, statusLabel, stepPosition, weightNote, type Rollout } from "./model";
+import { isFinishedRollout, PAUSED_STEPS_WORDS, statusLabel, stepPosition, weightNote, type Rollout } from "./model";
 import { ProviderBadge } from "./provider-badge";
 import { rolloutQueryOptions, servicesQueryOptions, useRolloutsLiveUpdates } from "./queries";
 import { RolloutControls } from "./rollout-controls";
@@ -30,6 +30,71 @@ function Fact({ label, children }: { label: string; children: ReactNode }) {
       <dt className="text-xs font-medium text-muted-foreground">{label}</dt>
       <dd className="text-sm break-words">{children}</dd>
     </div>
+  );
+}
+
+/** The runbook for a rollback the traffic provider does not confirm (docs/runbooks/rollout-stuck.md). */
+const STUCK_RUNBOOK = "/runbooks/rollout-stuck";
+
+/**
+ * A rollout that is rolling back is not over: weight 0 is retried until the traffic provider
+ * answers, and its message says why it has not yet (e.g. "stuck rolling back: weight 0 could not
+ * be applied (1 tries): …"). Said at the top of the page, where the controls would be.
+ */
+function RollingBackBanner({ rollout }: { rollout: Rollout }) {
+  return (
+    <section
+      aria-labelledby="rolling-back-title"
+      data-testid="rolling-back"
+      className="flex gap-3 rounded-lg border border-red-300 bg-red-50 p-4 text-red-950 dark:border-red-800 dark:bg-red-950/60 dark:text-red-50"
+    >
+      <RotateCcwIcon className="mt-0.5 size-5 shrink-0" aria-hidden="true" />
+      <div className="grid min-w-0 gap-1.5 text-sm">
+        <h2 id="rolling-back-title" className="text-base font-semibold">
+          This rollout is rolling back
+        </h2>
+        {rollout.message ? (
+          <p className="break-words" aria-live="polite" data-testid="rollout-message">
+            {rollout.message}
+          </p>
+        ) : null}
+        <p>
+          Maestro keeps sending weight 0 to the traffic provider, retrying until it answers; no control applies until then. If it
+          takes long, see the{" "}
+          <EnvLink to={STUCK_RUNBOOK} className="font-medium underline underline-offset-4 hover:no-underline">
+            rollout stuck runbook
+          </EnvLink>
+          .
+        </p>
+      </div>
+    </section>
+  );
+}
+
+/** The snapshot's SHA-256 on one line (cut short, whole in its title), with a copy button. */
+function SnapshotHash({ rollout }: { rollout: Rollout }) {
+  const hash = rollout.snapshotSha256;
+  if (!hash) {
+    return (
+      <span className="text-muted-foreground">
+        {isFinishedRollout(rollout.status) ? "none was kept for this rollout" : "kept when the rollout ends"}
+      </span>
+    );
+  }
+  return (
+    <span className="grid gap-1">
+      <span className="flex min-w-0 items-center gap-1">
+        <span className="min-w-0 truncate font-mono text-xs" title={hash} data-testid="rollout-snapshot">
+          {hash}
+        </span>
+        <CopyButton value={hash} size="sm" variant="ghost" label="Copy" aria-label="Copy the snapshot SHA-256" className="h-6 shrink-0 px-2" />
+      </span>
+      {rollout.runId ? (
+        <EnvLink to={`/runs/${rollout.runId}?tab=evidence`} className="text-xs underline underline-offset-4 hover:no-underline">
+          The run&apos;s evidence
+        </EnvLink>
+      ) : null}
+    </span>
   );
 }
 
@@ -71,22 +136,23 @@ function TrafficCard({ rollout }: { rollout: Rollout }) {
           </div>
         </div>
         {note ? <p className="text-sm text-muted-foreground">{note}</p> : null}
-        {rollout.message ? (
+        {rollout.message && rollout.status !== "rolling_back" ? (
           <p className="rounded-md border bg-muted/50 px-3 py-2 text-sm" aria-live="polite" data-testid="rollout-message">
             <span className="font-medium">Latest: </span>
             {rollout.message}
           </p>
         ) : null}
         <dl className="grid grid-cols-1 gap-x-6 gap-y-3 sm:grid-cols-2 lg:grid-cols-3">
-          <Fact label="Stable URL">
+          {/* once promoted, the canary is the stable version: this URL was the stable one before */}
+          <Fact label={rollout.status === "succeeded" ? "Previous stable URL" : "Stable URL"}>
             <span className="font-mono text-xs break-all">{rollout.stableUrl}</span>
           </Fact>
-          <Fact label="Canary URL">
+          <Fact label={rollout.status === "succeeded" ? "Canary URL (now stable)" : "Canary URL"}>
             <span className="font-mono text-xs break-all">{rollout.canaryUrl}</span>
           </Fact>
           <Fact label="Traffic provider">
             {provider ? (
-              <ProviderBadge provider={provider} />
+              <ProviderBadge provider={provider} labelled />
             ) : (
               <span className="text-muted-foreground">{isPending ? "loading…" : "unknown (the service is not listed)"}</span>
             )}
@@ -109,21 +175,7 @@ function TrafficCard({ rollout }: { rollout: Rollout }) {
             )}
           </Fact>
           <Fact label="Evidence snapshot (SHA-256)">
-            {rollout.snapshotSha256 ? (
-              <span className="flex flex-wrap items-center gap-1">
-                <span className="font-mono text-xs break-all" data-testid="rollout-snapshot">
-                  {rollout.snapshotSha256}
-                </span>
-                <CopyButton value={rollout.snapshotSha256} size="sm" variant="ghost" label="Copy" aria-label="Copy the snapshot SHA-256" />
-                {rollout.runId ? (
-                  <EnvLink to={`/runs/${rollout.runId}?tab=evidence`} className="text-xs underline underline-offset-4 hover:no-underline">
-                    The run&apos;s evidence
-                  </EnvLink>
-                ) : null}
-              </span>
-            ) : (
-              <span className="text-muted-foreground">taken only when a rollout is rolled back</span>
-            )}
+            <SnapshotHash rollout={rollout} />
           </Fact>
           <Fact label="Workflow">
             <span className="font-mono text-xs break-all">{rollout.workflowId}</span>
@@ -146,6 +198,7 @@ function RolloutDetail({ rollout }: { rollout: Rollout }) {
         actions={<RolloutStatusBadge status={rollout.status} data-testid="rollout-status" className="text-sm" />}
       />
       <div className="grid min-w-0 grid-cols-1 gap-4">
+        {rollout.status === "rolling_back" ? <RollingBackBanner rollout={rollout} /> : null}
         <RolloutControls rollout={rollout} />
         <TrafficCard rollout={rollout} />
         <div className="grid min-w-0 grid-cols-1 gap-4 xl:grid-cols-2">
@@ -156,7 +209,7 @@ function RolloutDetail({ rollout }: { rollout: Rollout }) {
                 {finished
                   ? `The rollout ${statusLabel(rollout.status)}.`
                   : rollout.status === "paused"
-                    ? "Paused: Resume continues with the current step; Promote moves on."
+                    ? PAUSED_STEPS_WORDS
                     : rollout.status === "rolling_back"
                       ? "Rolling back: no further step starts; the rollout ends once the traffic is back on the stable version."
                       : "Walked in order; an analysis that fails rolls the canary back on its own."}

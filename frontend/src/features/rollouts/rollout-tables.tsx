@@ -1,19 +1,19 @@
 import { Badge } from "@/components/ui/badge";
 import { Table, TableBody, TableCaption, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { formatDateTime } from "@/lib/format";
-import { actionWords, formatValue, outcomeVariant, type Rollout } from "./model";
+import { actionWords, formatValue, isFinishedRollout, outcomeVariant, parseStep, type Rollout } from "./model";
+
+/** Why there is no measurement: no analysis step at all, none taken before the end, or not yet. */
+function noMeasurementWords(rollout: Rollout): string {
+  if (!rollout.steps.map(parseStep).some((s) => s.kind === "analysis")) return "This rollout has no analysis step.";
+  if (isFinishedRollout(rollout.status)) return "No measurement was taken.";
+  return "No measurement yet. Each analysis step measures the canary once per interval; the results appear here as they are taken.";
+}
 
 /** Every measurement the analysis steps took, oldest first. */
 export function AnalysesTable({ rollout }: { rollout: Rollout }) {
   const rows = rollout.analyses;
-  if (!rows.length) {
-    return (
-      <p className="text-sm text-muted-foreground">
-        No measurement yet. Each analysis step measures the canary (by default its error rate at the edge router) once per interval;
-        the results appear here as they are taken.
-      </p>
-    );
-  }
+  if (!rows.length) return <p className="text-sm text-muted-foreground">{noMeasurementWords(rollout)}</p>;
   const caption = `Analysis runs of the rollout of ${rollout.service}`;
   return (
     <div className="rounded-lg border">
