@@ -1,11 +1,12 @@
 import { InfoIcon } from "lucide-react";
-import { useId } from "react";
+import { useId, type ReactNode } from "react";
 import type { ProviderPublic } from "@/client/types.gen";
 import { FormField } from "@/components/form-field";
 import { Checkbox } from "@/components/ui/checkbox";
 import { Input } from "@/components/ui/input";
 import { NativeSelect } from "@/components/ui/native-select";
 import type { FieldErrors } from "@/lib/form";
+import { InlineCode } from "./inline-code";
 import { settingErrorKey, type SettingField, type SettingsForm, type SettingValues } from "./provider-form";
 
 /** Says that a provider without traffic counters needs Prometheus analyses. */
@@ -23,7 +24,7 @@ export function NoTrafficCountersNote({ provider }: { provider: ProviderPublic }
 
 function BooleanSetting({ field, value, onChange, error }: { field: SettingField; value: boolean; onChange: (v: boolean) => void; error?: string }) {
   const id = useId();
-  const note = error ?? field.description;
+  const note = error ?? (field.description ? <InlineCode text={field.description} /> : undefined);
   return (
     <div className="grid gap-1">
       <div className="flex items-center gap-2">
@@ -47,7 +48,8 @@ function BooleanSetting({ field, value, onChange, error }: { field: SettingField
   );
 }
 
-function hintOf(f: SettingField): string | undefined {
+/** The setting's description (code spans as code) and its bounds. */
+function hintOf(f: SettingField): ReactNode {
   const low = f.minimum !== undefined ? `at least ${f.minimum}` : f.above !== undefined ? `more than ${f.above}` : "";
   const bounds =
     f.minimum !== undefined && f.maximum !== undefined
@@ -55,7 +57,7 @@ function hintOf(f: SettingField): string | undefined {
       : [low, f.maximum !== undefined ? `at most ${f.maximum}` : ""].filter(Boolean).join(", ");
   const kind = f.type === "integer" ? "a whole number" : "a number";
   const parts = [f.description?.replace(/\.$/, ""), bounds && `${kind}, ${bounds}`].filter(Boolean);
-  return parts.length ? `${parts.join("; ")}.` : undefined;
+  return parts.length ? <InlineCode text={`${parts.join("; ")}.`} /> : undefined;
 }
 
 /**
@@ -121,7 +123,8 @@ export function ProviderSettings({
                   onChange={(e) => onChange(f.key, e.target.value)}
                   required={f.required}
                   inputMode={f.type === "integer" ? "numeric" : f.type === "number" ? "decimal" : undefined}
-                  placeholder={f.example}
+                  // "e.g.": an example must not look like a value already filled in
+                  placeholder={f.example !== undefined ? `e.g. ${f.example}` : undefined}
                   autoComplete="off"
                   data-setting={f.key}
                 />

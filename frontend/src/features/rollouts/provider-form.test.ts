@@ -43,6 +43,8 @@ describe("provider settings form", () => {
     expect(buildSettings(fields, { port: "0", name: "x", tls: false }).errors).toEqual({ "providerConfig.port": "At least 1." });
     expect(buildSettings(fields, { port: "80x", name: "x", tls: false }).errors).toEqual({ "providerConfig.port": "Write a whole number, e.g. 1." });
     expect(buildSettings(fields, { port: "", name: "x", tls: false }).errors).toEqual({ "providerConfig.port": "Give the port." });
+    const described = settingsForm({ properties: { adminSocket: { type: "string", description: "HAProxy's admin socket (`stats socket`)" } }, required: ["adminSocket"] });
+    expect(buildSettings(described.fields, { adminSocket: " " }).errors).toEqual({ "providerConfig.adminSocket": "Give the admin socket." });
   });
 
   it("reads a number that must be above a bound, and an example for the placeholder", () => {

@@ -146,7 +146,8 @@ export function buildSettings(fields: readonly SettingField[], values: SettingVa
     }
     const text = typeof v === "string" ? v.trim() : "";
     if (!text) {
-      if (f.required) err(`Give the ${inSentence(f.label)}${f.description ? ` (${f.description.replace(/\.$/, "")})` : ""}.`);
+      // the label only: the description is the field's hint already, and nesting it reads badly
+      if (f.required) err(`Give the ${inSentence(f.label)}.`);
       continue;
     }
     if (f.type === "integer" || f.type === "number") {

@@ -22,8 +22,8 @@ const HAPROXY: ProviderPublic = {
   configSchema: {
     additionalProperties: false,
     properties: {
-      runtimeApi: { description: "host:port of the runtime API socket", title: "Runtimeapi", type: "string" },
-      backend: { title: "Backend", type: "string", description: "The backend of the service" },
+      runtimeApi: { description: "host:port of the runtime API socket (`stats socket … level admin`)", title: "Runtimeapi", type: "string" },
+      backend: { title: "Backend", type: "string", description: "The backend of the service", examples: ["shop"] },
       weightScale: { default: 256, maximum: 256, minimum: 1, title: "Weightscale", type: "integer" },
       serverPrefix: { anyOf: [{ type: "string" }, { type: "null" }], default: null, title: "Serverprefix" },
       tls: { default: false, title: "Tls", type: "boolean", description: "Talk TLS to the runtime API" },
@@ -68,8 +68,8 @@ function renderDialog(routes: MockRoute[]) {
 
 async function fillBasics(dialog: HTMLElement) {
   const user = userEvent.setup();
-  await user.type(within(dialog).getByLabelText("Name"), "cart");
-  await user.type(within(dialog).getByLabelText("Stable URL"), "http://10.0.0.5:8080");
+  await user.type(within(dialog).getByLabelText("Name (required)"), "cart");
+  await user.type(within(dialog).getByLabelText("Stable URL (required)"), "http://10.0.0.5:8080");
   return user;
 }
 
@@ -84,16 +84,23 @@ describe("RegisterServiceDialog: traffic provider", () => {
     const select = within(dialog).getByLabelText("Traffic provider");
     await waitFor(() => expect(within(select).getAllByRole("option")).toHaveLength(3));
     expect(select).toHaveValue("edge");
-    expect(dialog).toHaveTextContent("The built-in weighted reverse proxy (`maestro edge`).");
+    // the schema's Markdown code spans as code, not backticks
+    expect(select).toHaveAccessibleDescription("The built-in weighted reverse proxy (maestro edge).");
+    expect(dialog).not.toHaveTextContent("`");
+    expect(within(dialog).getByText("maestro edge").tagName).toBe("CODE");
     expect(within(dialog).getByRole("group", { name: "Maestro edge router settings" })).toHaveTextContent("Maestro edge router needs no settings.");
 
     await user.selectOptions(select, "haproxy");
     expect(select).toHaveAccessibleDescription("Sets server weights through HAProxy's runtime API.");
     const settings = within(dialog).getByRole("group", { name: "HAProxy settings" });
     const runtime = within(settings).getByLabelText("Runtime API (required)");
-    expect(runtime).toHaveAccessibleDescription("host:port of the runtime API socket.");
+    expect(runtime).toHaveAccessibleDescription("host:port of the runtime API socket (stats socket … level admin).");
+    expect(within(settings).getByText("stats socket … level admin").tagName).toBe("CODE");
     expect(runtime).toHaveValue("");
-    expect(within(settings).getByLabelText("Backend (required)")).toHaveValue("");
+    const backend = within(settings).getByLabelText("Backend (required)");
+    expect(backend).toHaveValue("");
+    // an example is a placeholder that does not pass for a value already filled in
+    expect(backend).toHaveAttribute("placeholder", "e.g. shop");
     const scale = within(settings).getByLabelText("Weight scale");
     expect(scale).toHaveValue("256");
     expect(scale).toHaveAccessibleDescription("a whole number, 1–256.");
@@ -108,7 +115,8 @@ describe("RegisterServiceDialog: traffic provider", () => {
     await user.type(scale, "2.5");
     await user.click(within(dialog).getByRole("button", { name: "Register service" }));
     expect(runtime).toHaveAttribute("aria-invalid", "true");
-    expect(runtime).toHaveAccessibleDescription("Give the runtime API (host:port of the runtime API socket).");
+    // the field's label only: its description is not nested in the sentence
+    expect(runtime).toHaveAccessibleDescription("Give the runtime API.");
     expect(runtime).toHaveFocus();
     expect(scale).toHaveAccessibleDescription("Write a whole number, e.g. 256.");
     expect(calls.some((c) => c.method === "POST")).toBe(false);
@@ -235,5 +243,17 @@ describe("RegisterServiceDialog: traffic provider", () => {
     await waitFor(() => expect(within(select).getAllByRole("option")).toHaveLength(2));
     expect(select).not.toHaveAttribute("aria-busy");
     expect(select).toHaveValue("edge");
+  });
+
+  it("marks every required field the same way, the basics as well as the provider's", async () => {
+    renderDialog([{ path: "/api/services/providers", body: { items: [EDGE, HAPROXY] } }]);
+    const dialog = await screen.findByRole("dialog", { name: "Register service" });
+    expect(within(dialog).getByLabelText("Name (required)")).toBeRequired();
+    expect(within(dialog).getByLabelText("Stable URL (required)")).toBeRequired();
+    expect(within(dialog).getByLabelText("Sticky sessions (optional)")).not.toBeRequired();
+    const select = within(dialog).getByLabelText("Traffic provider");
+    await waitFor(() => expect(within(select).getAllByRole("option")).toHaveLength(2));
+    await userEvent.setup().selectOptions(select, "haproxy");
+    expect(within(dialog).getByLabelText("Runtime API (required)")).toBeRequired();
   });
 });

@@ -12,6 +12,7 @@ import { ENV_ORDER, sortEnvNames, useCurrentEnv } from "@/lib/env";
 import { serverFieldErrors, type FieldErrors } from "@/lib/form";
 import { toast } from "@/lib/toast";
 import { SERVICE_NAME, STICKY, upstreamError } from "./model";
+import { InlineCode } from "./inline-code";
 import { NoTrafficCountersNote, ProviderSettings } from "./provider-fields";
 import { buildSettings, initialSettings, settingsForm, type SettingValues } from "./provider-form";
 import { invalidateServices } from "./queries";
@@ -118,7 +119,7 @@ function RegisterServiceForm({ onDone }: { onDone: () => void }) {
   const providerHint = providers.isPending
     ? "Loading the traffic providers…"
     : provider
-      ? provider.description
+      ? <InlineCode text={provider.description} />
       : items.length === 0 && providers.isSuccess
         ? "The API offers no traffic provider."
         : undefined;
@@ -132,8 +133,8 @@ function RegisterServiceForm({ onDone }: { onDone: () => void }) {
             a rollout then moves a share of it to a canary.
           </DialogDescription>
         </DialogHeader>
-        <FormField label="Name" error={errors.name} hint="Lowercase letters, digits and dashes, e.g. “checkout”.">
-          {(p) => <Input {...p} value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" />}
+        <FormField label="Name (required)" error={errors.name} hint="Lowercase letters, digits and dashes, e.g. “checkout”.">
+          {(p) => <Input {...p} value={name} onChange={(e) => setName(e.target.value)} autoComplete="off" required />}
         </FormField>
         <FormField label="Environment" error={errors.env}>
           {(p) => (
@@ -146,8 +147,8 @@ function RegisterServiceForm({ onDone }: { onDone: () => void }) {
             </NativeSelect>
           )}
         </FormField>
-        <FormField label="Stable URL" error={errors.stableUrl} hint="Where the current version answers, e.g. http://10.0.0.5:8080.">
-          {(p) => <Input {...p} type="url" inputMode="url" value={stableUrl} onChange={(e) => setStableUrl(e.target.value)} autoComplete="off" />}
+        <FormField label="Stable URL (required)" error={errors.stableUrl} hint="Where the current version answers, e.g. http://10.0.0.5:8080.">
+          {(p) => <Input {...p} type="url" inputMode="url" value={stableUrl} onChange={(e) => setStableUrl(e.target.value)} autoComplete="off" required />}
         </FormField>
         <FormField
           label="Sticky sessions (optional)"

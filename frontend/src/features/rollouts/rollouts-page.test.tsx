@@ -208,16 +208,16 @@ describe("RolloutsPage", () => {
     renderPage();
     await user.click(await screen.findByRole("button", { name: "Register service" }));
     const dialog = await screen.findByRole("dialog", { name: "Register service" });
-    await user.type(within(dialog).getByLabelText("Name"), "Cart");
-    await user.type(within(dialog).getByLabelText("Stable URL"), "10.0.0.5");
+    await user.type(within(dialog).getByLabelText("Name (required)"), "Cart");
+    await user.type(within(dialog).getByLabelText("Stable URL (required)"), "10.0.0.5");
     await user.click(within(dialog).getByRole("button", { name: "Register service" }));
     expect(dialog).toHaveTextContent("Use lowercase letters, digits and dashes");
     expect(dialog).toHaveTextContent("The stable URL must be an http(s) URL with a host");
 
-    await user.clear(within(dialog).getByLabelText("Name"));
-    await user.type(within(dialog).getByLabelText("Name"), "cart");
-    await user.clear(within(dialog).getByLabelText("Stable URL"));
-    await user.type(within(dialog).getByLabelText("Stable URL"), "http://10.0.0.5:8080");
+    await user.clear(within(dialog).getByLabelText("Name (required)"));
+    await user.type(within(dialog).getByLabelText("Name (required)"), "cart");
+    await user.clear(within(dialog).getByLabelText("Stable URL (required)"));
+    await user.type(within(dialog).getByLabelText("Stable URL (required)"), "http://10.0.0.5:8080");
     await user.selectOptions(within(dialog).getByLabelText("Environment"), "staging");
     await user.type(within(dialog).getByLabelText("Sticky sessions (optional)"), "cookie:canary");
     await user.click(within(dialog).getByRole("button", { name: "Register service" }));
