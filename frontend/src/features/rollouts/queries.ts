@@ -1,6 +1,6 @@
-import { useQueryClient, type QueryClient } from "@tanstack/react-query";
-import { rolloutsGetOptions, servicesListOptions } from "@/client/@tanstack/react-query.gen";
-import type { RolloutEvent, RolloutEventPayload, RolloutsListResponse } from "@/client/types.gen";
+import { useQuery, useQueryClient, type QueryClient } from "@tanstack/react-query";
+import { rolloutsGetOptions, servicesListOptions, servicesProvidersOptions } from "@/client/@tanstack/react-query.gen";
+import type { ProviderPublic, RolloutEvent, RolloutEventPayload, RolloutsListResponse, ServicePublic } from "@/client/types.gen";
 import { byQueryId, queryIdOf, queryKeyOf } from "@/lib/query-keys";
 import { useEventStream, type StreamHandlers, type StreamState } from "@/lib/sse";
 import { useThrottle } from "@/lib/use-throttle";
@@ -9,6 +9,20 @@ import { patchRollout, type Rollout } from "./model";
 
 export function servicesQueryOptions() {
   return servicesListOptions();
+}
+
+/** The traffic providers the API offers (they change only with a deploy). */
+export function providersQueryOptions() {
+  return { ...servicesProvidersOptions(), staleTime: 5 * 60_000 };
+}
+
+/** The chosen service and its traffic provider's description (GET /api/services/providers), once known. */
+export function useServiceProvider(name: string): { service?: ServicePublic; provider?: ProviderPublic } {
+  const services = useQuery(servicesQueryOptions());
+  const providers = useQuery(providersQueryOptions());
+  const service = name ? services.data?.items.find((s) => s.name === name) : undefined;
+  const provider = service ? providers.data?.items.find((p) => p.name === service.provider) : undefined;
+  return { service, provider };
 }
 
 export function rolloutQueryOptions(id: string) {

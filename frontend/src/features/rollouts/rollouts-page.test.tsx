@@ -60,6 +60,17 @@ const search: ServicePublic = {
   rolloutId: null,
 };
 
+const GATEWAY: ProviderPublic = {
+  name: "gateway-api",
+  title: "Kubernetes Gateway API",
+  description: "Weights the backendRefs of an HTTPRoute.",
+  measuresTraffic: false,
+  configSchema: { type: "object", properties: {} },
+  docs: "docs/rollouts.md",
+};
+const HAPROXY: ProviderPublic = { ...GATEWAY, name: "haproxy", title: "HAProxy", measuresTraffic: true };
+const web: ServicePublic = { ...search, id: "s3", name: "web", provider: "gateway-api", providerConfig: { httpRoute: "web" } };
+
 const EDGE: ProviderPublic = {
   name: "edge",
   title: "Maestro edge router",
@@ -292,5 +303,133 @@ describe("RolloutsPage", () => {
     await waitFor(() =>
       expect(calls.some((c) => new URL(c.url).pathname === "/api/rollouts" && new URL(c.url).searchParams.get("status") === "rolling_back")).toBe(true),
     );
+  });
+
+  it("names the traffic providers in its intro, and the chosen service's provider in the start dialog", async () => {
+    const user = userEvent.setup();
+    mockApi([
+      { path: "/api/rollouts", body: { items: [] } },
+      { path: "/api/services", body: { items: [checkout, search] } },
+      { path: "/api/services/providers", body: { items: [EDGE, HAPROXY, GATEWAY] } },
+    ]);
+    renderPage();
+    const intro = (await screen.findByRole("heading", { level: 1, name: "Rollouts" })).parentElement!;
+    expect(intro).toHaveTextContent("each service's traffic provider (the built-in edge router, HAProxy or the Kubernetes Gateway API)");
+    expect(intro).not.toHaveTextContent("Canary rollouts at the edge router");
+
+    await user.click(screen.getByRole("button", { name: "Start rollout" }));
+    const dialog = await screen.findByRole("dialog", { name: "Start rollout" });
+    const select = within(dialog).getByLabelText("Service");
+    await waitFor(() => expect(select).toBeEnabled());
+    await user.selectOptions(select, "checkout");
+    await waitFor(() => expect(select).toHaveAccessibleDescription("HAProxy (haproxy) sends a share of checkout's traffic to the canary."));
+    await user.selectOptions(select, "search");
+    expect(select).toHaveAccessibleDescription("Maestro edge router (edge) sends a share of search's traffic to the canary.");
+    expect(within(dialog).queryByRole("note")).not.toBeInTheDocument();
+  });
+
+  it("warns before submitting that a service whose provider counts no traffic needs Prometheus analyses", async () => {
+    const user = userEvent.setup();
+    const { calls } = mockApi([
+      { path: "/api/rollouts", body: { items: [] } },
+      { path: "/api/services", body: { items: [web] } },
+      { path: "/api/services/providers", body: { items: [EDGE, GATEWAY] } },
+      { method: "POST", path: "/api/rollouts", status: 201, body: rollout({ id: "r9", service: "web", env: "dev" }) },
+    ]);
+    renderPage();
+    await user.click(await screen.findByRole("button", { name: "Start rollout" }));
+    const dialog = await screen.findByRole("dialog", { name: "Start rollout" });
+    const select = within(dialog).getByLabelText("Service");
+    await waitFor(() => expect(select).toBeEnabled());
+    await user.selectOptions(select, "web");
+    const note = await within(dialog).findByRole("note");
+    expect(note).toHaveTextContent("web is routed by Kubernetes Gateway API, which does not count requests per version: its analyses must use Prometheus");
+    expect(note).toHaveTextContent("The default steps' built-in analyses would be refused.");
+
+    await user.type(within(dialog).getByLabelText("Canary URL"), "http://10.0.0.6:8080");
+    await user.type(within(dialog).getByLabelText("Reason (required)"), "new web");
+    await user.click(within(dialog).getByRole("button", { name: "Start rollout" }));
+    const steps = within(dialog).getByLabelText("Steps (JSON)");
+    expect(steps).toHaveAttribute("aria-invalid", "true");
+    expect(steps).toHaveAccessibleDescription(/^Steps 2, 4, 6: Kubernetes Gateway API cannot count requests, so these analyses must measure with Prometheus/);
+    expect(calls.some((c) => c.method === "POST")).toBe(false);
+
+    const promql = [{ setWeight: 10 }, { analysis: { provider: "prometheus", metric: "promql", query: "x", successCondition: "< 1" } }, { setWeight: 100 }];
+    await user.clear(steps);
+    await user.click(steps);
+    await user.paste(JSON.stringify(promql));
+    await user.click(within(dialog).getByRole("button", { name: "Start rollout" }));
+    expect(await screen.findByText("detail of r9")).toBeInTheDocument();
+    expect((await calls.find((c) => c.method === "POST")!.json()).steps).toEqual(promql);
+  });
+
+  it("shows the API's refusal of built-in analyses readably, on the steps, with what to do", async () => {
+    const user = userEvent.setup();
+    // the providers could not be loaded: nothing warns here, so the API's 422 is what says it
+    mockApi([
+      { path: "/api/rollouts", body: { items: [] } },
+      { path: "/api/services", body: { items: [web] } },
+      {
+        method: "POST",
+        path: "/api/rollouts",
+        status: 422,
+        body: {
+          title: "Unprocessable Entity",
+          status: 422,
+          detail: "web is routed by gateway-api, which Maestro cannot count requests through.",
+          errors: [
+            { field: "steps.1.analysis.provider", message: "gateway-api has no traffic counters of its own" },
+            { field: "steps.3.analysis.provider", message: "gateway-api has no traffic counters of its own" },
+          ],
+          remediation: 'Measure with Prometheus: {"analysis": {"provider": "prometheus", "metric": "promql", "query": "…"}}.',
+        },
+      },
+    ]);
+    renderPage();
+    await user.click(await screen.findByRole("button", { name: "Start rollout" }));
+    const dialog = await screen.findByRole("dialog", { name: "Start rollout" });
+    const select = within(dialog).getByLabelText("Service");
+    await waitFor(() => expect(select).toBeEnabled());
+    await user.selectOptions(select, "web");
+    expect(select).toHaveAccessibleDescription("Its traffic provider (gateway-api) sends a share of web's traffic to the canary.");
+    await user.type(within(dialog).getByLabelText("Canary URL"), "http://10.0.0.6:8080");
+    await user.type(within(dialog).getByLabelText("Reason (required)"), "new web");
+    await user.click(within(dialog).getByRole("button", { name: "Start rollout" }));
+    const steps = within(dialog).getByLabelText("Steps (JSON)");
+    await waitFor(() => expect(steps).toHaveAttribute("aria-invalid", "true"));
+    expect(steps).toHaveAccessibleDescription(
+      "Step 2 (analysis provider): gateway-api has no traffic counters of its own. Step 4 (analysis provider): gateway-api has no traffic counters of its own. " +
+        'Measure with Prometheus: {"analysis": {"provider": "prometheus", "metric": "promql", "query": "…"}}.',
+    );
+  });
+
+  it("shows a promoted rollout's weight as promoted, not 0%, and a rollback in progress with its message", async () => {
+    const stuck = "stuck rolling back: weight 0 could not be applied (1 tries): connection refused";
+    mockApi([
+      {
+        path: "/api/rollouts",
+        body: {
+          items: [
+            rollout({ id: "r4", service: "cart", status: "rolling_back", weight: 0, message: stuck }),
+            rollout({ id: "r3", service: "shop", status: "succeeded", weight: 0 }),
+            rollout({ id: "r2", service: "billing", status: "rolled_back", weight: 0 }),
+          ],
+        },
+      },
+      { path: "/api/services", body: { items: [] } },
+    ]);
+    renderPage();
+    const finished = await screen.findByRole("table", { name: "Finished rollouts, newest first" });
+    const [, shop, billing] = within(finished).getAllByRole("row");
+    expect(shop).toHaveTextContent("promoted, now stable");
+    expect(shop).not.toHaveTextContent("0%");
+    expect(within(shop).queryByRole("meter")).not.toBeInTheDocument();
+    expect(within(billing).getByRole("meter")).toHaveAttribute("aria-valuenow", "0");
+
+    const active = screen.getByRole("table", { name: "Rollouts in progress, newest first" });
+    const cart = within(active).getAllByRole("row")[1];
+    expect(cart).toHaveTextContent("rolling back");
+    expect(within(cart).getByTestId("rollout-row-message")).toHaveTextContent(stuck);
+    expect(within(cart).getByTestId("rollout-row-message")).toHaveAttribute("title", stuck);
   });
 });

@@ -40,11 +40,36 @@ const columns: Column<Rollout>[] = [
     ),
   },
   { id: "env", header: "Env", cell: (r) => <Badge variant="outline">{r.env}</Badge> },
-  { id: "status", header: "Status", cell: (r) => <RolloutStatusBadge status={r.status} /> },
+  {
+    id: "status",
+    header: "Status",
+    cell: (r) =>
+      r.status === "rolling_back" ? (
+        // not over: weight 0 is retried until the traffic provider answers; the message says why it has not yet
+        <span className="grid max-w-56 gap-1">
+          <RolloutStatusBadge status={r.status} />
+          {r.message ? (
+            <span className="truncate text-xs text-muted-foreground" title={r.message} data-testid="rollout-row-message">
+              {r.message}
+            </span>
+          ) : null}
+        </span>
+      ) : (
+        <RolloutStatusBadge status={r.status} />
+      ),
+  },
   {
     id: "weight",
     header: "Weight",
-    cell: (r) => <WeightBar weight={r.weight} label={`Canary weight of ${r.service} (rollout ${r.id.slice(0, 12)})`} />,
+    cell: (r) =>
+      // after a promotion the canary is the stable version and the API's weight is 0: a bare 0% would say the opposite
+      r.status === "succeeded" ? (
+        <span className="text-sm whitespace-nowrap" title={`Promoted: ${r.canaryUrl} is now the stable version`}>
+          promoted, now stable
+        </span>
+      ) : (
+        <WeightBar weight={r.weight} label={`Canary weight of ${r.service} (rollout ${r.id.slice(0, 12)})`} />
+      ),
   },
   {
     id: "step",
@@ -134,8 +159,9 @@ function RolloutsView() {
         title="Rollouts"
         description={
           <>
-            Canary rollouts at the edge router, newest first: each walks its steps (weights, pauses, analyses) until it is promoted,
-            rolled back or aborted. Changes appear live.
+            Canary rollouts, newest first: each service&apos;s traffic provider (the built-in edge router, HAProxy or the Kubernetes
+            Gateway API) sends a growing share of its traffic to the canary as the rollout walks its steps (weights, pauses, analyses),
+            until it is promoted, rolled back or aborted. Changes appear live.
             {env ? ` Showing ${env} only (the environment switcher).` : ""}
           </>
         }
