@@ -119,6 +119,47 @@ def edge() -> None:
     run(s)
 
 
+@app.command("sim-provider")
+def sim_provider(
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 9100,
+    host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+    latency_ms: Annotated[float, typer.Option(min=0, help="Before an answer or the first streamed chunk.")] = 20.0,
+    jitter_ms: Annotated[float, typer.Option(min=0, help="Extra latency, uniform 0..jitter.")] = 0.0,
+    chunk_ms: Annotated[float, typer.Option(min=0, help="Between streamed chunks.")] = 5.0,
+    error_rate: Annotated[float, typer.Option(min=0, max=1, help="Share of requests answered with --error-status.")] = 0.0,
+    error_status: Annotated[int, typer.Option(min=400, max=599, help="Status of a simulated failure.")] = 500,
+    rpm: Annotated[int, typer.Option(min=0, help="Requests per minute before 429s (0: unlimited).")] = 0,
+    api_key: Annotated[str | None, typer.Option(help="Require this key (Bearer or x-api-key).")] = None,
+    model: Annotated[
+        list[str] | None, typer.Option(help="A model it serves (repeat; default: sim-small, sim-large, sim-embed).")
+    ] = None,
+    name: Annotated[str, typer.Option(help="Its name in replies and the x-sim-provider header.")] = "sim",
+) -> None:
+    """Run a simulated model provider (OpenAI and Anthropic formats) to try routing offline.
+
+    OpenAI: POST /v1/chat/completions, /v1/completions, /v1/embeddings, GET /v1/models; Anthropic:
+    POST /v1/messages; streaming or not. Change its behaviour while it runs with
+    POST /_sim/config {"error_rate": 0.5} (any option below, snake_case); GET /_sim/stats counts.
+    """
+    import uvicorn
+
+    from maestro.gateway.sim import DEFAULT_MODELS, SimConfig, create_sim
+
+    cfg = SimConfig(
+        latency_ms=latency_ms,
+        jitter_ms=jitter_ms,
+        chunk_ms=chunk_ms,
+        error_rate=error_rate,
+        error_status=error_status,
+        rpm=rpm,
+        api_key=api_key,
+        models=list(model or DEFAULT_MODELS),
+        name=name,
+    )
+    _say(f"sim-provider {name}: http://{host}:{port}/v1 (OpenAI and Anthropic formats), models {', '.join(cfg.models)}")
+    uvicorn.run(create_sim(cfg), host=host, port=port, log_level="warning", access_log=False)
+
+
 @app.command()
 def worker() -> None:
     """Run a worker serving the control task queue."""

@@ -1,0 +1,1 @@
+"""The model gateway (Routing Studio's data plane) and its provider simulator."""
