@@ -363,18 +363,22 @@ class RolloutWorkflow:
             return Measurement(None, 0, "measurement abandoned: the rollout is stopping")
         return await task
 
+    def _measure_input(self, a: Any) -> MeasureInput:
+        assert self.inp is not None
+        return MeasureInput(
+            service=self.inp.service,
+            analysis=a,
+            window_s=a.interval_s,
+            provider=self.inp.provider,
+            provider_config=self.inp.provider_config,
+        )
+
     async def _measure_once(self, a: Any) -> Measurement:
         assert self.inp is not None
         try:
             m: Measurement = await workflow.execute_activity_method(
                 RolloutActivities.measure,
-                MeasureInput(
-                    service=self.inp.service,
-                    analysis=a,
-                    window_s=a.interval_s,
-                    provider=self.inp.provider,
-                    provider_config=self.inp.provider_config,
-                ),
+                self._measure_input(a),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=RetryPolicy(maximum_attempts=3, initial_interval=timedelta(seconds=1)),
             )
@@ -542,13 +546,7 @@ class RolloutWorkflow:
                 return
             m: Measurement = await workflow.execute_activity_method(
                 RolloutActivities.measure,
-                MeasureInput(
-                    service=self.inp.service,
-                    analysis=a,
-                    window_s=a.interval_s,
-                    provider=self.inp.provider,
-                    provider_config=self.inp.provider_config,
-                ),
+                self._measure_input(a),
                 start_to_close_timeout=timedelta(seconds=30),
                 retry_policy=QUICK,
             )
