@@ -119,6 +119,17 @@ def edge() -> None:
     run(s)
 
 
+@app.command()
+def gateway() -> None:
+    """Run the model gateway: OpenAI- and Anthropic-compatible endpoints routed by class, with failover."""
+    from maestro.gateway.server import run
+    from maestro.telemetry import setup_logging
+
+    s = _settings()
+    setup_logging(s.log_level)
+    run(s)
+
+
 @app.command("sim-provider")
 def sim_provider(
     port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1).")] = 9100,

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -168,6 +168,28 @@ class Settings(BaseSettings):
     )
     edge_max_body_bytes: int = Field(
         100 * 1024 * 1024, ge=0, description="Largest request body the edge router forwards (streamed); more is a 413."
+    )
+    gateway_host: str = Field("127.0.0.1", description="Interface the model gateway binds to.")
+    gateway_port: int = Field(
+        8089, description="Port of the model gateway (`maestro gateway`): OpenAI- and Anthropic-compatible /v1/… endpoints."
+    )
+    gateway_refresh_seconds: float = Field(
+        1.0,
+        gt=0,
+        le=10,
+        description="How often a gateway replica re-reads routing configuration, cooldowns and kill switches from Redis, "
+        "syncs rate-limit counters and flushes accounting (kill switches take effect within this).",
+    )
+    gateway_max_body_bytes: int = Field(
+        32 * 1024 * 1024, ge=1024, description="Largest request body the gateway accepts (413 above)."
+    )
+    gateway_data_keys: SecretStr | None = Field(
+        None,
+        description="Data keys that seal provider API keys (AES-256-GCM): `id:base64,id:base64`, the first seals. "
+        "Unset: a key ring created 0600 at data_dir/gateway-keys. Set the same value on the API and every gateway.",
+    )
+    gateway_usage_stream_maxlen: int = Field(
+        1_000_000, ge=1000, description="Accounting records kept in the Redis stream maestro:gateway:usage (oldest trimmed)."
     )
     provider_sync_seconds: float = Field(
         1.0,

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,6 +180,43 @@ def live_api(app, host: str = "127.0.0.1") -> Iterator[str]:  # type: ignore[no-
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
+        t.join(10)
+
+
+@contextlib.contextmanager
+def serving_in_thread(start: Callable[[], Awaitable[int]], stop: Callable[[], Awaitable[None]]) -> Iterator[str]:
+    """A uvloop server (the edge, the gateway) in a thread with its own event loop: `start()` binds and
+    returns its port; `stop()` drains it on exit."""
+    import asyncio
+    import threading
+
+    import uvloop
+
+    loop = uvloop.new_event_loop()
+    started: dict[str, Any] = {}
+    ready = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            started["port"] = loop.run_until_complete(start())
+        except BaseException as exc:  # surfaced to the test below
+            started["error"] = exc
+        ready.set()
+        if "port" in started:
+            loop.run_forever()
+        loop.close()
+
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    ready.wait(20)
+    if "error" in started:
+        raise started["error"]
+    try:
+        yield f"http://127.0.0.1:{started['port']}"
+    finally:
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(20)
+        loop.call_soon_threadsafe(loop.stop)
         t.join(10)
 
 

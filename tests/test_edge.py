@@ -4,7 +4,6 @@ in the test Valkey. Hostile clients speak raw bytes over a socket."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import json
@@ -30,42 +29,14 @@ import redis
 from maestro.config import Settings
 from maestro.edge import routes as rt
 from maestro.edge.server import create_edge
-from tests.services import free_port, wait_for
+from tests.services import free_port, serving_in_thread, wait_for
 
 
-@contextlib.contextmanager
-def running_edge(settings: Settings) -> Iterator[str]:
+def running_edge(settings: Settings) -> contextlib.AbstractContextManager[str]:
     """`maestro edge` in a thread with its own uvloop event loop, on a free port; stopped (drained,
     counters flushed) on exit."""
-    import uvloop
-
-    loop = uvloop.new_event_loop()
     edge = create_edge(settings)
-    started: dict[str, Any] = {}
-    ready = threading.Event()
-
-    def serve() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            started["port"] = loop.run_until_complete(edge.start(host="127.0.0.1", port=0))
-        except BaseException as exc:  # surfaced to the test below
-            started["error"] = exc
-        ready.set()
-        if "port" in started:
-            loop.run_forever()
-        loop.close()
-
-    t = threading.Thread(target=serve, daemon=True)
-    t.start()
-    ready.wait(20)
-    if "error" in started:
-        raise started["error"]
-    try:
-        yield f"http://127.0.0.1:{started['port']}"
-    finally:
-        asyncio.run_coroutine_threadsafe(edge.stop(), loop).result(20)
-        loop.call_soon_threadsafe(loop.stop)
-        t.join(10)
+    return serving_in_thread(lambda: edge.start(host="127.0.0.1", port=0), edge.stop)
 
 
 class Upstream:

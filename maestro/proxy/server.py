@@ -495,7 +495,7 @@ class ClientConnection(asyncio.Protocol):
             parser.get_method(), self.url, self.headers, http11, parser.should_keep_alive(), length, chunked, expect,
             self.peer,
         )  # fmt: skip
-        ex = Exchange(self, req)
+        ex = self.server.exchange(self, req)
         self.reading = ex
         self.idle_since = None
         if self.current is None:
@@ -567,9 +567,10 @@ class ClientConnection(asyncio.Protocol):
 class ProxyServer:
     """Listens, owns the upstream pool and sweeps idle connections once a second."""
 
-    def __init__(self, app: App, limits: Limits | None = None) -> None:
+    def __init__(self, app: App, limits: Limits | None = None, exchange: type[Exchange] | None = None) -> None:
         self.app = app
         self.limits = limits or Limits()
+        self.exchange = exchange or Exchange  # what carries one request (the gateway's buffers and re-plans)
         self.loop = asyncio.get_running_loop()
         self.pool = UpstreamPool(self.limits, self.loop)
         self.connections: set[ClientConnection] = set()

@@ -1,0 +1,182 @@
+"""What the gateway routes by: providers, classes and their candidates, pins, kill switches, aliases and
+gateway keys. The API validates these (the same models), keeps them in SQL and publishes one snapshot to
+Redis; every gateway replica re-reads the snapshot within one refresh interval and never waits on SQL."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+
+from maestro.wire import ApiModel
+
+NAME = r"^[a-z0-9][a-z0-9._-]{0,62}$"
+ProviderKind = Literal["openai", "azure-openai", "anthropic"]
+KillScope = Literal["provider", "model", "tenant"]
+RETRYABLE = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+
+
+class Spec(ApiModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
+
+
+class ProviderSpec(Spec):
+    """A model provider endpoint. Its API key is set separately (write-only) and stored sealed."""
+
+    name: str = Field(pattern=NAME, description="How classes and candidates name this provider.")
+    kind: ProviderKind = Field(
+        description="Wire format: openai (OpenAI and any compatible server: vLLM, Ollama, LM Studio, the simulator), "
+        "azure-openai (deployments; api-version), anthropic (Messages API)."
+    )
+    base_url: str = Field(
+        max_length=2000,
+        description="e.g. https://api.openai.com/v1, https://api.anthropic.com, http://127.0.0.1:11434/v1; "
+        "for azure-openai https://<resource>.openai.azure.com/openai",
+    )
+    api_version: str | None = Field(None, max_length=40, description="azure-openai only: the api-version query value.")
+    region: str = Field("", max_length=40, description="Where requests are processed (data residency rules match it).")
+    timeout_seconds: float = Field(
+        60.0, gt=0, le=600, description="Silence from the provider longer than this fails the attempt."
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", v):
+            raise ValueError("must be an http(s) URL with a host and no query, e.g. https://api.openai.com/v1")
+        return v.rstrip("/")
+
+
+class Price(Spec):
+    """USD per million tokens (the price card of one model at one provider)."""
+
+    input: float = Field(0.0, ge=0, le=10_000)
+    output: float = Field(0.0, ge=0, le=10_000)
+
+
+class CandidateSpec(Spec):
+    provider: str = Field(pattern=NAME)
+    model: str = Field(min_length=1, max_length=200, description="The model name the provider knows.")
+    price: Price = Field(default_factory=Price)
+    weight: int = Field(0, ge=0, le=100, description="A/B split share in percent (all 0: no split, best score wins).")
+
+    @property
+    def key(self) -> str:
+        return f"{self.provider}/{self.model}"
+
+
+class MatchSpec(Spec):
+    """Which requests a class takes; every given criterion must hold (empty: any)."""
+
+    models: list[str] = Field(default_factory=list, description="Model names/aliases the client sends ('*' suffix: prefix).")
+    paths: list[str] = Field(default_factory=list, description="e.g. /v1/chat/completions, /v1/messages, /v1/embeddings")
+    tenants: list[str] = Field(default_factory=list)
+    headers: dict[str, str] = Field(default_factory=dict, description="Request header → exact value.")
+    metadata: dict[str, str] = Field(default_factory=dict, description="Body `metadata` key → exact value.")
+
+
+class ScoreWeights(Spec):
+    latency: float = Field(1.0, ge=0, le=100)
+    cost: float = Field(1.0, ge=0, le=100)
+    reliability: float = Field(2.0, ge=0, le=100)
+    policy: float = Field(1.0, ge=0, le=100)
+
+
+class FailoverSpec(Spec):
+    max_attempts: int = Field(3, ge=1, le=10, description="Candidates tried for one request (retryable errors only).")
+    backoff_ms: int = Field(25, ge=0, le=10_000, description="Wait before the second attempt; doubles each attempt.")
+    backoff_max_ms: int = Field(1000, ge=0, le=60_000)
+    cooldown_after: int = Field(3, ge=1, le=1000, description="Consecutive failures that put a candidate in cooldown.")
+    cooldown_seconds: int = Field(30, ge=1, le=3600)
+
+
+class PolicySpec(Spec):
+    """Allowed providers/models/regions; a candidate outside them gets policy grade 0 and is never chosen."""
+
+    providers: list[str] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list, description="Data residency: the provider's region must be one of these.")
+
+
+class ClassSpec(Spec):
+    name: str = Field(pattern=NAME)
+    description: str = Field("", max_length=500)
+    priority: int = Field(100, ge=0, le=10_000, description="Lower matches first.")
+    match: MatchSpec = Field(default_factory=MatchSpec)
+    candidates: list[CandidateSpec] = Field(min_length=1, max_length=20, description="Listed order breaks score ties.")
+    weights: ScoreWeights = Field(default_factory=ScoreWeights)
+    failover: FailoverSpec = Field(default_factory=FailoverSpec)
+    policy: PolicySpec = Field(default_factory=PolicySpec)
+    sticky: str | None = Field(None, max_length=100, description="A/B: header whose value keeps a user on one side.")
+    downgrade_to: str | None = Field(
+        None, max_length=300, description="provider/model of a cheaper candidate taken while the class is downgraded."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> ClassSpec:
+        keys = [c.key for c in self.candidates]
+        if len(set(keys)) != len(keys):
+            raise ValueError("candidates: each provider/model may appear once")
+        total = sum(c.weight for c in self.candidates)
+        if total not in (0, 100):
+            raise ValueError(f"candidates: A/B weights must add up to 100 (or all be 0); they add up to {total}")
+        if self.downgrade_to is not None and self.downgrade_to not in keys:
+            raise ValueError(f"downgradeTo: {self.downgrade_to!r} is not one of the candidates {keys}")
+        return self
+
+
+class PinSpec(Spec):
+    class_name: str = Field(alias="class", pattern=NAME)
+    provider: str = Field(pattern=NAME)
+    model: str = Field(min_length=1, max_length=200)
+    expires_at: float | None = Field(None, description="Unix time; None: until unpinned.")
+    reason: str = Field("", max_length=500)
+    by: str = ""
+
+
+class KillSwitchSpec(Spec):
+    scope: KillScope
+    value: str = Field(min_length=1, max_length=200, description="provider name, provider/model, or tenant id")
+    reason: str = Field("", max_length=500)
+    by: str = ""
+    at: float = 0.0
+
+
+class GatewayKeySpec(Spec):
+    """A gateway key as the data plane sees it: only the hash of its secret."""
+
+    id: str
+    prefix: str
+    hash: str
+    tenant: str
+    project: str | None = None
+    env: str | None = None
+    rpm: int | None = Field(None, ge=1)
+    tpm: int | None = Field(None, ge=1)
+    classes: list[str] = Field(default_factory=list, description="Allowed classes (empty: all of its tenant's).")
+
+
+class SealedKey(Spec):
+    provider: str
+    sealed: str
+
+
+class Snapshot(Spec):
+    """Everything a gateway replica routes by, published as one JSON document with a version."""
+
+    version: int = 0
+    providers: list[ProviderSpec] = Field(default_factory=list)
+    provider_keys: list[SealedKey] = Field(default_factory=list)
+    classes: list[ClassSpec] = Field(default_factory=list)
+    pins: list[PinSpec] = Field(default_factory=list)
+    kills: list[KillSwitchSpec] = Field(default_factory=list)
+    keys: list[GatewayKeySpec] = Field(default_factory=list)
+    aliases: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="tenant ('*' for all) → alias → model name the classes match."
+    )
+    downgraded: list[str] = Field(default_factory=list, description="Classes switched to their downgrade candidate.")
+    limits: dict[str, int] = Field(
+        default_factory=dict, description="'tenant:<id>:rpm', 'model:<name>:tpm', …: shared limits beyond the keys' own."
+    )
