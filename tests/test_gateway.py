@@ -223,13 +223,15 @@ def test_failover_cooldown_and_recovery_with_events(
     wait_for(lambda: r.hexists("maestro:gateway:cooldowns", "prov-a/sim-small"), 10, 0.05)
 
     def events() -> list[dict[str, Any]]:
-        return entries(r, EVENTS_STREAM, b"e")
+        return [{"type": e["type"], "tenant": e["tenant"], **e["payload"]} for e in entries(r, EVENTS_STREAM, b"e")]
 
     wait_for(lambda: any(e["type"] == "routing_cooldown" for e in events()), 10, 0.05)
     kinds = [e["type"] for e in events() if e["provider"] == "prov-a"]
     assert kinds.count("routing_failover") == 3 and "routing_cooldown" in kinds
     fo = next(e for e in events() if e["type"] == "routing_failover")
-    assert fo["to"] == "prov-b/sim-large" and fo["status"] == 503 and fo["class"] == "chat"
+    assert fo["to"] == "prov-b/sim-large" and fo["status"] == 503 and fo["routeClass"] == "chat" and fo["tenant"] == "t1"
+    cool = next(e for e in events() if e["type"] == "routing_cooldown")
+    assert cool["until"] > time.time() + 30 and "3 failures in a row" in cool["message"]
 
 
 def test_everything_failing_is_the_providers_error_in_the_clients_format(

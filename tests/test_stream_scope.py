@@ -36,6 +36,7 @@ REST_LIST = {
     "alerts": "/api/alerts",
     "rollouts": "/api/rollouts",
     "policies": "/api/policies/decisions",
+    "routing": "/api/routing/requests",
 }
 
 # Who may see an event of each topic, as its REST list decides: "installation" (the permission
@@ -49,6 +50,7 @@ RULE = {
     "alerts": "tenant",
     "rollouts": "env",
     "policies": "tenant",
+    "routing": "tenant",
 }
 
 # name -> (role, scope): "tenant" or an environment name

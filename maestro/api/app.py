@@ -40,6 +40,7 @@ from maestro.api.routes import (
     pipelines,
     policies,
     rollouts,
+    routing,
     runbooks,
     runs,
     search,
@@ -177,6 +178,22 @@ async def _health_loop(rt: Runtime) -> None:
         await asyncio.sleep(rt.settings.health_interval_seconds)
 
 
+async def _routing_snapshot_loop(rt: Runtime) -> None:
+    """Gateways route by a snapshot in Redis: a Redis that lost it (restarted without persistence) gets it
+    back from SQL within a few seconds, so no gateway is left without configuration."""
+    from maestro.gateway.store import republish_if_missing
+
+    while True:
+        try:
+            if await asyncio.to_thread(republish_if_missing, rt.engine, rt.redis_sync):
+                log.info("routing snapshot published from SQL (Redis had none)")
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.debug("routing snapshot check failed", exc_info=True)
+        await asyncio.sleep(5)
+
+
 def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     setup_tracing(settings, service="maestro-api")
     engine = get_engine(settings.effective_database_url)
@@ -187,7 +204,8 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        tasks = [asyncio.create_task(_health_loop(rt)), asyncio.create_task(traffic.run(engine))] if start_background else []
+        loops = (_health_loop(rt), traffic.run(engine), _routing_snapshot_loop(rt)) if start_background else ()
+        tasks = [asyncio.create_task(c) for c in loops]
         yield
         for task in tasks:
             task.cancel()
@@ -218,7 +236,7 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     api = APIRouter(prefix="/api", responses=problems.PROBLEM_RESPONSES)
     routers = (
         *(health, auth, tokens, users, audit, streams, search, system, hub),
-        *(pipelines, runs, slo, alerts, insights, runbooks, supply, policies, evidence, rollouts),
+        *(pipelines, runs, slo, alerts, insights, runbooks, supply, policies, evidence, rollouts, routing),
     )
     for r in (m.router for m in routers):
         api.include_router(r)

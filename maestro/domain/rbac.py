@@ -13,6 +13,9 @@ PERMISSIONS: dict[str, str] = {
     "rollouts:promote": "Promote, pause, roll back and abort rollouts",
     "policies:read": "See policies and decisions",
     "policies:write": "Author and activate policies",
+    "routing:read": "See model routing: classes, candidates and scores, pins, kill switches, requests",
+    "routing:write": "Change model routing: providers and their keys, classes, pins, kill switches, aliases, limits",
+    "routing:keys": "Create and revoke gateway keys of your tenant",
     "budgets:read": "See budgets and costs",
     "budgets:write": "Change budgets, freeze and unfreeze",
     "alerts:write": "Acknowledge and assign alerts",
@@ -25,11 +28,11 @@ PERMISSIONS: dict[str, str] = {
     "admin:*": "Everything",
 }
 
-_VIEWER = ["runs:read", "rollouts:read", "policies:read", "budgets:read", "tokens:self", "system:read"]
+_VIEWER = ["runs:read", "rollouts:read", "policies:read", "budgets:read", "routing:read", "tokens:self", "system:read"]
 ROLES: dict[str, list[str]] = {
     "viewer": _VIEWER,
-    "operator": [*_VIEWER, "runs:write", "pipelines:write", "alerts:write", "system:diagnose"],
-    "release-manager": [*_VIEWER, "runs:write", "pipelines:write", "alerts:write", "rollouts:promote"],
+    "operator": [*_VIEWER, "runs:write", "pipelines:write", "alerts:write", "system:diagnose", "routing:write", "routing:keys"],
+    "release-manager": [*_VIEWER, "runs:write", "pipelines:write", "alerts:write", "rollouts:promote", "routing:keys"],
     "security": [*_VIEWER, "policies:write", "audit:read"],
     "finops": [*_VIEWER, "budgets:write"],
     "admin": ["admin:*"],

@@ -178,6 +178,22 @@ class PolicyDeniedPayload(ApiModel):
 # ---- envelopes ---------------------------------------------------------------------------------
 
 
+class RoutingEventPayload(ApiModel):
+    """A model gateway decision or a change of its routing: which class, which candidate, and why."""
+
+    route_class: str = Field(description="The routing class")
+    provider: str = ""
+    model: str = ""
+    status: int = Field(0, description="The provider's HTTP status (0: no answer)")
+    message: str = ""
+    to: str = Field("", description="routing_failover: the candidate tried next (provider/model)")
+    attempt: int = 0
+    reason: str = Field("", description="Why the first candidate was chosen: best score, pinned, downgraded, a/b split")
+    scores: str = Field("", description="Every candidate's score and its dimensions, best first")
+    until: float | None = Field(None, description="routing_cooldown / routing_pinned: until (unix time)")
+    actor: str = ""
+
+
 class EnvelopeBase(ApiModel):
     """What every stream carries: ``{ts, type, id, entity, payload, traceId, tenant, env}``.
 
@@ -193,6 +209,10 @@ class EnvelopeBase(ApiModel):
     env: str = Field("", description="Environment name of the entity when it lives in one (runs, rollouts, services).")
 
 
+RoutingEventType = Literal[
+    "routing_decision", "routing_failover", "routing_cooldown", "routing_stream_broken", "routing_pinned",
+    "routing_unpinned", "routing_killed", "routing_revived", "routing_downgraded", "routing_restored",
+]  # fmt: skip
 RunEventType = Literal["run_started", "run_progress", "run_completed"]
 StepEventType = Literal["step_started", "step_updated", "step_completed", "approval_requested"]
 AlertEventType = Literal["alert_fired", "alert_resolved", "alert_acked", "alert_assigned"]
@@ -238,6 +258,11 @@ class PolicyDeniedEvent(EnvelopeBase):
     payload: PolicyDeniedPayload
 
 
+class RoutingEvent(EnvelopeBase):
+    type: RoutingEventType
+    payload: RoutingEventPayload
+
+
 class AuditAppendedEvent(EnvelopeBase):
     type: Literal["audit_appended"]
     payload: AuditEventPublic
@@ -249,7 +274,15 @@ class HealthChangedEvent(EnvelopeBase):
 
 
 Envelope = (
-    RunEvent | StepEvent | LogLineEvent | AlertEvent | RolloutEvent | PolicyDeniedEvent | AuditAppendedEvent | HealthChangedEvent
+    RunEvent
+    | StepEvent
+    | LogLineEvent
+    | AlertEvent
+    | RolloutEvent
+    | PolicyDeniedEvent
+    | AuditAppendedEvent
+    | HealthChangedEvent
+    | RoutingEvent
 )
 
 

@@ -52,6 +52,14 @@ TOPICS: dict[str, Topic] = {
             "rollout_rolled_back, rollout_aborted",
             "env",
         ),
+        Topic(
+            "routing",
+            "routing:read",
+            "routing_decision (sampled: one per class per refresh), routing_failover, routing_cooldown, "
+            "routing_stream_broken, routing_pinned, routing_unpinned, routing_killed, routing_revived, "
+            "routing_downgraded, routing_restored",
+            "tenant",
+        ),
         Topic("policies", "policies:read", "policy_denied: a gate refused something (decision id, point, reasons)", "tenant"),
     ]
 }

@@ -25,12 +25,15 @@ import json
 import logging
 import os
 import signal
+import socket
 import time
 from typing import Any
 
 from redis.asyncio import Redis
 
 from maestro.config import Settings
+from maestro.events.envelope import make_envelope
+from maestro.events.payloads import RoutingEventPayload
 from maestro.gateway import translate as tr
 from maestro.gateway.limits import Limiter
 from maestro.gateway.metrics import GatewayMetrics
@@ -48,7 +51,8 @@ SNAPSHOT_KEY = "maestro:gateway:config"
 VERSION_KEY = "maestro:gateway:config:version"
 COOLDOWNS_KEY = "maestro:gateway:cooldowns"
 USAGE_STREAM = "maestro:gateway:usage"
-EVENTS_STREAM = "maestro:gateway:events"
+EVENTS_STREAM = "maestro:stream:routing"  # the `routing` topic of /api/streams (envelopes)
+SCORES_KEY = "maestro:gateway:scores"  # replica → its live candidate scores (for GET /api/routing/candidates)
 
 CHAT, COMPLETIONS, EMBEDDINGS, MESSAGES = "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages"
 ENDPOINTS = {CHAT.encode(): CHAT, COMPLETIONS.encode(): COMPLETIONS, EMBEDDINGS.encode(): EMBEDDINGS, MESSAGES.encode(): MESSAGES}
@@ -700,6 +704,7 @@ class Gateway:
         self.sampled: dict[str, float] = {}  # class → last decision event (one per class per tick at most)
         self.loaded_at = 0.0
         self.load_error: str | None = None
+        self.replica = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     # -- App protocol (the proxy core's; the gateway's exchanges do their own forwarding)
     def handle(self, request: Request) -> Reply:  # pragma: no cover - GatewayExchange never calls it
@@ -827,8 +832,8 @@ class Gateway:
         plan = ex.plan
         self.events_out.append(
             {
-                "type": type_, "ts": time.time(), "tenant": ex.tenant, "class": ex.cls, "provider": c.provider.name,
-                "model": c.model, "status": status, "message": message[:300], "to": to, "attempt": ex.attempt + 1,
+                "type": type_, "tenant": ex.tenant, "routeClass": ex.cls, "provider": c.provider.name, "model": c.model,
+                "status": status, "message": message[:300], "to": to, "attempt": ex.attempt + 1,
                 "reason": plan.reason if plan else "", "scores": plan.cls.score_header.decode() if plan else "", **extra,
             }
         )  # fmt: skip
@@ -879,16 +884,42 @@ class Gateway:
             await self.limiter.sync(r, now)
         except Exception:
             log.warning("gateway: rate-limit sync failed (counting locally)", exc_info=True)
-        await self.flush()
+        await self.flush(with_scores=True)
         for rc in self.router.classes:
             for cand in rc.candidates:
                 self.metrics.health[(cand.provider.name, cand.model)] = (
                     cand.health.error_rate, cand.health.latency_ms or 0.0, 1 if self.router.cooling(cand, now) else 0,
                 )  # fmt: skip
 
-    async def flush(self) -> None:
+    def scores(self) -> str:
+        """This replica's live view of every class: what GET /api/routing/candidates shows."""
+        now = time.time()
+        classes = {}
+        for rc in self.router.classes:
+            ranked = {s.candidate.key: s for s in rc.ranking}
+            rows = []
+            for c in rc.candidates:
+                sc = ranked.get(c.key)
+                h = c.health
+                rows.append(
+                    {
+                        "provider": c.provider.name, "model": c.model, "allowed": sc is not None,
+                        "total": sc.total if sc else 0.0, "latency": sc.latency if sc else 0.0, "cost": sc.cost if sc else 0.0,
+                        "reliability": sc.reliability if sc else 0.0, "policy": sc.policy if sc else 0.0,
+                        "latencyMs": h.latency_ms, "errorRate": h.error_rate, "requests": h.requests, "failures": h.failures,
+                        "coolingSeconds": round(self.router.cooling(c, now), 1), "killed": self.router.killed(c),
+                    }
+                )  # fmt: skip
+            classes[rc.spec.name] = {
+                "ranking": [s.candidate.key for s in rc.ranking], "pin": rc.pin[0] if rc.pin else None,
+                "downgraded": rc.downgraded, "candidates": rows,
+            }  # fmt: skip
+        return json.dumps({"ts": now, "configVersion": self.router.version, "classes": classes})
+
+    async def flush(self, *, with_scores: bool = False) -> None:
         r = self.redis
-        if r is None or not (self.usage_out or self.events_out):
+        scores = self.scores() if with_scores else None
+        if r is None or not (self.usage_out or self.events_out or scores):
             return
         usage, events = self.usage_out, self.events_out
         self.usage_out, self.events_out = [], []
@@ -897,7 +928,14 @@ class Gateway:
             for u in usage:
                 pipe.xadd(USAGE_STREAM, {"u": json.dumps(u)}, maxlen=self.settings.gateway_usage_stream_maxlen, approximate=True)
             for e in events:
-                pipe.xadd(EVENTS_STREAM, {"e": json.dumps(e)}, maxlen=10_000, approximate=True)
+                env = make_envelope(
+                    type=e.pop("type"), entity="routing_class", payload=RoutingEventPayload.model_validate(e),
+                    tenant=e.pop("tenant"),
+                )  # fmt: skip
+                pipe.xadd(EVENTS_STREAM, {"e": env.model_dump_json(by_alias=True)}, maxlen=10_000, approximate=True)
+            if scores is not None:
+                pipe.hset(SCORES_KEY, self.replica, scores)
+                pipe.expire(SCORES_KEY, 60)
             await pipe.execute()
         except Exception:
             log.warning("gateway: usage flush failed; kept for the next tick", exc_info=True)

@@ -22,10 +22,9 @@ class Spec(ApiModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
-class ProviderSpec(Spec):
+class ProviderBody(Spec):
     """A model provider endpoint. Its API key is set separately (write-only) and stored sealed."""
 
-    name: str = Field(pattern=NAME, description="How classes and candidates name this provider.")
     kind: ProviderKind = Field(
         description="Wire format: openai (OpenAI and any compatible server: vLLM, Ollama, LM Studio, the simulator), "
         "azure-openai (deployments; api-version), anthropic (Messages API)."
@@ -47,6 +46,10 @@ class ProviderSpec(Spec):
         if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", v):
             raise ValueError("must be an http(s) URL with a host and no query, e.g. https://api.openai.com/v1")
         return v.rstrip("/")
+
+
+class ProviderSpec(ProviderBody):
+    name: str = Field(pattern=NAME, description="How classes and candidates name this provider.")
 
 
 class Price(Spec):
@@ -100,8 +103,7 @@ class PolicySpec(Spec):
     regions: list[str] = Field(default_factory=list, description="Data residency: the provider's region must be one of these.")
 
 
-class ClassSpec(Spec):
-    name: str = Field(pattern=NAME)
+class ClassBody(Spec):
     description: str = Field("", max_length=500)
     priority: int = Field(100, ge=0, le=10_000, description="Lower matches first.")
     match: MatchSpec = Field(default_factory=MatchSpec)
@@ -115,7 +117,7 @@ class ClassSpec(Spec):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> ClassSpec:
+    def _check(self) -> ClassBody:
         keys = [c.key for c in self.candidates]
         if len(set(keys)) != len(keys):
             raise ValueError("candidates: each provider/model may appear once")
@@ -125,6 +127,10 @@ class ClassSpec(Spec):
         if self.downgrade_to is not None and self.downgrade_to not in keys:
             raise ValueError(f"downgradeTo: {self.downgrade_to!r} is not one of the candidates {keys}")
         return self
+
+
+class ClassSpec(ClassBody):
+    name: str = Field(pattern=NAME)
 
 
 class PinSpec(Spec):

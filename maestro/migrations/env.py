@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 # every table module, so autogenerate sees the whole schema
 import maestro.domain.models
 import maestro.domain.rollouts
+import maestro.domain.routing
 import maestro.domain.runs
 import maestro.domain.supply
 import maestro.domain.tickets  # noqa: F401

@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AlertsAckData, AlertsAckErrors, AlertsAckResponses, AlertsAssignData, AlertsAssignErrors, AlertsAssignResponses, AlertsEvaluateData, AlertsEvaluateErrors, AlertsEvaluateResponses, AlertsGetData, AlertsGetErrors, AlertsGetResponses, AlertsListData, AlertsListErrors, AlertsListResponses, AlertsSyntheticData, AlertsSyntheticErrors, AlertsSyntheticResponses, ArtifactsDownloadData, ArtifactsDownloadErrors, ArtifactsDownloadResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthMeData, AuthMeErrors, AuthMeResponses, EnvironmentsListData, EnvironmentsListErrors, EnvironmentsListResponses, EvidenceCreateData, EvidenceCreateErrors, EvidenceCreateResponses, EvidenceDownloadData, EvidenceDownloadErrors, EvidenceDownloadResponses, EvidenceGetData, EvidenceGetErrors, EvidenceGetResponses, HealthGetData, HealthGetErrors, HealthGetResponses, HubGetData, HubGetErrors, HubGetResponses, InsightsGetData, InsightsGetErrors, InsightsGetResponses, KeysExportData, KeysExportErrors, KeysExportResponses, KeysListData, KeysListErrors, KeysListResponses, PermissionsListData, PermissionsListErrors, PermissionsListResponses, PipelinesCreateData, PipelinesCreateErrors, PipelinesCreateResponses, PipelinesDiffData, PipelinesDiffErrors, PipelinesDiffResponses, PipelinesGetData, PipelinesGetErrors, PipelinesGetResponses, PipelinesListData, PipelinesListErrors, PipelinesListResponses, PipelinesSimulateData, PipelinesSimulateErrors, PipelinesSimulateResponses, PipelinesUpdateData, PipelinesUpdateErrors, PipelinesUpdateResponses, PipelinesValidateData, PipelinesValidateErrors, PipelinesValidateResponses, PipelinesVersionsGetData, PipelinesVersionsGetErrors, PipelinesVersionsGetResponses, PipelinesVersionsListData, PipelinesVersionsListErrors, PipelinesVersionsListResponses, PoliciesCreateData, PoliciesCreateErrors, PoliciesCreateResponses, PoliciesDecisionsData, PoliciesDecisionsErrors, PoliciesDecisionsResponses, PoliciesEvaluateData, PoliciesEvaluateErrors, PoliciesEvaluateResponses, PoliciesGetData, PoliciesGetErrors, PoliciesGetResponses, PoliciesListData, PoliciesListErrors, PoliciesListResponses, PoliciesRevisionData, PoliciesRevisionErrors, PoliciesRevisionResponses, PoliciesUpdateData, PoliciesUpdateErrors, PoliciesUpdateResponses, ReadyGetData, ReadyGetErrors, ReadyGetResponses, RoleBindingsDeleteData, RoleBindingsDeleteErrors, RoleBindingsDeleteResponses, RolesListData, RolesListErrors, RolesListResponses, RolloutsActionData, RolloutsActionErrors, RolloutsActionResponses, RolloutsCreateData, RolloutsCreateErrors, RolloutsCreateResponses, RolloutsGetData, RolloutsGetErrors, RolloutsGetResponses, RolloutsListData, RolloutsListErrors, RolloutsListResponses, RolloutsTicketsCreateData, RolloutsTicketsCreateErrors, RolloutsTicketsCreateResponses, RunbooksGetData, RunbooksGetErrors, RunbooksGetResponses, RunbooksListData, RunbooksListErrors, RunbooksListResponses, RunsActionData, RunsActionErrors, RunsActionResponses, RunsArtifactsListData, RunsArtifactsListErrors, RunsArtifactsListResponses, RunsAttestationsData, RunsAttestationsErrors, RunsAttestationsResponses, RunsCreateData, RunsCreateErrors, RunsCreateResponses, RunsEvidenceData, RunsEvidenceErrors, RunsEvidenceResponses, RunsGetData, RunsGetErrors, RunsGetResponses, RunsListData, RunsListErrors, RunsListResponses, RunsLogsData, RunsLogsErrors, RunsLogsResponses, RunsProvenanceData, RunsProvenanceErrors, RunsProvenanceResponses, RunsSbomData, RunsSbomDiffData, RunsSbomDiffErrors, RunsSbomDiffResponses, RunsSbomErrors, RunsSbomResponses, RunsTicketsCreateData, RunsTicketsCreateErrors, RunsTicketsCreateResponses, RunsTraceData, RunsTraceErrors, RunsTraceResponses, SchemasPipelineData, SchemasPipelineErrors, SchemasPipelineResponses, ScopesListData, ScopesListErrors, ScopesListResponses, SearchData, SearchErrors, SearchResponses, ServicesCreateData, ServicesCreateErrors, ServicesCreateResponses, ServicesListData, ServicesListErrors, ServicesListResponses, ServicesProvidersData, ServicesProvidersErrors, ServicesProvidersResponses, SloCreateData, SloCreateErrors, SloCreateResponses, SloDeleteData, SloDeleteErrors, SloDeleteResponses, SloListData, SloListErrors, SloListResponses, StreamsGetData, StreamsGetErrors, StreamsGetResponse, StreamsGetResponses, SystemDiagnosticsGetData, SystemDiagnosticsGetErrors, SystemDiagnosticsGetResponses, SystemDiagnosticsStartData, SystemDiagnosticsStartErrors, SystemDiagnosticsStartResponses, SystemInfoData, SystemInfoErrors, SystemInfoResponses, TokensCreateData, TokensCreateErrors, TokensCreateResponses, TokensListData, TokensListErrors, TokensListResponses, TokensRevokeData, TokensRevokeErrors, TokensRevokeResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersRoleBindingsCreateData, UsersRoleBindingsCreateErrors, UsersRoleBindingsCreateResponses, UsersRoleBindingsListData, UsersRoleBindingsListErrors, UsersRoleBindingsListResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
+import type { AlertsAckData, AlertsAckErrors, AlertsAckResponses, AlertsAssignData, AlertsAssignErrors, AlertsAssignResponses, AlertsEvaluateData, AlertsEvaluateErrors, AlertsEvaluateResponses, AlertsGetData, AlertsGetErrors, AlertsGetResponses, AlertsListData, AlertsListErrors, AlertsListResponses, AlertsSyntheticData, AlertsSyntheticErrors, AlertsSyntheticResponses, ArtifactsDownloadData, ArtifactsDownloadErrors, ArtifactsDownloadResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthMeData, AuthMeErrors, AuthMeResponses, EnvironmentsListData, EnvironmentsListErrors, EnvironmentsListResponses, EvidenceCreateData, EvidenceCreateErrors, EvidenceCreateResponses, EvidenceDownloadData, EvidenceDownloadErrors, EvidenceDownloadResponses, EvidenceGetData, EvidenceGetErrors, EvidenceGetResponses, HealthGetData, HealthGetErrors, HealthGetResponses, HubGetData, HubGetErrors, HubGetResponses, InsightsGetData, InsightsGetErrors, InsightsGetResponses, KeysExportData, KeysExportErrors, KeysExportResponses, KeysListData, KeysListErrors, KeysListResponses, PermissionsListData, PermissionsListErrors, PermissionsListResponses, PipelinesCreateData, PipelinesCreateErrors, PipelinesCreateResponses, PipelinesDiffData, PipelinesDiffErrors, PipelinesDiffResponses, PipelinesGetData, PipelinesGetErrors, PipelinesGetResponses, PipelinesListData, PipelinesListErrors, PipelinesListResponses, PipelinesSimulateData, PipelinesSimulateErrors, PipelinesSimulateResponses, PipelinesUpdateData, PipelinesUpdateErrors, PipelinesUpdateResponses, PipelinesValidateData, PipelinesValidateErrors, PipelinesValidateResponses, PipelinesVersionsGetData, PipelinesVersionsGetErrors, PipelinesVersionsGetResponses, PipelinesVersionsListData, PipelinesVersionsListErrors, PipelinesVersionsListResponses, PoliciesCreateData, PoliciesCreateErrors, PoliciesCreateResponses, PoliciesDecisionsData, PoliciesDecisionsErrors, PoliciesDecisionsResponses, PoliciesEvaluateData, PoliciesEvaluateErrors, PoliciesEvaluateResponses, PoliciesGetData, PoliciesGetErrors, PoliciesGetResponses, PoliciesListData, PoliciesListErrors, PoliciesListResponses, PoliciesRevisionData, PoliciesRevisionErrors, PoliciesRevisionResponses, PoliciesUpdateData, PoliciesUpdateErrors, PoliciesUpdateResponses, ReadyGetData, ReadyGetErrors, ReadyGetResponses, RoleBindingsDeleteData, RoleBindingsDeleteErrors, RoleBindingsDeleteResponses, RolesListData, RolesListErrors, RolesListResponses, RolloutsActionData, RolloutsActionErrors, RolloutsActionResponses, RolloutsCreateData, RolloutsCreateErrors, RolloutsCreateResponses, RolloutsGetData, RolloutsGetErrors, RolloutsGetResponses, RolloutsListData, RolloutsListErrors, RolloutsListResponses, RolloutsTicketsCreateData, RolloutsTicketsCreateErrors, RolloutsTicketsCreateResponses, RoutingAliasesDeleteData, RoutingAliasesDeleteErrors, RoutingAliasesDeleteResponses, RoutingAliasesListData, RoutingAliasesListErrors, RoutingAliasesListResponses, RoutingAliasesPutData, RoutingAliasesPutErrors, RoutingAliasesPutResponses, RoutingCandidatesData, RoutingCandidatesErrors, RoutingCandidatesResponses, RoutingClassesDeleteData, RoutingClassesDeleteErrors, RoutingClassesDeleteResponses, RoutingClassesDowngradeData, RoutingClassesDowngradeErrors, RoutingClassesDowngradeResponses, RoutingClassesGetData, RoutingClassesGetErrors, RoutingClassesGetResponses, RoutingClassesListData, RoutingClassesListErrors, RoutingClassesListResponses, RoutingClassesPutData, RoutingClassesPutErrors, RoutingClassesPutResponses, RoutingKeysCreateData, RoutingKeysCreateErrors, RoutingKeysCreateResponses, RoutingKeysListData, RoutingKeysListErrors, RoutingKeysListResponses, RoutingKeysRevokeData, RoutingKeysRevokeErrors, RoutingKeysRevokeResponses, RoutingKillsCreateData, RoutingKillsCreateErrors, RoutingKillsCreateResponses, RoutingKillsDeleteData, RoutingKillsDeleteErrors, RoutingKillsDeleteResponses, RoutingKillsListData, RoutingKillsListErrors, RoutingKillsListResponses, RoutingLimitsDeleteData, RoutingLimitsDeleteErrors, RoutingLimitsDeleteResponses, RoutingLimitsListData, RoutingLimitsListErrors, RoutingLimitsListResponses, RoutingLimitsPutData, RoutingLimitsPutErrors, RoutingLimitsPutResponses, RoutingPinData, RoutingPinErrors, RoutingPinResponses, RoutingPinsListData, RoutingPinsListErrors, RoutingPinsListResponses, RoutingProvidersDeleteData, RoutingProvidersDeleteErrors, RoutingProvidersDeleteResponses, RoutingProvidersListData, RoutingProvidersListErrors, RoutingProvidersListResponses, RoutingProvidersPutData, RoutingProvidersPutErrors, RoutingProvidersPutResponses, RoutingProvidersRotateKeysData, RoutingProvidersRotateKeysErrors, RoutingProvidersRotateKeysResponses, RoutingRequestsData, RoutingRequestsErrors, RoutingRequestsResponses, RoutingUnpinData, RoutingUnpinErrors, RoutingUnpinResponses, RunbooksGetData, RunbooksGetErrors, RunbooksGetResponses, RunbooksListData, RunbooksListErrors, RunbooksListResponses, RunsActionData, RunsActionErrors, RunsActionResponses, RunsArtifactsListData, RunsArtifactsListErrors, RunsArtifactsListResponses, RunsAttestationsData, RunsAttestationsErrors, RunsAttestationsResponses, RunsCreateData, RunsCreateErrors, RunsCreateResponses, RunsEvidenceData, RunsEvidenceErrors, RunsEvidenceResponses, RunsGetData, RunsGetErrors, RunsGetResponses, RunsListData, RunsListErrors, RunsListResponses, RunsLogsData, RunsLogsErrors, RunsLogsResponses, RunsProvenanceData, RunsProvenanceErrors, RunsProvenanceResponses, RunsSbomData, RunsSbomDiffData, RunsSbomDiffErrors, RunsSbomDiffResponses, RunsSbomErrors, RunsSbomResponses, RunsTicketsCreateData, RunsTicketsCreateErrors, RunsTicketsCreateResponses, RunsTraceData, RunsTraceErrors, RunsTraceResponses, SchemasPipelineData, SchemasPipelineErrors, SchemasPipelineResponses, ScopesListData, ScopesListErrors, ScopesListResponses, SearchData, SearchErrors, SearchResponses, ServicesCreateData, ServicesCreateErrors, ServicesCreateResponses, ServicesListData, ServicesListErrors, ServicesListResponses, ServicesProvidersData, ServicesProvidersErrors, ServicesProvidersResponses, SloCreateData, SloCreateErrors, SloCreateResponses, SloDeleteData, SloDeleteErrors, SloDeleteResponses, SloListData, SloListErrors, SloListResponses, StreamsGetData, StreamsGetErrors, StreamsGetResponse, StreamsGetResponses, SystemDiagnosticsGetData, SystemDiagnosticsGetErrors, SystemDiagnosticsGetResponses, SystemDiagnosticsStartData, SystemDiagnosticsStartErrors, SystemDiagnosticsStartResponses, SystemInfoData, SystemInfoErrors, SystemInfoResponses, TokensCreateData, TokensCreateErrors, TokensCreateResponses, TokensListData, TokensListErrors, TokensListResponses, TokensRevokeData, TokensRevokeErrors, TokensRevokeResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersRoleBindingsCreateData, UsersRoleBindingsCreateErrors, UsersRoleBindingsCreateResponses, UsersRoleBindingsListData, UsersRoleBindingsListErrors, UsersRoleBindingsListResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -1284,4 +1284,407 @@ export const rolloutsAction = <ThrowOnError extends boolean = true>(options: Opt
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * List Providers
+ *
+ * Model providers the gateway can call (keys are shown as set or not, never returned).
+ */
+export const routingProvidersList = <ThrowOnError extends boolean = true>(options?: Options<RoutingProvidersListData, ThrowOnError>) => (options?.client ?? client).get<RoutingProvidersListResponses, RoutingProvidersListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/providers',
+    ...options
+});
+
+/**
+ * Delete Provider
+ */
+export const routingProvidersDelete = <ThrowOnError extends boolean = true>(options: Options<RoutingProvidersDeleteData, ThrowOnError>) => (options.client ?? client).delete<RoutingProvidersDeleteResponses, RoutingProvidersDeleteErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/providers/{name}',
+    ...options
+});
+
+/**
+ * Put Provider
+ *
+ * Create or change a provider. `apiKey` is sealed with the data key ring and never returned.
+ */
+export const routingProvidersPut = <ThrowOnError extends boolean = true>(options: Options<RoutingProvidersPutData, ThrowOnError>) => (options.client ?? client).put<RoutingProvidersPutResponses, RoutingProvidersPutErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/providers/{name}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Rotate Keys
+ *
+ * Re-seal every stored provider key with the first data key of the ring (after adding a new one).
+ */
+export const routingProvidersRotateKeys = <ThrowOnError extends boolean = true>(options?: Options<RoutingProvidersRotateKeysData, ThrowOnError>) => (options?.client ?? client).post<RoutingProvidersRotateKeysResponses, RoutingProvidersRotateKeysErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/providers/rotate-keys',
+    ...options
+});
+
+/**
+ * List Classes
+ *
+ * Request classes in match order (priority, then name).
+ */
+export const routingClassesList = <ThrowOnError extends boolean = true>(options?: Options<RoutingClassesListData, ThrowOnError>) => (options?.client ?? client).get<RoutingClassesListResponses, RoutingClassesListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/classes',
+    ...options
+});
+
+/**
+ * Delete Class
+ */
+export const routingClassesDelete = <ThrowOnError extends boolean = true>(options: Options<RoutingClassesDeleteData, ThrowOnError>) => (options.client ?? client).delete<RoutingClassesDeleteResponses, RoutingClassesDeleteErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/classes/{name}',
+    ...options
+});
+
+/**
+ * Get Class
+ */
+export const routingClassesGet = <ThrowOnError extends boolean = true>(options: Options<RoutingClassesGetData, ThrowOnError>) => (options.client ?? client).get<RoutingClassesGetResponses, RoutingClassesGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/classes/{name}',
+    ...options
+});
+
+/**
+ * Put Class
+ *
+ * Create or replace a class: what it matches, its candidates (with price cards and A/B weights),
+ * score weights, failover, policy and downgrade path.
+ */
+export const routingClassesPut = <ThrowOnError extends boolean = true>(options: Options<RoutingClassesPutData, ThrowOnError>) => (options.client ?? client).put<RoutingClassesPutResponses, RoutingClassesPutErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/classes/{name}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Candidates
+ *
+ * Live scores of a class's candidates with their breakdown, as the newest gateway replica computed them.
+ */
+export const routingCandidates = <ThrowOnError extends boolean = true>(options: Options<RoutingCandidatesData, ThrowOnError>) => (options.client ?? client).get<RoutingCandidatesResponses, RoutingCandidatesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/candidates',
+    ...options
+});
+
+/**
+ * Downgrade
+ *
+ * Switch the class to its downgrade path (`downgradeTo`) or back. Budgets use the same switch.
+ */
+export const routingClassesDowngrade = <ThrowOnError extends boolean = true>(options: Options<RoutingClassesDowngradeData, ThrowOnError>) => (options.client ?? client).post<RoutingClassesDowngradeResponses, RoutingClassesDowngradeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/classes/{name}/downgrade',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List Pins
+ */
+export const routingPinsList = <ThrowOnError extends boolean = true>(options?: Options<RoutingPinsListData, ThrowOnError>) => (options?.client ?? client).get<RoutingPinsListResponses, RoutingPinsListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/pins',
+    ...options
+});
+
+/**
+ * Pin
+ *
+ * Send a class's traffic to one of its candidates (failover still applies when it fails).
+ */
+export const routingPin = <ThrowOnError extends boolean = true>(options: Options<RoutingPinData, ThrowOnError>) => (options.client ?? client).post<RoutingPinResponses, RoutingPinErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/pin',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Unpin
+ */
+export const routingUnpin = <ThrowOnError extends boolean = true>(options: Options<RoutingUnpinData, ThrowOnError>) => (options.client ?? client).delete<RoutingUnpinResponses, RoutingUnpinErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/pin/{route_class}',
+    ...options
+});
+
+/**
+ * List Kills
+ */
+export const routingKillsList = <ThrowOnError extends boolean = true>(options?: Options<RoutingKillsListData, ThrowOnError>) => (options?.client ?? client).get<RoutingKillsListResponses, RoutingKillsListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/kill-switches',
+    ...options
+});
+
+/**
+ * Kill
+ *
+ * Switch off a provider, a model or a tenant on every gateway replica within one refresh interval.
+ */
+export const routingKillsCreate = <ThrowOnError extends boolean = true>(options: Options<RoutingKillsCreateData, ThrowOnError>) => (options.client ?? client).post<RoutingKillsCreateResponses, RoutingKillsCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/kill-switches',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revive
+ */
+export const routingKillsDelete = <ThrowOnError extends boolean = true>(options: Options<RoutingKillsDeleteData, ThrowOnError>) => (options.client ?? client).delete<RoutingKillsDeleteResponses, RoutingKillsDeleteErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/kill-switches/{kill_id}',
+    ...options
+});
+
+/**
+ * List Aliases
+ */
+export const routingAliasesList = <ThrowOnError extends boolean = true>(options?: Options<RoutingAliasesListData, ThrowOnError>) => (options?.client ?? client).get<RoutingAliasesListResponses, RoutingAliasesListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/aliases',
+    ...options
+});
+
+/**
+ * Delete Alias
+ */
+export const routingAliasesDelete = <ThrowOnError extends boolean = true>(options: Options<RoutingAliasesDeleteData, ThrowOnError>) => (options.client ?? client).delete<RoutingAliasesDeleteResponses, RoutingAliasesDeleteErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/aliases/{alias}',
+    ...options
+});
+
+/**
+ * Put Alias
+ */
+export const routingAliasesPut = <ThrowOnError extends boolean = true>(options: Options<RoutingAliasesPutData, ThrowOnError>) => (options.client ?? client).put<RoutingAliasesPutResponses, RoutingAliasesPutErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/aliases/{alias}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List Limits
+ */
+export const routingLimitsList = <ThrowOnError extends boolean = true>(options?: Options<RoutingLimitsListData, ThrowOnError>) => (options?.client ?? client).get<RoutingLimitsListResponses, RoutingLimitsListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/limits',
+    ...options
+});
+
+/**
+ * Delete Limit
+ */
+export const routingLimitsDelete = <ThrowOnError extends boolean = true>(options: Options<RoutingLimitsDeleteData, ThrowOnError>) => (options.client ?? client).delete<RoutingLimitsDeleteResponses, RoutingLimitsDeleteErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/limits/{name}',
+    ...options
+});
+
+/**
+ * Put Limit
+ *
+ * Per-minute request (rpm) or token (tpm) limits shared by every replica: `tenant:<id>:rpm`, `model:<name>:tpm`.
+ */
+export const routingLimitsPut = <ThrowOnError extends boolean = true>(options: Options<RoutingLimitsPutData, ThrowOnError>) => (options.client ?? client).put<RoutingLimitsPutResponses, RoutingLimitsPutErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/limits/{name}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List Keys
+ *
+ * Your tenant's gateway keys, newest first (secrets are never shown again).
+ */
+export const routingKeysList = <ThrowOnError extends boolean = true>(options?: Options<RoutingKeysListData, ThrowOnError>) => (options?.client ?? client).get<RoutingKeysListResponses, RoutingKeysListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/keys',
+    ...options
+});
+
+/**
+ * Create Key
+ *
+ * A key for clients of the gateway, scoped to your tenant (and a project/env), with its own quota.
+ */
+export const routingKeysCreate = <ThrowOnError extends boolean = true>(options: Options<RoutingKeysCreateData, ThrowOnError>) => (options.client ?? client).post<RoutingKeysCreateResponses, RoutingKeysCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/keys',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Revoke Key
+ *
+ * Revoke a gateway key: every replica refuses it (401) within one refresh interval.
+ */
+export const routingKeysRevoke = <ThrowOnError extends boolean = true>(options: Options<RoutingKeysRevokeData, ThrowOnError>) => (options.client ?? client).post<RoutingKeysRevokeResponses, RoutingKeysRevokeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/keys/{key_id}/revoke',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Requests Log
+ *
+ * Your tenant's recent gateway requests with the decision for each, newest first (scans the last 20,000).
+ */
+export const routingRequests = <ThrowOnError extends boolean = true>(options?: Options<RoutingRequestsData, ThrowOnError>) => (options?.client ?? client).get<RoutingRequestsResponses, RoutingRequestsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/routing/requests',
+    ...options
 });

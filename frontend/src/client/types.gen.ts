@@ -573,6 +573,131 @@ export type BurnAlert = {
 };
 
 /**
+ * CandidateScore
+ */
+export type CandidateScore = {
+    /**
+     * Provider
+     */
+    provider: string;
+    /**
+     * Model
+     */
+    model: string;
+    /**
+     * Allowed
+     *
+     * Within the class's policy (policy grade 1)
+     */
+    allowed: boolean;
+    /**
+     * Total
+     */
+    total: number;
+    /**
+     * Latency
+     */
+    latency: number;
+    /**
+     * Cost
+     */
+    cost: number;
+    /**
+     * Reliability
+     */
+    reliability: number;
+    /**
+     * Policy
+     */
+    policy: number;
+    /**
+     * Latencyms
+     */
+    latencyMs: number | null;
+    /**
+     * Errorrate
+     */
+    errorRate: number;
+    /**
+     * Requests
+     */
+    requests: number;
+    /**
+     * Failures
+     */
+    failures: number;
+    /**
+     * Coolingseconds
+     */
+    coolingSeconds: number;
+    /**
+     * Killed
+     */
+    killed: string | null;
+};
+
+/**
+ * CandidateSpec
+ */
+export type CandidateSpec = {
+    /**
+     * Provider
+     */
+    provider: string;
+    /**
+     * Model
+     *
+     * The model name the provider knows.
+     */
+    model: string;
+    price?: Price;
+    /**
+     * Weight
+     *
+     * A/B split share in percent (all 0: no split, best score wins).
+     */
+    weight?: number;
+};
+
+/**
+ * CandidatesPublic
+ */
+export type CandidatesPublic = {
+    /**
+     * Routeclass
+     */
+    routeClass: string;
+    /**
+     * Replicas
+     *
+     * Gateway replicas that reported in the last minute
+     */
+    replicas: number;
+    /**
+     * Reportedat
+     */
+    reportedAt: string | null;
+    /**
+     * Ranking
+     *
+     * provider/model, best first (what requests try, in order)
+     */
+    ranking: Array<string>;
+    /**
+     * Winner
+     */
+    winner: string | null;
+    /**
+     * Why
+     */
+    why: string;
+    /**
+     * Candidates
+     */
+    candidates: Array<CandidateScore>;
+};
+
+/**
  * CheckPublic
  */
 export type CheckPublic = {
@@ -588,6 +713,44 @@ export type CheckPublic = {
      * Error
      */
     error?: string | null;
+};
+
+/**
+ * ClassBody
+ */
+export type ClassBody = {
+    /**
+     * Description
+     */
+    description?: string;
+    /**
+     * Priority
+     *
+     * Lower matches first.
+     */
+    priority?: number;
+    match?: MatchSpec;
+    /**
+     * Candidates
+     *
+     * Listed order breaks score ties.
+     */
+    candidates: Array<CandidateSpec>;
+    weights?: ScoreWeights;
+    failover?: FailoverSpec;
+    policy?: PolicySpec;
+    /**
+     * Sticky
+     *
+     * A/B: header whose value keeps a user on one side.
+     */
+    sticky?: string | null;
+    /**
+     * Downgradeto
+     *
+     * provider/model of a cheaper candidate taken while the class is downgraded.
+     */
+    downgradeTo?: string | null;
 };
 
 /**
@@ -1023,6 +1186,38 @@ export type EvidenceSummary = {
 };
 
 /**
+ * FailoverSpec
+ */
+export type FailoverSpec = {
+    /**
+     * Maxattempts
+     *
+     * Candidates tried for one request (retryable errors only).
+     */
+    maxAttempts?: number;
+    /**
+     * Backoffms
+     *
+     * Wait before the second attempt; doubles each attempt.
+     */
+    backoffMs?: number;
+    /**
+     * Backoffmaxms
+     */
+    backoffMaxMs?: number;
+    /**
+     * Cooldownafter
+     *
+     * Consecutive failures that put a candidate in cooldown.
+     */
+    cooldownAfter?: number;
+    /**
+     * Cooldownseconds
+     */
+    cooldownSeconds?: number;
+};
+
+/**
  * FailureLine
  */
 export type FailureLine = {
@@ -1104,6 +1299,278 @@ export type FlakyTest = {
      * Commits on which this test both passed and failed.
      */
     commits: number;
+};
+
+/**
+ * GatewayKeyCreated
+ */
+export type GatewayKeyCreated = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Prefix
+     */
+    prefix: string;
+    /**
+     * Tenantid
+     */
+    tenantId: string;
+    /**
+     * Project
+     */
+    project: string | null;
+    /**
+     * Env
+     */
+    env: string | null;
+    /**
+     * Rpm
+     */
+    rpm: number | null;
+    /**
+     * Tpm
+     */
+    tpm: number | null;
+    /**
+     * Classes
+     */
+    classes: Array<string>;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+    /**
+     * Createdat
+     */
+    createdAt: string;
+    /**
+     * Expiresat
+     */
+    expiresAt: string | null;
+    /**
+     * Revokedat
+     */
+    revokedAt: string | null;
+    /**
+     * Revokedreason
+     */
+    revokedReason: string | null;
+    /**
+     * Secret
+     *
+     * Shown once: send as `Authorization: Bearer <secret>` (or x-api-key)
+     */
+    secret: string;
+};
+
+/**
+ * GatewayKeyInput
+ */
+export type GatewayKeyInput = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Project
+     */
+    project?: string | null;
+    /**
+     * Env
+     */
+    env?: string | null;
+    /**
+     * Rpm
+     *
+     * Requests per minute (every replica together)
+     */
+    rpm?: number | null;
+    /**
+     * Tpm
+     *
+     * Tokens per minute
+     */
+    tpm?: number | null;
+    /**
+     * Classes
+     *
+     * Classes it may use (empty: all)
+     */
+    classes?: Array<string>;
+    /**
+     * Expiresindays
+     */
+    expiresInDays?: number | null;
+};
+
+/**
+ * GatewayKeyPublic
+ */
+export type GatewayKeyPublic = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Prefix
+     */
+    prefix: string;
+    /**
+     * Tenantid
+     */
+    tenantId: string;
+    /**
+     * Project
+     */
+    project: string | null;
+    /**
+     * Env
+     */
+    env: string | null;
+    /**
+     * Rpm
+     */
+    rpm: number | null;
+    /**
+     * Tpm
+     */
+    tpm: number | null;
+    /**
+     * Classes
+     */
+    classes: Array<string>;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+    /**
+     * Createdat
+     */
+    createdAt: string;
+    /**
+     * Expiresat
+     */
+    expiresAt: string | null;
+    /**
+     * Revokedat
+     */
+    revokedAt: string | null;
+    /**
+     * Revokedreason
+     */
+    revokedReason: string | null;
+};
+
+/**
+ * GatewayKeyRevoke
+ */
+export type GatewayKeyRevoke = {
+    /**
+     * Reason
+     */
+    reason: string;
+};
+
+/**
+ * GatewayRequestRecord
+ */
+export type GatewayRequestRecord = {
+    /**
+     * Id
+     *
+     * The accounting record's stream id
+     */
+    id: string;
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Key
+     */
+    key: string;
+    /**
+     * Project
+     */
+    project: string;
+    /**
+     * Env
+     */
+    env: string;
+    /**
+     * Routeclass
+     */
+    routeClass: string;
+    /**
+     * Provider
+     */
+    provider: string;
+    /**
+     * Model
+     */
+    model: string;
+    /**
+     * Requested
+     *
+     * The model name or alias the client sent
+     */
+    requested: string;
+    /**
+     * Status
+     */
+    status: number;
+    /**
+     * Prompttokens
+     */
+    promptTokens: number;
+    /**
+     * Completiontokens
+     */
+    completionTokens: number;
+    /**
+     * Estimated
+     *
+     * Tokens estimated (no usage reported, or the stream broke)
+     */
+    estimated: boolean;
+    /**
+     * Usd
+     */
+    usd: number;
+    /**
+     * Upstreamms
+     */
+    upstreamMs: number;
+    /**
+     * Addedms
+     */
+    addedMs: number;
+    /**
+     * Attempts
+     */
+    attempts: number;
+    /**
+     * Reason
+     */
+    reason: string;
+    /**
+     * Broken
+     */
+    broken: boolean;
+    /**
+     * Traceid
+     */
+    traceId: string;
 };
 
 /**
@@ -1244,6 +1711,26 @@ export type ItemsEvidencePublic = {
 };
 
 /**
+ * Items[GatewayKeyPublic]
+ */
+export type ItemsGatewayKeyPublic = {
+    /**
+     * Items
+     */
+    items: Array<GatewayKeyPublic>;
+};
+
+/**
+ * Items[GatewayRequestRecord]
+ */
+export type ItemsGatewayRequestRecord = {
+    /**
+     * Items
+     */
+    items: Array<GatewayRequestRecord>;
+};
+
+/**
  * Items[KeyPublic]
  */
 export type ItemsKeyPublic = {
@@ -1251,6 +1738,36 @@ export type ItemsKeyPublic = {
      * Items
      */
     items: Array<KeyPublic>;
+};
+
+/**
+ * Items[KillSwitchPublic]
+ */
+export type ItemsKillSwitchPublic = {
+    /**
+     * Items
+     */
+    items: Array<KillSwitchPublic>;
+};
+
+/**
+ * Items[ModelAliasPublic]
+ */
+export type ItemsModelAliasPublic = {
+    /**
+     * Items
+     */
+    items: Array<ModelAliasPublic>;
+};
+
+/**
+ * Items[ModelProviderPublic]
+ */
+export type ItemsModelProviderPublic = {
+    /**
+     * Items
+     */
+    items: Array<ModelProviderPublic>;
 };
 
 /**
@@ -1321,6 +1838,36 @@ export type ItemsRolloutPublic = {
      * Items
      */
     items: Array<RolloutPublic>;
+};
+
+/**
+ * Items[RoutingClassPublic]
+ */
+export type ItemsRoutingClassPublic = {
+    /**
+     * Items
+     */
+    items: Array<RoutingClassPublic>;
+};
+
+/**
+ * Items[RoutingLimitPublic]
+ */
+export type ItemsRoutingLimitPublic = {
+    /**
+     * Items
+     */
+    items: Array<RoutingLimitPublic>;
+};
+
+/**
+ * Items[RoutingPinPublic]
+ */
+export type ItemsRoutingPinPublic = {
+    /**
+     * Items
+     */
+    items: Array<RoutingPinPublic>;
 };
 
 /**
@@ -1403,6 +1950,72 @@ export type KeyPublic = {
      * Active
      */
     active: boolean;
+};
+
+/**
+ * KeyRotationResult
+ */
+export type KeyRotationResult = {
+    /**
+     * Resealed
+     */
+    resealed: number;
+    /**
+     * Datakey
+     *
+     * The id of the data key that seals them now
+     */
+    dataKey: string;
+};
+
+/**
+ * KillSwitchInput
+ */
+export type KillSwitchInput = {
+    /**
+     * Scope
+     */
+    scope: 'provider' | 'model' | 'tenant';
+    /**
+     * Value
+     *
+     * provider name, provider/model or model, or tenant id
+     */
+    value: string;
+    /**
+     * Reason
+     */
+    reason: string;
+};
+
+/**
+ * KillSwitchPublic
+ */
+export type KillSwitchPublic = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Scope
+     */
+    scope: string;
+    /**
+     * Value
+     */
+    value: string;
+    /**
+     * Reason
+     */
+    reason: string;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+    /**
+     * Createdat
+     */
+    createdAt: string;
 };
 
 /**
@@ -1549,6 +2162,46 @@ export type LoginInput = {
 };
 
 /**
+ * MatchSpec
+ *
+ * Which requests a class takes; every given criterion must hold (empty: any).
+ */
+export type MatchSpec = {
+    /**
+     * Models
+     *
+     * Model names/aliases the client sends ('*' suffix: prefix).
+     */
+    models?: Array<string>;
+    /**
+     * Paths
+     *
+     * e.g. /v1/chat/completions, /v1/messages, /v1/embeddings
+     */
+    paths?: Array<string>;
+    /**
+     * Tenants
+     */
+    tenants?: Array<string>;
+    /**
+     * Headers
+     *
+     * Request header → exact value.
+     */
+    headers?: {
+        [key: string]: string;
+    };
+    /**
+     * Metadata
+     *
+     * Body `metadata` key → exact value.
+     */
+    metadata?: {
+        [key: string]: string;
+    };
+};
+
+/**
  * MePublic
  */
 export type MePublic = {
@@ -1567,6 +2220,154 @@ export type MePublic = {
      * Auth
      */
     auth: 'session' | 'token';
+};
+
+/**
+ * ModelAliasInput
+ */
+export type ModelAliasInput = {
+    /**
+     * Target
+     *
+     * The model name classes match
+     */
+    target: string;
+    /**
+     * Alltenants
+     *
+     * For every tenant (needs routing:write); else for yours
+     */
+    allTenants?: boolean;
+};
+
+/**
+ * ModelAliasPublic
+ */
+export type ModelAliasPublic = {
+    /**
+     * Tenant
+     */
+    tenant: string;
+    /**
+     * Alias
+     */
+    alias: string;
+    /**
+     * Target
+     */
+    target: string;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+};
+
+/**
+ * ModelProviderInput
+ */
+export type ModelProviderInput = {
+    /**
+     * Kind
+     *
+     * Wire format: openai (OpenAI and any compatible server: vLLM, Ollama, LM Studio, the simulator), azure-openai (deployments; api-version), anthropic (Messages API).
+     */
+    kind: 'openai' | 'azure-openai' | 'anthropic';
+    /**
+     * Baseurl
+     *
+     * e.g. https://api.openai.com/v1, https://api.anthropic.com, http://127.0.0.1:11434/v1; for azure-openai https://<resource>.openai.azure.com/openai
+     */
+    baseUrl: string;
+    /**
+     * Apiversion
+     *
+     * azure-openai only: the api-version query value.
+     */
+    apiVersion?: string | null;
+    /**
+     * Region
+     *
+     * Where requests are processed (data residency rules match it).
+     */
+    region?: string;
+    /**
+     * Timeoutseconds
+     *
+     * Silence from the provider longer than this fails the attempt.
+     */
+    timeoutSeconds?: number;
+    /**
+     * Apikey
+     *
+     * Write-only: sealed (AES-256-GCM) before it is stored; never returned. Omit to keep the current key.
+     */
+    apiKey?: null;
+};
+
+/**
+ * ModelProviderPublic
+ */
+export type ModelProviderPublic = {
+    /**
+     * Kind
+     *
+     * Wire format: openai (OpenAI and any compatible server: vLLM, Ollama, LM Studio, the simulator), azure-openai (deployments; api-version), anthropic (Messages API).
+     */
+    kind: 'openai' | 'azure-openai' | 'anthropic';
+    /**
+     * Baseurl
+     *
+     * e.g. https://api.openai.com/v1, https://api.anthropic.com, http://127.0.0.1:11434/v1; for azure-openai https://<resource>.openai.azure.com/openai
+     */
+    baseUrl: string;
+    /**
+     * Apiversion
+     *
+     * azure-openai only: the api-version query value.
+     */
+    apiVersion?: string | null;
+    /**
+     * Region
+     *
+     * Where requests are processed (data residency rules match it).
+     */
+    region?: string;
+    /**
+     * Timeoutseconds
+     *
+     * Silence from the provider longer than this fails the attempt.
+     */
+    timeoutSeconds?: number;
+    /**
+     * Name
+     *
+     * How classes and candidates name this provider.
+     */
+    name: string;
+    /**
+     * Keyset
+     *
+     * A key is stored (sealed); the key itself is never returned.
+     */
+    keySet: boolean;
+    /**
+     * Keysealedwith
+     *
+     * The data key id that sealed it (rotation status).
+     */
+    keySealedWith?: string | null;
+    /**
+     * Keysetat
+     */
+    keySetAt?: string | null;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+    /**
+     * Updatedat
+     */
+    updatedAt: string;
 };
 
 /**
@@ -2152,6 +2953,28 @@ export type PolicyDetail = {
 };
 
 /**
+ * PolicySpec
+ *
+ * Allowed providers/models/regions; a candidate outside them gets policy grade 0 and is never chosen.
+ */
+export type PolicySpec = {
+    /**
+     * Providers
+     */
+    providers?: Array<string>;
+    /**
+     * Models
+     */
+    models?: Array<string>;
+    /**
+     * Regions
+     *
+     * Data residency: the provider's region must be one of these.
+     */
+    regions?: Array<string>;
+};
+
+/**
  * PolicySummary
  */
 export type PolicySummary = {
@@ -2211,6 +3034,22 @@ export type PolicyUpdate = {
      * Enabled
      */
     enabled?: boolean | null;
+};
+
+/**
+ * Price
+ *
+ * USD per million tokens (the price card of one model at one provider).
+ */
+export type Price = {
+    /**
+     * Input
+     */
+    input?: number;
+    /**
+     * Output
+     */
+    output?: number;
 };
 
 /**
@@ -2885,6 +3724,274 @@ export type RolloutTicketCreate = {
      * Lifetime (30 s to 15 min).
      */
     ttlSeconds?: number;
+};
+
+/**
+ * RoutingClassPublic
+ */
+export type RoutingClassPublic = {
+    /**
+     * Description
+     */
+    description?: string;
+    /**
+     * Priority
+     *
+     * Lower matches first.
+     */
+    priority?: number;
+    match?: MatchSpec;
+    /**
+     * Candidates
+     *
+     * Listed order breaks score ties.
+     */
+    candidates: Array<CandidateSpec>;
+    weights?: ScoreWeights;
+    failover?: FailoverSpec;
+    policy?: PolicySpec;
+    /**
+     * Sticky
+     *
+     * A/B: header whose value keeps a user on one side.
+     */
+    sticky?: string | null;
+    /**
+     * Downgradeto
+     *
+     * provider/model of a cheaper candidate taken while the class is downgraded.
+     */
+    downgradeTo?: string | null;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Downgraded
+     */
+    downgraded: boolean;
+    /**
+     * Downgradereason
+     */
+    downgradeReason: string | null;
+    pin: RoutingPinPublic | null;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+    /**
+     * Updatedat
+     */
+    updatedAt: string;
+};
+
+/**
+ * RoutingDowngradeInput
+ */
+export type RoutingDowngradeInput = {
+    /**
+     * Downgraded
+     */
+    downgraded: boolean;
+    /**
+     * Reason
+     */
+    reason: string;
+};
+
+/**
+ * RoutingEvent
+ */
+export type RoutingEvent = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Id
+     *
+     * The entity's id (a run's, an alert's, ...).
+     */
+    id: string;
+    /**
+     * Entity
+     */
+    entity: string;
+    /**
+     * Traceid
+     */
+    traceId?: string;
+    /**
+     * Tenant
+     *
+     * Tenant id of the entity; empty for installation-wide events (health, audit).
+     */
+    tenant?: string;
+    /**
+     * Env
+     *
+     * Environment name of the entity when it lives in one (runs, rollouts, services).
+     */
+    env?: string;
+    /**
+     * Type
+     */
+    type: 'routing_decision' | 'routing_failover' | 'routing_cooldown' | 'routing_stream_broken' | 'routing_pinned' | 'routing_unpinned' | 'routing_killed' | 'routing_revived' | 'routing_downgraded' | 'routing_restored';
+    payload: RoutingEventPayload;
+};
+
+/**
+ * RoutingEventPayload
+ *
+ * A model gateway decision or a change of its routing: which class, which candidate, and why.
+ */
+export type RoutingEventPayload = {
+    /**
+     * Routeclass
+     *
+     * The routing class
+     */
+    routeClass: string;
+    /**
+     * Provider
+     */
+    provider?: string;
+    /**
+     * Model
+     */
+    model?: string;
+    /**
+     * Status
+     *
+     * The provider's HTTP status (0: no answer)
+     */
+    status?: number;
+    /**
+     * Message
+     */
+    message?: string;
+    /**
+     * To
+     *
+     * routing_failover: the candidate tried next (provider/model)
+     */
+    to?: string;
+    /**
+     * Attempt
+     */
+    attempt?: number;
+    /**
+     * Reason
+     *
+     * Why the first candidate was chosen: best score, pinned, downgraded, a/b split
+     */
+    reason?: string;
+    /**
+     * Scores
+     *
+     * Every candidate's score and its dimensions, best first
+     */
+    scores?: string;
+    /**
+     * Until
+     *
+     * routing_cooldown / routing_pinned: until (unix time)
+     */
+    until?: number | null;
+    /**
+     * Actor
+     */
+    actor?: string;
+};
+
+/**
+ * RoutingLimitInput
+ */
+export type RoutingLimitInput = {
+    /**
+     * Value
+     */
+    value: number;
+};
+
+/**
+ * RoutingLimitPublic
+ */
+export type RoutingLimitPublic = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Value
+     */
+    value: number;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+};
+
+/**
+ * RoutingPinInput
+ */
+export type RoutingPinInput = {
+    /**
+     * Class
+     */
+    class: string;
+    /**
+     * Provider
+     */
+    provider: string;
+    /**
+     * Model
+     */
+    model: string;
+    /**
+     * Ttl
+     *
+     * Seconds; omit to pin until unpinned.
+     */
+    ttl?: number | null;
+    /**
+     * Reason
+     */
+    reason: string;
+};
+
+/**
+ * RoutingPinPublic
+ */
+export type RoutingPinPublic = {
+    /**
+     * Routeclass
+     */
+    routeClass: string;
+    /**
+     * Provider
+     */
+    provider: string;
+    /**
+     * Model
+     */
+    model: string;
+    /**
+     * Expiresat
+     */
+    expiresAt: string | null;
+    /**
+     * Reason
+     */
+    reason: string;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+    /**
+     * Createdat
+     */
+    createdAt: string;
 };
 
 /**
@@ -3573,6 +4680,28 @@ export type ScopePublic = {
      * Name
      */
     name: string;
+};
+
+/**
+ * ScoreWeights
+ */
+export type ScoreWeights = {
+    /**
+     * Latency
+     */
+    latency?: number;
+    /**
+     * Cost
+     */
+    cost?: number;
+    /**
+     * Reliability
+     */
+    reliability?: number;
+    /**
+     * Policy
+     */
+    policy?: number;
 };
 
 /**
@@ -4340,7 +5469,9 @@ export type StreamEvent = ({
     type: 'audit_appended';
 } & AuditAppendedEvent) | ({
     type: 'health_changed';
-} & HealthChangedEvent);
+} & HealthChangedEvent) | ({
+    type: 'routing_cooldown' | 'routing_decision' | 'routing_downgraded' | 'routing_failover' | 'routing_killed' | 'routing_pinned' | 'routing_restored' | 'routing_revived' | 'routing_stream_broken' | 'routing_unpinned';
+} & RoutingEvent);
 
 /**
  * SystemInfo
@@ -4417,7 +5548,7 @@ export type TokenCreate = {
      *
      * Permissions the token carries (a subset of yours).
      */
-    scopes: Array<'admin:*' | 'admin:tokens' | 'admin:users' | 'alerts:write' | 'audit:read' | 'budgets:read' | 'budgets:write' | 'pipelines:write' | 'policies:read' | 'policies:write' | 'rollouts:promote' | 'rollouts:read' | 'runs:read' | 'runs:write' | 'system:diagnose' | 'system:read' | 'tokens:self'>;
+    scopes: Array<'admin:*' | 'admin:tokens' | 'admin:users' | 'alerts:write' | 'audit:read' | 'budgets:read' | 'budgets:write' | 'pipelines:write' | 'policies:read' | 'policies:write' | 'rollouts:promote' | 'rollouts:read' | 'routing:keys' | 'routing:read' | 'routing:write' | 'runs:read' | 'runs:write' | 'system:diagnose' | 'system:read' | 'tokens:self'>;
     /**
      * Expiresindays
      *
@@ -4749,6 +5880,48 @@ export type MaestroApiRoutesPoliciesEvaluationPublic = {
      * Why the evaluation was (not) recorded.
      */
     note?: string;
+};
+
+/**
+ * ModelProviderInput
+ */
+export type ModelProviderInputWritable = {
+    /**
+     * Kind
+     *
+     * Wire format: openai (OpenAI and any compatible server: vLLM, Ollama, LM Studio, the simulator), azure-openai (deployments; api-version), anthropic (Messages API).
+     */
+    kind: 'openai' | 'azure-openai' | 'anthropic';
+    /**
+     * Baseurl
+     *
+     * e.g. https://api.openai.com/v1, https://api.anthropic.com, http://127.0.0.1:11434/v1; for azure-openai https://<resource>.openai.azure.com/openai
+     */
+    baseUrl: string;
+    /**
+     * Apiversion
+     *
+     * azure-openai only: the api-version query value.
+     */
+    apiVersion?: string | null;
+    /**
+     * Region
+     *
+     * Where requests are processed (data residency rules match it).
+     */
+    region?: string;
+    /**
+     * Timeoutseconds
+     *
+     * Silence from the provider longer than this fails the attempt.
+     */
+    timeoutSeconds?: number;
+    /**
+     * Apikey
+     *
+     * Write-only: sealed (AES-256-GCM) before it is stored; never returned. Omit to keep the current key.
+     */
+    apiKey?: string | null;
 };
 
 export type HealthGetData = {
@@ -7565,3 +8738,803 @@ export type RolloutsActionResponses = {
 };
 
 export type RolloutsActionResponse = RolloutsActionResponses[keyof RolloutsActionResponses];
+
+export type RoutingProvidersListData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/routing/providers';
+};
+
+export type RoutingProvidersListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingProvidersListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsModelProviderPublic;
+};
+
+export type RoutingProvidersListResponse = RoutingProvidersListResponses[keyof RoutingProvidersListResponses];
+
+export type RoutingProvidersDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/routing/providers/{name}';
+};
+
+export type RoutingProvidersDeleteErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingProvidersDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type RoutingProvidersDeleteResponse = RoutingProvidersDeleteResponses[keyof RoutingProvidersDeleteResponses];
+
+export type RoutingProvidersPutData = {
+    body: ModelProviderInputWritable;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/routing/providers/{name}';
+};
+
+export type RoutingProvidersPutErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingProvidersPutResponses = {
+    /**
+     * Successful Response
+     */
+    200: ModelProviderPublic;
+};
+
+export type RoutingProvidersPutResponse = RoutingProvidersPutResponses[keyof RoutingProvidersPutResponses];
+
+export type RoutingProvidersRotateKeysData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/routing/providers/rotate-keys';
+};
+
+export type RoutingProvidersRotateKeysErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingProvidersRotateKeysResponses = {
+    /**
+     * Successful Response
+     */
+    200: KeyRotationResult;
+};
+
+export type RoutingProvidersRotateKeysResponse = RoutingProvidersRotateKeysResponses[keyof RoutingProvidersRotateKeysResponses];
+
+export type RoutingClassesListData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/routing/classes';
+};
+
+export type RoutingClassesListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingClassesListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsRoutingClassPublic;
+};
+
+export type RoutingClassesListResponse = RoutingClassesListResponses[keyof RoutingClassesListResponses];
+
+export type RoutingClassesDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/routing/classes/{name}';
+};
+
+export type RoutingClassesDeleteErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingClassesDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type RoutingClassesDeleteResponse = RoutingClassesDeleteResponses[keyof RoutingClassesDeleteResponses];
+
+export type RoutingClassesGetData = {
+    body?: never;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/routing/classes/{name}';
+};
+
+export type RoutingClassesGetErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingClassesGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: RoutingClassPublic;
+};
+
+export type RoutingClassesGetResponse = RoutingClassesGetResponses[keyof RoutingClassesGetResponses];
+
+export type RoutingClassesPutData = {
+    body: ClassBody;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/routing/classes/{name}';
+};
+
+export type RoutingClassesPutErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingClassesPutResponses = {
+    /**
+     * Successful Response
+     */
+    200: RoutingClassPublic;
+};
+
+export type RoutingClassesPutResponse = RoutingClassesPutResponses[keyof RoutingClassesPutResponses];
+
+export type RoutingCandidatesData = {
+    body?: never;
+    path?: never;
+    query: {
+        /**
+         * Class
+         */
+        class: string;
+    };
+    url: '/api/routing/candidates';
+};
+
+export type RoutingCandidatesErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingCandidatesResponses = {
+    /**
+     * Successful Response
+     */
+    200: CandidatesPublic;
+};
+
+export type RoutingCandidatesResponse = RoutingCandidatesResponses[keyof RoutingCandidatesResponses];
+
+export type RoutingClassesDowngradeData = {
+    body: RoutingDowngradeInput;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/routing/classes/{name}/downgrade';
+};
+
+export type RoutingClassesDowngradeErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingClassesDowngradeResponses = {
+    /**
+     * Successful Response
+     */
+    200: RoutingClassPublic;
+};
+
+export type RoutingClassesDowngradeResponse = RoutingClassesDowngradeResponses[keyof RoutingClassesDowngradeResponses];
+
+export type RoutingPinsListData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/routing/pins';
+};
+
+export type RoutingPinsListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingPinsListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsRoutingPinPublic;
+};
+
+export type RoutingPinsListResponse = RoutingPinsListResponses[keyof RoutingPinsListResponses];
+
+export type RoutingPinData = {
+    body: RoutingPinInput;
+    path?: never;
+    query?: never;
+    url: '/api/routing/pin';
+};
+
+export type RoutingPinErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingPinResponses = {
+    /**
+     * Successful Response
+     */
+    201: RoutingPinPublic;
+};
+
+export type RoutingPinResponse = RoutingPinResponses[keyof RoutingPinResponses];
+
+export type RoutingUnpinData = {
+    body?: never;
+    path: {
+        /**
+         * Route Class
+         */
+        route_class: string;
+    };
+    query?: never;
+    url: '/api/routing/pin/{route_class}';
+};
+
+export type RoutingUnpinErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingUnpinResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type RoutingUnpinResponse = RoutingUnpinResponses[keyof RoutingUnpinResponses];
+
+export type RoutingKillsListData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/routing/kill-switches';
+};
+
+export type RoutingKillsListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingKillsListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsKillSwitchPublic;
+};
+
+export type RoutingKillsListResponse = RoutingKillsListResponses[keyof RoutingKillsListResponses];
+
+export type RoutingKillsCreateData = {
+    body: KillSwitchInput;
+    path?: never;
+    query?: never;
+    url: '/api/routing/kill-switches';
+};
+
+export type RoutingKillsCreateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingKillsCreateResponses = {
+    /**
+     * Successful Response
+     */
+    201: KillSwitchPublic;
+};
+
+export type RoutingKillsCreateResponse = RoutingKillsCreateResponses[keyof RoutingKillsCreateResponses];
+
+export type RoutingKillsDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Kill Id
+         */
+        kill_id: string;
+    };
+    query?: never;
+    url: '/api/routing/kill-switches/{kill_id}';
+};
+
+export type RoutingKillsDeleteErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingKillsDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type RoutingKillsDeleteResponse = RoutingKillsDeleteResponses[keyof RoutingKillsDeleteResponses];
+
+export type RoutingAliasesListData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/routing/aliases';
+};
+
+export type RoutingAliasesListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingAliasesListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsModelAliasPublic;
+};
+
+export type RoutingAliasesListResponse = RoutingAliasesListResponses[keyof RoutingAliasesListResponses];
+
+export type RoutingAliasesDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Alias
+         */
+        alias: string;
+    };
+    query?: {
+        /**
+         * All Tenants
+         */
+        all_tenants?: boolean;
+    };
+    url: '/api/routing/aliases/{alias}';
+};
+
+export type RoutingAliasesDeleteErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingAliasesDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type RoutingAliasesDeleteResponse = RoutingAliasesDeleteResponses[keyof RoutingAliasesDeleteResponses];
+
+export type RoutingAliasesPutData = {
+    body: ModelAliasInput;
+    path: {
+        /**
+         * Alias
+         */
+        alias: string;
+    };
+    query?: never;
+    url: '/api/routing/aliases/{alias}';
+};
+
+export type RoutingAliasesPutErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingAliasesPutResponses = {
+    /**
+     * Successful Response
+     */
+    200: ModelAliasPublic;
+};
+
+export type RoutingAliasesPutResponse = RoutingAliasesPutResponses[keyof RoutingAliasesPutResponses];
+
+export type RoutingLimitsListData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/routing/limits';
+};
+
+export type RoutingLimitsListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingLimitsListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsRoutingLimitPublic;
+};
+
+export type RoutingLimitsListResponse = RoutingLimitsListResponses[keyof RoutingLimitsListResponses];
+
+export type RoutingLimitsDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/routing/limits/{name}';
+};
+
+export type RoutingLimitsDeleteErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingLimitsDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type RoutingLimitsDeleteResponse = RoutingLimitsDeleteResponses[keyof RoutingLimitsDeleteResponses];
+
+export type RoutingLimitsPutData = {
+    body: RoutingLimitInput;
+    path: {
+        /**
+         * Name
+         */
+        name: string;
+    };
+    query?: never;
+    url: '/api/routing/limits/{name}';
+};
+
+export type RoutingLimitsPutErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingLimitsPutResponses = {
+    /**
+     * Successful Response
+     */
+    200: RoutingLimitPublic;
+};
+
+export type RoutingLimitsPutResponse = RoutingLimitsPutResponses[keyof RoutingLimitsPutResponses];
+
+export type RoutingKeysListData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/routing/keys';
+};
+
+export type RoutingKeysListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingKeysListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsGatewayKeyPublic;
+};
+
+export type RoutingKeysListResponse = RoutingKeysListResponses[keyof RoutingKeysListResponses];
+
+export type RoutingKeysCreateData = {
+    body: GatewayKeyInput;
+    path?: never;
+    query?: never;
+    url: '/api/routing/keys';
+};
+
+export type RoutingKeysCreateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingKeysCreateResponses = {
+    /**
+     * Successful Response
+     */
+    201: GatewayKeyCreated;
+};
+
+export type RoutingKeysCreateResponse = RoutingKeysCreateResponses[keyof RoutingKeysCreateResponses];
+
+export type RoutingKeysRevokeData = {
+    body: GatewayKeyRevoke;
+    path: {
+        /**
+         * Key Id
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/api/routing/keys/{key_id}/revoke';
+};
+
+export type RoutingKeysRevokeErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingKeysRevokeResponses = {
+    /**
+     * Successful Response
+     */
+    200: GatewayKeyPublic;
+};
+
+export type RoutingKeysRevokeResponse = RoutingKeysRevokeResponses[keyof RoutingKeysRevokeResponses];
+
+export type RoutingRequestsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Class
+         */
+        class?: string | null;
+        /**
+         * Provider
+         */
+        provider?: string | null;
+        /**
+         * Model
+         */
+        model?: string | null;
+        /**
+         * Status
+         *
+         * ok: 2xx; error: anything else
+         */
+        status?: 'ok' | 'error' | null;
+        /**
+         * Limit
+         */
+        limit?: number;
+    };
+    url: '/api/routing/requests';
+};
+
+export type RoutingRequestsErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingRequestsResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsGatewayRequestRecord;
+};
+
+export type RoutingRequestsResponse = RoutingRequestsResponses[keyof RoutingRequestsResponses];

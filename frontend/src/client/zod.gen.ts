@@ -222,6 +222,39 @@ export const zBurnAlert = z.object({
 });
 
 /**
+ * CandidateScore
+ */
+export const zCandidateScore = z.object({
+    provider: z.string(),
+    model: z.string(),
+    allowed: z.boolean(),
+    total: z.number(),
+    latency: z.number(),
+    cost: z.number(),
+    reliability: z.number(),
+    policy: z.number(),
+    latencyMs: z.nullable(z.number()),
+    errorRate: z.number(),
+    requests: z.int(),
+    failures: z.int(),
+    coolingSeconds: z.number(),
+    killed: z.nullable(z.string())
+});
+
+/**
+ * CandidatesPublic
+ */
+export const zCandidatesPublic = z.object({
+    routeClass: z.string(),
+    replicas: z.int(),
+    reportedAt: z.nullable(z.iso.datetime()),
+    ranking: z.array(z.string()),
+    winner: z.nullable(z.string()),
+    why: z.string(),
+    candidates: z.array(zCandidateScore)
+});
+
+/**
  * CheckPublic
  */
 export const zCheckPublic = z.object({
@@ -396,6 +429,17 @@ export const zEvidencePublic = z.object({
 });
 
 /**
+ * FailoverSpec
+ */
+export const zFailoverSpec = z.object({
+    maxAttempts: z._default(z.optional(z.int().check(z.gte(1), z.lte(10))), 3),
+    backoffMs: z._default(z.optional(z.int().check(z.gte(0), z.lte(10000))), 25),
+    backoffMaxMs: z._default(z.optional(z.int().check(z.gte(0), z.lte(60000))), 1000),
+    cooldownAfter: z._default(z.optional(z.int().check(z.gte(1), z.lte(1000))), 3),
+    cooldownSeconds: z._default(z.optional(z.int().check(z.gte(1), z.lte(3600))), 30)
+});
+
+/**
  * FailureLine
  */
 export const zFailureLine = z.object({
@@ -438,6 +482,93 @@ export const zFlakyTest = z.object({
 });
 
 /**
+ * GatewayKeyCreated
+ */
+export const zGatewayKeyCreated = z.object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    tenantId: z.string(),
+    project: z.nullable(z.string()),
+    env: z.nullable(z.string()),
+    rpm: z.nullable(z.int()),
+    tpm: z.nullable(z.int()),
+    classes: z.array(z.string()),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    expiresAt: z.nullable(z.iso.datetime()),
+    revokedAt: z.nullable(z.iso.datetime()),
+    revokedReason: z.nullable(z.string()),
+    secret: z.string()
+});
+
+/**
+ * GatewayKeyInput
+ */
+export const zGatewayKeyInput = z.object({
+    name: z.string().check(z.minLength(1), z.maxLength(200)),
+    project: z.nullish(z.string().check(z.maxLength(63))),
+    env: z.nullish(z.string().check(z.maxLength(63))),
+    rpm: z.nullish(z.int().check(z.gte(1), z.lte(10000000))),
+    tpm: z.nullish(z.int().check(z.gte(1), z.lte(1000000000))),
+    classes: z.optional(z.array(z.string()).check(z.maxLength(100))),
+    expiresInDays: z.nullish(z.int().check(z.gte(1), z.lte(3650)))
+});
+
+/**
+ * GatewayKeyPublic
+ */
+export const zGatewayKeyPublic = z.object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    tenantId: z.string(),
+    project: z.nullable(z.string()),
+    env: z.nullable(z.string()),
+    rpm: z.nullable(z.int()),
+    tpm: z.nullable(z.int()),
+    classes: z.array(z.string()),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    expiresAt: z.nullable(z.iso.datetime()),
+    revokedAt: z.nullable(z.iso.datetime()),
+    revokedReason: z.nullable(z.string())
+});
+
+/**
+ * GatewayKeyRevoke
+ */
+export const zGatewayKeyRevoke = z.object({
+    reason: z.string().check(z.minLength(1), z.maxLength(500))
+});
+
+/**
+ * GatewayRequestRecord
+ */
+export const zGatewayRequestRecord = z.object({
+    id: z.string(),
+    ts: z.iso.datetime(),
+    key: z.string(),
+    project: z.string(),
+    env: z.string(),
+    routeClass: z.string(),
+    provider: z.string(),
+    model: z.string(),
+    requested: z.string(),
+    status: z.int(),
+    promptTokens: z.int(),
+    completionTokens: z.int(),
+    estimated: z.boolean(),
+    usd: z.number(),
+    upstreamMs: z.number(),
+    addedMs: z.number(),
+    attempts: z.int(),
+    reason: z.string(),
+    broken: z.boolean(),
+    traceId: z.string()
+});
+
+/**
  * HealthPublic
  */
 export const zHealthPublic = z.object({
@@ -467,6 +598,20 @@ export const zItemsEvidencePublic = z.object({
 });
 
 /**
+ * Items[GatewayKeyPublic]
+ */
+export const zItemsGatewayKeyPublic = z.object({
+    items: z.array(zGatewayKeyPublic)
+});
+
+/**
+ * Items[GatewayRequestRecord]
+ */
+export const zItemsGatewayRequestRecord = z.object({
+    items: z.array(zGatewayRequestRecord)
+});
+
+/**
  * KeyPublic
  */
 export const zKeyPublic = z.object({
@@ -483,6 +628,46 @@ export const zKeyPublic = z.object({
  */
 export const zItemsKeyPublic = z.object({
     items: z.array(zKeyPublic)
+});
+
+/**
+ * KeyRotationResult
+ */
+export const zKeyRotationResult = z.object({
+    resealed: z.int(),
+    dataKey: z.string()
+});
+
+/**
+ * KillSwitchInput
+ */
+export const zKillSwitchInput = z.object({
+    scope: z.enum([
+        'provider',
+        'model',
+        'tenant'
+    ]),
+    value: z.string().check(z.minLength(1), z.maxLength(200)),
+    reason: z.string().check(z.minLength(1), z.maxLength(500))
+});
+
+/**
+ * KillSwitchPublic
+ */
+export const zKillSwitchPublic = z.object({
+    id: z.string(),
+    scope: z.string(),
+    value: z.string(),
+    reason: z.string(),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime()
+});
+
+/**
+ * Items[KillSwitchPublic]
+ */
+export const zItemsKillSwitchPublic = z.object({
+    items: z.array(zKillSwitchPublic)
 });
 
 /**
@@ -539,6 +724,88 @@ export const zLogLineEvent = z.object({
 export const zLoginInput = z.object({
     username: z.string().check(z.minLength(1), z.maxLength(64)),
     password: z.string().check(z.minLength(1), z.maxLength(1024))
+});
+
+/**
+ * MatchSpec
+ *
+ * Which requests a class takes; every given criterion must hold (empty: any).
+ */
+export const zMatchSpec = z.object({
+    models: z.optional(z.array(z.string())),
+    paths: z.optional(z.array(z.string())),
+    tenants: z.optional(z.array(z.string())),
+    headers: z.optional(z.record(z.string(), z.string())),
+    metadata: z.optional(z.record(z.string(), z.string()))
+});
+
+/**
+ * ModelAliasInput
+ */
+export const zModelAliasInput = z.object({
+    target: z.string().check(z.minLength(1), z.maxLength(200)),
+    allTenants: z._default(z.optional(z.boolean()), false)
+});
+
+/**
+ * ModelAliasPublic
+ */
+export const zModelAliasPublic = z.object({
+    tenant: z.string(),
+    alias: z.string(),
+    target: z.string(),
+    createdBy: z.string()
+});
+
+/**
+ * Items[ModelAliasPublic]
+ */
+export const zItemsModelAliasPublic = z.object({
+    items: z.array(zModelAliasPublic)
+});
+
+/**
+ * ModelProviderInput
+ */
+export const zModelProviderInput = z.object({
+    kind: z.enum([
+        'openai',
+        'azure-openai',
+        'anthropic'
+    ]),
+    baseUrl: z.string().check(z.maxLength(2000)),
+    apiVersion: z.nullish(z.string().check(z.maxLength(40))),
+    region: z._default(z.optional(z.string().check(z.maxLength(40))), ''),
+    timeoutSeconds: z._default(z.optional(z.number().check(z.gt(0), z.lte(600))), 60),
+    apiKey: z.optional(z.null())
+});
+
+/**
+ * ModelProviderPublic
+ */
+export const zModelProviderPublic = z.object({
+    kind: z.enum([
+        'openai',
+        'azure-openai',
+        'anthropic'
+    ]),
+    baseUrl: z.string().check(z.maxLength(2000)),
+    apiVersion: z.nullish(z.string().check(z.maxLength(40))),
+    region: z._default(z.optional(z.string().check(z.maxLength(40))), ''),
+    timeoutSeconds: z._default(z.optional(z.number().check(z.gt(0), z.lte(600))), 60),
+    name: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)),
+    keySet: z.boolean(),
+    keySealedWith: z.nullish(z.string()),
+    keySetAt: z.nullish(z.iso.datetime()),
+    createdBy: z.string(),
+    updatedAt: z.iso.datetime()
+});
+
+/**
+ * Items[ModelProviderPublic]
+ */
+export const zItemsModelProviderPublic = z.object({
+    items: z.array(zModelProviderPublic)
 });
 
 /**
@@ -727,6 +994,17 @@ export const zPolicyDeniedEvent = z.object({
 });
 
 /**
+ * PolicySpec
+ *
+ * Allowed providers/models/regions; a candidate outside them gets policy grade 0 and is never chosen.
+ */
+export const zPolicySpec = z.object({
+    providers: z.optional(z.array(z.string())),
+    models: z.optional(z.array(z.string())),
+    regions: z.optional(z.array(z.string()))
+});
+
+/**
  * PolicySummary
  */
 export const zPolicySummary = z.object({
@@ -759,6 +1037,26 @@ export const zPolicyUpdate = z.object({
     ])).check(z.minLength(1))),
     source: z.nullish(z.string().check(z.minLength(1), z.maxLength(100000))),
     enabled: z.nullish(z.boolean())
+});
+
+/**
+ * Price
+ *
+ * USD per million tokens (the price card of one model at one provider).
+ */
+export const zPrice = z.object({
+    input: z._default(z.optional(z.number().check(z.gte(0), z.lte(10000))), 0),
+    output: z._default(z.optional(z.number().check(z.gte(0), z.lte(10000))), 0)
+});
+
+/**
+ * CandidateSpec
+ */
+export const zCandidateSpec = z.object({
+    provider: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)),
+    model: z.string().check(z.minLength(1), z.maxLength(200)),
+    price: z.optional(zPrice),
+    weight: z._default(z.optional(z.int().check(z.gte(0), z.lte(100))), 0)
 });
 
 /**
@@ -1058,6 +1356,112 @@ export const zRolloutTicketCreate = z.object({
 });
 
 /**
+ * RoutingDowngradeInput
+ */
+export const zRoutingDowngradeInput = z.object({
+    downgraded: z.boolean(),
+    reason: z.string().check(z.minLength(1), z.maxLength(500))
+});
+
+/**
+ * RoutingEventPayload
+ *
+ * A model gateway decision or a change of its routing: which class, which candidate, and why.
+ */
+export const zRoutingEventPayload = z.object({
+    routeClass: z.string(),
+    provider: z._default(z.optional(z.string()), ''),
+    model: z._default(z.optional(z.string()), ''),
+    status: z._default(z.optional(z.int()), 0),
+    message: z._default(z.optional(z.string()), ''),
+    to: z._default(z.optional(z.string()), ''),
+    attempt: z._default(z.optional(z.int()), 0),
+    reason: z._default(z.optional(z.string()), ''),
+    scores: z._default(z.optional(z.string()), ''),
+    until: z.nullish(z.number()),
+    actor: z._default(z.optional(z.string()), '')
+});
+
+/**
+ * RoutingEvent
+ */
+export const zRoutingEvent = z.object({
+    ts: z.iso.datetime(),
+    id: z.string(),
+    entity: z.string(),
+    traceId: z._default(z.optional(z.string()), ''),
+    tenant: z._default(z.optional(z.string()), ''),
+    env: z._default(z.optional(z.string()), ''),
+    type: z.enum([
+        'routing_decision',
+        'routing_failover',
+        'routing_cooldown',
+        'routing_stream_broken',
+        'routing_pinned',
+        'routing_unpinned',
+        'routing_killed',
+        'routing_revived',
+        'routing_downgraded',
+        'routing_restored'
+    ]),
+    payload: zRoutingEventPayload
+});
+
+/**
+ * RoutingLimitInput
+ */
+export const zRoutingLimitInput = z.object({
+    value: z.int().check(z.gte(1), z.lte(1000000000))
+});
+
+/**
+ * RoutingLimitPublic
+ */
+export const zRoutingLimitPublic = z.object({
+    name: z.string(),
+    value: z.int(),
+    createdBy: z.string()
+});
+
+/**
+ * Items[RoutingLimitPublic]
+ */
+export const zItemsRoutingLimitPublic = z.object({
+    items: z.array(zRoutingLimitPublic)
+});
+
+/**
+ * RoutingPinInput
+ */
+export const zRoutingPinInput = z.object({
+    class: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)),
+    provider: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)),
+    model: z.string().check(z.minLength(1), z.maxLength(200)),
+    ttl: z.nullish(z.int().check(z.gte(1), z.lte(7776000))),
+    reason: z.string().check(z.minLength(1), z.maxLength(500))
+});
+
+/**
+ * RoutingPinPublic
+ */
+export const zRoutingPinPublic = z.object({
+    routeClass: z.string(),
+    provider: z.string(),
+    model: z.string(),
+    expiresAt: z.nullable(z.iso.datetime()),
+    reason: z.string(),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime()
+});
+
+/**
+ * Items[RoutingPinPublic]
+ */
+export const zItemsRoutingPinPublic = z.object({
+    items: z.array(zRoutingPinPublic)
+});
+
+/**
  * RunAction
  */
 export const zRunAction = z.object({
@@ -1298,6 +1702,59 @@ export const zScopePublic = z.object({
  */
 export const zItemsScopePublic = z.object({
     items: z.array(zScopePublic)
+});
+
+/**
+ * ScoreWeights
+ */
+export const zScoreWeights = z.object({
+    latency: z._default(z.optional(z.number().check(z.gte(0), z.lte(100))), 1),
+    cost: z._default(z.optional(z.number().check(z.gte(0), z.lte(100))), 1),
+    reliability: z._default(z.optional(z.number().check(z.gte(0), z.lte(100))), 2),
+    policy: z._default(z.optional(z.number().check(z.gte(0), z.lte(100))), 1)
+});
+
+/**
+ * ClassBody
+ */
+export const zClassBody = z.object({
+    description: z._default(z.optional(z.string().check(z.maxLength(500))), ''),
+    priority: z._default(z.optional(z.int().check(z.gte(0), z.lte(10000))), 100),
+    match: z.optional(zMatchSpec),
+    candidates: z.array(zCandidateSpec).check(z.minLength(1), z.maxLength(20)),
+    weights: z.optional(zScoreWeights),
+    failover: z.optional(zFailoverSpec),
+    policy: z.optional(zPolicySpec),
+    sticky: z.nullish(z.string().check(z.maxLength(100))),
+    downgradeTo: z.nullish(z.string().check(z.maxLength(300)))
+});
+
+/**
+ * RoutingClassPublic
+ */
+export const zRoutingClassPublic = z.object({
+    description: z._default(z.optional(z.string().check(z.maxLength(500))), ''),
+    priority: z._default(z.optional(z.int().check(z.gte(0), z.lte(10000))), 100),
+    match: z.optional(zMatchSpec),
+    candidates: z.array(zCandidateSpec).check(z.minLength(1), z.maxLength(20)),
+    weights: z.optional(zScoreWeights),
+    failover: z.optional(zFailoverSpec),
+    policy: z.optional(zPolicySpec),
+    sticky: z.nullish(z.string().check(z.maxLength(100))),
+    downgradeTo: z.nullish(z.string().check(z.maxLength(300))),
+    name: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)),
+    downgraded: z.boolean(),
+    downgradeReason: z.nullable(z.string()),
+    pin: z.nullable(zRoutingPinPublic),
+    createdBy: z.string(),
+    updatedAt: z.iso.datetime()
+});
+
+/**
+ * Items[RoutingClassPublic]
+ */
+export const zItemsRoutingClassPublic = z.object({
+    items: z.array(zRoutingClassPublic)
 });
 
 /**
@@ -1738,12 +2195,15 @@ export const zTokenCreate = z.object({
         'policies:write',
         'rollouts:promote',
         'rollouts:read',
+        'routing:keys',
+        'routing:read',
+        'routing:write',
         'runs:read',
         'runs:write',
         'system:diagnose',
         'system:read',
         'tokens:self'
-    ])).check(z.minLength(1), z.maxLength(17)),
+    ])).check(z.minLength(1), z.maxLength(20)),
     expiresInDays: z._default(z.nullish(z.int().check(z.gte(1), z.lte(3650))), 90)
 });
 
@@ -2005,7 +2465,21 @@ export const zStreamEvent = z.union([
     }), zAuditAppendedEvent),
     z.intersection(z.object({
         type: z.literal('health_changed')
-    }), zHealthChangedEvent)
+    }), zHealthChangedEvent),
+    z.intersection(z.object({
+        type: z.union([
+            z.literal('routing_cooldown'),
+            z.literal('routing_decision'),
+            z.literal('routing_downgraded'),
+            z.literal('routing_failover'),
+            z.literal('routing_killed'),
+            z.literal('routing_pinned'),
+            z.literal('routing_restored'),
+            z.literal('routing_revived'),
+            z.literal('routing_stream_broken'),
+            z.literal('routing_unpinned')
+        ])
+    }), zRoutingEvent)
 ]);
 
 /**
@@ -2028,6 +2502,22 @@ export const zMaestroApiRoutesPoliciesEvaluationPublic = z.object({
     decisions: z.array(zDecisionPublic),
     recorded: z.boolean(),
     note: z._default(z.optional(z.string()), '')
+});
+
+/**
+ * ModelProviderInput
+ */
+export const zModelProviderInputWritable = z.object({
+    kind: z.enum([
+        'openai',
+        'azure-openai',
+        'anthropic'
+    ]),
+    baseUrl: z.string().check(z.maxLength(2000)),
+    apiVersion: z.nullish(z.string().check(z.maxLength(40))),
+    region: z._default(z.optional(z.string().check(z.maxLength(40))), ''),
+    timeoutSeconds: z._default(z.optional(z.number().check(z.gt(0), z.lte(600))), 60),
+    apiKey: z.nullish(z.string())
 });
 
 /**
@@ -2780,3 +3270,219 @@ export const zRolloutsActionPath = z.object({
  * Successful Response
  */
 export const zRolloutsActionResponse = zRolloutActionResult;
+
+/**
+ * Successful Response
+ */
+export const zRoutingProvidersListResponse = zItemsModelProviderPublic;
+
+export const zRoutingProvidersDeletePath = z.object({
+    name: z.string()
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingProvidersDeleteResponse = z.void();
+
+export const zRoutingProvidersPutBody = zModelProviderInputWritable;
+
+export const zRoutingProvidersPutPath = z.object({
+    name: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,62}$/))
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingProvidersPutResponse = zModelProviderPublic;
+
+/**
+ * Successful Response
+ */
+export const zRoutingProvidersRotateKeysResponse = zKeyRotationResult;
+
+/**
+ * Successful Response
+ */
+export const zRoutingClassesListResponse = zItemsRoutingClassPublic;
+
+export const zRoutingClassesDeletePath = z.object({
+    name: z.string()
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingClassesDeleteResponse = z.void();
+
+export const zRoutingClassesGetPath = z.object({
+    name: z.string()
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingClassesGetResponse = zRoutingClassPublic;
+
+export const zRoutingClassesPutBody = zClassBody;
+
+export const zRoutingClassesPutPath = z.object({
+    name: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,62}$/))
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingClassesPutResponse = zRoutingClassPublic;
+
+export const zRoutingCandidatesQuery = z.object({
+    class: z.string()
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingCandidatesResponse = zCandidatesPublic;
+
+export const zRoutingClassesDowngradeBody = zRoutingDowngradeInput;
+
+export const zRoutingClassesDowngradePath = z.object({
+    name: z.string()
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingClassesDowngradeResponse = zRoutingClassPublic;
+
+/**
+ * Successful Response
+ */
+export const zRoutingPinsListResponse = zItemsRoutingPinPublic;
+
+export const zRoutingPinBody = zRoutingPinInput;
+
+/**
+ * Successful Response
+ */
+export const zRoutingPinResponse = zRoutingPinPublic;
+
+export const zRoutingUnpinPath = z.object({
+    route_class: z.string()
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingUnpinResponse = z.void();
+
+/**
+ * Successful Response
+ */
+export const zRoutingKillsListResponse = zItemsKillSwitchPublic;
+
+export const zRoutingKillsCreateBody = zKillSwitchInput;
+
+/**
+ * Successful Response
+ */
+export const zRoutingKillsCreateResponse = zKillSwitchPublic;
+
+export const zRoutingKillsDeletePath = z.object({
+    kill_id: z.string()
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingKillsDeleteResponse = z.void();
+
+/**
+ * Successful Response
+ */
+export const zRoutingAliasesListResponse = zItemsModelAliasPublic;
+
+export const zRoutingAliasesDeletePath = z.object({
+    alias: z.string()
+});
+
+export const zRoutingAliasesDeleteQuery = z.object({
+    all_tenants: z._default(z.optional(z.boolean()), false)
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingAliasesDeleteResponse = z.void();
+
+export const zRoutingAliasesPutBody = zModelAliasInput;
+
+export const zRoutingAliasesPutPath = z.object({
+    alias: z.string().check(z.minLength(1), z.maxLength(200))
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingAliasesPutResponse = zModelAliasPublic;
+
+/**
+ * Successful Response
+ */
+export const zRoutingLimitsListResponse = zItemsRoutingLimitPublic;
+
+export const zRoutingLimitsDeletePath = z.object({
+    name: z.string()
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingLimitsDeleteResponse = z.void();
+
+export const zRoutingLimitsPutBody = zRoutingLimitInput;
+
+export const zRoutingLimitsPutPath = z.object({
+    name: z.string().check(z.regex(/^(tenant|model):[A-Za-z0-9._\/*-]{1,200}:(rpm|tpm)$/))
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingLimitsPutResponse = zRoutingLimitPublic;
+
+/**
+ * Successful Response
+ */
+export const zRoutingKeysListResponse = zItemsGatewayKeyPublic;
+
+export const zRoutingKeysCreateBody = zGatewayKeyInput;
+
+/**
+ * Successful Response
+ */
+export const zRoutingKeysCreateResponse = zGatewayKeyCreated;
+
+export const zRoutingKeysRevokeBody = zGatewayKeyRevoke;
+
+export const zRoutingKeysRevokePath = z.object({
+    key_id: z.string()
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingKeysRevokeResponse = zGatewayKeyPublic;
+
+export const zRoutingRequestsQuery = z.object({
+    class: z.nullish(z.string()),
+    provider: z.nullish(z.string()),
+    model: z.nullish(z.string()),
+    status: z.nullish(z.enum(['ok', 'error'])),
+    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 100)
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingRequestsResponse = zItemsGatewayRequestRecord;

@@ -3,8 +3,8 @@
 import { type DefaultError, type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, evidenceCreate, evidenceDownload, evidenceGet, healthGet, hubGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, rolloutsAction, rolloutsCreate, rolloutsGet, rolloutsList, rolloutsTicketsCreate, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsEvidence, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTicketsCreate, runsTrace, schemasPipeline, scopesList, search, servicesCreate, servicesList, servicesProviders, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
-import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, EvidenceCreateData, EvidenceCreateResponse, EvidenceDownloadData, EvidenceDownloadResponse, EvidenceGetData, EvidenceGetResponse, HealthGetData, HealthGetResponse, HubGetData, HubGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RolloutsActionData, RolloutsActionResponse, RolloutsCreateData, RolloutsCreateResponse, RolloutsGetData, RolloutsGetResponse, RolloutsListData, RolloutsListResponse, RolloutsTicketsCreateData, RolloutsTicketsCreateResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsEvidenceData, RunsEvidenceResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsLogsResponse, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTicketsCreateData, RunsTicketsCreateResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, ServicesCreateData, ServicesCreateResponse, ServicesListData, ServicesListResponse, ServicesProvidersData, ServicesProvidersResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
+import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, evidenceCreate, evidenceDownload, evidenceGet, healthGet, hubGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, rolloutsAction, rolloutsCreate, rolloutsGet, rolloutsList, rolloutsTicketsCreate, routingAliasesDelete, routingAliasesList, routingAliasesPut, routingCandidates, routingClassesDelete, routingClassesDowngrade, routingClassesGet, routingClassesList, routingClassesPut, routingKeysCreate, routingKeysList, routingKeysRevoke, routingKillsCreate, routingKillsDelete, routingKillsList, routingLimitsDelete, routingLimitsList, routingLimitsPut, routingPin, routingPinsList, routingProvidersDelete, routingProvidersList, routingProvidersPut, routingProvidersRotateKeys, routingRequests, routingUnpin, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsEvidence, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTicketsCreate, runsTrace, schemasPipeline, scopesList, search, servicesCreate, servicesList, servicesProviders, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
+import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, EvidenceCreateData, EvidenceCreateResponse, EvidenceDownloadData, EvidenceDownloadResponse, EvidenceGetData, EvidenceGetResponse, HealthGetData, HealthGetResponse, HubGetData, HubGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RolloutsActionData, RolloutsActionResponse, RolloutsCreateData, RolloutsCreateResponse, RolloutsGetData, RolloutsGetResponse, RolloutsListData, RolloutsListResponse, RolloutsTicketsCreateData, RolloutsTicketsCreateResponse, RoutingAliasesDeleteData, RoutingAliasesDeleteResponse, RoutingAliasesListData, RoutingAliasesListResponse, RoutingAliasesPutData, RoutingAliasesPutResponse, RoutingCandidatesData, RoutingCandidatesResponse, RoutingClassesDeleteData, RoutingClassesDeleteResponse, RoutingClassesDowngradeData, RoutingClassesDowngradeResponse, RoutingClassesGetData, RoutingClassesGetResponse, RoutingClassesListData, RoutingClassesListResponse, RoutingClassesPutData, RoutingClassesPutResponse, RoutingKeysCreateData, RoutingKeysCreateResponse, RoutingKeysListData, RoutingKeysListResponse, RoutingKeysRevokeData, RoutingKeysRevokeResponse, RoutingKillsCreateData, RoutingKillsCreateResponse, RoutingKillsDeleteData, RoutingKillsDeleteResponse, RoutingKillsListData, RoutingKillsListResponse, RoutingLimitsDeleteData, RoutingLimitsDeleteResponse, RoutingLimitsListData, RoutingLimitsListResponse, RoutingLimitsPutData, RoutingLimitsPutResponse, RoutingPinData, RoutingPinResponse, RoutingPinsListData, RoutingPinsListResponse, RoutingProvidersDeleteData, RoutingProvidersDeleteResponse, RoutingProvidersListData, RoutingProvidersListResponse, RoutingProvidersPutData, RoutingProvidersPutResponse, RoutingProvidersRotateKeysData, RoutingProvidersRotateKeysResponse, RoutingRequestsData, RoutingRequestsResponse, RoutingUnpinData, RoutingUnpinResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsEvidenceData, RunsEvidenceResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsLogsResponse, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTicketsCreateData, RunsTicketsCreateResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, ServicesCreateData, ServicesCreateResponse, ServicesListData, ServicesListResponse, ServicesProvidersData, ServicesProvidersResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -1869,3 +1869,484 @@ export const rolloutsActionMutation = (options?: Partial<Options<RolloutsActionD
     };
     return mutationOptions;
 };
+
+export const routingProvidersListQueryKey = (options?: Options<RoutingProvidersListData>) => createQueryKey('routingProvidersList', options);
+
+/**
+ * List Providers
+ *
+ * Model providers the gateway can call (keys are shown as set or not, never returned).
+ */
+export const routingProvidersListOptions = (options?: Options<RoutingProvidersListData>) => queryOptions<RoutingProvidersListResponse, DefaultError, RoutingProvidersListResponse, ReturnType<typeof routingProvidersListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await routingProvidersList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingProvidersListQueryKey(options)
+});
+
+/**
+ * Delete Provider
+ */
+export const routingProvidersDeleteMutation = (options?: Partial<Options<RoutingProvidersDeleteData>>): UseMutationOptions<RoutingProvidersDeleteResponse, DefaultError, Options<RoutingProvidersDeleteData>> => {
+    const mutationOptions: UseMutationOptions<RoutingProvidersDeleteResponse, DefaultError, Options<RoutingProvidersDeleteData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingProvidersDelete({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Put Provider
+ *
+ * Create or change a provider. `apiKey` is sealed with the data key ring and never returned.
+ */
+export const routingProvidersPutMutation = (options?: Partial<Options<RoutingProvidersPutData>>): UseMutationOptions<RoutingProvidersPutResponse, DefaultError, Options<RoutingProvidersPutData>> => {
+    const mutationOptions: UseMutationOptions<RoutingProvidersPutResponse, DefaultError, Options<RoutingProvidersPutData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingProvidersPut({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Rotate Keys
+ *
+ * Re-seal every stored provider key with the first data key of the ring (after adding a new one).
+ */
+export const routingProvidersRotateKeysMutation = (options?: Partial<Options<RoutingProvidersRotateKeysData>>): UseMutationOptions<RoutingProvidersRotateKeysResponse, DefaultError, Options<RoutingProvidersRotateKeysData>> => {
+    const mutationOptions: UseMutationOptions<RoutingProvidersRotateKeysResponse, DefaultError, Options<RoutingProvidersRotateKeysData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingProvidersRotateKeys({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const routingClassesListQueryKey = (options?: Options<RoutingClassesListData>) => createQueryKey('routingClassesList', options);
+
+/**
+ * List Classes
+ *
+ * Request classes in match order (priority, then name).
+ */
+export const routingClassesListOptions = (options?: Options<RoutingClassesListData>) => queryOptions<RoutingClassesListResponse, DefaultError, RoutingClassesListResponse, ReturnType<typeof routingClassesListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await routingClassesList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingClassesListQueryKey(options)
+});
+
+/**
+ * Delete Class
+ */
+export const routingClassesDeleteMutation = (options?: Partial<Options<RoutingClassesDeleteData>>): UseMutationOptions<RoutingClassesDeleteResponse, DefaultError, Options<RoutingClassesDeleteData>> => {
+    const mutationOptions: UseMutationOptions<RoutingClassesDeleteResponse, DefaultError, Options<RoutingClassesDeleteData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingClassesDelete({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const routingClassesGetQueryKey = (options: Options<RoutingClassesGetData>) => createQueryKey('routingClassesGet', options);
+
+/**
+ * Get Class
+ */
+export const routingClassesGetOptions = (options: Options<RoutingClassesGetData>) => queryOptions<RoutingClassesGetResponse, DefaultError, RoutingClassesGetResponse, ReturnType<typeof routingClassesGetQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await routingClassesGet({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingClassesGetQueryKey(options)
+});
+
+/**
+ * Put Class
+ *
+ * Create or replace a class: what it matches, its candidates (with price cards and A/B weights),
+ * score weights, failover, policy and downgrade path.
+ */
+export const routingClassesPutMutation = (options?: Partial<Options<RoutingClassesPutData>>): UseMutationOptions<RoutingClassesPutResponse, DefaultError, Options<RoutingClassesPutData>> => {
+    const mutationOptions: UseMutationOptions<RoutingClassesPutResponse, DefaultError, Options<RoutingClassesPutData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingClassesPut({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const routingCandidatesQueryKey = (options: Options<RoutingCandidatesData>) => createQueryKey('routingCandidates', options);
+
+/**
+ * Candidates
+ *
+ * Live scores of a class's candidates with their breakdown, as the newest gateway replica computed them.
+ */
+export const routingCandidatesOptions = (options: Options<RoutingCandidatesData>) => queryOptions<RoutingCandidatesResponse, DefaultError, RoutingCandidatesResponse, ReturnType<typeof routingCandidatesQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await routingCandidates({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingCandidatesQueryKey(options)
+});
+
+/**
+ * Downgrade
+ *
+ * Switch the class to its downgrade path (`downgradeTo`) or back. Budgets use the same switch.
+ */
+export const routingClassesDowngradeMutation = (options?: Partial<Options<RoutingClassesDowngradeData>>): UseMutationOptions<RoutingClassesDowngradeResponse, DefaultError, Options<RoutingClassesDowngradeData>> => {
+    const mutationOptions: UseMutationOptions<RoutingClassesDowngradeResponse, DefaultError, Options<RoutingClassesDowngradeData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingClassesDowngrade({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const routingPinsListQueryKey = (options?: Options<RoutingPinsListData>) => createQueryKey('routingPinsList', options);
+
+/**
+ * List Pins
+ */
+export const routingPinsListOptions = (options?: Options<RoutingPinsListData>) => queryOptions<RoutingPinsListResponse, DefaultError, RoutingPinsListResponse, ReturnType<typeof routingPinsListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await routingPinsList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingPinsListQueryKey(options)
+});
+
+/**
+ * Pin
+ *
+ * Send a class's traffic to one of its candidates (failover still applies when it fails).
+ */
+export const routingPinMutation = (options?: Partial<Options<RoutingPinData>>): UseMutationOptions<RoutingPinResponse, DefaultError, Options<RoutingPinData>> => {
+    const mutationOptions: UseMutationOptions<RoutingPinResponse, DefaultError, Options<RoutingPinData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingPin({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Unpin
+ */
+export const routingUnpinMutation = (options?: Partial<Options<RoutingUnpinData>>): UseMutationOptions<RoutingUnpinResponse, DefaultError, Options<RoutingUnpinData>> => {
+    const mutationOptions: UseMutationOptions<RoutingUnpinResponse, DefaultError, Options<RoutingUnpinData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingUnpin({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const routingKillsListQueryKey = (options?: Options<RoutingKillsListData>) => createQueryKey('routingKillsList', options);
+
+/**
+ * List Kills
+ */
+export const routingKillsListOptions = (options?: Options<RoutingKillsListData>) => queryOptions<RoutingKillsListResponse, DefaultError, RoutingKillsListResponse, ReturnType<typeof routingKillsListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await routingKillsList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingKillsListQueryKey(options)
+});
+
+/**
+ * Kill
+ *
+ * Switch off a provider, a model or a tenant on every gateway replica within one refresh interval.
+ */
+export const routingKillsCreateMutation = (options?: Partial<Options<RoutingKillsCreateData>>): UseMutationOptions<RoutingKillsCreateResponse, DefaultError, Options<RoutingKillsCreateData>> => {
+    const mutationOptions: UseMutationOptions<RoutingKillsCreateResponse, DefaultError, Options<RoutingKillsCreateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingKillsCreate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Revive
+ */
+export const routingKillsDeleteMutation = (options?: Partial<Options<RoutingKillsDeleteData>>): UseMutationOptions<RoutingKillsDeleteResponse, DefaultError, Options<RoutingKillsDeleteData>> => {
+    const mutationOptions: UseMutationOptions<RoutingKillsDeleteResponse, DefaultError, Options<RoutingKillsDeleteData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingKillsDelete({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const routingAliasesListQueryKey = (options?: Options<RoutingAliasesListData>) => createQueryKey('routingAliasesList', options);
+
+/**
+ * List Aliases
+ */
+export const routingAliasesListOptions = (options?: Options<RoutingAliasesListData>) => queryOptions<RoutingAliasesListResponse, DefaultError, RoutingAliasesListResponse, ReturnType<typeof routingAliasesListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await routingAliasesList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingAliasesListQueryKey(options)
+});
+
+/**
+ * Delete Alias
+ */
+export const routingAliasesDeleteMutation = (options?: Partial<Options<RoutingAliasesDeleteData>>): UseMutationOptions<RoutingAliasesDeleteResponse, DefaultError, Options<RoutingAliasesDeleteData>> => {
+    const mutationOptions: UseMutationOptions<RoutingAliasesDeleteResponse, DefaultError, Options<RoutingAliasesDeleteData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingAliasesDelete({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Put Alias
+ */
+export const routingAliasesPutMutation = (options?: Partial<Options<RoutingAliasesPutData>>): UseMutationOptions<RoutingAliasesPutResponse, DefaultError, Options<RoutingAliasesPutData>> => {
+    const mutationOptions: UseMutationOptions<RoutingAliasesPutResponse, DefaultError, Options<RoutingAliasesPutData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingAliasesPut({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const routingLimitsListQueryKey = (options?: Options<RoutingLimitsListData>) => createQueryKey('routingLimitsList', options);
+
+/**
+ * List Limits
+ */
+export const routingLimitsListOptions = (options?: Options<RoutingLimitsListData>) => queryOptions<RoutingLimitsListResponse, DefaultError, RoutingLimitsListResponse, ReturnType<typeof routingLimitsListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await routingLimitsList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingLimitsListQueryKey(options)
+});
+
+/**
+ * Delete Limit
+ */
+export const routingLimitsDeleteMutation = (options?: Partial<Options<RoutingLimitsDeleteData>>): UseMutationOptions<RoutingLimitsDeleteResponse, DefaultError, Options<RoutingLimitsDeleteData>> => {
+    const mutationOptions: UseMutationOptions<RoutingLimitsDeleteResponse, DefaultError, Options<RoutingLimitsDeleteData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingLimitsDelete({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Put Limit
+ *
+ * Per-minute request (rpm) or token (tpm) limits shared by every replica: `tenant:<id>:rpm`, `model:<name>:tpm`.
+ */
+export const routingLimitsPutMutation = (options?: Partial<Options<RoutingLimitsPutData>>): UseMutationOptions<RoutingLimitsPutResponse, DefaultError, Options<RoutingLimitsPutData>> => {
+    const mutationOptions: UseMutationOptions<RoutingLimitsPutResponse, DefaultError, Options<RoutingLimitsPutData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingLimitsPut({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const routingKeysListQueryKey = (options?: Options<RoutingKeysListData>) => createQueryKey('routingKeysList', options);
+
+/**
+ * List Keys
+ *
+ * Your tenant's gateway keys, newest first (secrets are never shown again).
+ */
+export const routingKeysListOptions = (options?: Options<RoutingKeysListData>) => queryOptions<RoutingKeysListResponse, DefaultError, RoutingKeysListResponse, ReturnType<typeof routingKeysListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await routingKeysList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingKeysListQueryKey(options)
+});
+
+/**
+ * Create Key
+ *
+ * A key for clients of the gateway, scoped to your tenant (and a project/env), with its own quota.
+ */
+export const routingKeysCreateMutation = (options?: Partial<Options<RoutingKeysCreateData>>): UseMutationOptions<RoutingKeysCreateResponse, DefaultError, Options<RoutingKeysCreateData>> => {
+    const mutationOptions: UseMutationOptions<RoutingKeysCreateResponse, DefaultError, Options<RoutingKeysCreateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingKeysCreate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Revoke Key
+ *
+ * Revoke a gateway key: every replica refuses it (401) within one refresh interval.
+ */
+export const routingKeysRevokeMutation = (options?: Partial<Options<RoutingKeysRevokeData>>): UseMutationOptions<RoutingKeysRevokeResponse, DefaultError, Options<RoutingKeysRevokeData>> => {
+    const mutationOptions: UseMutationOptions<RoutingKeysRevokeResponse, DefaultError, Options<RoutingKeysRevokeData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await routingKeysRevoke({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const routingRequestsQueryKey = (options?: Options<RoutingRequestsData>) => createQueryKey('routingRequests', options);
+
+/**
+ * Requests Log
+ *
+ * Your tenant's recent gateway requests with the decision for each, newest first (scans the last 20,000).
+ */
+export const routingRequestsOptions = (options?: Options<RoutingRequestsData>) => queryOptions<RoutingRequestsResponse, DefaultError, RoutingRequestsResponse, ReturnType<typeof routingRequestsQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await routingRequests({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingRequestsQueryKey(options)
+});

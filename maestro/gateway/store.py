@@ -1,0 +1,104 @@
+"""From SQL to the snapshot every gateway replica routes by (see maestro.gateway.publish)."""
+
+from __future__ import annotations
+
+from redis import Redis
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from maestro.domain.routing import (
+    GatewayKey,
+    KillSwitch,
+    ModelAlias,
+    ModelProvider,
+    RoutingClass,
+    RoutingLimit,
+    RoutingPin,
+)
+from maestro.domain.types import utcnow
+from maestro.gateway.publish import publish
+from maestro.gateway.server import VERSION_KEY
+from maestro.gateway.spec import (
+    ClassSpec,
+    GatewayKeySpec,
+    KillSwitchSpec,
+    PinSpec,
+    ProviderSpec,
+    SealedKey,
+    Snapshot,
+)
+
+
+def build_snapshot(s: Session, version: int) -> Snapshot:
+    now = utcnow()
+    providers = s.exec(select(ModelProvider).order_by(ModelProvider.name)).all()
+    classes = s.exec(select(RoutingClass).order_by(RoutingClass.name)).all()
+    keys = [
+        k
+        for k in s.exec(select(GatewayKey).where(GatewayKey.revoked_at.is_(None))).all()  # type: ignore[union-attr]
+        if k.expires_at is None or k.expires_at > now
+    ]
+    aliases: dict[str, dict[str, str]] = {}
+    for a in s.exec(select(ModelAlias)).all():
+        aliases.setdefault(a.tenant, {})[a.alias] = a.target
+    return Snapshot(
+        version=version,
+        providers=[ProviderSpec.model_validate({**p.spec, "name": p.name}) for p in providers],
+        provider_keys=[SealedKey(provider=p.name, sealed=p.key_sealed) for p in providers if p.key_sealed],
+        classes=[ClassSpec.model_validate({**c.spec, "name": c.name}) for c in classes],
+        pins=[
+            PinSpec.model_validate(
+                {
+                    "class": p.class_name,
+                    "provider": p.provider,
+                    "model": p.model,
+                    "expiresAt": p.expires_at.timestamp() if p.expires_at else None,
+                    "reason": p.reason,
+                    "by": p.created_by,
+                }
+            )
+            for p in s.exec(select(RoutingPin)).all()
+            if p.expires_at is None or p.expires_at > now
+        ],
+        kills=[
+            KillSwitchSpec.model_validate(
+                {"scope": k.scope, "value": k.value, "reason": k.reason, "by": k.created_by, "at": k.created_at.timestamp()}
+            )
+            for k in s.exec(select(KillSwitch)).all()
+        ],
+        keys=[
+            GatewayKeySpec(
+                id=k.id,
+                prefix=k.prefix,
+                hash=k.secret_hash,
+                tenant=k.tenant_id,
+                project=k.project,
+                env=k.env,
+                rpm=k.rpm,
+                tpm=k.tpm,
+                classes=k.classes,
+            )
+            for k in keys
+        ],
+        aliases=aliases,
+        downgraded=[c.name for c in classes if c.downgraded],
+        limits={lim.name: lim.value for lim in s.exec(select(RoutingLimit)).all()},
+    )
+
+
+def publish_from_sql(engine: Engine, redis: Redis) -> int:
+    """Publish the current configuration (after a change is committed, or when Redis lost it)."""
+
+    def build(version: int) -> Snapshot:
+        with Session(engine) as s:
+            return build_snapshot(s, version)
+
+    return publish(redis, build)
+
+
+def republish_if_missing(engine: Engine, redis: Redis) -> bool:
+    """A Redis that lost its data (a restart without persistence) gets the snapshot back."""
+    if redis.exists(VERSION_KEY):
+        return False
+    publish_from_sql(engine, redis)
+    return True
