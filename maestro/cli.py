@@ -381,7 +381,7 @@ def up() -> None:
             except Exception as exc:  # the API still runs and says the UI is not built
                 _say(f"  ! web UI build failed ({exc}); run `make ui` to see why")
         me = [sys.executable, "-m", "maestro.cli"]
-        for name in ("worker", "runner", "edge", "api"):
+        for name in ("worker", "runner", "edge", "gateway", "api"):
             c = stack.Child(name, [*me, name], logs / f"{name}.log", env=child_env)
             c.start()
             children.append(c)
@@ -395,6 +395,7 @@ def up() -> None:
         _say(f"  Maestro UI and API   {s.effective_public_url}")
         _say(f"  API docs             {s.effective_public_url}/api/docs")
         _say(f"  Edge router          http://{s.edge_host}:{s.edge_port}/<service>/")
+        _say(f"  Model gateway        http://{s.gateway_host}:{s.gateway_port}/v1 (OpenAI and Anthropic formats)")
         if s.effective_temporal_ui_url:
             _say(f"  Temporal Web UI      {s.effective_temporal_ui_url}")
         _say(f"  Logs                 {logs}")

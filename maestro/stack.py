@@ -61,8 +61,14 @@ def check_ports(settings: Settings) -> None:
         wanted.append((settings.redis_port, "MAESTRO_REDIS_PORT", "Valkey"))
     wanted.append((settings.api_port, "MAESTRO_API_PORT", "Maestro API"))
     wanted.append((settings.edge_port, "MAESTRO_EDGE_PORT", "edge router"))
+    wanted.append((settings.gateway_port, "MAESTRO_GATEWAY_PORT", "model gateway"))
+    hosts = {
+        "MAESTRO_API_PORT": settings.api_host,
+        "MAESTRO_EDGE_PORT": settings.edge_host,
+        "MAESTRO_GATEWAY_PORT": settings.gateway_host,
+    }
     for port, setting, what in wanted:
-        host = {"MAESTRO_API_PORT": settings.api_host, "MAESTRO_EDGE_PORT": settings.edge_host}.get(setting, "127.0.0.1")
+        host = hosts.get(setting, "127.0.0.1")
         if port_in_use(host, port):
             raise StackError(f"port {port} ({what}) is already in use: set {setting} to a free port")
 

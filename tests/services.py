@@ -230,6 +230,7 @@ def up_env(data: Path) -> dict[str, str]:
             "MAESTRO_TEMPORAL_UI_PORT": str(free_port()),
             "MAESTRO_REDIS_PORT": str(free_port()),
             "MAESTRO_EDGE_PORT": str(free_port()),
+            "MAESTRO_GATEWAY_PORT": str(free_port()),
             "MAESTRO_UI_BUILD": "never",
         }
     )

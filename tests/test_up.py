@@ -40,6 +40,12 @@ def test_up_serves_stops_cleanly_and_keeps_data(tmp_path: Path) -> None:
         # the worker and the runner report liveness; /metrics counts them
         metrics = live_metrics(c)
         assert re.search(r'^maestro_workers_up\{kind="worker",pool="[^"]+"\} 1\.0$', metrics, re.M), metrics
+        # the model gateway runs, with the (empty) routing snapshot the API published, and wants a key
+        gateway = f"http://127.0.0.1:{env['MAESTRO_GATEWAY_PORT']}"
+        assert gateway + "/v1" in out
+        wait_for(lambda: httpx.get(f"{gateway}/_gateway/health").status_code == 200, 30, 0.2)
+        refused = httpx.get(f"{gateway}/v1/models")
+        assert refused.status_code == 401 and refused.json()["error"]["code"] == "invalid_api_key"
     finally:
         code = first.stop()
     assert code == 0, first.output()
@@ -150,7 +156,15 @@ def test_up_keeps_its_secrets_private(tmp_path: Path) -> None:
         children = [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit() and int(p.name) != up.proc.pid]
         children = [pid for pid in children if ours(pid)]
         names = " ".join(_read_cmdline(pid) for pid in children)
-        for what in ("temporal", "valkey", "maestro.cli worker", "maestro.cli runner", "maestro.cli api", "maestro.cli edge"):
+        for what in (
+            "temporal",
+            "valkey",
+            "maestro.cli worker",
+            "maestro.cli runner",
+            "maestro.cli api",
+            "maestro.cli edge",
+            "maestro.cli gateway",
+        ):
             assert what in names, names
         assert all("MAESTRO_ADMIN_PASSWORD" not in _environ(pid) for pid in children)
         password = (data / "valkey" / "password").read_text().strip()
