@@ -380,3 +380,97 @@ def test_models_embeddings_and_completions(
     with pytest.raises(openai.BadRequestError) as bad:
         oai(gw).embeddings.create(model="embed", input="x")
     assert "no Anthropic equivalent" in str(bad.value)
+
+
+def test_ab_split_is_sticky_per_user_and_follows_the_weights(
+    r: redis.Redis, gw: tuple[str, Gateway], sim_a: Sim, sim_b: Sim, ring: KeyRing
+) -> None:
+    doc = snapshot(sim_a, sim_b, ring)
+    doc["classes"][0]["candidates"][0]["weight"] = 80
+    doc["classes"][0]["candidates"][1]["weight"] = 20
+    doc["classes"][0]["sticky"] = "x-user"
+    configure(r, gw, doc)
+    seen: dict[str, set[str]] = {}
+    with httpx.Client() as c:
+        for i in range(200):
+            user = f"user-{i % 40}"
+            resp = c.post(
+                f"{gw[0]}/v1/chat/completions",
+                json={"model": "fast", "messages": MSG},
+                headers={"authorization": f"Bearer {SECRET}", "x-user": user},
+            )
+            route = route_of(resp.headers)
+            assert route["reason"] == f"a/b split {80 if route['provider'] == 'prov-a' else 20}% (sticky)"
+            seen.setdefault(user, set()).add(route["provider"])
+    assert all(len(p) == 1 for p in seen.values())  # each user always on the same side
+    on_b = sum(1 for p in seen.values() if p == {"prov-b"})
+    assert 2 <= on_b <= 16  # 20% of 40 users is 8; a hash split, not an exact one
+
+
+def test_rpm_limit_shared_by_two_replicas_overshoots_at_most_one_refresh_of_the_other(
+    r: redis.Redis, redis_url: str, tmp_path: Path, sim_a: Sim, sim_b: Sim, ring: KeyRing
+) -> None:
+    """Two gateway replicas, one key with 30 RPM: together they admit at least the limit and at most the
+    limit plus what the other replica admitted within one refresh interval (docs/routing.md)."""
+    refresh = 0.5
+    doc = snapshot(sim_a, sim_b, ring)
+    doc["keys"][0]["rpm"] = 30
+    gws = [Gateway(Settings(data_dir=tmp_path, redis_url=redis_url, gateway_refresh_seconds=refresh), ring) for _ in range(2)]
+    with (
+        serving_in_thread(lambda: gws[0].start(host="127.0.0.1", port=0), gws[0].stop) as u0,
+        serving_in_thread(lambda: gws[1].start(host="127.0.0.1", port=0), gws[1].stop) as u1,
+    ):
+        version = publish(r, lambda v: Snapshot.model_validate({**doc, "version": v}))
+        wait_for(lambda: all(g.router.version >= version for g in gws), 10, 0.02)
+        if time.time() % 60 > 45:  # keep the burst inside one minute window
+            wait_for(lambda: time.time() % 60 < 5, 30, 0.2)
+        admitted: list[tuple[int, float]] = []  # (replica, when)
+        body = {"model": "fast", "messages": MSG}
+        h = {"authorization": f"Bearer {SECRET}"}
+        with httpx.Client() as c:
+            for i in range(60):
+                replica = i % 2
+                resp = c.post(f"{(u0, u1)[replica]}/v1/chat/completions", json=body, headers=h)
+                assert resp.status_code in (200, 429), resp.text
+                if resp.status_code == 200:
+                    admitted.append((replica, time.monotonic()))
+                else:
+                    assert resp.json()["error"]["code"] == "rate_limit_exceeded" and int(resp.headers["retry-after"]) >= 1
+        total = len(admitted)
+        assert total >= 30
+        # the most the other replica can add unseen: what it admitted within one refresh interval (+ one tick of slack)
+        span = admitted[-1][1] - admitted[0][1] if admitted else 0.0
+        per_interval = max(1, int(total / max(span / (2 * refresh), 1)) + 1)
+        assert total <= 30 + per_interval, (total, per_interval, span)
+        wait_for(lambda: int(r.get(f"maestro:gateway:rl:key:k1:rpm:{int(time.time() // 60)}") or 0) >= total, 10, 0.1)
+
+
+def test_a_stream_that_breaks_keeps_its_accounting_as_an_estimate(
+    r: redis.Redis, gw: tuple[str, Gateway], sim_a: Sim, sim_b: Sim, ring: KeyRing
+) -> None:
+    """The provider dies mid-stream: the client's connection is cut, the request is accounted with the
+    tokens seen (estimated), and an event says so."""
+    configure(r, gw, snapshot(sim_a, sim_b, ring))
+    sim_a.set(chunk_ms=5000)
+    got: list[bytes] = []
+    with (
+        httpx.Client(timeout=10) as c,
+        c.stream(
+            "POST",
+            f"{gw[0]}/v1/chat/completions",
+            json={"model": "fast", "messages": MSG, "stream": True},
+            headers={"authorization": f"Bearer {SECRET}"},
+        ) as resp,
+    ):
+        assert resp.status_code == 200
+        with pytest.raises(httpx.HTTPError):
+            for piece in resp.iter_bytes():
+                got.append(piece)
+                if len(got) == 1:
+                    # the provider stalls past its timeout (set here, where the config model allows seconds)
+                    gw[1].router.by_name["chat"].candidates[0].provider.timeout_seconds = 0.3
+    assert got and b"data:" in b"".join(got)
+    wait_for(lambda: any(x["broken"] for x in entries(r, USAGE_STREAM, b"u")), 10, 0.05)
+    rec = next(x for x in entries(r, USAGE_STREAM, b"u") if x["broken"])
+    assert rec["estimated"] is True and rec["completion"] >= 1 and rec["prompt"] >= 1 and rec["status"] == 502
+    wait_for(lambda: any(json.loads(f[b"e"])["type"] == "routing_stream_broken" for _, f in r.xrange(EVENTS_STREAM)), 10, 0.05)
