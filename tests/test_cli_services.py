@@ -56,10 +56,11 @@ def test_providers_lists_each_with_what_it_requires(cli: Cli) -> None:
     lines = out.stdout.splitlines()
     assert lines[0].split() == ["NAME", "TITLE", "MEASURES", "TRAFFIC", "REQUIRED", "SETTINGS"]
     rows = {line.split()[0]: line for line in lines[1:]}
-    assert set(rows) == {"edge", "haproxy", "gateway-api"}
+    assert set(rows) == {"edge", "haproxy", "gateway-api", "gateway"}
     assert rows["edge"].split()[-2:] == ["yes", "-"] and "Maestro edge router" in rows["edge"]
     assert rows["haproxy"].rstrip().endswith("adminSocket, backend") and " yes " in rows["haproxy"]
     assert "no (Prometheus analyses)" in rows["gateway-api"] and rows["gateway-api"].rstrip().endswith("namespace, httpRoute")
+    assert "model canary" in rows["gateway"] and rows["gateway"].split()[-2:] == ["yes", "routeClass"]
 
 
 def test_create_with_settings_from_flags_and_a_file_then_list(cli: Cli, caller: Caller, tmp_path: Path) -> None:

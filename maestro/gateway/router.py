@@ -88,6 +88,21 @@ class Plan:
     cls: RouteClass
     attempts: list[Candidate]
     reason: str
+    canary: Canary | None = None  # a model canary of this class is under way: its versions are counted
+    canary_missed: bool = False  # the split chose the canary but it is cooling down or switched off
+
+
+@dataclass(frozen=True, slots=True)
+class Canary:
+    """A RolloutWorkflow moving a class's requests between two of its candidates (provider gateway)."""
+
+    service: str
+    stable: str  # provider/model
+    canary: str | None
+    weight: int
+
+    def version(self, key: str) -> str | None:
+        return "canary" if key == self.canary else "stable" if key == self.stable else None
 
 
 @dataclass(slots=True)
@@ -153,6 +168,7 @@ class Router:
         self.health: dict[str, Health] = {}  # survives reloads: measured traffic is not config
         self.shared_cooldowns: dict[str, float] = {}  # key → until (unix time), from every replica
         self.models_list: list[str] = []
+        self.canaries: dict[str, Canary] = {}  # class → the model canary under way (from the rollout's route)
 
     def load(self, snap: Snapshot, api_keys: dict[str, str]) -> None:
         """Compile a snapshot. `api_keys` are the opened provider keys (provider name → key)."""
@@ -277,12 +293,34 @@ class Router:
             first = next((c for c in live if c.key == rc.spec.downgrade_to), None)
             if first is not None:
                 reason = "downgraded"
+        canary = self.canaries.get(rc.spec.name)
+        missed = False
+        if first is None and canary is not None:
+            first, reason = _canary_pick(canary, live, sticky)
+            # a canary out of the running (cooling down after failures, switched off) fails its share of
+            # requests as far as its analysis is concerned: the rollout sees it, the client gets stable
+            missed = (
+                canary.canary is not None and canary.weight > 0 and all(c.key != canary.canary for c in live)
+                and random.randrange(100) < canary.weight
+            )  # fmt: skip
         if first is None and any(c.spec.weight for c in live):
             first, reason = _split(live, sticky)
         if first is None:
             first = live[0]
         attempts = [first, *[c for c in live if c is not first]][: rc.spec.failover.max_attempts]
-        return Plan(rc, attempts, reason)
+        return Plan(rc, attempts, reason, canary, missed)
+
+
+def _canary_pick(canary: Canary, live: list[Candidate], sticky: bytes | None) -> tuple[Candidate | None, str]:
+    stable = next((c for c in live if c.key == canary.stable), None)
+    new = next((c for c in live if c.key == canary.canary), None) if canary.canary else None
+    if new is not None and canary.weight > 0:
+        point = int.from_bytes(hashlib.blake2b(sticky, digest_size=8).digest()) % 100 if sticky else random.randrange(100)
+        if point < canary.weight or stable is None:
+            return new, f"canary {canary.weight}% ({canary.service})"
+    if stable is not None:
+        return stable, f"stable {100 - canary.weight if new is not None else 100}% ({canary.service})"
+    return None, ""
 
 
 def _split(live: list[Candidate], sticky: bytes | None) -> tuple[Candidate, str]:

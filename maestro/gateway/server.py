@@ -32,12 +32,14 @@ from typing import Any
 from redis.asyncio import Redis
 
 from maestro.config import Settings
+from maestro.edge import routes as edge_routes
+from maestro.edge.server import Stats as VersionStats
 from maestro.events.envelope import make_envelope
 from maestro.events.payloads import RoutingEventPayload
 from maestro.gateway import translate as tr
 from maestro.gateway.limits import Limiter
 from maestro.gateway.metrics import GatewayMetrics
-from maestro.gateway.router import Candidate, NoCandidate, Plan, RouteClass, Router
+from maestro.gateway.router import Canary, Candidate, NoCandidate, Plan, RouteClass, Router
 from maestro.gateway.secrets import KeyRing, KeyRingError, load_key_ring
 from maestro.gateway.spec import RETRYABLE, Snapshot
 from maestro.proxy import Forward, Limits, ProxyServer, Reply, Request
@@ -287,6 +289,8 @@ class GatewayExchange(Exchange):
                     param="model", code="untranslatable",
                 )  # fmt: skip
         self.plan = plan
+        if plan.canary_missed and plan.canary is not None:
+            gw.versions.record(plan.canary.service, "canary", 0.0, True)
         for lname, _, value in self.req.headers:
             if lname == b"traceparent":
                 parts = value.split(b"-")
@@ -695,6 +699,7 @@ class Gateway:
         self.router = Router()
         self.limiter = Limiter()
         self.metrics = GatewayMetrics()
+        self.versions = VersionStats()  # a model canary's per-version traffic, where its analyses read it
         self.redis: Redis | None = None
         self.proxy: ProxyServer | None = None
         self._tick: asyncio.Task[None] | None = None
@@ -766,7 +771,15 @@ class Gateway:
             return base + b"/deployments/" + c.model.encode() + path + b"?api-version=" + version, payload
         return base + path, payload
 
+    def version_stat(self, ex: GatewayExchange, c: Candidate, ms: float, *, error: bool) -> None:
+        canary = ex.plan.canary if ex.plan is not None else None
+        if canary is not None:
+            version = canary.version(c.key)
+            if version is not None:
+                self.versions.record(canary.service, version, ms, error)
+
     def candidate_failed(self, ex: GatewayExchange, c: Candidate, status: int) -> None:
+        self.version_stat(ex, c, (time.perf_counter() - ex.up_t0) * 1000, error=True)
         h = c.health
         h.failure()
         f = ex.plan.cls.spec.failover if ex.plan is not None else None
@@ -793,6 +806,8 @@ class Gateway:
         usd = (prompt * price.input + completion * price.output) / 1_000_000
         prov, model = c.provider.name, c.model
         m.requests[(ex.cls, prov, model, str(status))] += 1
+        if not failed:  # a failed attempt was counted by candidate_failed
+            self.version_stat(ex, c, up_ms, error=broken or status >= 500)
         est = "true" if estimated else "false"
         if not failed:
             m.tokens[(prov, model, "prompt", est)] += prompt
@@ -877,6 +892,7 @@ class Gateway:
             stale = [k for k, u in shared.items() if u <= now - 60]
             if stale:
                 await r.hdel(COOLDOWNS_KEY, *stale)
+            self.router.canaries = _canaries(await r.hgetall(edge_routes.ROUTES))
         except Exception:
             log.warning("gateway: configuration refresh failed (routing on the last configuration)", exc_info=True)
         self.router.rescore(now)
@@ -885,6 +901,10 @@ class Gateway:
         except Exception:
             log.warning("gateway: rate-limit sync failed (counting locally)", exc_info=True)
         await self.flush(with_scores=True)
+        try:
+            await self.versions.flush(r)
+        except Exception:
+            log.warning("gateway: model canary counters not flushed", exc_info=True)
         for rc in self.router.classes:
             for cand in rc.candidates:
                 self.metrics.health[(cand.provider.name, cand.model)] = (
@@ -976,6 +996,20 @@ class Gateway:
             with contextlib.suppress(Exception):
                 await self.flush()
             await self.redis.aclose()
+
+
+def _canaries(raw: dict[Any, Any]) -> dict[str, Canary]:
+    """Model canaries under way, from the routes RolloutWorkflow writes (provider gateway)."""
+    from maestro.rollouts.providers.gateway import candidate_of
+
+    out: dict[str, Canary] = {}
+    for route in edge_routes.parse_routes(raw).values():
+        cls = route.provider_config.get("routeClass") if route.provider == "gateway" else None
+        stable = candidate_of(route.stable)
+        if isinstance(cls, str) and stable:
+            canary = candidate_of(route.canary) if route.canary else None
+            out[cls] = Canary(route.service, stable, canary, route.weight if canary else 0)
+    return out
 
 
 def create_gateway(settings: Settings) -> Gateway:

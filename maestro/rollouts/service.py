@@ -25,10 +25,12 @@ from maestro.rollouts.types import Analysis, RolloutInput, Step, parse_condition
 from maestro.states import ACTIVE_ROLLOUT
 from maestro.wire import ApiModel
 
-UPSTREAM_URL = r"^https?://[^/?#\s]+"  # the schema's word; upstream_url checks the rest
+UPSTREAM_URL = r"^(https?|model)://[^/?#\s]+"  # the schema's word; upstream_url checks the rest
 
 
 def upstream_url(v: str) -> str:
+    if v.startswith("model://"):
+        return v  # a model canary's version (provider gateway checks it)
     parts = urlsplit(v)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ValueError("must be an http(s) URL, e.g. http://10.0.0.5:8080")
@@ -165,7 +167,11 @@ class RolloutStepPublic(ApiModel):
 
 class RolloutCreate(InputModel):
     service: str = Field(min_length=1, max_length=63)
-    canary_url: str = Field(max_length=2000, pattern=UPSTREAM_URL, description="Upstream of the new version (http or https)")
+    canary_url: str = Field(
+        max_length=2000,
+        pattern=UPSTREAM_URL,
+        description="Upstream of the new version (http or https; model://<provider>/<model> for a model canary)",
+    )
     steps: list[StepSpec] = Field(
         default_factory=lambda: [StepSpec.model_validate(x) for x in DEFAULT_STEPS], min_length=1, max_length=50
     )

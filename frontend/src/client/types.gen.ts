@@ -3450,7 +3450,7 @@ export type RolloutCreate = {
     /**
      * Canaryurl
      *
-     * Upstream of the new version (http or https)
+     * Upstream of the new version (http or https; model://<provider>/<model> for a model canary)
      */
     canaryUrl: string;
     /**
@@ -4747,7 +4747,7 @@ export type ServiceCreate = {
     /**
      * Stableurl
      *
-     * Upstream of the stable version (http or https)
+     * Upstream of the stable version (http or https; model://<provider>/<model> for a model canary)
      */
     stableUrl: string;
     /**

@@ -1781,7 +1781,7 @@ export const zItemsSearchHit = z.object({
 export const zServiceCreate = z.object({
     name: z.string().check(z.regex(/^[a-z0-9][a-z0-9-]{0,62}$/)),
     env: z.string().check(z.minLength(1), z.maxLength(63)),
-    stableUrl: z.string().check(z.maxLength(2000), z.regex(/^https?:\/\/[^\/?#\s]+/)),
+    stableUrl: z.string().check(z.maxLength(2000), z.regex(/^(https?|model):\/\/[^\/?#\s]+/)),
     sticky: z.nullish(z.string().check(z.regex(/^(header|cookie):[A-Za-z0-9_-]{1,100}$/))),
     provider: z._default(z.optional(z.string().check(z.maxLength(32))), 'edge'),
     providerConfig: z.optional(z.record(z.string(), z.unknown()))
@@ -2013,7 +2013,7 @@ export const zStepSpec = z.intersection(z.unknown(), z.object({
  */
 export const zRolloutCreate = z.object({
     service: z.string().check(z.minLength(1), z.maxLength(63)),
-    canaryUrl: z.string().check(z.maxLength(2000), z.regex(/^https?:\/\/[^\/?#\s]+/)),
+    canaryUrl: z.string().check(z.maxLength(2000), z.regex(/^(https?|model):\/\/[^\/?#\s]+/)),
     steps: z.optional(z.array(zStepSpec).check(z.minLength(1), z.maxLength(50))),
     reason: z._default(z.optional(z.string().check(z.maxLength(2000))), '')
 });

@@ -41,7 +41,11 @@ NAME = r"^[a-z0-9][a-z0-9-]{0,62}$"
 class ServiceCreate(InputModel):
     name: str = Field(pattern=NAME, description="Routed at the edge as /<name>/…")
     env: str = Field(min_length=1, max_length=63)
-    stable_url: str = Field(max_length=2000, pattern=UPSTREAM_URL, description="Upstream of the stable version (http or https)")
+    stable_url: str = Field(
+        max_length=2000,
+        pattern=UPSTREAM_URL,
+        description="Upstream of the stable version (http or https; model://<provider>/<model> for a model canary)",
+    )
     sticky: str | None = Field(
         None, pattern=r"^(header|cookie):[A-Za-z0-9_-]{1,100}$", description="header:<name> or cookie:<name>"
     )

@@ -147,6 +147,8 @@ def targets(name: str, config: dict[str, Any]) -> dict[str, str]:
 def check_upstream(name: str, config: dict[str, Any], url: str) -> None:
     """ValueError when the service's provider cannot route to `url` (stable or canary upstream)."""
     spec = spec_for(name)
+    if url.startswith("model://") and name != "gateway":
+        raise ValueError(f"model://… versions are for model canaries (provider gateway); {name} routes http(s) upstreams")
     if spec.check_upstream is not None:
         spec.check_upstream(url, spec.config_model.model_validate(config))
 
