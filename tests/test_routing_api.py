@@ -189,3 +189,49 @@ def test_bad_input_and_permissions(client: TestClient, migrated: Settings, engin
     assert client.get("/api/routing/keys").status_code == 403
     stored = redis.Redis.from_url(migrated.effective_redis_url).get("maestro:gateway:config")
     assert stored is not None and b"sk-real" not in stored and json.loads(stored)["keys"]
+
+
+def test_a_class_rego_policy_keeps_a_candidate_out_where_it_denies(
+    client: TestClient, gateway: tuple[str, Gateway], sims: tuple[str, str]
+) -> None:
+    """Data residency by policy: prod keys may only reach EU providers. Evaluated when the configuration
+    changes, per candidate and key scope; the gateway skips what it denies and says why."""
+    admin = login(client)
+    prod = setup_routing(admin, sims)  # its gateway key is for env prod
+    a, b = sims
+    assert (
+        admin.put("/api/routing/providers/prov-a", json={"kind": "openai", "baseUrl": f"{a}/v1", "region": "us"}).status_code
+        == 200
+    )
+    assert admin.put("/api/routing/providers/prov-b", json={"kind": "anthropic", "baseUrl": b, "region": "eu"}).status_code == 200
+    bad = admin.put(
+        "/api/routing/classes/chat",
+        json={"candidates": [{"provider": "prov-a", "model": "sim-small"}], "rego": "package x\ndeny contains msg if {"},
+    )
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "rego"
+    policy = (
+        "package maestro.routing\nimport rego.v1\n"
+        'deny contains msg if {\n  input.env == "prod"\n  input.candidate.region != "eu"\n'
+        '  msg := sprintf("%s is in %s; prod stays in the EU", [input.candidate.provider, input.candidate.region])\n}\n'
+    )
+    body = {
+        "match": {"models": ["fast"]},
+        "candidates": [
+            {"provider": "prov-a", "model": "sim-small", "price": {"input": 0.15, "output": 0.6}},
+            {"provider": "prov-b", "model": "sim-large", "price": {"input": 3, "output": 15}},
+        ],
+        "failover": {"backoffMs": 0},
+        "rego": policy,
+    }
+    assert admin.put("/api/routing/classes/chat", json=body).status_code == 200
+    dev = admin.post("/api/routing/keys", json={"name": "dev", "env": "dev"}).json()["secret"]
+    wait_for(lambda: len(gateway[1].router.keys) == 2 and gateway[1].router.denied, 10, 0.05)
+    # prod (the first key) goes to the EU provider although the US one scores better; dev gets the best score
+    assert routed(gateway, prod)["provider"] == "prov-b"
+    assert routed(gateway, dev)["provider"] == "prov-a"
+    # everything denied: a 503 that names the policy's message
+    admin.put("/api/routing/providers/prov-b", json={"kind": "anthropic", "baseUrl": b, "region": "us"})
+    wait_for(lambda: "prov-b/sim-large" in gateway[1].router.denied.get("chat", {}), 10, 0.05)
+    with pytest.raises(openai.InternalServerError) as none:
+        routed(gateway, prod)
+    assert "prod stays in the EU" in str(none.value)

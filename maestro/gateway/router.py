@@ -169,6 +169,7 @@ class Router:
         self.shared_cooldowns: dict[str, float] = {}  # key → until (unix time), from every replica
         self.models_list: list[str] = []
         self.canaries: dict[str, Canary] = {}  # class → the model canary under way (from the rollout's route)
+        self.denied: dict[str, dict[str, dict[str, str]]] = {}  # class → candidate → scope → the policy's reason
 
     def load(self, snap: Snapshot, api_keys: dict[str, str]) -> None:
         """Compile a snapshot. `api_keys` are the opened provider keys (provider name → key)."""
@@ -207,6 +208,7 @@ class Router:
         self.killed_models = {k.value: k.reason for k in snap.kills if k.scope == "model"}
         self.killed_tenants = {k.value: k.reason for k in snap.kills if k.scope == "tenant"}
         self.limits = snap.limits
+        self.denied = snap.denied
         self.models_list = sorted({m for c in classes for m in c.spec.match.models if "*" not in m})
         self.version = snap.version
         self.rescore(time.time())
@@ -261,13 +263,19 @@ class Router:
                 return rc
         return None
 
-    def plan(self, rc: RouteClass, sticky: bytes | None, now: float) -> Plan:
+    def plan(self, rc: RouteClass, sticky: bytes | None, now: float, scope: str = "") -> Plan:
+        """`scope` is the caller's 'tenant|env|project' (where the class's Rego policy was evaluated)."""
         live: list[Candidate] = []
         out: list[str] = []
         soonest: float | None = None
+        denied = self.denied.get(rc.spec.name)
         for s in rc.ranking:
             c = s.candidate
             why = self.killed(c)
+            if why is None and denied is not None:
+                reason = denied.get(c.key, {}).get(scope)
+                if reason is not None:
+                    why = f"{c.key} is denied by the class's policy here ({reason})"
             if why is None:
                 left = self.cooling(c, now)
                 if left:

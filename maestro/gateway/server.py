@@ -278,7 +278,7 @@ class GatewayExchange(Exchange):
         self._check_limits(rc, resolved, now)
         sticky = hdrs.get(rc.spec.sticky.lower().encode()) if rc.spec.sticky else None
         try:
-            plan = router.plan(rc, sticky, now)
+            plan = router.plan(rc, sticky, now, f"{tenant}|{self.key.env or ''}|{self.key.project or ''}")
         except NoCandidate as e:
             raise ClientError(503, e.detail, type_="api_error", code="no_candidate", retry_after=e.retry_after) from None
         if self.endpoint in (COMPLETIONS, EMBEDDINGS):

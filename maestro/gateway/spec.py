@@ -111,6 +111,13 @@ class ClassBody(Spec):
     weights: ScoreWeights = Field(default_factory=ScoreWeights)
     failover: FailoverSpec = Field(default_factory=FailoverSpec)
     policy: PolicySpec = Field(default_factory=PolicySpec)
+    rego: str | None = Field(
+        None,
+        max_length=20_000,
+        description="Rego policy (rego.v1): `deny contains msg if …` over input {candidate: {provider, model, region, "
+        "kind}, tenant, env, project}. Evaluated when the configuration changes, for each candidate and each gateway "
+        "key's scope (tenant, env, project), never per request; a denied candidate is never chosen for that scope.",
+    )
     sticky: str | None = Field(None, max_length=100, description="A/B: header whose value keeps a user on one side.")
     downgrade_to: str | None = Field(
         None, max_length=300, description="provider/model of a cheaper candidate taken while the class is downgraded."
@@ -183,6 +190,9 @@ class Snapshot(Spec):
         default_factory=dict, description="tenant ('*' for all) → alias → model name the classes match."
     )
     downgraded: list[str] = Field(default_factory=list, description="Classes switched to their downgrade candidate.")
+    denied: dict[str, dict[str, dict[str, str]]] = Field(
+        default_factory=dict, description="class → candidate → 'tenant|env|project' → why its Rego policy denies it there."
+    )
     limits: dict[str, int] = Field(
         default_factory=dict, description="'tenant:<id>:rpm', 'model:<name>:tpm', …: shared limits beyond the keys' own."
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from redis import Redis
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -27,9 +29,10 @@ from maestro.gateway.spec import (
     SealedKey,
     Snapshot,
 )
+from maestro.policy import engine
 
 
-def build_snapshot(s: Session, version: int) -> Snapshot:
+def build_snapshot(s: Session, version: int, policy_timeout_s: float = 1.0) -> Snapshot:
     now = utcnow()
     providers = s.exec(select(ModelProvider).order_by(ModelProvider.name)).all()
     classes = s.exec(select(RoutingClass).order_by(RoutingClass.name)).all()
@@ -38,6 +41,7 @@ def build_snapshot(s: Session, version: int) -> Snapshot:
         for k in s.exec(select(GatewayKey).where(GatewayKey.revoked_at.is_(None))).all()  # type: ignore[union-attr]
         if k.expires_at is None or k.expires_at > now
     ]
+    denied = _policy_denials(providers, classes, keys, policy_timeout_s)
     aliases: dict[str, dict[str, str]] = {}
     for a in s.exec(select(ModelAlias)).all():
         aliases.setdefault(a.tenant, {})[a.alias] = a.target
@@ -83,7 +87,35 @@ def build_snapshot(s: Session, version: int) -> Snapshot:
         aliases=aliases,
         downgraded=[c.name for c in classes if c.downgraded],
         limits={lim.name: lim.value for lim in s.exec(select(RoutingLimit)).all()},
+        denied=denied,
     )
+
+
+def _policy_denials(
+    providers: Sequence[ModelProvider], classes: Sequence[RoutingClass], keys: list[GatewayKey], timeout_s: float
+) -> dict[str, dict[str, dict[str, str]]]:
+    """Each class's Rego policy, evaluated for each candidate in each scope a gateway key can send from
+    (errors and timeouts deny: fail closed). Runs when the configuration changes, never per request."""
+    by_name = {p.name: p for p in providers}
+    scopes = sorted({(k.tenant_id, k.env or "", k.project or "") for k in keys})
+    out: dict[str, dict[str, dict[str, str]]] = {}
+    for c in classes:
+        source = c.spec.get("rego")
+        if not source:
+            continue
+        for cand in c.spec.get("candidates", []):
+            prov = by_name.get(cand["provider"])
+            candidate = {
+                "provider": cand["provider"], "model": cand["model"],
+                "region": prov.spec.get("region", "") if prov else "", "kind": prov.spec.get("kind", "") if prov else "",
+            }  # fmt: skip
+            for tenant, env, project in scopes:
+                doc = {"class": c.name, "candidate": candidate, "tenant": tenant, "env": env, "project": project}
+                outcome = engine.evaluate(f"routing-{c.name}", source, doc, timeout_s)
+                if not outcome.allowed:
+                    key = f"{cand['provider']}/{cand['model']}"
+                    out.setdefault(c.name, {}).setdefault(key, {})[f"{tenant}|{env}|{project}"] = "; ".join(outcome.reasons)[:300]
+    return out
 
 
 def publish_from_sql(engine: Engine, redis: Redis) -> int:

@@ -740,6 +740,12 @@ export type ClassBody = {
     failover?: FailoverSpec;
     policy?: PolicySpec;
     /**
+     * Rego
+     *
+     * Rego policy (rego.v1): `deny contains msg if …` over input {candidate: {provider, model, region, kind}, tenant, env, project}. Evaluated when the configuration changes, for each candidate and each gateway key's scope (tenant, env, project), never per request; a denied candidate is never chosen for that scope.
+     */
+    rego?: string | null;
+    /**
      * Sticky
      *
      * A/B: header whose value keeps a user on one side.
@@ -3750,6 +3756,12 @@ export type RoutingClassPublic = {
     weights?: ScoreWeights;
     failover?: FailoverSpec;
     policy?: PolicySpec;
+    /**
+     * Rego
+     *
+     * Rego policy (rego.v1): `deny contains msg if …` over input {candidate: {provider, model, region, kind}, tenant, env, project}. Evaluated when the configuration changes, for each candidate and each gateway key's scope (tenant, env, project), never per request; a denied candidate is never chosen for that scope.
+     */
+    rego?: string | null;
     /**
      * Sticky
      *

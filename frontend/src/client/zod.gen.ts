@@ -1725,6 +1725,7 @@ export const zClassBody = z.object({
     weights: z.optional(zScoreWeights),
     failover: z.optional(zFailoverSpec),
     policy: z.optional(zPolicySpec),
+    rego: z.nullish(z.string().check(z.maxLength(20000))),
     sticky: z.nullish(z.string().check(z.maxLength(100))),
     downgradeTo: z.nullish(z.string().check(z.maxLength(300)))
 });
@@ -1740,6 +1741,7 @@ export const zRoutingClassPublic = z.object({
     weights: z.optional(zScoreWeights),
     failover: z.optional(zFailoverSpec),
     policy: z.optional(zPolicySpec),
+    rego: z.nullish(z.string().check(z.maxLength(20000))),
     sticky: z.nullish(z.string().check(z.maxLength(100))),
     downgradeTo: z.nullish(z.string().check(z.maxLength(300))),
     name: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)),

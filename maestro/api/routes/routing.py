@@ -31,6 +31,7 @@ from maestro.gateway.secrets import KeyRing, KeyRingError, load_key_ring
 from maestro.gateway.server import SCORES_KEY, USAGE_STREAM
 from maestro.gateway.spec import NAME, ClassBody, ClassSpec, KillScope, ProviderBody, ProviderSpec
 from maestro.gateway.store import publish_from_sql
+from maestro.policy import engine
 
 log = logging.getLogger("maestro.api.routing")
 router = APIRouter(prefix="/routing", tags=["routing"])
@@ -257,6 +258,15 @@ def put_class(
                 errors=[{"field": f"candidates[{i}].provider", "message": "unknown provider"}],
                 remediation=f"Create it first (PUT /api/routing/providers/{cand.provider}); known: {sorted(known) or 'none'}.",
             )  # fmt: skip
+    if body.rego:
+        try:
+            engine.check(f"routing-{name}", body.rego)
+        except engine.PolicyInvalid as exc:
+            raise Problem(
+                422, "rego: the policy does not compile: " + exc.problems[0].message,
+                errors=[{"field": "rego", "message": f"line {p.line}, column {p.column}: {p.message}"} for p in exc.problems],
+                remediation="Fix the source at the line and column named (rego.v1: `deny contains msg if { … }`).",
+            ) from None  # fmt: skip
     spec = body.model_dump(by_alias=True)
     c = session.get(RoutingClass, name)
     created = c is None
