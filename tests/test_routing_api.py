@@ -235,3 +235,41 @@ def test_a_class_rego_policy_keeps_a_candidate_out_where_it_denies(
     with pytest.raises(openai.InternalServerError) as none:
         routed(gateway, prod)
     assert "prod stays in the EU" in str(none.value)
+
+
+def test_captures_are_opt_in_redacted_access_controlled_and_audited(
+    client: TestClient, gateway: tuple[str, Gateway], sims: tuple[str, str], engine: Any
+) -> None:
+    admin = login(client)
+    secret = setup_routing(admin, sims)
+    client_ = openai.OpenAI(base_url=f"{gateway[0]}/v1", api_key=secret, max_retries=0)
+    secret_prompt = [{"role": "user", "content": "mail alice@example.com the key sk-abcdefghijklmnopqrstuv"}]
+    client_.chat.completions.create(model="fast", messages=secret_prompt)  # type: ignore[arg-type]
+    assert admin.get("/api/routing/captures", params={"class": "chat"}).json()["items"] == []  # not opted in
+    cls = admin.get("/api/routing/classes/chat").json()
+    body = {k: cls[k] for k in ("match", "candidates", "failover")} | {"capture": {"enabled": True, "sampleRate": 1.0}}
+    assert admin.put("/api/routing/classes/chat", json=body).status_code == 200
+    wait_for(lambda: gateway[1].router.by_name["chat"].spec.capture.enabled, 10, 0.05)
+    client_.chat.completions.create(model="fast", messages=secret_prompt)  # type: ignore[arg-type]
+    list(client_.chat.completions.create(model="fast", messages=secret_prompt, stream=True))  # type: ignore[call-overload]
+
+    def got() -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = admin.get("/api/routing/captures", params={"class": "chat"}).json()["items"]
+        return items
+
+    wait_for(lambda: len(got()) == 2, 10, 0.1)
+    streamed, plain = got()
+    assert plain["stream"] is False and streamed["stream"] is True and plain["provider"] == "prov-a"
+    for cap in (plain, streamed):
+        assert "alice@example.com" not in cap["request"] and "sk-abcdefghij" not in cap["request"]
+        assert cap["request"].count("[REDACTED]") == 2 and "mail" in cap["request"]
+        assert "[REDACTED]" in cap["response"]  # the simulator echoes the prompt: redacted there too
+    assert "data: " in streamed["response"] and '"chat.completion"' in plain["response"]
+    # prompts are not for every reader: an operator may run routing but not read captures
+    op = make_user(engine, roles=["operator"])
+    o = login(client, op.username, PASSWORD)
+    denied = o.client.get("/api/routing/captures", params={"class": "chat"})
+    assert denied.status_code == 403 and "routing:read-captures" in denied.json()["detail"]
+    admin = login(client)
+    reads = admin.get("/api/audit", params={"action": "routing.captures.read"}).json()["items"]
+    assert reads and reads[0]["targetId"] == "chat"

@@ -16,6 +16,7 @@ PERMISSIONS: dict[str, str] = {
     "routing:read": "See model routing: classes, candidates and scores, pins, kill switches, requests",
     "routing:write": "Change model routing: providers and their keys, classes, pins, kill switches, aliases, limits",
     "routing:keys": "Create and revoke gateway keys of your tenant",
+    "routing:read-captures": "Read captured gateway requests (prompts and answers, redacted); every read is audited",
     "budgets:read": "See budgets and costs",
     "budgets:write": "Change budgets, freeze and unfreeze",
     "alerts:write": "Acknowledge and assign alerts",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
@@ -113,6 +114,7 @@ class RouteClass:
     score_header: bytes = b""
     pin: tuple[str, float | None, str] | None = None  # (candidate key, expires_at, reason)
     downgraded: bool = False
+    redact: re.Pattern[str] | None = None  # the capture's redaction patterns, as one alternation
 
     def matches(self, path: str, model: str, tenant: str, headers: dict[bytes, bytes], metadata: object) -> bool:
         m = self.spec.match
@@ -195,7 +197,8 @@ class Router:
                     )
                 )
             if cands:
-                classes.append(RouteClass(spec, cands, downgraded=spec.name in snap.downgraded))
+                redact = re.compile("|".join(f"(?:{p})" for p in spec.capture.redact)) if spec.capture.redact else None
+                classes.append(RouteClass(spec, cands, downgraded=spec.name in snap.downgraded, redact=redact))
         self.classes = classes
         self.by_name = {c.spec.name: c for c in classes}
         for pin in snap.pins:

@@ -24,6 +24,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 import signal
 import socket
 import time
@@ -53,6 +54,8 @@ SNAPSHOT_KEY = "maestro:gateway:config"
 VERSION_KEY = "maestro:gateway:config:version"
 COOLDOWNS_KEY = "maestro:gateway:cooldowns"
 USAGE_STREAM = "maestro:gateway:usage"
+CAPTURES_STREAM = "maestro:gateway:captures:{cls}"  # per class: each has its own retention
+CAPTURE_BYTES = 64 * 1024  # of each body kept in a capture
 EVENTS_STREAM = "maestro:stream:routing"  # the `routing` topic of /api/streams (envelopes)
 SCORES_KEY = "maestro:gateway:scores"  # replica → its live candidate scores (for GET /api/routing/candidates)
 
@@ -97,9 +100,37 @@ class GatewayExchange(Exchange):
     """One client request through the gateway: body buffered, planned, tried candidate by candidate."""
 
     __slots__ = (
-        "anthropic_in", "attempt", "client_model", "cls", "endpoint", "err", "estimated_out", "events_out",
-        "failovers", "gw", "include_usage", "key", "mode", "parsed", "plan", "raw", "rbuf", "req_t0", "retry_handle",
-        "retry_hdr", "sse", "stale_retry", "stream", "streamer", "tenant", "traceparent", "ttft", "up_status", "up_t0",
+        "anthropic_in",
+        "attempt",
+        "capture",
+        "captured",
+        "client_model",
+        "cls",
+        "endpoint",
+        "err",
+        "estimated_out",
+        "events_out",
+        "failovers",
+        "gw",
+        "include_usage",
+        "key",
+        "mode",
+        "parsed",
+        "plan",
+        "raw",
+        "rbuf",
+        "req_t0",
+        "retry_handle",
+        "retry_hdr",
+        "sse",
+        "stale_retry",
+        "stream",
+        "streamer",
+        "tenant",
+        "traceparent",
+        "ttft",
+        "up_status",
+        "up_t0",
         "usage",
     )  # fmt: skip
 
@@ -134,6 +165,8 @@ class GatewayExchange(Exchange):
         self.traceparent = b""
         self.up_status = 0
         self.retry_hdr = b""
+        self.capture = False  # this request is sampled for capture (its class opted in)
+        self.captured: list[bytes] = []  # what the client received, up to CAPTURE_BYTES
 
     @property
     def candidate(self) -> Candidate:
@@ -289,6 +322,8 @@ class GatewayExchange(Exchange):
                     param="model", code="untranslatable",
                 )  # fmt: skip
         self.plan = plan
+        cap = rc.spec.capture
+        self.capture = cap.enabled and random.random() < cap.sample_rate
         if plan.canary_missed and plan.canary is not None:
             gw.versions.record(plan.canary.service, "canary", 0.0, True)
         for lname, _, value in self.req.headers:
@@ -478,6 +513,8 @@ class GatewayExchange(Exchange):
                     self.gw.metrics.latency[("ttft_added", self.cls)].observe((time.perf_counter() - self.ttft) * 1000)
                 self.events_out += len(pieces)
                 out = b"".join(pieces)
+                if self.capture and sum(map(len, self.captured)) < CAPTURE_BYTES:
+                    self.captured.append(out)
                 self.out.append(b"%x\r\n%b\r\n" % (len(out), out) if self.resp_chunked else out)
         else:
             self.rbuf.append(data)
@@ -565,6 +602,8 @@ class GatewayExchange(Exchange):
             raw = json.dumps(obj).encode()
         self._client_head(200, b"application/json", len(raw))
         self.out.append(raw)
+        if self.capture:
+            self.captured.append(raw[:CAPTURE_BYTES])
         self.resp_started = True
         self.flush()
         c.health.success(up_ms)
@@ -706,6 +745,7 @@ class Gateway:
         self.usage_out: list[dict[str, Any]] = []
         self.events_out: list[dict[str, Any]] = []
         self.cooldowns_out: dict[str, float] = {}
+        self.captures_out: list[tuple[str, int, dict[str, Any]]] = []  # (class, retention days, record)
         self.sampled: dict[str, float] = {}  # class → last decision event (one per class per tick at most)
         self.loaded_at = 0.0
         self.load_error: str | None = None
@@ -836,10 +876,36 @@ class Gateway:
                     "trace": ex.traceparent.decode()[3:35],
                 }
             )  # fmt: skip
+        if ex.capture and ex.plan is not None:
+            self.capture(ex, c, status, now)
         last = self.sampled.get(ex.cls, 0.0)
         if now - last >= self.settings.gateway_refresh_seconds:
             self.sampled[ex.cls] = now
             self.event("routing_decision", ex, c, status=status, message=ex.plan.reason if ex.plan else "", to="")
+
+    def capture(self, ex: GatewayExchange, c: Candidate, status: int, now: float) -> None:
+        """A sampled request and what the client got, redacted here (before anything leaves the process)."""
+        if len(self.captures_out) >= 1000:
+            return
+        assert ex.plan is not None
+        rc = ex.plan.cls
+
+        def clean(data: bytes) -> str:
+            text = data[:CAPTURE_BYTES].decode(errors="replace")
+            return rc.redact.sub("[REDACTED]", text) if rc.redact is not None else text
+
+        self.captures_out.append(
+            (
+                rc.spec.name,
+                rc.spec.capture.retention_days,
+                {
+                    "ts": now, "tenant": ex.tenant, "key": ex.key.id, "env": ex.key.env or "", "class": ex.cls,
+                    "provider": c.provider.name, "model": c.model, "status": status, "endpoint": ex.endpoint,
+                    "reason": ex.plan.reason, "scores": rc.score_header.decode(), "request": clean(b"".join(ex.raw)),
+                    "response": clean(b"".join(ex.captured)), "stream": ex.stream, "trace": ex.traceparent.decode()[3:35],
+                },
+            )
+        )  # fmt: skip
 
     def event(self, type_: str, ex: GatewayExchange, c: Candidate, *, status: int, message: str, to: str, **extra: Any) -> None:
         if len(self.events_out) >= 10_000:
@@ -941,8 +1007,8 @@ class Gateway:
         scores = self.scores() if with_scores else None
         if r is None or not (self.usage_out or self.events_out or scores):
             return
-        usage, events = self.usage_out, self.events_out
-        self.usage_out, self.events_out = [], []
+        usage, events, captures = self.usage_out, self.events_out, self.captures_out
+        self.usage_out, self.events_out, self.captures_out = [], [], []
         try:
             pipe = r.pipeline(transaction=False)
             for u in usage:
@@ -953,7 +1019,13 @@ class Gateway:
                     tenant=e.pop("tenant"),
                 )  # fmt: skip
                 pipe.xadd(EVENTS_STREAM, {"e": env.model_dump_json(by_alias=True)}, maxlen=10_000, approximate=True)
+            for cls, _, record in captures:
+                pipe.xadd(CAPTURES_STREAM.format(cls=cls), {"c": json.dumps(record)}, maxlen=100_000, approximate=True)
             if scores is not None:
+                for rc in self.router.classes:  # retention: older captures are deleted (stream ids are times)
+                    if rc.spec.capture.enabled:
+                        horizon = int((time.time() - rc.spec.capture.retention_days * 86400) * 1000)
+                        pipe.xtrim(CAPTURES_STREAM.format(cls=rc.spec.name), minid=horizon)
                 pipe.hset(SCORES_KEY, self.replica, scores)
                 pipe.expire(SCORES_KEY, 60)
             await pipe.execute()

@@ -103,6 +103,36 @@ class PolicySpec(Spec):
     regions: list[str] = Field(default_factory=list, description="Data residency: the provider's region must be one of these.")
 
 
+DEFAULT_REDACT = [
+    r"[\w.+-]+@[\w-]+\.[\w.-]+",  # e-mail addresses
+    r"\b(?:sk|pk|rk|mk|mgw|mst)[-_][A-Za-z0-9_-]{12,}",  # API keys and tokens
+    r"\b(?:\d[ -]?){13,19}\b",  # card and account numbers
+]
+
+
+class CaptureSpec(Spec):
+    """Sampled request capture (prompts and answers) for evals: off unless a class opts in."""
+
+    enabled: bool = False
+    sample_rate: float = Field(0.1, ge=0, le=1, description="Share of the class's requests captured.")
+    redact: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_REDACT),
+        max_length=50,
+        description="Regular expressions replaced by [REDACTED] in captured bodies, before they leave the gateway.",
+    )
+    retention_days: int = Field(7, ge=1, le=365, description="Captures older than this are deleted.")
+
+    @field_validator("redact")
+    @classmethod
+    def _patterns(cls, v: list[str]) -> list[str]:
+        for i, pat in enumerate(v):
+            try:
+                re.compile(pat)
+            except re.error as exc:
+                raise ValueError(f"redact[{i}] is not a regular expression: {exc}") from None
+        return v
+
+
 class ClassBody(Spec):
     description: str = Field("", max_length=500)
     priority: int = Field(100, ge=0, le=10_000, description="Lower matches first.")
@@ -119,6 +149,7 @@ class ClassBody(Spec):
         "key's scope (tenant, env, project), never per request; a denied candidate is never chosen for that scope.",
     )
     sticky: str | None = Field(None, max_length=100, description="A/B: header whose value keeps a user on one side.")
+    capture: CaptureSpec = Field(default_factory=CaptureSpec)
     downgrade_to: str | None = Field(
         None, max_length=300, description="provider/model of a cheaper candidate taken while the class is downgraded."
     )

@@ -698,6 +698,106 @@ export type CandidatesPublic = {
 };
 
 /**
+ * CaptureRecord
+ */
+export type CaptureRecord = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Key
+     */
+    key: string;
+    /**
+     * Env
+     */
+    env: string;
+    /**
+     * Routeclass
+     */
+    routeClass: string;
+    /**
+     * Provider
+     */
+    provider: string;
+    /**
+     * Model
+     */
+    model: string;
+    /**
+     * Status
+     */
+    status: number;
+    /**
+     * Endpoint
+     */
+    endpoint: string;
+    /**
+     * Reason
+     */
+    reason: string;
+    /**
+     * Scores
+     */
+    scores: string;
+    /**
+     * Request
+     *
+     * The request body as the client sent it, redacted by the class's patterns
+     */
+    request: string;
+    /**
+     * Response
+     *
+     * What the client received (the SSE events of a stream), redacted
+     */
+    response: string;
+    /**
+     * Stream
+     */
+    stream: boolean;
+    /**
+     * Traceid
+     */
+    traceId: string;
+};
+
+/**
+ * CaptureSpec
+ *
+ * Sampled request capture (prompts and answers) for evals: off unless a class opts in.
+ */
+export type CaptureSpec = {
+    /**
+     * Enabled
+     */
+    enabled?: boolean;
+    /**
+     * Samplerate
+     *
+     * Share of the class's requests captured.
+     */
+    sampleRate?: number;
+    /**
+     * Redact
+     *
+     * Regular expressions replaced by [REDACTED] in captured bodies, before they leave the gateway.
+     */
+    redact?: Array<string>;
+    /**
+     * Retentiondays
+     *
+     * Captures older than this are deleted.
+     */
+    retentionDays?: number;
+};
+
+/**
  * CheckPublic
  */
 export type CheckPublic = {
@@ -751,6 +851,7 @@ export type ClassBody = {
      * A/B: header whose value keeps a user on one side.
      */
     sticky?: string | null;
+    capture?: CaptureSpec;
     /**
      * Downgradeto
      *
@@ -1694,6 +1795,16 @@ export type ItemsArtifactPublic = {
      * Items
      */
     items: Array<ArtifactPublic>;
+};
+
+/**
+ * Items[CaptureRecord]
+ */
+export type ItemsCaptureRecord = {
+    /**
+     * Items
+     */
+    items: Array<CaptureRecord>;
 };
 
 /**
@@ -3768,6 +3879,7 @@ export type RoutingClassPublic = {
      * A/B: header whose value keeps a user on one side.
      */
     sticky?: string | null;
+    capture?: CaptureSpec;
     /**
      * Downgradeto
      *
@@ -5560,7 +5672,7 @@ export type TokenCreate = {
      *
      * Permissions the token carries (a subset of yours).
      */
-    scopes: Array<'admin:*' | 'admin:tokens' | 'admin:users' | 'alerts:write' | 'audit:read' | 'budgets:read' | 'budgets:write' | 'pipelines:write' | 'policies:read' | 'policies:write' | 'rollouts:promote' | 'rollouts:read' | 'routing:keys' | 'routing:read' | 'routing:write' | 'runs:read' | 'runs:write' | 'system:diagnose' | 'system:read' | 'tokens:self'>;
+    scopes: Array<'admin:*' | 'admin:tokens' | 'admin:users' | 'alerts:write' | 'audit:read' | 'budgets:read' | 'budgets:write' | 'pipelines:write' | 'policies:read' | 'policies:write' | 'rollouts:promote' | 'rollouts:read' | 'routing:keys' | 'routing:read' | 'routing:read-captures' | 'routing:write' | 'runs:read' | 'runs:write' | 'system:diagnose' | 'system:read' | 'tokens:self'>;
     /**
      * Expiresindays
      *
@@ -9550,3 +9662,39 @@ export type RoutingRequestsResponses = {
 };
 
 export type RoutingRequestsResponse = RoutingRequestsResponses[keyof RoutingRequestsResponses];
+
+export type RoutingCapturesData = {
+    body?: never;
+    path?: never;
+    query: {
+        /**
+         * Class
+         */
+        class: string;
+        /**
+         * Limit
+         */
+        limit?: number;
+    };
+    url: '/api/routing/captures';
+};
+
+export type RoutingCapturesErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingCapturesResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsCaptureRecord;
+};
+
+export type RoutingCapturesResponse = RoutingCapturesResponses[keyof RoutingCapturesResponses];

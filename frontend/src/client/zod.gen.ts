@@ -255,6 +255,39 @@ export const zCandidatesPublic = z.object({
 });
 
 /**
+ * CaptureRecord
+ */
+export const zCaptureRecord = z.object({
+    id: z.string(),
+    ts: z.iso.datetime(),
+    key: z.string(),
+    env: z.string(),
+    routeClass: z.string(),
+    provider: z.string(),
+    model: z.string(),
+    status: z.int(),
+    endpoint: z.string(),
+    reason: z.string(),
+    scores: z.string(),
+    request: z.string(),
+    response: z.string(),
+    stream: z.boolean(),
+    traceId: z.string()
+});
+
+/**
+ * CaptureSpec
+ *
+ * Sampled request capture (prompts and answers) for evals: off unless a class opts in.
+ */
+export const zCaptureSpec = z.object({
+    enabled: z._default(z.optional(z.boolean()), false),
+    sampleRate: z._default(z.optional(z.number().check(z.gte(0), z.lte(1))), 0.1),
+    redact: z.optional(z.array(z.string()).check(z.maxLength(50))),
+    retentionDays: z._default(z.optional(z.int().check(z.gte(1), z.lte(365))), 7)
+});
+
+/**
  * CheckPublic
  */
 export const zCheckPublic = z.object({
@@ -581,6 +614,13 @@ export const zHealthPublic = z.object({
  */
 export const zItemsArtifactPublic = z.object({
     items: z.array(zArtifactPublic)
+});
+
+/**
+ * Items[CaptureRecord]
+ */
+export const zItemsCaptureRecord = z.object({
+    items: z.array(zCaptureRecord)
 });
 
 /**
@@ -1727,6 +1767,7 @@ export const zClassBody = z.object({
     policy: z.optional(zPolicySpec),
     rego: z.nullish(z.string().check(z.maxLength(20000))),
     sticky: z.nullish(z.string().check(z.maxLength(100))),
+    capture: z.optional(zCaptureSpec),
     downgradeTo: z.nullish(z.string().check(z.maxLength(300)))
 });
 
@@ -1743,6 +1784,7 @@ export const zRoutingClassPublic = z.object({
     policy: z.optional(zPolicySpec),
     rego: z.nullish(z.string().check(z.maxLength(20000))),
     sticky: z.nullish(z.string().check(z.maxLength(100))),
+    capture: z.optional(zCaptureSpec),
     downgradeTo: z.nullish(z.string().check(z.maxLength(300))),
     name: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)),
     downgraded: z.boolean(),
@@ -2199,13 +2241,14 @@ export const zTokenCreate = z.object({
         'rollouts:read',
         'routing:keys',
         'routing:read',
+        'routing:read-captures',
         'routing:write',
         'runs:read',
         'runs:write',
         'system:diagnose',
         'system:read',
         'tokens:self'
-    ])).check(z.minLength(1), z.maxLength(20)),
+    ])).check(z.minLength(1), z.maxLength(21)),
     expiresInDays: z._default(z.nullish(z.int().check(z.gte(1), z.lte(3650))), 90)
 });
 
@@ -3488,3 +3531,13 @@ export const zRoutingRequestsQuery = z.object({
  * Successful Response
  */
 export const zRoutingRequestsResponse = zItemsGatewayRequestRecord;
+
+export const zRoutingCapturesQuery = z.object({
+    class: z.string(),
+    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(200))), 50)
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingCapturesResponse = zItemsCaptureRecord;

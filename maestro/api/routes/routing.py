@@ -28,7 +28,7 @@ from maestro.events.envelope import make_envelope
 from maestro.events.payloads import RoutingEventPayload
 from maestro.events.streams import add as add_event
 from maestro.gateway.secrets import KeyRing, KeyRingError, load_key_ring
-from maestro.gateway.server import SCORES_KEY, USAGE_STREAM
+from maestro.gateway.server import CAPTURES_STREAM, SCORES_KEY, USAGE_STREAM
 from maestro.gateway.spec import NAME, ClassBody, ClassSpec, KillScope, ProviderBody, ProviderSpec
 from maestro.gateway.store import publish_from_sql
 from maestro.policy import engine
@@ -38,6 +38,7 @@ router = APIRouter(prefix="/routing", tags=["routing"])
 Reader = Annotated[Principal, Require("routing:read")]
 Writer = Annotated[Principal, Require("routing:write")]
 KeyAdmin = Annotated[Principal, Require("routing:keys")]
+CaptureReader = Annotated[Principal, Require("routing:read-captures")]
 
 
 def _ring(rt: RuntimeDep) -> KeyRing:
@@ -771,4 +772,58 @@ def requests_log(
         )  # fmt: skip
         if len(out) >= limit:
             break
+    return Items(items=out)
+
+
+# ---- captures ----------------------------------------------------------------------------------
+
+
+class CaptureRecord(ApiModel):
+    id: str
+    ts: datetime
+    key: str
+    env: str
+    route_class: str
+    provider: str
+    model: str
+    status: int
+    endpoint: str
+    reason: str
+    scores: str
+    request: str = Field(description="The request body as the client sent it, redacted by the class's patterns")
+    response: str = Field(description="What the client received (the SSE events of a stream), redacted")
+    stream: bool
+    trace_id: str
+
+
+@router.get("/captures", operation_id="routing-captures", response_model=Items[CaptureRecord])
+def captures(
+    *,
+    route_class: Annotated[str, Query(alias="class")],
+    rt: RuntimeDep,
+    session: SessionDep,
+    principal: CaptureReader,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> Items[CaptureRecord]:
+    """Sampled requests of a class that opted in to capture (`capture.enabled`), newest first, your tenant's
+    only. They hold prompts: reading them needs routing:read-captures and is audited."""
+    _class(session, route_class)
+    raw: Any = rt.redis_sync.xrevrange(CAPTURES_STREAM.format(cls=route_class), count=5000)
+    out: list[CaptureRecord] = []
+    for sid, fields in raw:
+        c = json.loads(fields[b"c"])
+        if c["tenant"] != principal.tenant_id:
+            continue
+        out.append(
+            CaptureRecord(
+                id=sid.decode(), ts=datetime.fromtimestamp(c["ts"]).astimezone(), key=c["key"], env=c["env"],
+                route_class=c["class"], provider=c["provider"], model=c["model"], status=c["status"], endpoint=c["endpoint"],
+                reason=c["reason"], scores=c["scores"], request=c["request"], response=c["response"], stream=c["stream"],
+                trace_id=c["trace"],
+            )
+        )  # fmt: skip
+        if len(out) >= limit:
+            break
+    _audit(session, principal, "routing.captures.read", "routing_class", route_class, {"returned": len(out)})
+    session.commit()
     return Items(items=out)
