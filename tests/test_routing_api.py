@@ -273,3 +273,29 @@ def test_captures_are_opt_in_redacted_access_controlled_and_audited(
     admin = login(client)
     reads = admin.get("/api/audit", params={"action": "routing.captures.read"}).json()["items"]
     assert reads and reads[0]["targetId"] == "chat"
+
+
+def test_a_traced_caller_gets_the_gateways_span_in_its_trace(
+    client: TestClient, gateway: tuple[str, Gateway], sims: tuple[str, str], engine: Any
+) -> None:
+    from sqlmodel import Session, select
+
+    from maestro.domain.runs import TraceSpan
+
+    admin = login(client)
+    secret = setup_routing(admin, sims)
+    wait_for(lambda: gateway[1].router.keys, 10, 0.05)
+    trace_id, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    resp = openai.OpenAI(base_url=f"{gateway[0]}/v1", api_key=secret, max_retries=0).chat.completions.with_raw_response.create(
+        model="fast", messages=MSG, extra_headers={"traceparent": f"00-{trace_id}-{caller_span}-01"}
+    )  # type: ignore[arg-type]
+    out = resp.headers["traceparent"].split("-")
+    assert out[1] == trace_id and out[2] != caller_span and out[3] == "01"
+
+    def span() -> TraceSpan | None:
+        with Session(engine) as s:
+            return s.exec(select(TraceSpan).where(TraceSpan.trace_id == trace_id)).first()
+
+    got = wait_for(span, 15, 0.1)
+    assert got.parent_id == caller_span and got.span_id == out[2] and got.name == "gateway /v1/chat/completions"
+    assert got.attributes["maestro.routing.provider"] == "prov-a" and got.attributes["gen_ai.usage.input_tokens"] == 2

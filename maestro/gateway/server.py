@@ -122,6 +122,7 @@ class GatewayExchange(Exchange):
         "req_t0",
         "retry_handle",
         "retry_hdr",
+        "span",
         "sse",
         "stale_retry",
         "stream",
@@ -166,6 +167,7 @@ class GatewayExchange(Exchange):
         self.up_status = 0
         self.retry_hdr = b""
         self.capture = False  # this request is sampled for capture (its class opted in)
+        self.span: Any = None  # an OpenTelemetry span, when the caller traces (a sampled traceparent came in)
         self.captured: list[bytes] = []  # what the client received, up to CAPTURE_BYTES
 
     @property
@@ -330,7 +332,12 @@ class GatewayExchange(Exchange):
             if lname == b"traceparent":
                 parts = value.split(b"-")
                 if len(parts) == 4 and len(parts[1]) == 32 and len(parts[2]) == 16:
-                    self.traceparent = b"00-" + parts[1] + b"-" + os.urandom(8).hex().encode() + b"-" + parts[3][:2]
+                    if parts[3][:2] == b"01":  # the caller traces: the gateway's span joins its trace
+                        self.span = _start_span(value.decode(errors="replace"), self.endpoint, rc.spec.name, tenant)
+                        ctx = self.span.get_span_context()
+                        self.traceparent = b"00-%032x-%016x-01" % (ctx.trace_id, ctx.span_id)
+                    else:
+                        self.traceparent = b"00-" + parts[1] + b"-" + os.urandom(8).hex().encode() + b"-" + parts[3][:2]
         if not self.traceparent:
             self.traceparent = b"00-" + os.urandom(16).hex().encode() + b"-" + os.urandom(8).hex().encode() + b"-01"
         self.next_attempt()
@@ -878,6 +885,8 @@ class Gateway:
             )  # fmt: skip
         if ex.capture and ex.plan is not None:
             self.capture(ex, c, status, now)
+        if ex.span is not None:
+            _end_span(ex, c, status, prompt, completion, estimated, failed or broken)
         last = self.sampled.get(ex.cls, 0.0)
         if now - last >= self.settings.gateway_refresh_seconds:
             self.sampled[ex.cls] = now
@@ -1070,6 +1079,36 @@ class Gateway:
             await self.redis.aclose()
 
 
+def _start_span(traceparent: str, endpoint: str, cls: str, tenant: str) -> Any:
+    from opentelemetry import trace
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    parent = TraceContextTextMapPropagator().extract({"traceparent": traceparent})
+    return trace.get_tracer("maestro.gateway").start_span(
+        f"gateway {endpoint}",
+        context=parent,
+        kind=trace.SpanKind.SERVER,
+        attributes={"maestro.routing.class": cls, "maestro.tenant": tenant},
+    )
+
+
+def _end_span(ex: GatewayExchange, c: Candidate, status: int, prompt: int, completion: int, estimated: bool, error: bool) -> None:
+    from opentelemetry.trace import Status, StatusCode
+
+    span, ex.span = ex.span, None
+    span.set_attributes(
+        {
+            "maestro.routing.provider": c.provider.name, "maestro.routing.model": c.model,
+            "maestro.routing.reason": ex.plan.reason if ex.plan else "", "maestro.routing.attempts": ex.attempt + 1,
+            "http.response.status_code": status, "gen_ai.usage.input_tokens": prompt,
+            "gen_ai.usage.output_tokens": completion, "maestro.tokens.estimated": estimated,
+        }
+    )  # fmt: skip
+    if error:
+        span.set_status(Status(StatusCode.ERROR))
+    span.end()
+
+
 def _canaries(raw: dict[Any, Any]) -> dict[str, Canary]:
     """Model canaries under way, from the routes RolloutWorkflow writes (provider gateway)."""
     from maestro.rollouts.providers.gateway import candidate_of
@@ -1094,6 +1133,9 @@ def run(settings: Settings) -> None:
     import uvloop
 
     async def main() -> None:
+        from maestro.telemetry import setup_tracing
+
+        setup_tracing(settings, service="maestro-gateway")  # spans of traced callers: local store, OTLP if set
         gw = create_gateway(settings)
         port = await gw.start()
         gc.collect()
