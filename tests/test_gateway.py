@@ -474,3 +474,23 @@ def test_a_stream_that_breaks_keeps_its_accounting_as_an_estimate(
     rec = next(x for x in entries(r, USAGE_STREAM, b"u") if x["broken"])
     assert rec["estimated"] is True and rec["completion"] >= 1 and rec["prompt"] >= 1 and rec["status"] == 502
     wait_for(lambda: any(json.loads(f[b"e"])["type"] == "routing_stream_broken" for _, f in r.xrange(EVENTS_STREAM)), 10, 0.05)
+
+
+def test_an_azure_openai_provider_gets_its_deployment_path_api_version_and_key_header(
+    r: redis.Redis, gw: tuple[str, Gateway], sim_a: Sim, sim_b: Sim, ring: KeyRing
+) -> None:
+    doc = snapshot(sim_a, sim_b, ring)
+    doc["providers"].append(
+        {"name": "azure", "kind": "azure-openai", "baseUrl": f"{sim_a.url}/openai", "apiVersion": "2024-10-21"}
+    )
+    doc["providerKeys"].append({"provider": "azure", "sealed": ring.seal("sk-provider-a", bound_to="azure")})
+    doc["classes"].append(
+        {"name": "az", "priority": 1, "match": {"models": ["az"]}, "candidates": [{"provider": "azure", "model": "sim-small"}]}
+    )
+    configure(r, gw, doc)
+    before = sim_a.stats()["by_path"].get("/openai/deployments/sim-small/chat/completions", 0)
+    done = chat(gw, model="az", messages=MSG)
+    assert done.choices[0].message.content == "Simulated reply from sim-a to: be brief ship it"
+    assert sim_a.stats()["by_path"]["/openai/deployments/sim-small/chat/completions"] == before + 1
+    chunks = list(chat(gw, model="az", messages=MSG, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == done.choices[0].message.content

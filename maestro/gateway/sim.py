@@ -99,7 +99,7 @@ def create_sim(config: SimConfig | None = None) -> Starlette:
         stats.requests += 1
         stats.by_path[request.url.path] = stats.by_path.get(request.url.path, 0) + 1
         if cfg.api_key:
-            given = request.headers.get("x-api-key") if anthropic else None
+            given = request.headers.get("x-api-key") if anthropic else request.headers.get("api-key")  # Azure's header
             auth = request.headers.get("authorization", "")
             given = given or (auth[7:] if auth.lower().startswith("bearer ") else None)
             if given != cfg.api_key:
@@ -150,6 +150,12 @@ def create_sim(config: SimConfig | None = None) -> Starlette:
         )
 
     # ---- OpenAI format -------------------------------------------------------------------------
+    async def azure_chat(request: Request) -> Response:
+        """Azure OpenAI's shape: /openai/deployments/<deployment>/chat/completions?api-version=…"""
+        if not request.query_params.get("api-version"):
+            return openai_error(_Problem(400, "Missing required query parameter 'api-version'", "invalid_request_error"))
+        return await chat(request)
+
     async def chat(request: Request) -> Response:
         try:
             body = await admit(request, anthropic=False)
@@ -342,6 +348,7 @@ def create_sim(config: SimConfig | None = None) -> Starlette:
     return Starlette(
         routes=[
             Route("/v1/chat/completions", chat, methods=["POST"]),
+            Route("/openai/deployments/{deployment}/chat/completions", azure_chat, methods=["POST"]),
             Route("/v1/completions", completions, methods=["POST"]),
             Route("/v1/embeddings", embeddings, methods=["POST"]),
             Route("/v1/models", models, methods=["GET"]),
