@@ -12,6 +12,7 @@ import {
   ScrollTextIcon,
   ShieldCheckIcon,
   UsersIcon,
+  WaypointsIcon,
   WorkflowIcon,
 } from "lucide-react";
 import { canAny, type Permission } from "@/lib/permissions";
@@ -65,6 +66,19 @@ export const NAV_SECTIONS: NavSection[] = [
         icon: RocketIcon,
         anyOf: ["rollouts:read"],
         keywords: ["canary", "rollout", "promote", "rollback", "roll back", "edge", "service", "traffic", "weight", "delivery"],
+      },
+    ],
+  },
+  {
+    id: "routing",
+    label: "Model routing",
+    items: [
+      {
+        to: "/routing",
+        label: "Routing Studio",
+        icon: WaypointsIcon,
+        anyOf: ["routing:read"],
+        keywords: ["routing", "gateway", "model", "llm", "provider", "class", "candidate", "pin", "failover", "kill switch", "downgrade"],
       },
     ],
   },
