@@ -173,6 +173,10 @@ class Settings(BaseSettings):
     gateway_port: int = Field(
         8089, description="Port of the model gateway (`maestro gateway`): OpenAI- and Anthropic-compatible /v1/… endpoints."
     )
+    gateway_public_url: str | None = Field(
+        None,
+        description="The gateway's URL as clients reach it (shown in Routing Studio); unset: http://gateway_host:gateway_port.",
+    )
     gateway_refresh_seconds: float = Field(
         1.0,
         gt=0,

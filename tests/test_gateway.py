@@ -278,13 +278,14 @@ def test_pins_downgrade_and_kill_switches(r: redis.Redis, gw: tuple[str, Gateway
     configure(r, gw, doc)
     raw = raw_chat(gw, model="fast", messages=MSG)
     assert route_of(raw.headers)["reason"] == "best score" and route_of(raw.headers)["provider"] == "prov-a"
-    # the budget downgrade switch
-    doc["pins"] = []
+    # the budget downgrade switch outranks a pin: a breach stops the spending even on a pinned class
+    doc["pins"] = [{"class": "chat", "provider": "prov-a", "model": "sim-small", "reason": "eval week"}]
     doc["classes"][0]["downgradeTo"] = "prov-b/sim-large"  # "cheaper" is the class's say; here: prove it is obeyed
     doc["downgraded"] = ["chat"]
     configure(r, gw, doc)
     raw = raw_chat(gw, model="fast", messages=MSG)
     assert route_of(raw.headers)["provider"] == "prov-b" and route_of(raw.headers)["reason"] == "downgraded"
+    doc["pins"] = []
     # kill switches: a provider, then the tenant
     doc["downgraded"] = []
     doc["kills"] = [{"scope": "provider", "value": "prov-a", "reason": "incident 42"}]
@@ -494,3 +495,14 @@ def test_an_azure_openai_provider_gets_its_deployment_path_api_version_and_key_h
     assert sim_a.stats()["by_path"]["/openai/deployments/sim-small/chat/completions"] == before + 1
     chunks = list(chat(gw, model="az", messages=MSG, stream=True))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == done.choices[0].message.content
+
+
+def test_the_request_log_keeps_the_attempts_a_failover_abandoned(
+    r: redis.Redis, gw: tuple[str, Gateway], sim_a: Sim, sim_b: Sim, ring: KeyRing
+) -> None:
+    configure(r, gw, snapshot(sim_a, sim_b, ring))
+    sim_a.set(error_rate=1.0, error_status=503)
+    chat(gw, model="fast", messages=MSG)
+    wait_for(lambda: entries(r, USAGE_STREAM, b"u"), 10, 0.05)
+    rec = entries(r, USAGE_STREAM, b"u", 1)[0]
+    assert rec["provider"] == "prov-b" and rec["attempts"] == 2 and rec["failovers"] == ["prov-a/sim-small: 503"]

@@ -117,7 +117,7 @@ def test_the_api_configures_the_gateway_end_to_end(
     wait_for(lambda: routed(gateway, secret)["provider"] == "prov-b", 10, 0.1)
     again = admin.post("/api/routing/kill-switches", json={"scope": "provider", "value": "prov-a", "reason": "x"})
     assert again.status_code == 409 and "incident 7" in again.json()["detail"]
-    assert admin.delete(f"/api/routing/kill-switches/{kill_id}").status_code == 204
+    assert admin.delete(f"/api/routing/kill-switches/{kill_id}", params={"reason": "incident 7 resolved"}).status_code == 204
     wait_for(lambda: routed(gateway, secret)["provider"] == "prov-a", 10, 0.1)
 
     # the request log: the decision of each request, tokens and spend
@@ -131,6 +131,11 @@ def test_the_api_configures_the_gateway_end_to_end(
     first = logged()[0]
     assert first["promptTokens"] == 2 and first["estimated"] is False and first["usd"] > 0 and first["status"] == 200
 
+    # recent events for a page that just opened, and where clients should send requests
+    recent = [e["type"] for e in client.get("/api/routing/events", params={"limit": 50}).json()["items"]]
+    assert {"routing_revived", "routing_pinned", "routing_killed"} <= set(recent)
+    info = client.get("/api/routing/gateway").json()
+    assert info["url"] == f"http://{migrated.gateway_host}:{migrated.gateway_port}" and info["refreshSeconds"] > 0
     # the stream of routing events carries the pin, the downgrade and the kill
     with client.stream("GET", "/api/streams/routing", params={"since": "0"}) as resp:
         kinds = []
@@ -163,7 +168,7 @@ def test_the_api_configures_the_gateway_end_to_end(
 def test_bad_input_and_permissions(client: TestClient, migrated: Settings, engine: Any, sims: tuple[str, str]) -> None:
     admin = login(client)
     r = admin.put("/api/routing/classes/chat", json={"candidates": [{"provider": "nope", "model": "m"}]})
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "candidates[0].provider"
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "candidates.0.provider"
     r = admin.put("/api/routing/providers/p1", json={"kind": "openai", "baseUrl": "ftp://x"})
     assert r.status_code == 422 and "baseUrl" in r.text
     setup_routing(admin, sims)
@@ -242,6 +247,7 @@ def test_captures_are_opt_in_redacted_access_controlled_and_audited(
 ) -> None:
     admin = login(client)
     secret = setup_routing(admin, sims)
+    wait_for(lambda: gateway[1].router.keys, 10, 0.05)  # the new key reached the gateway
     client_ = openai.OpenAI(base_url=f"{gateway[0]}/v1", api_key=secret, max_retries=0)
     secret_prompt = [{"role": "user", "content": "mail alice@example.com the key sk-abcdefghijklmnopqrstuv"}]
     client_.chat.completions.create(model="fast", messages=secret_prompt)  # type: ignore[arg-type]

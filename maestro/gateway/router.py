@@ -296,14 +296,15 @@ class Router:
             )
         first: Candidate | None = None
         reason = "best score"
-        if rc.pin is not None:
-            first = next((c for c in live if c.key == rc.pin[0]), None)
-            if first is not None:
-                reason = f"pinned ({rc.pin[2]})" if rc.pin[2] else "pinned"
-        if first is None and rc.downgraded and rc.spec.downgrade_to:
+        # a downgrade (a budget's breach) outranks a pin: spending stops even on a pinned class
+        if rc.downgraded and rc.spec.downgrade_to:
             first = next((c for c in live if c.key == rc.spec.downgrade_to), None)
             if first is not None:
                 reason = "downgraded"
+        if first is None and rc.pin is not None:
+            first = next((c for c in live if c.key == rc.pin[0]), None)
+            if first is not None:
+                reason = f"pinned ({rc.pin[2]})" if rc.pin[2] else "pinned"
         canary = self.canaries.get(rc.spec.name)
         missed = False
         if first is None and canary is not None:

@@ -880,6 +880,7 @@ class Gateway:
                     "prompt": prompt, "completion": completion, "estimated": estimated, "usd": usd,
                     "upstreamMs": round(up_ms, 3), "addedMs": round(max(total_ms - up_ms, 0.0), 3),
                     "attempts": ex.attempt + 1, "reason": ex.plan.reason if ex.plan else "", "broken": broken,
+                    "failovers": ex.failovers[:-1] if failed else ex.failovers,
                     "trace": ex.traceparent.decode()[3:35],
                 }
             )  # fmt: skip

@@ -1409,6 +1409,24 @@ export type FlakyTest = {
 };
 
 /**
+ * GatewayInfo
+ */
+export type GatewayInfo = {
+    /**
+     * Url
+     *
+     * Where clients send requests: OpenAI base_url is <url>/v1; Anthropic base_url is <url>
+     */
+    url: string;
+    /**
+     * Refreshseconds
+     *
+     * Changes reach every gateway replica within this
+     */
+    refreshSeconds: number;
+};
+
+/**
  * GatewayKeyCreated
  */
 export type GatewayKeyCreated = {
@@ -1678,6 +1696,12 @@ export type GatewayRequestRecord = {
      * Traceid
      */
     traceId: string;
+    /**
+     * Failovers
+     *
+     * Attempts abandoned before this answer: provider/model: status
+     */
+    failovers?: Array<string>;
 };
 
 /**
@@ -2035,6 +2059,18 @@ export type ItemsSloPublic = {
      * Items
      */
     items: Array<SloPublic>;
+};
+
+/**
+ * Items[dict[str, Any]]
+ */
+export type ItemsDictStrAny = {
+    /**
+     * Items
+     */
+    items: Array<{
+        [key: string]: unknown;
+    }>;
 };
 
 /**
@@ -9230,7 +9266,14 @@ export type RoutingUnpinData = {
          */
         route_class: string;
     };
-    query?: never;
+    query?: {
+        /**
+         * Reason
+         *
+         * Why (recorded in the audit log)
+         */
+        reason?: string;
+    };
     url: '/api/routing/pin/{route_class}';
 };
 
@@ -9316,7 +9359,14 @@ export type RoutingKillsDeleteData = {
          */
         kill_id: string;
     };
-    query?: never;
+    query?: {
+        /**
+         * Reason
+         *
+         * Why (recorded in the audit log)
+         */
+        reason?: string;
+    };
     url: '/api/routing/kill-switches/{kill_id}';
 };
 
@@ -9639,6 +9689,12 @@ export type RoutingRequestsData = {
          * Limit
          */
         limit?: number;
+        /**
+         * After
+         *
+         * Only records newer than this id (polling)
+         */
+        after?: string | null;
     };
     url: '/api/routing/requests';
 };
@@ -9698,3 +9754,62 @@ export type RoutingCapturesResponses = {
 };
 
 export type RoutingCapturesResponse = RoutingCapturesResponses[keyof RoutingCapturesResponses];
+
+export type RoutingEventsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Limit
+         */
+        limit?: number;
+    };
+    url: '/api/routing/events';
+};
+
+export type RoutingEventsErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingEventsResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsDictStrAny;
+};
+
+export type RoutingEventsResponse = RoutingEventsResponses[keyof RoutingEventsResponses];
+
+export type RoutingGatewayInfoData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/routing/gateway';
+};
+
+export type RoutingGatewayInfoErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type RoutingGatewayInfoResponses = {
+    /**
+     * Successful Response
+     */
+    200: GatewayInfo;
+};
+
+export type RoutingGatewayInfoResponse = RoutingGatewayInfoResponses[keyof RoutingGatewayInfoResponses];

@@ -515,6 +515,14 @@ export const zFlakyTest = z.object({
 });
 
 /**
+ * GatewayInfo
+ */
+export const zGatewayInfo = z.object({
+    url: z.string(),
+    refreshSeconds: z.number()
+});
+
+/**
  * GatewayKeyCreated
  */
 export const zGatewayKeyCreated = z.object({
@@ -598,7 +606,8 @@ export const zGatewayRequestRecord = z.object({
     attempts: z.int(),
     reason: z.string(),
     broken: z.boolean(),
-    traceId: z.string()
+    traceId: z.string(),
+    failovers: z.optional(z.array(z.string()))
 });
 
 /**
@@ -649,6 +658,13 @@ export const zItemsGatewayKeyPublic = z.object({
  */
 export const zItemsGatewayRequestRecord = z.object({
     items: z.array(zGatewayRequestRecord)
+});
+
+/**
+ * Items[dict[str, Any]]
+ */
+export const zItemsDictStrAny = z.object({
+    items: z.array(z.record(z.string(), z.unknown()))
 });
 
 /**
@@ -3416,6 +3432,10 @@ export const zRoutingUnpinPath = z.object({
     route_class: z.string()
 });
 
+export const zRoutingUnpinQuery = z.object({
+    reason: z._default(z.optional(z.string().check(z.maxLength(500))), '')
+});
+
 /**
  * Successful Response
  */
@@ -3435,6 +3455,10 @@ export const zRoutingKillsCreateResponse = zKillSwitchPublic;
 
 export const zRoutingKillsDeletePath = z.object({
     kill_id: z.string()
+});
+
+export const zRoutingKillsDeleteQuery = z.object({
+    reason: z._default(z.optional(z.string().check(z.maxLength(500))), '')
 });
 
 /**
@@ -3524,7 +3548,8 @@ export const zRoutingRequestsQuery = z.object({
     provider: z.nullish(z.string()),
     model: z.nullish(z.string()),
     status: z.nullish(z.enum(['ok', 'error'])),
-    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 100)
+    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 100),
+    after: z.nullish(z.string().check(z.regex(/^\d+-\d+$/)))
 });
 
 /**
@@ -3541,3 +3566,17 @@ export const zRoutingCapturesQuery = z.object({
  * Successful Response
  */
 export const zRoutingCapturesResponse = zItemsCaptureRecord;
+
+export const zRoutingEventsQuery = z.object({
+    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(500))), 100)
+});
+
+/**
+ * Successful Response
+ */
+export const zRoutingEventsResponse = zItemsDictStrAny;
+
+/**
+ * Successful Response
+ */
+export const zRoutingGatewayInfoResponse = zGatewayInfo;

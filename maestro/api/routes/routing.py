@@ -28,7 +28,7 @@ from maestro.events.envelope import make_envelope
 from maestro.events.payloads import RoutingEventPayload
 from maestro.events.streams import add as add_event
 from maestro.gateway.secrets import KeyRing, KeyRingError, load_key_ring
-from maestro.gateway.server import CAPTURES_STREAM, SCORES_KEY, USAGE_STREAM
+from maestro.gateway.server import CAPTURES_STREAM, EVENTS_STREAM, SCORES_KEY, USAGE_STREAM
 from maestro.gateway.spec import NAME, ClassBody, ClassSpec, KillScope, ProviderBody, ProviderSpec
 from maestro.gateway.store import publish_from_sql
 from maestro.policy import engine
@@ -255,8 +255,8 @@ def put_class(
     for i, cand in enumerate(body.candidates):
         if cand.provider not in known:
             raise Problem(
-                422, f"candidates[{i}].provider: no provider named {cand.provider!r}.",
-                errors=[{"field": f"candidates[{i}].provider", "message": "unknown provider"}],
+                422, f"candidates.{i}.provider: no provider named {cand.provider!r}.",
+                errors=[{"field": f"candidates.{i}.provider", "message": "unknown provider"}],
                 remediation=f"Create it first (PUT /api/routing/providers/{cand.provider}); known: {sorted(known) or 'none'}.",
             )  # fmt: skip
     if body.rego:
@@ -458,15 +458,20 @@ def pin(*, body: RoutingPinInput, rt: RuntimeDep, session: SessionDep, principal
 
 
 @router.delete("/pin/{route_class}", operation_id="routing-unpin", status_code=204)
-def unpin(*, route_class: str, rt: RuntimeDep, session: SessionDep, principal: Writer) -> Response:
+def unpin(
+    *, route_class: str, rt: RuntimeDep, session: SessionDep, principal: Writer,
+    reason: Annotated[str, Query(max_length=500, description="Why (recorded in the audit log)")] = "",
+) -> Response:  # fmt: skip
     p = session.get(RoutingPin, route_class)
     if p is None:
         raise Problem(404, f"Class {route_class!r} is not pinned.")
     session.delete(p)
-    _audit(session, principal, "routing.unpin", "routing_class", route_class, {"was": f"{p.provider}/{p.model}"})
+    _audit(
+        session, principal, "routing.unpin", "routing_class", route_class, {"was": f"{p.provider}/{p.model}", "reason": reason}
+    )
     session.commit()
     _publish(rt)
-    _event(rt, principal, "routing_unpinned", route_class=route_class, provider=p.provider, model=p.model)
+    _event(rt, principal, "routing_unpinned", route_class=route_class, provider=p.provider, model=p.model, message=reason)
     return Response(status_code=204)
 
 
@@ -512,15 +517,20 @@ def kill(*, body: KillSwitchInput, rt: RuntimeDep, session: SessionDep, principa
 
 
 @router.delete("/kill-switches/{kill_id}", operation_id="routing-kills-delete", status_code=204)
-def revive(*, kill_id: str, rt: RuntimeDep, session: SessionDep, principal: Writer) -> Response:
+def revive(
+    *, kill_id: str, rt: RuntimeDep, session: SessionDep, principal: Writer,
+    reason: Annotated[str, Query(max_length=500, description="Why (recorded in the audit log)")] = "",
+) -> Response:  # fmt: skip
     k = session.get(KillSwitch, kill_id)
     if k is None:
         raise Problem(404, f"No kill switch {kill_id!r}.")
     session.delete(k)
-    _audit(session, principal, "routing.revive", "kill_switch", kill_id, {"scope": k.scope, "value": k.value})
+    _audit(session, principal, "routing.revive", "kill_switch", kill_id, {"scope": k.scope, "value": k.value, "reason": reason})
     session.commit()
     _publish(rt)
-    _event(rt, principal, "routing_revived", route_class="", message=f"{k.scope} {k.value} switched on again")
+    _event(
+        rt, principal, "routing_revived", route_class="", message=f"{k.scope} {k.value} switched on again: {reason}".rstrip(": ")
+    )
     return Response(status_code=204)
 
 
@@ -731,6 +741,9 @@ class GatewayRequestRecord(ApiModel):
     reason: str
     broken: bool
     trace_id: str
+    failovers: list[str] = Field(
+        default_factory=list, description="Attempts abandoned before this answer: provider/model: status"
+    )
 
 
 @router.get("/requests", operation_id="routing-requests", response_model=Items[GatewayRequestRecord])
@@ -743,10 +756,11 @@ def requests_log(
     model: str | None = None,
     status: Annotated[Literal["ok", "error"] | None, Query(description="ok: 2xx; error: anything else")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    after: Annotated[str | None, Query(pattern=r"^\d+-\d+$", description="Only records newer than this id (polling)")] = None,
 ) -> Items[GatewayRequestRecord]:
     """Your tenant's recent gateway requests with the decision for each, newest first (scans the last 20,000)."""
     out: list[GatewayRequestRecord] = []
-    raw: Any = rt.redis_sync.xrevrange(USAGE_STREAM, count=20_000)
+    raw: Any = rt.redis_sync.xrevrange(USAGE_STREAM, min=f"({after}" if after else "-", count=20_000)
     for sid, fields in raw:
         u = json.loads(fields[b"u"])
         if u["tenant"] != principal.tenant_id:
@@ -767,7 +781,7 @@ def requests_log(
                 route_class=u["class"], provider=u["provider"], model=u["model"], requested=u["requested"], status=u["status"],
                 prompt_tokens=u["prompt"], completion_tokens=u["completion"], estimated=u["estimated"], usd=u["usd"],
                 upstream_ms=u["upstreamMs"], added_ms=u["addedMs"], attempts=u["attempts"], reason=u["reason"],
-                broken=u["broken"], trace_id=u["trace"],
+                broken=u["broken"], trace_id=u["trace"], failovers=u.get("failovers", []),
             )
         )  # fmt: skip
         if len(out) >= limit:
@@ -827,3 +841,36 @@ def captures(
     _audit(session, principal, "routing.captures.read", "routing_class", route_class, {"returned": len(out)})
     session.commit()
     return Items(items=out)
+
+
+# ---- recent events and the gateway's address -----------------------------------------------------
+
+
+@router.get("/events", operation_id="routing-events", response_model=Items[dict[str, Any]])
+def recent_events(
+    *, rt: RuntimeDep, principal: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> Items[dict[str, Any]]:
+    """Your tenant's latest routing events (as /api/streams/routing delivers them), newest first: what a
+    page shows before its live stream has anything."""
+    raw: Any = rt.redis_sync.xrevrange(EVENTS_STREAM, count=5000)
+    out: list[dict[str, Any]] = []
+    for sid, fields in raw:
+        e = json.loads(fields[b"e"])
+        if e.get("tenant") in (principal.tenant_id, ""):
+            out.append({"streamId": sid.decode(), **e})
+            if len(out) >= limit:
+                break
+    return Items(items=out)
+
+
+class GatewayInfo(ApiModel):
+    url: str = Field(description="Where clients send requests: OpenAI base_url is <url>/v1; Anthropic base_url is <url>")
+    refresh_seconds: float = Field(description="Changes reach every gateway replica within this")
+
+
+@router.get("/gateway", operation_id="routing-gateway-info", response_model=GatewayInfo)
+def gateway_info(*, rt: RuntimeDep, principal: Reader) -> GatewayInfo:
+    s = rt.settings
+    return GatewayInfo(
+        url=s.gateway_public_url or f"http://{s.gateway_host}:{s.gateway_port}", refresh_seconds=s.gateway_refresh_seconds
+    )

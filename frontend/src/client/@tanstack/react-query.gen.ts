@@ -3,8 +3,8 @@
 import { type DefaultError, type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, evidenceCreate, evidenceDownload, evidenceGet, healthGet, hubGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, rolloutsAction, rolloutsCreate, rolloutsGet, rolloutsList, rolloutsTicketsCreate, routingAliasesDelete, routingAliasesList, routingAliasesPut, routingCandidates, routingCaptures, routingClassesDelete, routingClassesDowngrade, routingClassesGet, routingClassesList, routingClassesPut, routingKeysCreate, routingKeysList, routingKeysRevoke, routingKillsCreate, routingKillsDelete, routingKillsList, routingLimitsDelete, routingLimitsList, routingLimitsPut, routingPin, routingPinsList, routingProvidersDelete, routingProvidersList, routingProvidersPut, routingProvidersRotateKeys, routingRequests, routingUnpin, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsEvidence, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTicketsCreate, runsTrace, schemasPipeline, scopesList, search, servicesCreate, servicesList, servicesProviders, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
-import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, EvidenceCreateData, EvidenceCreateResponse, EvidenceDownloadData, EvidenceDownloadResponse, EvidenceGetData, EvidenceGetResponse, HealthGetData, HealthGetResponse, HubGetData, HubGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RolloutsActionData, RolloutsActionResponse, RolloutsCreateData, RolloutsCreateResponse, RolloutsGetData, RolloutsGetResponse, RolloutsListData, RolloutsListResponse, RolloutsTicketsCreateData, RolloutsTicketsCreateResponse, RoutingAliasesDeleteData, RoutingAliasesDeleteResponse, RoutingAliasesListData, RoutingAliasesListResponse, RoutingAliasesPutData, RoutingAliasesPutResponse, RoutingCandidatesData, RoutingCandidatesResponse, RoutingCapturesData, RoutingCapturesResponse, RoutingClassesDeleteData, RoutingClassesDeleteResponse, RoutingClassesDowngradeData, RoutingClassesDowngradeResponse, RoutingClassesGetData, RoutingClassesGetResponse, RoutingClassesListData, RoutingClassesListResponse, RoutingClassesPutData, RoutingClassesPutResponse, RoutingKeysCreateData, RoutingKeysCreateResponse, RoutingKeysListData, RoutingKeysListResponse, RoutingKeysRevokeData, RoutingKeysRevokeResponse, RoutingKillsCreateData, RoutingKillsCreateResponse, RoutingKillsDeleteData, RoutingKillsDeleteResponse, RoutingKillsListData, RoutingKillsListResponse, RoutingLimitsDeleteData, RoutingLimitsDeleteResponse, RoutingLimitsListData, RoutingLimitsListResponse, RoutingLimitsPutData, RoutingLimitsPutResponse, RoutingPinData, RoutingPinResponse, RoutingPinsListData, RoutingPinsListResponse, RoutingProvidersDeleteData, RoutingProvidersDeleteResponse, RoutingProvidersListData, RoutingProvidersListResponse, RoutingProvidersPutData, RoutingProvidersPutResponse, RoutingProvidersRotateKeysData, RoutingProvidersRotateKeysResponse, RoutingRequestsData, RoutingRequestsResponse, RoutingUnpinData, RoutingUnpinResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsEvidenceData, RunsEvidenceResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsLogsResponse, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTicketsCreateData, RunsTicketsCreateResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, ServicesCreateData, ServicesCreateResponse, ServicesListData, ServicesListResponse, ServicesProvidersData, ServicesProvidersResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
+import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, evidenceCreate, evidenceDownload, evidenceGet, healthGet, hubGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, rolloutsAction, rolloutsCreate, rolloutsGet, rolloutsList, rolloutsTicketsCreate, routingAliasesDelete, routingAliasesList, routingAliasesPut, routingCandidates, routingCaptures, routingClassesDelete, routingClassesDowngrade, routingClassesGet, routingClassesList, routingClassesPut, routingEvents, routingGatewayInfo, routingKeysCreate, routingKeysList, routingKeysRevoke, routingKillsCreate, routingKillsDelete, routingKillsList, routingLimitsDelete, routingLimitsList, routingLimitsPut, routingPin, routingPinsList, routingProvidersDelete, routingProvidersList, routingProvidersPut, routingProvidersRotateKeys, routingRequests, routingUnpin, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsEvidence, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTicketsCreate, runsTrace, schemasPipeline, scopesList, search, servicesCreate, servicesList, servicesProviders, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
+import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, EvidenceCreateData, EvidenceCreateResponse, EvidenceDownloadData, EvidenceDownloadResponse, EvidenceGetData, EvidenceGetResponse, HealthGetData, HealthGetResponse, HubGetData, HubGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RolloutsActionData, RolloutsActionResponse, RolloutsCreateData, RolloutsCreateResponse, RolloutsGetData, RolloutsGetResponse, RolloutsListData, RolloutsListResponse, RolloutsTicketsCreateData, RolloutsTicketsCreateResponse, RoutingAliasesDeleteData, RoutingAliasesDeleteResponse, RoutingAliasesListData, RoutingAliasesListResponse, RoutingAliasesPutData, RoutingAliasesPutResponse, RoutingCandidatesData, RoutingCandidatesResponse, RoutingCapturesData, RoutingCapturesResponse, RoutingClassesDeleteData, RoutingClassesDeleteResponse, RoutingClassesDowngradeData, RoutingClassesDowngradeResponse, RoutingClassesGetData, RoutingClassesGetResponse, RoutingClassesListData, RoutingClassesListResponse, RoutingClassesPutData, RoutingClassesPutResponse, RoutingEventsData, RoutingEventsResponse, RoutingGatewayInfoData, RoutingGatewayInfoResponse, RoutingKeysCreateData, RoutingKeysCreateResponse, RoutingKeysListData, RoutingKeysListResponse, RoutingKeysRevokeData, RoutingKeysRevokeResponse, RoutingKillsCreateData, RoutingKillsCreateResponse, RoutingKillsDeleteData, RoutingKillsDeleteResponse, RoutingKillsListData, RoutingKillsListResponse, RoutingLimitsDeleteData, RoutingLimitsDeleteResponse, RoutingLimitsListData, RoutingLimitsListResponse, RoutingLimitsPutData, RoutingLimitsPutResponse, RoutingPinData, RoutingPinResponse, RoutingPinsListData, RoutingPinsListResponse, RoutingProvidersDeleteData, RoutingProvidersDeleteResponse, RoutingProvidersListData, RoutingProvidersListResponse, RoutingProvidersPutData, RoutingProvidersPutResponse, RoutingProvidersRotateKeysData, RoutingProvidersRotateKeysResponse, RoutingRequestsData, RoutingRequestsResponse, RoutingUnpinData, RoutingUnpinResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsEvidenceData, RunsEvidenceResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsLogsResponse, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTicketsCreateData, RunsTicketsCreateResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, ServicesCreateData, ServicesCreateResponse, ServicesListData, ServicesListResponse, ServicesProvidersData, ServicesProvidersResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -2351,6 +2351,35 @@ export const routingRequestsOptions = (options?: Options<RoutingRequestsData>) =
     queryKey: routingRequestsQueryKey(options)
 });
 
+export const routingRequestsInfiniteQueryKey = (options?: Options<RoutingRequestsData>): QueryKey<Options<RoutingRequestsData>> => createQueryKey('routingRequests', options, true);
+
+/**
+ * Requests Log
+ *
+ * Your tenant's recent gateway requests with the decision for each, newest first (scans the last 20,000).
+ */
+export const routingRequestsInfiniteOptions = (options?: Options<RoutingRequestsData>) => infiniteQueryOptions<RoutingRequestsResponse, DefaultError, InfiniteData<RoutingRequestsResponse>, QueryKey<Options<RoutingRequestsData>>, string | null | Pick<QueryKey<Options<RoutingRequestsData>>[0], 'body' | 'headers' | 'path' | 'query'>>(
+// @ts-ignore
+{
+    queryFn: async ({ pageParam, queryKey, signal }) => {
+        // @ts-ignore
+        const page: Pick<QueryKey<Options<RoutingRequestsData>>[0], 'body' | 'headers' | 'path' | 'query'> = typeof pageParam === 'object' ? pageParam : {
+            query: {
+                after: pageParam
+            }
+        };
+        const params = createInfiniteParams(queryKey, page);
+        const { data } = await routingRequests({
+            ...options,
+            ...params,
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingRequestsInfiniteQueryKey(options)
+});
+
 export const routingCapturesQueryKey = (options: Options<RoutingCapturesData>) => createQueryKey('routingCaptures', options);
 
 /**
@@ -2370,4 +2399,43 @@ export const routingCapturesOptions = (options: Options<RoutingCapturesData>) =>
         return data;
     },
     queryKey: routingCapturesQueryKey(options)
+});
+
+export const routingEventsQueryKey = (options?: Options<RoutingEventsData>) => createQueryKey('routingEvents', options);
+
+/**
+ * Recent Events
+ *
+ * Your tenant's latest routing events (as /api/streams/routing delivers them), newest first: what a
+ * page shows before its live stream has anything.
+ */
+export const routingEventsOptions = (options?: Options<RoutingEventsData>) => queryOptions<RoutingEventsResponse, DefaultError, RoutingEventsResponse, ReturnType<typeof routingEventsQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await routingEvents({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingEventsQueryKey(options)
+});
+
+export const routingGatewayInfoQueryKey = (options?: Options<RoutingGatewayInfoData>) => createQueryKey('routingGatewayInfo', options);
+
+/**
+ * Gateway Info
+ */
+export const routingGatewayInfoOptions = (options?: Options<RoutingGatewayInfoData>) => queryOptions<RoutingGatewayInfoResponse, DefaultError, RoutingGatewayInfoResponse, ReturnType<typeof routingGatewayInfoQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await routingGatewayInfo({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: routingGatewayInfoQueryKey(options)
 });
