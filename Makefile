@@ -48,6 +48,7 @@ bench: ## benchmarks (not part of make test); figures go to docs/perf.md
 	$(VENV)/python bench/runs.py
 	$(VENV)/python bench/runs_list.py
 	$(VENV)/python bench/edge.py
+	$(VENV)/python bench/gateway.py
 
 clean:
 	rm -rf .venv frontend/node_modules frontend/dist .pytest_cache .mypy_cache .ruff_cache
