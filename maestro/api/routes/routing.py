@@ -77,6 +77,15 @@ def _audit(session: Session, principal: Principal, action: str, target_type: str
     append_audit(session, actor=principal.actor, action=action, target_type=target_type, target_id=target_id, change=change)
 
 
+def _commit(
+    rt: RuntimeDep, session: Session, principal: Principal, action: str, target_type: str, target_id: str, change: dict[str, Any]
+) -> None:
+    """Audit the change, commit both, and publish the new snapshot to every gateway replica."""
+    _audit(session, principal, action, target_type, target_id, change)
+    session.commit()
+    _publish(rt)
+
+
 # ---- providers ---------------------------------------------------------------------------------
 
 
@@ -157,9 +166,7 @@ def delete_provider(*, name: str, rt: RuntimeDep, session: SessionDep, principal
             409, f"Provider {name!r} is a candidate of classes {users}.", remediation="Remove it from those classes first."
         )
     session.delete(p)
-    _audit(session, principal, "routing.provider.delete", "model_provider", name, {})
-    session.commit()
-    _publish(rt)
+    _commit(rt, session, principal, "routing.provider.delete", "model_provider", name, {})
     return Response(status_code=204)
 
 
@@ -181,9 +188,7 @@ def rotate_keys(*, rt: RuntimeDep, session: SessionDep, principal: Writer) -> Ke
                 raise Problem(409, f"Provider {p.name}'s key does not open: {exc}", remediation="Set its apiKey again.") from None
             session.add(p)
             n += 1
-    _audit(session, principal, "routing.keys.rotate", "model_provider", "*", {"resealed": n, "dataKey": ring.primary})
-    session.commit()
-    _publish(rt)
+    _commit(rt, session, principal, "routing.keys.rotate", "model_provider", "*", {"resealed": n, "dataKey": ring.primary})
     return KeyRotationResult(resealed=n, data_key=ring.primary)
 
 
@@ -280,9 +285,7 @@ def put_class(
     if pin is not None and f"{pin.provider}/{pin.model}" not in {x.key for x in body.candidates}:
         session.delete(pin)  # a pin on a candidate the class no longer has would be ignored: drop it visibly
     session.add(c)
-    _audit(session, principal, "routing.class." + ("create" if created else "update"), "routing_class", name, spec)
-    session.commit()
-    _publish(rt)
+    _commit(rt, session, principal, "routing.class." + ("create" if created else "update"), "routing_class", name, spec)
     return _class_public(session, c)
 
 
@@ -293,9 +296,7 @@ def delete_class(*, name: str, rt: RuntimeDep, session: SessionDep, principal: W
     if pin is not None:
         session.delete(pin)
     session.delete(c)
-    _audit(session, principal, "routing.class.delete", "routing_class", name, {})
-    session.commit()
-    _publish(rt)
+    _commit(rt, session, principal, "routing.class.delete", "routing_class", name, {})
     return Response(status_code=204)
 
 
@@ -447,9 +448,7 @@ def pin(*, body: RoutingPinInput, rt: RuntimeDep, session: SessionDep, principal
         created_by=principal.actor,
     )  # fmt: skip
     session.add(p)
-    _audit(session, principal, "routing.pin", "routing_class", body.route_class, body.model_dump(by_alias=True))
-    session.commit()
-    _publish(rt)
+    _commit(rt, session, principal, "routing.pin", "routing_class", body.route_class, body.model_dump(by_alias=True))
     _event(
         rt, principal, "routing_pinned", route_class=body.route_class, provider=body.provider, model=body.model,
         message=body.reason, until=expires.timestamp() if expires else None,
@@ -508,9 +507,7 @@ def kill(*, body: KillSwitchInput, rt: RuntimeDep, session: SessionDep, principa
         raise Problem(409, f"{body.scope} {body.value!r} is already switched off ({exists.reason}).")
     k = KillSwitch(scope=body.scope, value=body.value, reason=body.reason, created_by=principal.actor)
     session.add(k)
-    _audit(session, principal, "routing.kill", "kill_switch", k.id, body.model_dump(by_alias=True))
-    session.commit()
-    _publish(rt)
+    _commit(rt, session, principal, "routing.kill", "kill_switch", k.id, body.model_dump(by_alias=True))
     _event(rt, principal, "routing_killed", route_class="", provider=body.value if body.scope == "provider" else "",
            model=body.value if body.scope == "model" else "", message=f"{body.scope} {body.value}: {body.reason}")  # fmt: skip
     return KillSwitchPublic.model_validate(k, from_attributes=True)
@@ -525,9 +522,9 @@ def revive(
     if k is None:
         raise Problem(404, f"No kill switch {kill_id!r}.")
     session.delete(k)
-    _audit(session, principal, "routing.revive", "kill_switch", kill_id, {"scope": k.scope, "value": k.value, "reason": reason})
-    session.commit()
-    _publish(rt)
+    _commit(
+        rt, session, principal, "routing.revive", "kill_switch", kill_id, {"scope": k.scope, "value": k.value, "reason": reason}
+    )
     _event(
         rt, principal, "routing_revived", route_class="", message=f"{k.scope} {k.value} switched on again: {reason}".rstrip(": ")
     )
@@ -564,9 +561,7 @@ def put_alias(*, alias: Annotated[str, Field(min_length=1, max_length=200)], bod
     )
     a.target = body.target
     session.add(a)
-    _audit(session, principal, "routing.alias", "model_alias", f"{tenant}/{alias}", {"target": body.target})
-    session.commit()
-    _publish(rt)
+    _commit(rt, session, principal, "routing.alias", "model_alias", f"{tenant}/{alias}", {"target": body.target})
     return ModelAliasPublic.model_validate(a, from_attributes=True)
 
 
@@ -578,9 +573,7 @@ def delete_alias(*, alias: str, rt: RuntimeDep, session: SessionDep, principal: 
     if a is None:
         raise Problem(404, f"No alias {alias!r} for {'every tenant' if all_tenants else 'your tenant'}.")
     session.delete(a)
-    _audit(session, principal, "routing.alias.delete", "model_alias", f"{tenant}/{alias}", {})
-    session.commit()
-    _publish(rt)
+    _commit(rt, session, principal, "routing.alias.delete", "model_alias", f"{tenant}/{alias}", {})
     return Response(status_code=204)
 
 
@@ -610,9 +603,7 @@ def put_limit(*, name: Annotated[str, Field(pattern=LIMIT_NAME)], body: RoutingL
     x = session.get(RoutingLimit, name) or RoutingLimit(name=name, value=body.value, created_by=principal.actor)
     x.value = body.value
     session.add(x)
-    _audit(session, principal, "routing.limit", "routing_limit", name, {"value": body.value})
-    session.commit()
-    _publish(rt)
+    _commit(rt, session, principal, "routing.limit", "routing_limit", name, {"value": body.value})
     return RoutingLimitPublic.model_validate(x, from_attributes=True)
 
 
@@ -622,9 +613,7 @@ def delete_limit(*, name: str, rt: RuntimeDep, session: SessionDep, principal: W
     if x is None:
         raise Problem(404, f"No limit {name!r}.")
     session.delete(x)
-    _audit(session, principal, "routing.limit.delete", "routing_limit", name, {})
-    session.commit()
-    _publish(rt)
+    _commit(rt, session, principal, "routing.limit.delete", "routing_limit", name, {})
     return Response(status_code=204)
 
 
@@ -688,9 +677,9 @@ def create_key(*, body: GatewayKeyInput, rt: RuntimeDep, session: SessionDep, pr
         expires_at=utcnow() + timedelta(days=body.expires_in_days) if body.expires_in_days else None,
     )  # fmt: skip
     session.add(k)
-    _audit(session, principal, "routing.key.create", "gateway_key", k.id, {**body.model_dump(by_alias=True), "prefix": prefix})
-    session.commit()
-    _publish(rt)
+    _commit(
+        rt, session, principal, "routing.key.create", "gateway_key", k.id, {**body.model_dump(by_alias=True), "prefix": prefix}
+    )
     return GatewayKeyCreated.model_validate(
         {**GatewayKeyPublic.model_validate(k, from_attributes=True).model_dump(), "secret": secret}
     )
@@ -711,9 +700,7 @@ def revoke_key(
     if k.revoked_at is None:
         k.revoked_at, k.revoked_reason = utcnow(), body.reason
         session.add(k)
-        _audit(session, principal, "routing.key.revoke", "gateway_key", k.id, {"reason": body.reason})
-        session.commit()
-        _publish(rt)
+        _commit(rt, session, principal, "routing.key.revoke", "gateway_key", k.id, {"reason": body.reason})
     return GatewayKeyPublic.model_validate(k, from_attributes=True)
 
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 
 from pydantic import Field
-from redis import Redis
 
 from maestro.edge import routes as edge
-from maestro.rollouts.providers import ProviderConfig, ProviderContext, ProviderSpec, ProviderUnavailable, TrafficProvider
+from maestro.rollouts.providers import ProviderConfig, ProviderContext, ProviderSpec, TrafficProvider
+from maestro.rollouts.providers.edge import EdgeProvider
 
 MODEL_URL = re.compile(r"^model://([a-z0-9][a-z0-9._-]{0,62})/(\S{1,200})$")
 
@@ -33,22 +33,12 @@ def _check(url: str, config: object) -> None:
         raise ValueError("a model canary's versions are candidates of the class: model://<provider>/<model>")
 
 
-class GatewayProvider:
-    def __init__(self, ctx: ProviderContext) -> None:
-        self.service = ctx.service
-        self.redis: Redis = ctx.redis
+class GatewayProvider(EdgeProvider):
+    """Counters where the edge keeps them (the gateway writes them so); the route needs no applying:
+    gateway replicas read the route the activity wrote to Redis themselves, within one refresh."""
 
     def apply(self, route: edge.Route) -> None:
-        """Gateway replicas read the route the activity wrote to Redis themselves (within one refresh)."""
-
-    def window(self, version: str, seconds: float) -> edge.Window:
-        try:
-            return edge.window(self.redis, self.service, version, seconds)
-        except Exception as exc:
-            raise ProviderUnavailable(f"Redis (the gateway's traffic counters): {exc}") from exc
-
-    def sync(self, route: edge.Route) -> None:
-        """Nothing to re-apply: the route in Redis is what the gateways read."""
+        """Nothing to tell: the route in Redis is what the gateways read."""
 
 
 def _factory(ctx: ProviderContext) -> TrafficProvider:
