@@ -1,5 +1,5 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { ArrowLeftIcon, PencilIcon, PinIcon, PinOffIcon, Trash2Icon } from "lucide-react";
+import { ArrowLeftIcon, PencilIcon, PinIcon, PinOffIcon, ShieldIcon, Trash2Icon } from "lucide-react";
 import { useState, type ReactNode } from "react";
 import { useNavigate, useParams } from "react-router";
 import { routingClassesDeleteMutation } from "@/client/@tanstack/react-query.gen";
@@ -24,6 +24,8 @@ import { candidateKey, DEFAULT_WEIGHTS, formatUsd, type RoutingClass } from "./m
 import { StreamBadge } from "./event-feed";
 import { classQueryOptions, invalidateClasses, useRoutingLiveUpdates } from "./queries";
 import { TrafficPanel } from "./traffic-panel";
+import { PolicySheet } from "./policy-sheet";
+import { SplitCard } from "./split-card";
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -64,6 +66,7 @@ function ClassDetail({ cls }: { cls: RoutingClass }) {
   const [pinning, setPinning] = useState(0);
   const [unpinning, setUnpinning] = useState(false);
   const [editing, setEditing] = useState(false);
+  const [policy, setPolicy] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const remove = useMutation({ ...routingClassesDeleteMutation(), onSettled: () => invalidateClasses(queryClient) });
   const weights = { ...DEFAULT_WEIGHTS, ...cls.weights };
@@ -102,6 +105,10 @@ function ClassDetail({ cls }: { cls: RoutingClass }) {
               <PencilIcon aria-hidden="true" />
               Edit class
             </Button>
+            <Button variant="outline" onClick={() => setPolicy(true)}>
+              <ShieldIcon aria-hidden="true" />
+              Policy…
+            </Button>
             <Button variant="outline" onClick={() => setDeleting(true)}>
               <Trash2Icon aria-hidden="true" />
               Delete class
@@ -129,6 +136,7 @@ function ClassDetail({ cls }: { cls: RoutingClass }) {
           </Card>
         </div>
         <CandidatesPanel cls={cls} />
+        <SplitCard cls={cls} />
         <Card aria-labelledby="traffic-title">
           <CardHeader>
             <CardTitle id="traffic-title">Traffic &amp; health</CardTitle>
@@ -164,6 +172,18 @@ function ClassDetail({ cls }: { cls: RoutingClass }) {
                   ))}
                 </span>
               </Fact>
+              <Fact label="Allowed (policy)">
+                {cls.policy?.providers?.length || cls.policy?.models?.length || cls.policy?.regions?.length
+                  ? [
+                      cls.policy?.providers?.length ? `providers ${cls.policy.providers.join(", ")}` : "",
+                      cls.policy?.models?.length ? `models ${cls.policy.models.join(", ")}` : "",
+                      cls.policy?.regions?.length ? `regions ${cls.policy.regions.join(", ")}` : "",
+                    ]
+                      .filter(Boolean)
+                      .join("; ")
+                  : "any provider, model and region"}
+                {cls.rego ? " + a Rego policy" : ""}
+              </Fact>
               <Fact label="Updated">
                 {formatDateTime(cls.updatedAt, true)} (created by {cls.createdBy})
               </Fact>
@@ -178,6 +198,7 @@ function ClassDetail({ cls }: { cls: RoutingClass }) {
           ) : null}
           <UnpinDialog cls={cls} open={unpinning} onOpenChange={setUnpinning} />
           <ClassDialog open={editing} onOpenChange={setEditing} cls={cls} />
+          <PolicySheet open={policy} onOpenChange={setPolicy} cls={cls} />
           <ConfirmDialog
             open={deleting}
             onOpenChange={setDeleting}

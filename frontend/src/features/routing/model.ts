@@ -288,7 +288,7 @@ const READ_ONLY = new Set(["name", "downgraded", "downgradeReason", "pin", "crea
  * Everything of a class the form does not edit (failover, policy, Rego, capture, sticky, other match
  * rules, …), including fields newer than this UI: a change through the form must never drop them.
  */
-function kept(base: RoutingClass): Partial<ClassBody> {
+export function kept(base: RoutingClass): Partial<ClassBody> {
   return Object.fromEntries(Object.entries(base).filter(([k]) => !READ_ONLY.has(k))) as Partial<ClassBody>;
 }
 
