@@ -16,6 +16,7 @@ function renderDetail(routes: MockRoute[], session: AuthMeResponse = adminSessio
     { path: "/api/routing/classes/chat", body: routingClass() },
     { path: "/api/routing/candidates", body: candidatesView() },
     { path: "/api/routing/requests", body: { items: [] } },
+    { path: "/api/services", body: { items: [] } },
   ]);
   renderWithProviders(
     <Routes>

@@ -26,6 +26,7 @@ import { classQueryOptions, invalidateClasses, useRoutingLiveUpdates } from "./q
 import { TrafficPanel } from "./traffic-panel";
 import { PolicySheet } from "./policy-sheet";
 import { SplitCard } from "./split-card";
+import { CanaryCard } from "./canary-card";
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -137,6 +138,7 @@ function ClassDetail({ cls }: { cls: RoutingClass }) {
         </div>
         <CandidatesPanel cls={cls} />
         <SplitCard cls={cls} />
+        <CanaryCard cls={cls} />
         <Card aria-labelledby="traffic-title">
           <CardHeader>
             <CardTitle id="traffic-title">Traffic &amp; health</CardTitle>

@@ -1,4 +1,4 @@
-import type { CandidateSpec, ClassBody } from "@/client/types.gen";
+import type { CandidateSpec, ClassBody, ServicePublic } from "@/client/types.gen";
 import type { FieldErrors } from "@/lib/form";
 import { candidateKey, DEFAULT_WEIGHTS, kept, SCORE_DIMENSIONS, splitList, type RoutingClass, type ScoreDimension } from "./model";
 
@@ -140,4 +140,16 @@ export function buildPolicyBody(d: PolicyDraft, base: RoutingClass): { body: Cla
     },
   };
   return { body, errors };
+}
+
+// ---- model canaries ----------------------------------------------------------------------------
+
+/** A candidate as a model canary's URL: the gateway provider routes `model://<provider>/<model>`. */
+export function modelUrl(c: { provider: string; model: string }): string {
+  return `model://${candidateKey(c)}`;
+}
+
+/** Services the gateway provider routes for this class (providerConfig.routeClass). */
+export function classServices(services: readonly ServicePublic[], cls: string): ServicePublic[] {
+  return services.filter((s) => s.provider === "gateway" && s.providerConfig?.routeClass === cls);
 }
