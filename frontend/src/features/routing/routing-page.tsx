@@ -14,6 +14,7 @@ import { RequirePermission } from "@/features/auth/require-permission";
 import { useCan } from "@/features/auth/session";
 import { ClassDialog } from "./class-dialog";
 import { StreamBadge } from "./event-feed";
+import { AliasesLimitsPanel } from "./aliases-limits-panel";
 import { GatewayKeysPanel } from "./gateway-keys-panel";
 import { KillSwitchesPanel } from "./kill-switches-panel";
 import { candidateKey, type RoutingClass } from "./model";
@@ -21,7 +22,7 @@ import { ProvidersPanel } from "./providers-panel";
 import { classesQueryOptions, providersQueryOptions, useRoutingLiveUpdates } from "./queries";
 import { TrafficPanel } from "./traffic-panel";
 
-const TABS = ["classes", "traffic", "providers", "kills", "keys"] as const;
+const TABS = ["classes", "traffic", "providers", "kills", "aliases", "keys"] as const;
 type Tab = (typeof TABS)[number];
 
 const columns: Column<RoutingClass>[] = [
@@ -171,6 +172,7 @@ function RoutingView() {
           <TabsTrigger value="traffic">Traffic &amp; health</TabsTrigger>
           <TabsTrigger value="providers">Providers</TabsTrigger>
           <TabsTrigger value="kills">Kill switches</TabsTrigger>
+          <TabsTrigger value="aliases">Aliases &amp; limits</TabsTrigger>
           {mayKeys ? <TabsTrigger value="keys">Gateway keys</TabsTrigger> : null}
         </TabsList>
         <TabsContent value="classes">
@@ -188,6 +190,10 @@ function RoutingView() {
         <TabsContent value="kills">
           <h2 className="sr-only">Kill switches</h2>
           <KillSwitchesPanel />
+        </TabsContent>
+        <TabsContent value="aliases">
+          <h2 className="sr-only">Aliases &amp; limits</h2>
+          <AliasesLimitsPanel />
         </TabsContent>
         {mayKeys ? (
           <TabsContent value="keys">
