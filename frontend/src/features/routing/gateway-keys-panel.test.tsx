@@ -29,6 +29,7 @@ describe("GatewayKeysPanel", () => {
       { path: "/api/routing/keys", body: { items: [] } },
       { path: "/api/routing/classes", body: { items: [{ name: "chat", candidates: [], downgraded: false, downgradeReason: null, pin: null, createdBy: "a", updatedAt: "2025-06-01T10:00:00Z" }] } },
       { method: "POST", path: "/api/routing/keys", status: 201, body: { ...key, secret: SECRET } },
+      { path: "/api/routing/gateway", body: { url: "http://gw.example:4000/", refreshSeconds: 1 } },
     ]);
     renderWithProviders(<GatewayKeysPanel />, { session: adminSession });
     expect(await screen.findByText("No gateway keys yet")).toBeInTheDocument();
@@ -45,6 +46,10 @@ describe("GatewayKeysPanel", () => {
     expect(within(shown).getByLabelText("Secret")).toHaveValue(SECRET);
     expect(within(shown).getByRole("button", { name: "Copy secret" })).toBeInTheDocument();
     expect(shown).toHaveTextContent("This is the only time it is shown");
+    // where clients send it, from GET /api/routing/gateway
+    expect(await within(shown).findByTestId("gateway-base-urls")).toHaveTextContent(
+      "OpenAI base_url:http://gw.example:4000/v1Copy the OpenAI base_urlAnthropic base_url:http://gw.example:4000Copy the Anthropic base_url",
+    );
     expect(await calls.find((c) => c.method === "POST")!.json()).toEqual({
       name: "checkout",
       project: "shop",

@@ -1,7 +1,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { AlertTriangleIcon, KeyRoundIcon, PlusIcon } from "lucide-react";
 import { useEffect, useId, useRef, useState, type FormEvent } from "react";
-import { routingKeysCreateMutation, routingKeysRevokeMutation } from "@/client/@tanstack/react-query.gen";
+import { routingGatewayInfoOptions, routingKeysCreateMutation, routingKeysRevokeMutation } from "@/client/@tanstack/react-query.gen";
 import type { GatewayKeyCreated, GatewayKeyInput, GatewayKeyPublic } from "@/client/types.gen";
 import { ConfirmDialog } from "@/components/confirm-dialog";
 import { CopyButton } from "@/components/copy-button";
@@ -181,6 +181,8 @@ function CreateKeyForm({ onCancel, onCreated }: { onCancel: () => void; onCreate
 /** A new key's secret, shown once: the parent drops it when this closes; the API never returns it again. */
 function KeyCreatedDialog({ created, onClose }: { created: GatewayKeyCreated | null; onClose: () => void }) {
   const secretId = useId();
+  const gateway = useQuery({ ...routingGatewayInfoOptions(), enabled: created !== null, staleTime: 5 * 60_000 });
+  const url = gateway.data?.url.replace(/\/+$/, "");
   return (
     <Dialog open={created !== null} onOpenChange={(o) => !o && onClose()}>
       {created ? (
@@ -202,6 +204,26 @@ function KeyCreatedDialog({ created, onClose }: { created: GatewayKeyCreated | n
               revoke this key and create another.
             </p>
           </div>
+          {url ? (
+            <dl className="grid gap-1 text-sm" data-testid="gateway-base-urls">
+              <div className="flex flex-wrap items-center gap-2">
+                <dt className="font-medium">OpenAI base_url:</dt>
+                <dd className="flex items-center gap-2">
+                  <span className="font-mono text-xs">{url}/v1</span>
+                  <CopyButton value={`${url}/v1`} label="Copy the OpenAI base_url" />
+                </dd>
+              </div>
+              <div className="flex flex-wrap items-center gap-2">
+                <dt className="font-medium">Anthropic base_url:</dt>
+                <dd className="flex items-center gap-2">
+                  <span className="font-mono text-xs">{url}</span>
+                  <CopyButton value={url} label="Copy the Anthropic base_url" />
+                </dd>
+              </div>
+            </dl>
+          ) : gateway.error ? (
+            <p className="text-sm text-muted-foreground">The gateway&apos;s address could not be read; ask whoever runs it.</p>
+          ) : null}
           <div className="grid gap-2">
             <Label htmlFor={secretId}>Secret</Label>
             <div className="flex gap-2">
