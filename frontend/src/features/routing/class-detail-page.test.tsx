@@ -17,6 +17,7 @@ function renderDetail(routes: MockRoute[], session: AuthMeResponse = adminSessio
     { path: "/api/routing/candidates", body: candidatesView() },
     { path: "/api/routing/requests", body: { items: [] } },
     { path: "/api/services", body: { items: [] } },
+    { path: "/api/routing/captures", body: { items: [] } },
   ]);
   renderWithProviders(
     <Routes>

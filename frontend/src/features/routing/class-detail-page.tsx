@@ -27,6 +27,7 @@ import { TrafficPanel } from "./traffic-panel";
 import { PolicySheet } from "./policy-sheet";
 import { SplitCard } from "./split-card";
 import { CanaryCard } from "./canary-card";
+import { CapturesPanel } from "./captures-panel";
 
 function Fact({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -139,6 +140,7 @@ function ClassDetail({ cls }: { cls: RoutingClass }) {
         <CandidatesPanel cls={cls} />
         <SplitCard cls={cls} />
         <CanaryCard cls={cls} />
+        <CapturesPanel cls={cls} />
         <Card aria-labelledby="traffic-title">
           <CardHeader>
             <CardTitle id="traffic-title">Traffic &amp; health</CardTitle>
