@@ -76,8 +76,11 @@ function PolicyForm({ cls, onDone }: { cls: RoutingClass; onDone: () => void }) 
   function moveCandidate(i: number, delta: number) {
     set("candidates", move(draft.candidates, i, delta));
     // keep the focus on the moved row's button that was pressed, now at its new place
+    // (at an end that button is disabled: the row's other one takes the focus)
     requestAnimationFrame(() => {
-      formRef.current?.querySelector<HTMLElement>(`[data-move="${i + delta}:${delta < 0 ? "up" : "down"}"]`)?.focus();
+      const at = (dir: string) => formRef.current?.querySelector<HTMLButtonElement>(`[data-move="${i + delta}:${dir}"]`);
+      const same = at(delta < 0 ? "up" : "down");
+      (same && !same.disabled ? same : at(delta < 0 ? "down" : "up"))?.focus();
     });
   }
 
