@@ -215,7 +215,13 @@ def serving_in_thread(start: Callable[[], Awaitable[int]], stop: Callable[[], Aw
     try:
         yield f"http://127.0.0.1:{started['port']}"
     finally:
-        asyncio.run_coroutine_threadsafe(stop(), loop).result(20)
+        try:
+            asyncio.run_coroutine_threadsafe(stop(), loop).result(60)
+        except TimeoutError:
+            import faulthandler
+
+            faulthandler.dump_traceback(all_threads=True)  # where the server is stuck, for the failure report
+            raise
         loop.call_soon_threadsafe(loop.stop)
         t.join(10)
 

@@ -23,7 +23,7 @@ from maestro.gateway.publish import publish
 from maestro.gateway.secrets import KeyRing, load_key_ring
 from maestro.gateway.server import EVENTS_STREAM, USAGE_STREAM, Gateway
 from maestro.gateway.sim import SimConfig, create_sim
-from maestro.gateway.spec import Snapshot
+from maestro.gateway.spec import Snapshot, key_binding
 from tests.services import live_api, serving_in_thread, wait_for
 
 SECRET = "mk-test-" + "x" * 24
@@ -85,8 +85,8 @@ def snapshot(sim_a: Sim, sim_b: Sim, ring: KeyRing, **over: Any) -> dict[str, An
             {"name": "prov-b", "kind": "anthropic", "baseUrl": sim_b.url, "region": "us"},
         ],
         "providerKeys": [
-            {"provider": "prov-a", "sealed": ring.seal("sk-provider-a", bound_to="prov-a")},
-            {"provider": "prov-b", "sealed": ring.seal("sk-provider-b", bound_to="prov-b")},
+            {"provider": "prov-a", "sealed": ring.seal("sk-provider-a", bound_to=key_binding("prov-a", f"{sim_a.url}/v1"))},
+            {"provider": "prov-b", "sealed": ring.seal("sk-provider-b", bound_to=key_binding("prov-b", sim_b.url))},
         ],
         "classes": [
             {
@@ -107,7 +107,7 @@ def snapshot(sim_a: Sim, sim_b: Sim, ring: KeyRing, **over: Any) -> dict[str, An
 
 def configure(r: redis.Redis, gw: tuple[str, Gateway], doc: dict[str, Any]) -> None:
     version = publish(r, lambda v: Snapshot.model_validate({**doc, "version": v}))
-    wait_for(lambda: gw[1].router.version >= version, 10, 0.02)
+    wait_for(lambda: gw[1].router.version >= version, 30, 0.02)
 
 
 def route_of(headers: Mapping[str, str]) -> dict[str, str]:
@@ -159,7 +159,7 @@ def test_openai_clients_get_the_best_candidate_with_the_decision_and_its_scores(
     with_usage = list(chat(gw, model="fast", messages=MSG, stream=True, stream_options={"include_usage": True}))
     assert with_usage[-1].usage is not None and with_usage[-1].usage.prompt_tokens == 4
     # the accounting of all three: provider-reported tokens, spend from the price card
-    wait_for(lambda: r.xlen(USAGE_STREAM) >= 3, 10, 0.05)
+    wait_for(lambda: r.xlen(USAGE_STREAM) >= 3, 30, 0.05)
     recs = entries(r, USAGE_STREAM, b"u", 3)
     assert {(x["provider"], x["model"], x["prompt"], x["estimated"]) for x in recs} == {("prov-a", "sim-small", 4, False)}
     rec = recs[0]
@@ -220,12 +220,12 @@ def test_failover_cooldown_and_recovery_with_events(
     raw = raw_chat(gw, model="fast", messages=MSG)
     assert route_of(raw.headers)["attempt"] == "1" and route_of(raw.headers)["provider"] == "prov-b"
     assert sim_a.stats()["requests"] == tried
-    wait_for(lambda: r.hexists("maestro:gateway:cooldowns", "prov-a/sim-small"), 10, 0.05)
+    wait_for(lambda: r.hexists("maestro:gateway:cooldowns", "prov-a/sim-small"), 30, 0.05)
 
     def events() -> list[dict[str, Any]]:
         return [{"type": e["type"], "tenant": e["tenant"], **e["payload"]} for e in entries(r, EVENTS_STREAM, b"e")]
 
-    wait_for(lambda: any(e["type"] == "routing_cooldown" for e in events()), 10, 0.05)
+    wait_for(lambda: any(e["type"] == "routing_cooldown" for e in events()), 30, 0.05)
     kinds = [e["type"] for e in events() if e["provider"] == "prov-a"]
     assert kinds.count("routing_failover") == 3 and "routing_cooldown" in kinds
     fo = next(e for e in events() if e["type"] == "routing_failover")
@@ -257,13 +257,20 @@ def test_everything_failing_is_the_providers_error_in_the_clients_format(
     with pytest.raises(anthropic.InternalServerError) as ae:
         ant.messages.create(model="fast", max_tokens=8, messages=[{"role": "user", "content": "x"}])
     assert ae.value.status_code == 502 and "Provider prov-b" in str(ae.value)
-    # a non-retryable 4xx from a provider is not failed over: the client's mistake, named with the provider
+    # a 400 from a provider is the client's request: not failed over, answered as the provider said, named
+    sim_a.set(error_rate=1.0, error_status=400)
+    sim_b.set(error_rate=0.0)
+    tried_b = sim_b.stats()["requests"]
+    with pytest.raises(openai.BadRequestError) as bad:
+        chat(gw, model="fast", messages=MSG)
+    assert "Provider prov-a (sim-small) answered 400" in str(bad.value) and sim_b.stats()["requests"] == tried_b
+    # a provider refusing its key is the gateway's configuration, not the client's: the next candidate serves,
+    # and with none left the client gets a 502 naming the provider (never a 401 it would read as its own key)
     sim_a.set(error_rate=0.0, api_key="rotated")
-    tried = sim_a.stats()["requests"]
-    with pytest.raises(openai.AuthenticationError) as auth:
+    assert route_of(raw_chat(gw, model="fast", messages=MSG).headers)["provider"] == "prov-b"
+    with pytest.raises(openai.InternalServerError) as auth:
         chat(gw, model="solo", messages=MSG)
-    assert sim_a.stats()["requests"] == tried + 1  # tried once: a 401 is not retried
-    assert "Provider prov-a (sim-small) answered 401" in str(auth.value)
+    assert auth.value.status_code == 502 and "Provider prov-a (sim-small) answered 401" in str(auth.value)
 
 
 def test_pins_downgrade_and_kill_switches(r: redis.Redis, gw: tuple[str, Gateway], sim_a: Sim, sim_b: Sim, ring: KeyRing) -> None:
@@ -350,7 +357,7 @@ def test_provider_keys_are_sealed_and_rate_limits_answer_429_with_retry_after(
     assert raw.json()["error"]["code"] == "rate_limit_exceeded" and "2 RPM" in raw.json()["error"]["message"]
     # a key sealed for another provider does not open there: that provider's calls go without a key
     doc["keys"][0]["rpm"] = None
-    doc["providerKeys"][0]["sealed"] = ring.seal("sk-provider-a", bound_to="prov-b")
+    doc["providerKeys"][0]["sealed"] = ring.seal("sk-provider-a", bound_to=key_binding("prov-b", sim_b.url))
     configure(r, gw, doc)
     assert "prov-a" in (httpx.get(f"{gw[0]}/_gateway/health").json()["configError"] or "")
 
@@ -408,11 +415,11 @@ def test_ab_split_is_sticky_per_user_and_follows_the_weights(
     assert 2 <= on_b <= 16  # 20% of 40 users is 8; a hash split, not an exact one
 
 
-def test_rpm_limit_shared_by_two_replicas_overshoots_at_most_one_refresh_of_the_other(
+def test_rpm_limit_shared_by_two_replicas_overshoots_at_most_two_refreshes_of_the_other(
     r: redis.Redis, redis_url: str, tmp_path: Path, sim_a: Sim, sim_b: Sim, ring: KeyRing
 ) -> None:
     """Two gateway replicas, one key with 30 RPM: together they admit at least the limit and at most the
-    limit plus what the other replica admitted within one refresh interval (docs/routing.md)."""
+    limit plus what the other replica admitted in two refresh intervals (docs/routing.md)."""
     refresh = 0.5
     doc = snapshot(sim_a, sim_b, ring)
     doc["keys"][0]["rpm"] = 30
@@ -422,7 +429,7 @@ def test_rpm_limit_shared_by_two_replicas_overshoots_at_most_one_refresh_of_the_
         serving_in_thread(lambda: gws[1].start(host="127.0.0.1", port=0), gws[1].stop) as u1,
     ):
         version = publish(r, lambda v: Snapshot.model_validate({**doc, "version": v}))
-        wait_for(lambda: all(g.router.version >= version for g in gws), 10, 0.02)
+        wait_for(lambda: all(g.router.version >= version for g in gws), 30, 0.02)
         if time.time() % 60 > 45:  # keep the burst inside one minute window
             wait_for(lambda: time.time() % 60 < 5, 30, 0.2)
         admitted: list[tuple[int, float]] = []  # (replica, when)
@@ -439,11 +446,11 @@ def test_rpm_limit_shared_by_two_replicas_overshoots_at_most_one_refresh_of_the_
                     assert resp.json()["error"]["code"] == "rate_limit_exceeded" and int(resp.headers["retry-after"]) >= 1
         total = len(admitted)
         assert total >= 30
-        # the most the other replica can add unseen: what it admitted within one refresh interval (+ one tick of slack)
-        span = admitted[-1][1] - admitted[0][1] if admitted else 0.0
-        per_interval = max(1, int(total / max(span / (2 * refresh), 1)) + 1)
-        assert total <= 30 + per_interval, (total, per_interval, span)
-        wait_for(lambda: int(r.get(f"maestro:gateway:rl:key:k1:rpm:{int(time.time() // 60)}") or 0) >= total, 10, 0.1)
+        # the documented bound: what the other replica admitted in two refresh intervals (its rate × 2 intervals)
+        span = max(admitted[-1][1] - admitted[0][1], refresh)
+        per_interval = max(sum(1 for rep, _ in admitted if rep == k) * refresh / span for k in (0, 1))
+        assert total <= 30 + 2 * per_interval + 1, (total, per_interval, span)
+        wait_for(lambda: int(r.get(f"maestro:gateway:rl:key:k1:rpm:{int(time.time() // 60)}") or 0) >= total, 30, 0.1)
 
 
 def test_a_stream_that_breaks_keeps_its_accounting_as_an_estimate(
@@ -471,10 +478,10 @@ def test_a_stream_that_breaks_keeps_its_accounting_as_an_estimate(
                     # the provider stalls past its timeout (set here, where the config model allows seconds)
                     gw[1].router.by_name["chat"].candidates[0].provider.timeout_seconds = 0.3
     assert got and b"data:" in b"".join(got)
-    wait_for(lambda: any(x["broken"] for x in entries(r, USAGE_STREAM, b"u")), 10, 0.05)
+    wait_for(lambda: any(x["broken"] for x in entries(r, USAGE_STREAM, b"u")), 30, 0.05)
     rec = next(x for x in entries(r, USAGE_STREAM, b"u") if x["broken"])
     assert rec["estimated"] is True and rec["completion"] >= 1 and rec["prompt"] >= 1 and rec["status"] == 502
-    wait_for(lambda: any(json.loads(f[b"e"])["type"] == "routing_stream_broken" for _, f in r.xrange(EVENTS_STREAM)), 10, 0.05)
+    wait_for(lambda: any(json.loads(f[b"e"])["type"] == "routing_stream_broken" for _, f in r.xrange(EVENTS_STREAM)), 30, 0.05)
 
 
 def test_an_azure_openai_provider_gets_its_deployment_path_api_version_and_key_header(
@@ -484,7 +491,9 @@ def test_an_azure_openai_provider_gets_its_deployment_path_api_version_and_key_h
     doc["providers"].append(
         {"name": "azure", "kind": "azure-openai", "baseUrl": f"{sim_a.url}/openai", "apiVersion": "2024-10-21"}
     )
-    doc["providerKeys"].append({"provider": "azure", "sealed": ring.seal("sk-provider-a", bound_to="azure")})
+    doc["providerKeys"].append(
+        {"provider": "azure", "sealed": ring.seal("sk-provider-a", bound_to=key_binding("azure", f"{sim_a.url}/openai"))}
+    )
     doc["classes"].append(
         {"name": "az", "priority": 1, "match": {"models": ["az"]}, "candidates": [{"provider": "azure", "model": "sim-small"}]}
     )
@@ -503,6 +512,53 @@ def test_the_request_log_keeps_the_attempts_a_failover_abandoned(
     configure(r, gw, snapshot(sim_a, sim_b, ring))
     sim_a.set(error_rate=1.0, error_status=503)
     chat(gw, model="fast", messages=MSG)
-    wait_for(lambda: entries(r, USAGE_STREAM, b"u"), 10, 0.05)
+    wait_for(lambda: entries(r, USAGE_STREAM, b"u"), 30, 0.05)
     rec = entries(r, USAGE_STREAM, b"u", 1)[0]
     assert rec["provider"] == "prov-b" and rec["attempts"] == 2 and rec["failovers"] == ["prov-a/sim-small: 503"]
+
+
+def test_hostile_bodies_get_a_400_and_never_cool_a_provider_down(
+    r: redis.Redis, gw: tuple[str, Gateway], sim_a: Sim, sim_b: Sim, ring: KeyRing
+) -> None:
+    """Bodies of the wrong types where the translator expects lists and strings: a 400 (never a hang, a
+    cut connection or a provider blamed for it), on fresh and pooled provider connections alike."""
+    doc = snapshot(sim_a, sim_b, ring)
+    doc["classes"][0]["failover"]["cooldownAfter"] = 1
+    configure(r, gw, doc)
+    h = {"authorization": f"Bearer {SECRET}"}
+    user = [{"role": "user", "content": "x"}]
+    hostile = [
+        ("/v1/messages", {"model": "fast", "max_tokens": 10, "messages": user, "stop_sequences": 5}),
+        ("/v1/messages", {"model": "fast", "max_tokens": 10, "messages": user, "system": [{"type": "text", "text": 5}]}),
+        ("/v1/messages", {"model": "fast", "max_tokens": 10, "messages": [{"role": "user", "content": 7}]}),
+        ("/v1/chat/completions", {"model": "fast", "messages": [{"role": "assistant", "content": "x", "tool_calls": 5}]}),
+    ]
+    with httpx.Client(timeout=10) as c:
+        for _ in range(3):  # the first time on fresh provider connections, then on pooled ones
+            for path, body in hostile:
+                resp = c.post(f"{gw[0]}{path}", json=body, headers=h)
+                assert resp.status_code in (400, 200), (path, body, resp.status_code, resp.text)
+    assert not gw[1].router.shared_cooldowns and all(
+        gw[1].router.cooling(cand, time.time()) == 0 for cand in gw[1].router.by_name["chat"].candidates
+    )
+    assert chat(gw, model="fast", messages=MSG).choices[0].message.content.startswith("Simulated reply")
+
+
+def test_tpm_limits_count_the_model_the_alias_stands_for_and_expired_keys_are_refused(
+    r: redis.Redis, gw: tuple[str, Gateway], sim_a: Sim, sim_b: Sim, ring: KeyRing
+) -> None:
+    doc = snapshot(sim_a, sim_b, ring)
+    doc["aliases"] = {"t1": {"quick": "fast"}}
+    doc["limits"] = {"model:fast:tpm": 5}
+    configure(r, gw, doc)
+    chat(gw, model="quick", messages=MSG)  # about 14 tokens, charged to model fast
+    with pytest.raises(openai.RateLimitError):
+        chat(gw, model="fast", messages=MSG)
+    with pytest.raises(openai.RateLimitError):
+        chat(gw, model="quick", messages=MSG)
+    doc["limits"] = {}
+    doc["keys"][0]["expiresAt"] = time.time() - 1
+    configure(r, gw, doc)
+    with pytest.raises(openai.AuthenticationError) as expired:
+        chat(gw, model="fast", messages=MSG)
+    assert "expired" in str(expired.value)

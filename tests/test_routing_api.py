@@ -78,7 +78,7 @@ def test_the_api_configures_the_gateway_end_to_end(
 ) -> None:
     admin = login(client)
     secret = setup_routing(admin, sims)
-    wait_for(lambda: gateway[1].router.keys, 10, 0.05)
+    wait_for(lambda: gateway[1].router.keys, 30, 0.05)
     assert routed(gateway, secret)["provider"] == "prov-a"
     # nothing returns a provider key; the stored blob is sealed
     listed = client.get("/api/routing/providers")
@@ -90,17 +90,17 @@ def test_the_api_configures_the_gateway_end_to_end(
         "/api/routing/pin", json={"class": "chat", "provider": "prov-b", "model": "sim-large", "ttl": 600, "reason": "eval"}
     )
     assert r.status_code == 201, r.text
-    wait_for(lambda: routed(gateway, secret)["provider"] == "prov-b", 10, 0.1)
+    wait_for(lambda: routed(gateway, secret)["provider"] == "prov-b", 30, 0.1)
     assert client.get("/api/routing/classes/chat").json()["pin"]["provider"] == "prov-b"
     assert admin.delete("/api/routing/pin/chat").status_code == 204
-    wait_for(lambda: routed(gateway, secret)["reason"] == "best score", 10, 0.1)
+    wait_for(lambda: routed(gateway, secret)["reason"] == "best score", 30, 0.1)
 
     # live candidates with their breakdown, from the gateway's own report
     def scored() -> dict[str, Any]:
         out: dict[str, Any] = client.get("/api/routing/candidates", params={"class": "chat"}).json()
         return out
 
-    wait_for(lambda: scored()["replicas"] == 1 and any(c["requests"] for c in scored()["candidates"]), 10, 0.1)
+    wait_for(lambda: scored()["replicas"] == 1 and any(c["requests"] for c in scored()["candidates"]), 30, 0.1)
     view = scored()
     assert view["winner"] == "prov-a/sim-small" and view["why"].startswith("best score")
     rows = {f"{c['provider']}/{c['model']}": c for c in view["candidates"]}
@@ -109,23 +109,23 @@ def test_the_api_configures_the_gateway_end_to_end(
     # the downgrade switch, then a kill switch
     r = admin.post("/api/routing/classes/chat/downgrade", json={"downgraded": True, "reason": "budget 80%"})
     assert r.status_code == 200 and r.json()["downgraded"] is True
-    wait_for(lambda: routed(gateway, secret)["reason"] == "downgraded", 10, 0.1)
+    wait_for(lambda: routed(gateway, secret)["reason"] == "downgraded", 30, 0.1)
     admin.post("/api/routing/classes/chat/downgrade", json={"downgraded": False, "reason": "new month"})
     r = admin.post("/api/routing/kill-switches", json={"scope": "provider", "value": "prov-a", "reason": "incident 7"})
     assert r.status_code == 201, r.text
     kill_id = r.json()["id"]
-    wait_for(lambda: routed(gateway, secret)["provider"] == "prov-b", 10, 0.1)
+    wait_for(lambda: routed(gateway, secret)["provider"] == "prov-b", 30, 0.1)
     again = admin.post("/api/routing/kill-switches", json={"scope": "provider", "value": "prov-a", "reason": "x"})
     assert again.status_code == 409 and "incident 7" in again.json()["detail"]
     assert admin.delete(f"/api/routing/kill-switches/{kill_id}", params={"reason": "incident 7 resolved"}).status_code == 204
-    wait_for(lambda: routed(gateway, secret)["provider"] == "prov-a", 10, 0.1)
+    wait_for(lambda: routed(gateway, secret)["provider"] == "prov-a", 30, 0.1)
 
     # the request log: the decision of each request, tokens and spend
     def logged() -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = client.get("/api/routing/requests", params={"class": "chat"}).json()["items"]
         return items
 
-    wait_for(lambda: len(logged()) >= 6, 10, 0.1)
+    wait_for(lambda: len(logged()) >= 6, 30, 0.1)
     reasons = {x["reason"] for x in logged()}
     assert {"best score", "downgraded"} <= reasons and any(x["reason"].startswith("pinned") for x in logged())
     first = logged()[0]
@@ -157,7 +157,7 @@ def test_the_api_configures_the_gateway_end_to_end(
             return True
         return False
 
-    wait_for(refused, 10, 0.1)
+    wait_for(refused, 30, 0.1)
     # every change is audited, and the audit never holds a key
     audit = client.get("/api/audit", params={"limit": 100}).text
     for action in ("routing.provider.create", "routing.class.create", "routing.pin", "routing.kill", "routing.key.revoke"):
@@ -169,8 +169,9 @@ def test_bad_input_and_permissions(client: TestClient, migrated: Settings, engin
     admin = login(client)
     r = admin.put("/api/routing/classes/chat", json={"candidates": [{"provider": "nope", "model": "m"}]})
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "candidates.0.provider"
-    r = admin.put("/api/routing/providers/p1", json={"kind": "openai", "baseUrl": "ftp://x"})
-    assert r.status_code == 422 and "baseUrl" in r.text
+    for bad in ("ftp://x", "http://user:pw@h/v1", "http://h:99999/v1", "http://[::1/v1", "http://h:abc/v1"):
+        r = admin.put("/api/routing/providers/p1", json={"kind": "openai", "baseUrl": bad})
+        assert r.status_code == 422 and "baseUrl" in r.text, bad
     setup_routing(admin, sims)
     r = admin.put(
         "/api/routing/classes/chat",
@@ -184,6 +185,9 @@ def test_bad_input_and_permissions(client: TestClient, migrated: Settings, engin
     r = admin.post("/api/routing/pin", json={"class": "chat", "provider": "prov-a", "model": "sim-small"})
     assert r.status_code == 422 and "reason" in r.text  # a pin says why
     assert admin.delete("/api/routing/providers/prov-a").status_code == 409  # still a candidate
+    # a key is sealed to its host: pointing the provider elsewhere drops it (enter it again for the new host)
+    moved = admin.put("/api/routing/providers/prov-a", json={"kind": "openai", "baseUrl": "https://elsewhere.example/v1"})
+    assert moved.status_code == 200 and moved.json()["keySet"] is False
     assert admin.put("/api/routing/limits/tenant:x:rph", json={"value": 5}).status_code == 422
     # a viewer reads but cannot change routing or see gateway keys
     viewer = make_user(engine, roles=["viewer"])
@@ -230,13 +234,13 @@ def test_a_class_rego_policy_keeps_a_candidate_out_where_it_denies(
     }
     assert admin.put("/api/routing/classes/chat", json=body).status_code == 200
     dev = admin.post("/api/routing/keys", json={"name": "dev", "env": "dev"}).json()["secret"]
-    wait_for(lambda: len(gateway[1].router.keys) == 2 and gateway[1].router.denied, 10, 0.05)
+    wait_for(lambda: len(gateway[1].router.keys) == 2 and gateway[1].router.denied, 30, 0.05)
     # prod (the first key) goes to the EU provider although the US one scores better; dev gets the best score
     assert routed(gateway, prod)["provider"] == "prov-b"
     assert routed(gateway, dev)["provider"] == "prov-a"
     # everything denied: a 503 that names the policy's message
     admin.put("/api/routing/providers/prov-b", json={"kind": "anthropic", "baseUrl": b, "region": "us"})
-    wait_for(lambda: "prov-b/sim-large" in gateway[1].router.denied.get("chat", {}), 10, 0.05)
+    wait_for(lambda: "prov-b/sim-large" in gateway[1].router.denied.get("chat", {}), 30, 0.05)
     with pytest.raises(openai.InternalServerError) as none:
         routed(gateway, prod)
     assert "prod stays in the EU" in str(none.value)
@@ -247,7 +251,7 @@ def test_captures_are_opt_in_redacted_access_controlled_and_audited(
 ) -> None:
     admin = login(client)
     secret = setup_routing(admin, sims)
-    wait_for(lambda: gateway[1].router.keys, 10, 0.05)  # the new key reached the gateway
+    wait_for(lambda: gateway[1].router.keys, 30, 0.05)  # the new key reached the gateway
     client_ = openai.OpenAI(base_url=f"{gateway[0]}/v1", api_key=secret, max_retries=0)
     secret_prompt = [{"role": "user", "content": "mail alice@example.com the key sk-abcdefghijklmnopqrstuv"}]
     client_.chat.completions.create(model="fast", messages=secret_prompt)  # type: ignore[arg-type]
@@ -255,7 +259,7 @@ def test_captures_are_opt_in_redacted_access_controlled_and_audited(
     cls = admin.get("/api/routing/classes/chat").json()
     body = {k: cls[k] for k in ("match", "candidates", "failover")} | {"capture": {"enabled": True, "sampleRate": 1.0}}
     assert admin.put("/api/routing/classes/chat", json=body).status_code == 200
-    wait_for(lambda: gateway[1].router.by_name["chat"].spec.capture.enabled, 10, 0.05)
+    wait_for(lambda: gateway[1].router.by_name["chat"].spec.capture.enabled, 30, 0.05)
     client_.chat.completions.create(model="fast", messages=secret_prompt)  # type: ignore[arg-type]
     list(client_.chat.completions.create(model="fast", messages=secret_prompt, stream=True))  # type: ignore[call-overload]
 
@@ -263,7 +267,7 @@ def test_captures_are_opt_in_redacted_access_controlled_and_audited(
         items: list[dict[str, Any]] = admin.get("/api/routing/captures", params={"class": "chat"}).json()["items"]
         return items
 
-    wait_for(lambda: len(got()) == 2, 10, 0.1)
+    wait_for(lambda: len(got()) == 2, 30, 0.1)
     streamed, plain = got()
     assert plain["stream"] is False and streamed["stream"] is True and plain["provider"] == "prov-a"
     for cap in (plain, streamed):
@@ -290,7 +294,7 @@ def test_a_traced_caller_gets_the_gateways_span_in_its_trace(
 
     admin = login(client)
     secret = setup_routing(admin, sims)
-    wait_for(lambda: gateway[1].router.keys, 10, 0.05)
+    wait_for(lambda: gateway[1].router.keys, 30, 0.05)
     trace_id, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
     resp = openai.OpenAI(base_url=f"{gateway[0]}/v1", api_key=secret, max_retries=0).chat.completions.with_raw_response.create(
         model="fast", messages=MSG, extra_headers={"traceparent": f"00-{trace_id}-{caller_span}-01"}

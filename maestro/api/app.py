@@ -185,7 +185,16 @@ async def _routing_snapshot_loop(rt: Runtime) -> None:
 
     while True:
         try:
-            if await asyncio.to_thread(republish_if_missing, rt.engine, rt.redis_sync):
+            if rt.extras.pop("routing_unpublished", False):  # a change was saved while Redis did not answer
+                from maestro.gateway.store import publish_from_sql
+
+                try:
+                    await asyncio.to_thread(publish_from_sql, rt.engine, rt.redis_sync)
+                except Exception:
+                    rt.extras["routing_unpublished"] = True
+                    raise
+                log.info("routing snapshot published after Redis came back")
+            elif await asyncio.to_thread(republish_if_missing, rt.engine, rt.redis_sync):
                 log.info("routing snapshot published from SQL (Redis had none)")
         except asyncio.CancelledError:
             raise

@@ -14,7 +14,7 @@ PERMISSIONS: dict[str, str] = {
     "policies:read": "See policies and decisions",
     "policies:write": "Author and activate policies",
     "routing:read": "See model routing: classes, candidates and scores, pins, kill switches, requests",
-    "routing:write": "Change model routing: providers and their keys, classes, pins, kill switches, aliases, limits",
+    "routing:write": "Change model routing installation-wide: providers, keys, classes, pins, kill switches, aliases, limits",
     "routing:keys": "Create and revoke gateway keys of your tenant",
     "routing:read-captures": "Read captured gateway requests (prompts and answers, redacted); every read is audited",
     "budgets:read": "See budgets and costs",
@@ -32,7 +32,9 @@ PERMISSIONS: dict[str, str] = {
 _VIEWER = ["runs:read", "rollouts:read", "policies:read", "budgets:read", "routing:read", "tokens:self", "system:read"]
 ROLES: dict[str, list[str]] = {
     "viewer": _VIEWER,
-    "operator": [*_VIEWER, "runs:write", "pipelines:write", "alerts:write", "system:diagnose", "routing:write", "routing:keys"],
+    # routing configuration (providers and where their keys go, classes, kill switches) is installation-wide:
+    # routing:write is for administrators only; operators and release managers mint their tenant's keys
+    "operator": [*_VIEWER, "runs:write", "pipelines:write", "alerts:write", "system:diagnose", "routing:keys"],
     "release-manager": [*_VIEWER, "runs:write", "pipelines:write", "alerts:write", "rollouts:promote", "routing:keys"],
     "security": [*_VIEWER, "policies:write", "audit:read"],
     "finops": [*_VIEWER, "budgets:write"],

@@ -4,10 +4,13 @@ Each limit is a per-minute window in Redis (`INCRBY` on `maestro:gateway:rl:<nam
 admits a request while (the window's total as of its last sync) + (what it admitted since) stays under
 the limit, and adds its local count to Redis once per refresh interval (one pipeline for every window).
 
-Bound on overshoot: between two syncs a replica does not see what the others admitted, so a window can
-exceed its limit by at most what the *other* replicas admitted during one refresh interval — with R
-replicas each taking q requests (or tokens) per interval, at most (R - 1) · q. With one replica the
-limit is exact. Tokens are known only when a response ends, so TPM is checked before a request (tokens
+Bound on overshoot: between two syncs a replica does not see what the others admitted, and ticks are not
+aligned, so its view of another replica can be up to two refresh intervals old: a window can exceed its
+limit by at most what the *other* replicas admitted in two refresh intervals — with R replicas each taking
+q requests (or tokens) per interval, at most 2 · (R - 1) · q. With one replica the limit is exact. While
+Redis is unreachable each replica counts alone (the total can reach R × the limit).
+
+Tokens are known only when a response ends, so TPM is checked before a request (tokens
 used so far in the window) and charged after it: one request may take a window past its TPM limit,
 and the next one is refused.
 """

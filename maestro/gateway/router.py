@@ -170,12 +170,14 @@ class Router:
         self.health: dict[str, Health] = {}  # survives reloads: measured traffic is not config
         self.shared_cooldowns: dict[str, float] = {}  # key → until (unix time), from every replica
         self.models_list: list[str] = []
+        self.load_errors: list[str] = []
         self.canaries: dict[str, Canary] = {}  # class → the model canary under way (from the rollout's route)
         self.denied: dict[str, dict[str, dict[str, str]]] = {}  # class → candidate → scope → the policy's reason
 
     def load(self, snap: Snapshot, api_keys: dict[str, str]) -> None:
         """Compile a snapshot. `api_keys` are the opened provider keys (provider name → key)."""
         self.providers = {p.name: p for p in snap.providers}
+        self.load_errors = []
         classes: list[RouteClass] = []
         for spec in sorted(snap.classes, key=lambda c: (c.priority, c.name)):
             cands: list[Candidate] = []
@@ -184,13 +186,18 @@ class Router:
                 if prov is None:
                     continue  # the API refuses this; a snapshot edited by hand must not crash the gateway
                 key = cs.key
+                try:
+                    origin = Origin.parse(prov.base_url)
+                except ValueError as exc:  # the API refuses this; a bad one must not stop the rest from loading
+                    self.load_errors.append(f"provider {prov.name}: {exc}")
+                    continue
                 cands.append(
                     Candidate(
                         key=key,
                         provider=prov,
                         model=cs.model,
                         spec=cs,
-                        origin=Origin.parse(prov.base_url),
+                        origin=origin,
                         api_key=api_keys.get(prov.name),
                         blended_price=(cs.price.input + cs.price.output) / 2,
                         health=self.health.setdefault(key, Health()),
@@ -237,7 +244,9 @@ class Router:
             order = {c.key: i for i, c in enumerate(rc.candidates)}
             scored.sort(key=lambda s: (-round(s.total, 6), order[s.candidate.key]))
             rc.ranking = scored
-            rc.score_header = "; ".join(s.describe() for s in scored).encode()
+            rc.score_header = (
+                "; ".join(s.describe() for s in scored).encode("ascii", "replace").replace(b"\r", b" ").replace(b"\n", b" ")
+            )
 
     def cooling(self, c: Candidate, now: float) -> float:
         """Seconds left of this candidate's cooldown (0: not cooling)."""

@@ -30,6 +30,7 @@ import socket
 import sys
 import time
 from typing import Any
+from urllib.parse import quote
 
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
@@ -44,7 +45,7 @@ from maestro.gateway.limits import Limiter
 from maestro.gateway.metrics import GatewayMetrics
 from maestro.gateway.router import Canary, Candidate, NoCandidate, Plan, RouteClass, Router
 from maestro.gateway.secrets import KeyRing, KeyRingError, load_key_ring
-from maestro.gateway.spec import RETRYABLE, Snapshot
+from maestro.gateway.spec import RETRYABLE, Snapshot, key_binding
 from maestro.proxy import Forward, Limits, ProxyServer, Reply, Request
 from maestro.proxy.server import CONTINUE, Exchange
 from maestro.proxy.upstream import UpstreamConnection
@@ -64,6 +65,9 @@ SCORES_KEY = "maestro:gateway:scores"  # replica → its live candidate scores (
 CHAT, COMPLETIONS, EMBEDDINGS, MESSAGES = "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/messages"
 ENDPOINTS = {CHAT.encode(): CHAT, COMPLETIONS.encode(): COMPLETIONS, EMBEDDINGS.encode(): EMBEDDINGS, MESSAGES.encode(): MESSAGES}
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+PROVIDER_FAULT = frozenset(
+    {401, 403, 404}
+)  # the provider's key or model is wrong: the gateway's config, not the client's request
 ERROR, BUFFER, STREAM = 1, 2, 3
 
 
@@ -102,6 +106,7 @@ class GatewayExchange(Exchange):
     """One client request through the gateway: body buffered, planned, tried candidate by candidate."""
 
     __slots__ = (
+        "accounted",
         "anthropic_in",
         "attempt",
         "capture",
@@ -117,11 +122,13 @@ class GatewayExchange(Exchange):
         "include_usage",
         "key",
         "mode",
+        "over",
         "parsed",
         "plan",
         "raw",
         "rbuf",
         "req_t0",
+        "resolved",
         "retry_handle",
         "retry_hdr",
         "span",
@@ -160,6 +167,7 @@ class GatewayExchange(Exchange):
         self.estimated_out = 0
         self.events_out = 0
         self.client_model = ""
+        self.resolved = ""  # the model name after aliases: what classes and model limits see
         self.req_t0 = 0.0
         self.up_t0 = 0.0
         self.ttft = 0.0
@@ -170,6 +178,8 @@ class GatewayExchange(Exchange):
         self.retry_hdr = b""
         self.capture = False  # this request is sampled for capture (its class opted in)
         self.span: Any = None  # an OpenTelemetry span, when the caller traces (a sampled traceparent came in)
+        self.accounted = False  # accounted once, whatever ends it (a cut stream, then the client's close)
+        self.over = False  # answered or cut: a late upstream callback of the same read changes nothing
         self.captured: list[bytes] = []  # what the client received, up to CAPTURE_BYTES
 
     @property
@@ -192,7 +202,7 @@ class GatewayExchange(Exchange):
                     self.authenticate()
                 except ClientError as e:
                     return self.reply(error_reply(False, e))
-                return self.reply(self.gw.models(self.tenant))
+                return self.reply(self.gw.models(self.tenant, self.key.classes))
         endpoint = ENDPOINTS.get(path)
         if endpoint is None or req.method != b"POST":
             allowed = "POST" if endpoint else "GET"
@@ -230,6 +240,10 @@ class GatewayExchange(Exchange):
                 "or with POST /api/routing/keys.", type_="authentication_error", code="invalid_api_key",
             )  # fmt: skip
         key = self.gw.router.keys.get(hashlib.sha256(secret).hexdigest())
+        if key is not None and key.expires_at is not None and key.expires_at <= time.time():
+            raise ClientError(
+                401, f"The gateway key {key.prefix} has expired.", type_="authentication_error", code="invalid_api_key"
+            )
         if key is None:
             raise ClientError(
                 401, "Invalid gateway key (unknown or revoked).", type_="authentication_error", code="invalid_api_key"
@@ -263,6 +277,29 @@ class GatewayExchange(Exchange):
                     self.anthropic_in, ClientError(400, str(e), param=e.field, code="untranslatable"), self._route_headers()
                 )
             )
+        except Exception:  # the gateway's own failure on this request: answer it, never hang it
+            log.exception("gateway: failed on a request to %s", self.endpoint)
+            self._internal()
+
+    def _internal(self) -> None:
+        up, self.up = self.up, None
+        if up is not None:
+            up.abort()
+        if self.over or self.dead:
+            return
+        if self.resp_started:
+            self.over = True
+            self.out = []
+            self.conn.abort()
+            return
+        e = ClientError(500, "The gateway failed on this request; see its log.", type_="api_error", code="gateway_error")
+        self.reply(error_reply(self.anthropic_in, e, self._route_headers()))
+
+    def reply(self, reply: Reply) -> None:
+        if self.over:
+            return
+        self.over = True
+        super().reply(reply)
 
     def _dispatch(self) -> None:
         gw = self.gw
@@ -301,7 +338,7 @@ class GatewayExchange(Exchange):
                 403, f"The gateway is switched off for tenant {tenant} ({router.killed_tenants[tenant] or 'no reason given'}).",
                 type_="permission_error", code="tenant_switched_off",
             )  # fmt: skip
-        resolved = router.resolve_alias(tenant, model)
+        resolved = self.resolved = router.resolve_alias(tenant, model)
         hdrs = {lname: value for lname, _, value in self.req.headers}
         rc = router.match(self.endpoint, resolved, tenant, hdrs, data.get("metadata"))
         if rc is None or (self.key.classes and rc.spec.name not in self.key.classes):
@@ -369,8 +406,15 @@ class GatewayExchange(Exchange):
 
     # -- trying candidates
     def next_attempt(self) -> None:
+        try:
+            self._next_attempt()
+        except Exception:
+            log.exception("gateway: failed starting an attempt")
+            self._internal()
+
+    def _next_attempt(self) -> None:
         self.retry_handle = None
-        if self.dead:
+        if self.dead or self.over:
             return
         plan = self.plan
         assert plan is not None
@@ -388,14 +432,25 @@ class GatewayExchange(Exchange):
             self.conn.server.loop.create_task(self.connect())
 
     def attach(self, up: UpstreamConnection, *, reused: bool) -> None:
+        try:
+            self._attach(up, reused=reused)
+        except Exception:
+            log.exception("gateway: failed sending an attempt")
+            if self.up is None:
+                up.abort()
+            self._internal()
+
+    def _attach(self, up: UpstreamConnection, *, reused: bool) -> None:
         c = self.candidate
         self.up, self.reused = up, reused
         try:
             target, payload = self.gw.upstream_request(self, c)
-        except tr.Untranslatable as e:
+        except (tr.Untranslatable, TypeError, ValueError, AttributeError) as e:  # a body the translator cannot take
             self.conn.server.pool.release(up)
             self.up = None
-            return self.reply(error_reply(self.anthropic_in, ClientError(400, str(e), param=e.field, code="untranslatable")))
+            field = e.field if isinstance(e, tr.Untranslatable) else None
+            msg = str(e) if isinstance(e, tr.Untranslatable) else f"The request cannot be translated for {c.provider.name}: {e}"
+            return self.reply(error_reply(self.anthropic_in, ClientError(400, msg, param=field, code="untranslatable")))
         head = [b"POST ", target, b" HTTP/1.1\r\n", c.origin.host_header, b"content-type: application/json\r\n"]
         head.append(b"content-length: %d\r\n" % len(payload))
         head.append(b"accept: text/event-stream\r\n" if self.stream else b"accept: application/json\r\n")
@@ -416,18 +471,24 @@ class GatewayExchange(Exchange):
 
     # -- the provider's response (a failure in the gateway's own code answers the client, never hangs it)
     def resp_head(self, head: ResponseHead) -> None:
+        if self.over or self.dead:
+            return
         try:
             self._resp_head(head)
         except Exception as exc:
             self._crash(exc)
 
     def resp_body(self, data: bytes) -> None:
+        if self.over or self.dead:
+            return
         try:
             self._resp_body(data)
         except Exception as exc:
             self._crash(exc)
 
     def resp_end(self, reusable: bool) -> None:
+        if self.over or self.dead:
+            return
         try:
             self._resp_end(reusable)
         except Exception as exc:
@@ -448,6 +509,7 @@ class GatewayExchange(Exchange):
             detail = f"The gateway failed on the response of {c.provider.name} ({c.model}); see its log."
         if self.resp_started:
             self.gw.account(self, c, 502, (time.perf_counter() - self.up_t0) * 1000, broken=True)
+            self.over = True
             self.out = []
             self.conn.abort()
         else:
@@ -592,6 +654,7 @@ class GatewayExchange(Exchange):
             self.flush()
             c.health.success(up_ms)
             self.gw.account(self, c, 200, up_ms, broken=False)
+            self.over = True
             self.conn.finished(self, close=self.resp_close)
             return
         if mode == ERROR:
@@ -617,6 +680,7 @@ class GatewayExchange(Exchange):
         self.flush()
         c.health.success(up_ms)
         self.gw.account(self, c, 200, up_ms, broken=False)
+        self.over = True
         self.conn.finished(self, close=self.resp_close)
 
     def _provider_message(self) -> str:
@@ -635,8 +699,8 @@ class GatewayExchange(Exchange):
     def _failed(self, c: Candidate, status: int, message: str, up_ms: float, *, retryable: bool | None = None) -> None:
         """An attempt failed: the next candidate when it may help, else the error in the client's format."""
         gw = self.gw
-        if retryable is None:
-            retryable = status in RETRYABLE or status == 0
+        if retryable is None:  # a provider refusing its key or not knowing the model is a configuration fault: try the next
+            retryable = status in RETRYABLE or status in PROVIDER_FAULT or status == 0
         if status in (0, 401, 403) or status >= 500 or status in RETRYABLE:
             gw.candidate_failed(self, c, status)  # a client's mistake (400, 404, 422) says nothing of the provider
         plan = self.plan
@@ -655,7 +719,7 @@ class GatewayExchange(Exchange):
             return
         self.failovers.append(label)
         gw.account(self, c, status or 502, up_ms, broken=False, failed=True)
-        client_status = status if 400 <= status < 500 else 502
+        client_status = status if 400 <= status < 500 and status not in PROVIDER_FAULT else 502
         if status == 0:
             msg = f"Provider {c.provider.name} ({c.model}) did not answer: {message}."
         else:
@@ -698,6 +762,7 @@ class GatewayExchange(Exchange):
         self.gw.candidate_failed(self, c, 0)
         self.gw.account(self, c, 502, up_ms, broken=True)
         self.gw.event("routing_stream_broken", self, c, status=0, message=reason, to="")
+        self.over = True
         self.out = []
         self.conn.abort()
 
@@ -723,7 +788,7 @@ class GatewayExchange(Exchange):
     def kill(self) -> None:
         if self.retry_handle is not None:
             self.retry_handle.cancel()
-        if self.mode == STREAM and self.fwd is not None and not self.dead:
+        if self.mode == STREAM and self.fwd is not None and not self.dead and not self.over:
             c: Candidate = self.candidate
             self.gw.account(self, c, 499, (time.perf_counter() - self.up_t0) * 1000, broken=True)
         super().kill()
@@ -790,9 +855,17 @@ class Gateway:
             404, json.dumps({"detail": "The gateway's own endpoints are /_gateway/health and /_gateway/metrics."}).encode()
         )
 
-    def models(self, tenant: str) -> Reply:
+    def models(self, tenant: str, allowed: list[str]) -> Reply:
+        """What this key can use: the plain model names of the classes its tenant and key may reach, and aliases."""
         r = self.router
-        names = set(r.models_list) | set(r.aliases.get("*", {})) | set(r.aliases.get(tenant, {}))
+        names = {
+            m
+            for c in r.classes
+            if (not c.spec.match.tenants or tenant in c.spec.match.tenants) and (not allowed or c.spec.name in allowed)
+            for m in c.spec.match.models
+            if "*" not in m
+        }
+        names |= set(r.aliases.get("*", {})) | set(r.aliases.get(tenant, {}))
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "maestro"} for m in sorted(names)]
         return Reply(200, json.dumps({"object": "list", "data": data}).encode())
 
@@ -817,8 +890,8 @@ class Gateway:
         payload = b"".join(ex.raw) if body is data else json.dumps(body).encode()
         path = endpoint.removeprefix("/v1").encode()
         if c.provider.kind == "azure-openai":
-            version = (c.provider.api_version or "2024-10-21").encode()
-            return base + b"/deployments/" + c.model.encode() + path + b"?api-version=" + version, payload
+            version = quote(c.provider.api_version or "2024-10-21", safe="").encode()
+            return base + b"/deployments/" + quote(c.model, safe="").encode() + path + b"?api-version=" + version, payload
         return base + path, payload
 
     def version_stat(self, ex: GatewayExchange, c: Candidate, ms: float, *, error: bool) -> None:
@@ -843,6 +916,9 @@ class Gateway:
     def account(
         self, ex: GatewayExchange, c: Candidate, status: int, up_ms: float, *, broken: bool, failed: bool = False
     ) -> None:
+        if ex.accounted:
+            return
+        ex.accounted = True
         m = self.metrics
         total_ms = (time.perf_counter() - ex.req_t0) * 1000
         usage = ex.usage
@@ -872,7 +948,7 @@ class Gateway:
             lim = self.router.limits
             if key.tpm:
                 self.limiter.charge(f"key:{key.id}:tpm", tokens, now)
-            for name in (f"tenant:{ex.tenant}:tpm", f"model:{ex.client_model}:tpm"):
+            for name in (f"tenant:{ex.tenant}:tpm", f"model:{ex.resolved}:tpm"):  # the names _check_limits checked
                 if name in lim:
                     self.limiter.charge(name, tokens, now)
         if len(self.usage_out) < 100_000:  # Redis away for long: keep the newest accounting bounded
@@ -941,13 +1017,16 @@ class Gateway:
                 errors.append(f"{sk.provider}: no data key ring")
                 continue
             try:
-                opened[sk.provider] = self.keyring.open(sk.sealed, bound_to=sk.provider)
+                prov = next((p for p in snap.providers if p.name == sk.provider), None)
+                if prov is None:
+                    continue
+                opened[sk.provider] = self.keyring.open(sk.sealed, bound_to=key_binding(prov.name, prov.base_url))
             except KeyRingError as exc:
                 errors.append(f"{sk.provider}: {exc}")
         if errors:
             log.error("gateway: provider keys that do not open (their requests go without a key): %s", "; ".join(errors))
-        self.load_error = "; ".join(errors) or None
         self.router.load(snap, opened)
+        self.load_error = "; ".join(errors + self.router.load_errors) or None
         self.loaded_at = time.time()
 
     async def tick(self) -> None:
@@ -960,6 +1039,9 @@ class Gateway:
                 raw = await r.get(SNAPSHOT_KEY)
                 if raw is not None:
                     self.load(Snapshot.model_validate_json(raw))
+        except Exception:
+            log.warning("gateway: configuration refresh failed (routing on the last configuration)", exc_info=True)
+        try:  # apart from the configuration: a snapshot that does not load must not freeze cooldowns or canaries
             outs, self.cooldowns_out = self.cooldowns_out, {}
             pipe = r.pipeline(transaction=False)
             if outs:
@@ -973,7 +1055,7 @@ class Gateway:
                 await r.hdel(COOLDOWNS_KEY, *stale)
             self.router.canaries = _canaries(await r.hgetall(edge_routes.ROUTES))
         except Exception:
-            log.warning("gateway: configuration refresh failed (routing on the last configuration)", exc_info=True)
+            log.warning("gateway: cooldown and canary refresh failed", exc_info=True)
         self.router.rescore(now)
         try:
             await self.limiter.sync(r, now)
@@ -1026,14 +1108,13 @@ class Gateway:
         self.usage_out, self.events_out, self.captures_out = [], [], []
         trims = [
             (CAPTURES_STREAM.format(cls=rc.spec.name), int((time.time() - rc.spec.capture.retention_days * 86400) * 1000))
-            for rc in self.router.classes
-            if rc.spec.capture.enabled
+            for rc in self.router.classes  # also when capture was turned off: what was captured still expires
         ]
         try:
             await asyncio.to_thread(self._write, usage, events, captures, scores, trims)
         except Exception:
             log.warning("gateway: usage flush failed; kept for the next tick", exc_info=True)
-            self.usage_out = usage + self.usage_out
+            self.usage_out = (usage + self.usage_out)[-100_000:]  # bounded while Redis is away
             self.events_out = (events + self.events_out)[-10_000:]
 
     def _write(
@@ -1075,8 +1156,8 @@ class Gateway:
 
     async def start(self, host: str | None = None, port: int | None = None) -> int:
         s = self.settings
-        self.redis = Redis.from_url(s.effective_redis_url, socket_connect_timeout=2, socket_timeout=5)
-        self.redis_sync = SyncRedis.from_url(s.effective_redis_url, socket_connect_timeout=2, socket_timeout=5)
+        self.redis = Redis.from_url(s.effective_redis_url, socket_connect_timeout=5, socket_timeout=5)
+        self.redis_sync = SyncRedis.from_url(s.effective_redis_url, socket_connect_timeout=5, socket_timeout=5)
         try:
             await self.tick()
         except Exception:
@@ -1090,16 +1171,18 @@ class Gateway:
         return bound
 
     async def stop(self) -> None:
+        # every step bounded: a Redis connection cut mid-connect by the cancel must not keep the process up
         if self._tick is not None:
             self._tick.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tick
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(self._tick, 5)
         if self.proxy is not None:
             await self.proxy.stop()
         if self.redis is not None:
             with contextlib.suppress(Exception):
-                await self.flush()
-            await self.redis.aclose()
+                await asyncio.wait_for(self.flush(), 10)
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.redis.aclose(), 5)
         if self.redis_sync is not None:
             self.redis_sync.close()
 

@@ -34,7 +34,9 @@ class ProviderBody(Spec):
         description="e.g. https://api.openai.com/v1, https://api.anthropic.com, http://127.0.0.1:11434/v1; "
         "for azure-openai https://<resource>.openai.azure.com/openai",
     )
-    api_version: str | None = Field(None, max_length=40, description="azure-openai only: the api-version query value.")
+    api_version: str | None = Field(
+        None, max_length=40, pattern=r"^[A-Za-z0-9._-]+$", description="azure-openai only: the api-version query value."
+    )
     region: str = Field("", max_length=40, description="Where requests are processed (data residency rules match it).")
     timeout_seconds: float = Field(
         60.0, gt=0, le=600, description="Silence from the provider longer than this fails the attempt."
@@ -43,13 +45,28 @@ class ProviderBody(Spec):
     @field_validator("base_url")
     @classmethod
     def _url(cls, v: str) -> str:
-        if not re.match(r"^https?://[^/\s?#]+(/[^\s?#]*)?$", v):
-            raise ValueError("must be an http(s) URL with a host and no query, e.g. https://api.openai.com/v1")
+        if not re.match(r"^https?://[^/\s?#@]+(/[^\s?#]*)?$", v):
+            raise ValueError("must be an http(s) URL with a host, no credentials and no query, e.g. https://api.openai.com/v1")
+        from maestro.proxy.upstream import Origin
+
+        try:
+            Origin.parse(v.rstrip("/"))  # what every gateway replica will parse it with
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
         return v.rstrip("/")
 
 
 class ProviderSpec(ProviderBody):
     name: str = Field(pattern=NAME, description="How classes and candidates name this provider.")
+
+
+def key_binding(name: str, base_url: str) -> str:
+    """What a provider key is sealed to: the provider's name and the origin it is sent to. A key never
+    opens for another host: changing a provider's scheme, host or port needs its key entered again."""
+    from urllib.parse import urlsplit
+
+    u = urlsplit(base_url)
+    return f"{name}@{u.scheme}://{u.hostname}:{u.port or (443 if u.scheme == 'https' else 80)}"
 
 
 class Price(Spec):
@@ -61,7 +78,9 @@ class Price(Spec):
 
 class CandidateSpec(Spec):
     provider: str = Field(pattern=NAME)
-    model: str = Field(min_length=1, max_length=200, description="The model name the provider knows.")
+    model: str = Field(
+        min_length=1, max_length=200, pattern=r"^[^\s\x00-\x1f\x7f]+$", description="The model name the provider knows."
+    )
     price: Price = Field(default_factory=Price)
     weight: int = Field(0, ge=0, le=100, description="A/B split share in percent (all 0: no split, best score wins).")
 
@@ -200,6 +219,7 @@ class GatewayKeySpec(Spec):
     rpm: int | None = Field(None, ge=1)
     tpm: int | None = Field(None, ge=1)
     classes: list[str] = Field(default_factory=list, description="Allowed classes (empty: all of its tenant's).")
+    expires_at: float | None = Field(None, description="Unix time after which the key is refused (None: never).")
 
 
 class SealedKey(Spec):

@@ -81,6 +81,7 @@ def build_snapshot(s: Session, version: int, policy_timeout_s: float = 1.0) -> S
                 rpm=k.rpm,
                 tpm=k.tpm,
                 classes=k.classes,
+                expires_at=k.expires_at.timestamp() if k.expires_at else None,
             )
             for k in keys
         ],

@@ -600,7 +600,11 @@ class ProxyServer:
             for c in list(self.connections):
                 ex = c.current
                 if ex is not None:
-                    ex.check_timeout(now)
+                    try:
+                        ex.check_timeout(now)
+                    except Exception:  # one exchange's failure must not stop every other timeout
+                        log.exception("proxy: timeout check failed")
+                        c.abort()
                 elif c.idle_since is not None and c.idle_since < horizon:
                     c.close()
 

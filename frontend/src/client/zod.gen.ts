@@ -830,7 +830,7 @@ export const zModelProviderInput = z.object({
         'anthropic'
     ]),
     baseUrl: z.string().check(z.maxLength(2000)),
-    apiVersion: z.nullish(z.string().check(z.maxLength(40))),
+    apiVersion: z.nullish(z.string().check(z.maxLength(40), z.regex(/^[A-Za-z0-9._-]+$/))),
     region: z._default(z.optional(z.string().check(z.maxLength(40))), ''),
     timeoutSeconds: z._default(z.optional(z.number().check(z.gt(0), z.lte(600))), 60),
     apiKey: z.optional(z.null())
@@ -846,7 +846,7 @@ export const zModelProviderPublic = z.object({
         'anthropic'
     ]),
     baseUrl: z.string().check(z.maxLength(2000)),
-    apiVersion: z.nullish(z.string().check(z.maxLength(40))),
+    apiVersion: z.nullish(z.string().check(z.maxLength(40), z.regex(/^[A-Za-z0-9._-]+$/))),
     region: z._default(z.optional(z.string().check(z.maxLength(40))), ''),
     timeoutSeconds: z._default(z.optional(z.number().check(z.gt(0), z.lte(600))), 60),
     name: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)),
@@ -1110,7 +1110,7 @@ export const zPrice = z.object({
  */
 export const zCandidateSpec = z.object({
     provider: z.string().check(z.regex(/^[a-z0-9][a-z0-9._-]{0,62}$/)),
-    model: z.string().check(z.minLength(1), z.maxLength(200)),
+    model: z.string().check(z.minLength(1), z.maxLength(200), z.regex(/^[^\s\x00-\x1f\x7f]+$/)),
     price: z.optional(zPrice),
     weight: z._default(z.optional(z.int().check(z.gte(0), z.lte(100))), 0)
 });
@@ -2575,7 +2575,7 @@ export const zModelProviderInputWritable = z.object({
         'anthropic'
     ]),
     baseUrl: z.string().check(z.maxLength(2000)),
-    apiVersion: z.nullish(z.string().check(z.maxLength(40))),
+    apiVersion: z.nullish(z.string().check(z.maxLength(40), z.regex(/^[A-Za-z0-9._-]+$/))),
     region: z._default(z.optional(z.string().check(z.maxLength(40))), ''),
     timeoutSeconds: z._default(z.optional(z.number().check(z.gt(0), z.lte(600))), 60),
     apiKey: z.nullish(z.string())

@@ -29,7 +29,7 @@ from maestro.events.payloads import RoutingEventPayload
 from maestro.events.streams import add as add_event
 from maestro.gateway.secrets import KeyRing, KeyRingError, load_key_ring
 from maestro.gateway.server import CAPTURES_STREAM, EVENTS_STREAM, SCORES_KEY, USAGE_STREAM
-from maestro.gateway.spec import NAME, ClassBody, ClassSpec, KillScope, ProviderBody, ProviderSpec
+from maestro.gateway.spec import NAME, ClassBody, ClassSpec, KillScope, ProviderBody, ProviderSpec, key_binding
 from maestro.gateway.store import publish_from_sql
 from maestro.policy import engine
 
@@ -51,8 +51,11 @@ def _ring(rt: RuntimeDep) -> KeyRing:
 
 def _publish(rt: RuntimeDep) -> int:
     try:
-        return publish_from_sql(rt.engine, rt.redis_sync)
+        version = publish_from_sql(rt.engine, rt.redis_sync)
+        rt.extras.pop("routing_unpublished", None)
+        return version
     except Exception as exc:
+        rt.extras["routing_unpublished"] = True  # the API's loop publishes again once Redis answers
         raise Problem(
             503,
             f"The change is saved, but Redis did not take the new routing snapshot: {exc}.",
@@ -133,6 +136,10 @@ def put_provider(
     created = p is None
     if p is None:
         p = ModelProvider(name=name, spec=spec, created_by=principal.actor)
+    moved = p.key_sealed is not None and key_binding(name, p.spec["baseUrl"]) != key_binding(name, body.base_url)
+    if moved and body.api_key is None:
+        # the key is sealed to the old host: it is never sent anywhere else (enter it again for the new one)
+        p.key_sealed, p.key_set_at = None, None
     p.spec, p.updated_at = spec, utcnow()
     if body.api_key is not None:
         secret = body.api_key.get_secret_value()
@@ -140,7 +147,7 @@ def put_provider(
             raise Problem(
                 422, "apiKey is empty.", errors=[{"field": "apiKey", "message": "empty"}], remediation="Omit it to keep the key."
             )
-        p.key_sealed, p.key_set_at = _ring(rt).seal(secret, bound_to=name), utcnow()
+        p.key_sealed, p.key_set_at = _ring(rt).seal(secret, bound_to=key_binding(name, body.base_url)), utcnow()
     session.add(p)
     _audit(
         session, principal, "routing.provider." + ("create" if created else "update"), "model_provider", name,
@@ -183,7 +190,8 @@ def rotate_keys(*, rt: RuntimeDep, session: SessionDep, principal: Writer) -> Ke
     for p in session.exec(select(ModelProvider)).all():
         if p.key_sealed and KeyRing.sealed_with(p.key_sealed) != ring.primary:
             try:
-                p.key_sealed = ring.seal(ring.open(p.key_sealed, bound_to=p.name), bound_to=p.name)
+                bound = key_binding(p.name, p.spec["baseUrl"])
+                p.key_sealed = ring.seal(ring.open(p.key_sealed, bound_to=bound), bound_to=bound)
             except KeyRingError as exc:
                 raise Problem(409, f"Provider {p.name}'s key does not open: {exc}", remediation="Set its apiKey again.") from None
             session.add(p)
@@ -297,6 +305,7 @@ def delete_class(*, name: str, rt: RuntimeDep, session: SessionDep, principal: W
         session.delete(pin)
     session.delete(c)
     _commit(rt, session, principal, "routing.class.delete", "routing_class", name, {})
+    rt.redis_sync.delete(CAPTURES_STREAM.format(cls=name))  # its captured prompts go with it
     return Response(status_code=204)
 
 
@@ -350,10 +359,10 @@ def candidates(
     live = [k for k in ranking if not by_key[k].killed and not by_key[k].cooling_seconds] if ranking else []
     pin = view.get("pin")
     winner, why = None, "no candidate can serve now (killed, cooling down or outside the policy)"
-    if pin and pin in live:
-        winner, why = pin, "pinned"
-    elif view.get("downgraded") and c.spec.get("downgradeTo") in live:
+    if view.get("downgraded") and c.spec.get("downgradeTo") in live:  # the gateway's order: downgrade, pin, split, score
         winner, why = c.spec["downgradeTo"], "downgraded (the class's cheaper path)"
+    elif pin and pin in live:
+        winner, why = pin, "pinned"
     elif live and any(x.get("weight") for x in c.spec.get("candidates", [])):
         winner, why = (
             None,
@@ -809,7 +818,9 @@ def captures(
     """Sampled requests of a class that opted in to capture (`capture.enabled`), newest first, your tenant's
     only. They hold prompts: reading them needs routing:read-captures and is audited."""
     _class(session, route_class)
-    raw: Any = rt.redis_sync.xrevrange(CAPTURES_STREAM.format(cls=route_class), count=5000)
+    retention = int(_class(session, route_class).spec.get("capture", {}).get("retentionDays", 7))
+    horizon = int((utcnow().timestamp() - retention * 86400) * 1000)  # never older than the retention says
+    raw: Any = rt.redis_sync.xrevrange(CAPTURES_STREAM.format(cls=route_class), min=horizon, count=5000)
     out: list[CaptureRecord] = []
     for sid, fields in raw:
         c = json.loads(fields[b"c"])
