@@ -102,8 +102,12 @@ def test_prometheus_finds_every_series_the_dashboards_use(client: TestClient, wo
         wait_for(all_found, 30, 1.0)
     except AssertionError:
         pytest.fail(f"Prometheus has no series for {sorted(missing)}")
-    up = httpx.get(f"{prometheus}/api/v1/query", params={"query": 'up{job="maestro"}'}).json()["data"]["result"]
-    assert up and up[0]["value"][1] == "1"
+
+    def scraped() -> bool:  # the latest scrape succeeded (one may time out on a loaded machine: wait for a good one)
+        up = httpx.get(f"{prometheus}/api/v1/query", params={"query": 'up{job="maestro"}'}).json()["data"]["result"]
+        return bool(up) and up[0]["value"][1] == "1"
+
+    wait_for(scraped, 30, 1.0)
 
 
 def test_rollout_analysis_reads_prometheus(client: TestClient, workers, prometheus: str, engine) -> None:  # type: ignore[no-untyped-def]

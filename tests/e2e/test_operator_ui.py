@@ -261,6 +261,11 @@ def test_axe_clean_on_every_route_in_both_themes(page: Page, stack: Stack, color
         assert rollout.status_code == 201, rollout.text
         rollout_id = rollout.json()["id"]
         wait_for(lambda: api.get(f"/api/rollouts/{rollout_id}").json()["status"] == "paused", 60, 0.25)
+        axe_cls = _name("e2e-axe-class")
+        prov = api.put(f"/api/routing/providers/{axe_cls}", json={"kind": "openai", "baseUrl": "http://127.0.0.1:9/v1"})
+        assert prov.status_code == 200, prov.text
+        made = api.put(f"/api/routing/classes/{axe_cls}", json={"candidates": [{"provider": axe_cls, "model": "m"}]})
+        assert made.status_code == 200, made.text
 
         samples = {
             "/": "/",
@@ -272,6 +277,8 @@ def test_axe_clean_on_every_route_in_both_themes(page: Page, stack: Stack, color
             "/pipelines/:pipelineId/compare": f"/pipelines/{pipeline['id']}/compare?from=1&to=2",
             "/rollouts": "/rollouts",
             "/rollouts/:rolloutId": f"/rollouts/{rollout_id}",
+            "/routing": "/routing",
+            "/routing/classes/:name": f"/routing/classes/{axe_cls}",
             "/observability": "/observability",
             "/observability/alerts": "/observability/alerts",
             "/observability/alerts/:alertId": f"/observability/alerts/{alert_id}",
