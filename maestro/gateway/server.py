@@ -826,16 +826,6 @@ class Gateway:
         self.load_error: str | None = None
         self.replica = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
-    # -- App protocol (the proxy core's; the gateway's exchanges do their own forwarding)
-    def handle(self, request: Request) -> Reply:  # pragma: no cover - GatewayExchange never calls it
-        raise NotImplementedError
-
-    def observe(self, tag: Any, status: int, seconds: float) -> None:  # pragma: no cover
-        pass
-
-    def failed(self, tag: Any, outcome: str, seconds: float) -> None:  # pragma: no cover
-        pass
-
     # -- what exchanges call
     def own(self, path: bytes) -> Reply:
         if path == b"/_gateway/metrics":

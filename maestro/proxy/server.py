@@ -567,8 +567,8 @@ class ClientConnection(asyncio.Protocol):
 class ProxyServer:
     """Listens, owns the upstream pool and sweeps idle connections once a second."""
 
-    def __init__(self, app: App, limits: Limits | None = None, exchange: type[Exchange] | None = None) -> None:
-        self.app = app
+    def __init__(self, app: Any, limits: Limits | None = None, exchange: type[Exchange] | None = None) -> None:
+        self.app = app  # what the exchange class talks to: an App for the default Exchange; the gateway for its own
         self.limits = limits or Limits()
         self.exchange = exchange or Exchange  # what carries one request (the gateway's buffers and re-plans)
         self.loop = asyncio.get_running_loop()
