@@ -228,6 +228,15 @@ class Settings(BaseSettings):
     pagerduty_events_url: str = Field(
         "https://events.pagerduty.com/v2/enqueue", description="PagerDuty Events v2 endpoint (change for a proxy)."
     )
+    budget_tick_seconds: float = Field(
+        10.0, ge=0.2, le=3600, description="How often each BudgetWorkflow re-reads its scope's spend from the ledger."
+    )
+    finance_webhook_url: str | None = Field(
+        None, description="Receives each budget's period summary when a period closes (POST, signed with the secret)."
+    )
+    finance_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key signing finance webhooks (X-Maestro-Signature); required with the URL."
+    )
     worker_heartbeat_seconds: int = Field(
         10, ge=1, description="Workers and runners report liveness to Redis this often (maestro_workers_up)."
     )
@@ -272,6 +281,8 @@ class Settings(BaseSettings):
             )
         if self.environment == "production" and not self.cookie_secure:
             raise ValueError("MAESTRO_COOKIE_SECURE=false is refused when MAESTRO_ENVIRONMENT=production")
+        if self.finance_webhook_url and self.finance_webhook_secret is None:
+            raise ValueError("MAESTRO_FINANCE_WEBHOOK_URL needs MAESTRO_FINANCE_WEBHOOK_SECRET (finance verifies the signature)")
         return self
 
     @classmethod

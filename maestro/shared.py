@@ -105,6 +105,8 @@ class RunInput:
     log_max_lines: int = 100_000
     log_max_line_bytes: int = 16_384
     runner_queue_prefix: str = "maestro-runner-"
+    # slowed-down budgets covering the run: their BudgetWorkflows grant the permit the run waits for
+    permit_from: list[str] = field(default_factory=list)
 
 
 @dataclass

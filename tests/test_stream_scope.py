@@ -37,6 +37,7 @@ REST_LIST = {
     "rollouts": "/api/rollouts",
     "policies": "/api/policies/decisions",
     "routing": "/api/routing/requests",
+    "budgets": "/api/budgets",
 }
 
 # Who may see an event of each topic, as its REST list decides: "installation" (the permission
@@ -51,6 +52,7 @@ RULE = {
     "rollouts": "env",
     "policies": "tenant",
     "routing": "tenant",
+    "budgets": "tenant",
 }
 
 # name -> (role, scope): "tenant" or an environment name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from redis import Redis
@@ -17,6 +17,7 @@ from maestro.domain.runs import Run, StepRun
 from maestro.events import make_envelope
 from maestro.events.payloads import RunEventPayload, StepEventPayload
 from maestro.events.streams import LOG_STREAM_TTL_SECONDS, add, audit_publisher, logs_key
+from maestro.finops import ledger
 from maestro.shared import DirectAction, ProjectionBatch, Redeemed, RedeemInput, RunUpdate, StepUpdate, direct_actor
 from maestro.states import TERMINAL_RUN, TERMINAL_STEP, RunStatus, StepStatus, run_transition
 
@@ -100,6 +101,25 @@ def failure_summary(steps: list[StepRun]) -> str:
         for x in failed
     ]
     return "; ".join(parts)[:2000]
+
+
+def step_spend(run: Run, st: StepRun, project: str) -> dict[str, Any]:
+    """The ledger row of a finished step: its runner time at the rate card (every attempt counted)."""
+    return {
+        "tenant_id": run.tenant_id,
+        "source": "run-step",
+        "source_id": f"{run.id}:{st.key}",
+        "ts": st.finished_at or datetime.now(UTC),
+        "project": project,
+        "env": run.env,
+        "pipeline": run.pipeline_name,
+        "run_id": run.id,
+        "step": st.key[:200],
+        "labels": dict(run.labels),
+        "usd": st.cost_usd,
+        "runner_seconds": round((st.duration_ms or 0) / 1000, 3),
+        "description": f"{run.pipeline_name} #{run.number} {st.key} on pool {st.pool}"[:500],
+    }
 
 
 class ProjectionActivities:
@@ -204,6 +224,7 @@ class ProjectionActivities:
             if run is None:  # retrying cannot bring it back: fail the batch for good rather than stall the run
                 raise ApplicationError(f"run {batch.run_id} missing from the projection", type="RunMissing", non_retryable=True)
             steps = {st.key: st for st in s.exec(select(StepRun).where(StepRun.run_id == run.id)).all()}
+            spend: list[dict[str, Any]] = []
             for item in batch.items:
                 if item.step is not None:
                     st = steps.get(item.step.key)
@@ -211,6 +232,8 @@ class ProjectionActivities:
                         raise ValueError(f"step {item.step.key} of run {run.id} missing from the projection")
                     kind = self._apply_step(st, item.step)
                     s.add(st)
+                    if item.step.status in TERMINAL_STEP and st.cost_usd > 0:
+                        spend.append(step_spend(run, st, ledger.project_of(s, tenant_id=run.tenant_id, env=run.env)))
                     events.append((kind, step_payload(st)))
                 if item.run is not None:
                     run.cost_usd = sum(x.cost_usd for x in steps.values())
@@ -227,6 +250,8 @@ class ProjectionActivities:
             run.steps_total = len(steps)
             run.steps_done = sum(1 for x in steps.values() if x.status in TERMINAL_STEP)
             s.add(run)
+            if spend:  # the ledger row commits with the step it prices, once (a retried batch adds nothing)
+                ledger.record(s, spend)
             s.commit()
         if any(item.step is not None for item in batch.items):
             events.append(("run_progress", run_payload(run, list(steps.values()))))

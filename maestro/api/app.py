@@ -33,6 +33,8 @@ from maestro.api.routes import (
     alerts,
     audit,
     auth,
+    budgets,
+    costs,
     evidence,
     health,
     hub,
@@ -246,6 +248,7 @@ def create_app(settings: Settings, *, start_background: bool = True) -> FastAPI:
     routers = (
         *(health, auth, tokens, users, audit, streams, search, system, hub),
         *(pipelines, runs, slo, alerts, insights, runbooks, supply, policies, evidence, rollouts, routing),
+        *(budgets, costs),
     )
     for r in (m.router for m in routers):
         api.include_router(r)

@@ -194,6 +194,22 @@ class RoutingEventPayload(ApiModel):
     actor: str = ""
 
 
+class BudgetEventPayload(ApiModel):
+    """A budget's state after something happened to it (a threshold, an action, a control, a period close)."""
+
+    name: str
+    scope: dict[str, str] = Field(description="project, env, pipeline, provider, model it covers (unset: any)")
+    percent: float = Field(description="Utilisation of the tighter cap, in percent")
+    spent_usd: float
+    cap_usd: float | None
+    frozen: bool
+    slowed: bool
+    downgraded: bool
+    kind: str = Field("", description="The history entry this event records: threshold, breached, frozen, unfrozen, ...")
+    actor: str = ""
+    reason: str = ""
+
+
 class EnvelopeBase(ApiModel):
     """What every stream carries: ``{ts, type, id, entity, payload, traceId, tenant, env}``.
 
@@ -215,6 +231,10 @@ RoutingEventType = Literal[
 ]  # fmt: skip
 RunEventType = Literal["run_started", "run_progress", "run_completed"]
 StepEventType = Literal["step_started", "step_updated", "step_completed", "approval_requested"]
+BudgetEventType = Literal[
+    "budget_warning", "budget_breached", "budget_frozen", "budget_unfrozen", "budget_slowed", "budget_slowdown_lifted",
+    "budget_downgraded", "budget_restored", "budget_cap_raised", "budget_refused", "budget_period_closed",
+]  # fmt: skip
 AlertEventType = Literal["alert_fired", "alert_resolved", "alert_acked", "alert_assigned"]
 RolloutEventType = Literal[
     "rollout_started",
@@ -263,6 +283,11 @@ class RoutingEvent(EnvelopeBase):
     payload: RoutingEventPayload
 
 
+class BudgetStreamEvent(EnvelopeBase):
+    type: BudgetEventType
+    payload: BudgetEventPayload
+
+
 class AuditAppendedEvent(EnvelopeBase):
     type: Literal["audit_appended"]
     payload: AuditEventPublic
@@ -283,6 +308,7 @@ Envelope = (
     | AuditAppendedEvent
     | HealthChangedEvent
     | RoutingEvent
+    | BudgetStreamEvent
 )
 
 

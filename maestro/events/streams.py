@@ -60,6 +60,13 @@ TOPICS: dict[str, Topic] = {
             "routing_downgraded, routing_restored",
             "tenant",
         ),
+        Topic(
+            "budgets",
+            "budgets:read",
+            "budget_warning, budget_breached, budget_frozen, budget_unfrozen, budget_slowed, budget_slowdown_lifted, "
+            "budget_downgraded, budget_restored, budget_cap_raised, budget_refused, budget_period_closed",
+            "tenant",
+        ),
         Topic("policies", "policies:read", "policy_denied: a gate refused something (decision id, point, reasons)", "tenant"),
     ]
 }

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 
-from maestro.gateway.spec import CandidateSpec, ClassSpec, GatewayKeySpec, ProviderSpec, Snapshot
+from maestro.gateway.spec import BudgetGate, CandidateSpec, ClassSpec, GatewayKeySpec, ProviderSpec, Snapshot
 from maestro.proxy.upstream import Origin
 
 LATENCY_ALPHA = 0.2
@@ -167,6 +167,7 @@ class Router:
         self.killed_models: dict[str, str] = {}
         self.killed_tenants: dict[str, str] = {}
         self.limits: dict[str, int] = {}
+        self.budgets: list[BudgetGate] = []
         self.health: dict[str, Health] = {}  # survives reloads: measured traffic is not config
         self.shared_cooldowns: dict[str, float] = {}  # key → until (unix time), from every replica
         self.models_list: list[str] = []
@@ -218,6 +219,7 @@ class Router:
         self.killed_models = {k.value: k.reason for k in snap.kills if k.scope == "model"}
         self.killed_tenants = {k.value: k.reason for k in snap.kills if k.scope == "tenant"}
         self.limits = snap.limits
+        self.budgets = snap.budgets
         self.denied = snap.denied
         self.models_list = sorted({m for c in classes for m in c.spec.match.models if "*" not in m})
         self.version = snap.version

@@ -45,7 +45,7 @@ from maestro.gateway.limits import Limiter
 from maestro.gateway.metrics import GatewayMetrics
 from maestro.gateway.router import Canary, Candidate, NoCandidate, Plan, RouteClass, Router
 from maestro.gateway.secrets import KeyRing, KeyRingError, load_key_ring
-from maestro.gateway.spec import RETRYABLE, Snapshot, key_binding
+from maestro.gateway.spec import RETRYABLE, BudgetGate, Snapshot, key_binding
 from maestro.proxy import Forward, Limits, ProxyServer, Reply, Request
 from maestro.proxy.server import CONTINUE, Exchange
 from maestro.proxy.upstream import UpstreamConnection
@@ -349,12 +349,15 @@ class GatewayExchange(Exchange):
             )  # fmt: skip
         self.cls = rc.spec.name
         now = time.time()
+        gates = self._budget_gates(now) if router.budgets else None
         self._check_limits(rc, resolved, now)
         sticky = hdrs.get(rc.spec.sticky.lower().encode()) if rc.spec.sticky else None
         try:
             plan = router.plan(rc, sticky, now, f"{tenant}|{self.key.env or ''}|{self.key.project or ''}")
         except NoCandidate as e:
             raise ClientError(503, e.detail, type_="api_error", code="no_candidate", retry_after=e.retry_after) from None
+        if gates:
+            self._budget_candidates(plan, gates, now)
         if self.endpoint in (COMPLETIONS, EMBEDDINGS):
             plan.attempts = [c for c in plan.attempts if c.provider.kind != "anthropic"]
             if not plan.attempts:
@@ -380,6 +383,49 @@ class GatewayExchange(Exchange):
         if not self.traceparent:
             self.traceparent = b"00-" + os.urandom(16).hex().encode() + b"-" + os.urandom(8).hex().encode() + b"-01"
         self.next_attempt()
+
+    def _budget_gates(self, now: float) -> list[BudgetGate]:
+        """Budgets covering this request's tenant/project/env: a frozen one with no provider or model refuses it
+        (429 naming the budget); a slowed-down one holds it to the budget's RPM. Returns the ones that depend
+        on the candidate (provider/model budgets)."""
+        key = self.key
+        gates = [g for g in self.gw.router.budgets if g.covers_request(self.tenant, key.project or "", key.env or "")]
+        later = []
+        for g in gates:
+            if g.provider or g.model:
+                later.append(g)
+            else:
+                self._budget_gate(g, now)
+        return later
+
+    def _budget_gate(self, g: BudgetGate, now: float) -> None:
+        if g.frozen:
+            raise ClientError(
+                429, f"Budget {g.name} is frozen ({g.reason or 'no reason given'}): requests in its scope are refused until "
+                "it is unfrozen or its cap is raised.", type_="rate_limit_error" if self.anthropic_in else "insufficient_quota",
+                code="budget_frozen",
+            )  # fmt: skip
+        if g.rpm:
+            name = f"budget:{g.id}:rpm"
+            wait = self.gw.limiter.over(name, g.rpm, now)
+            if wait is not None:
+                raise ClientError(
+                    429, f"Budget {g.name} is slowed down to {g.rpm} requests per minute. Retry after the window resets.",
+                    type_="rate_limit_error" if self.anthropic_in else "requests", code="budget_slowdown", retry_after=wait,
+                )  # fmt: skip
+            self.gw.limiter.charge(name, 1, now)
+
+    def _budget_candidates(self, plan: Plan, gates: list[BudgetGate], now: float) -> None:
+        """Provider/model budgets: a frozen one removes the candidates it covers (refused when none is left)."""
+        frozen = [g for g in gates if g.frozen]
+        if frozen:
+            kept = [c for c in plan.attempts if not any(g.covers_candidate(c.provider.name, c.model) for g in frozen)]
+            if not kept:
+                self._budget_gate(frozen[0], now)
+            plan.attempts = kept
+        for g in gates:
+            if not g.frozen and any(g.covers_candidate(c.provider.name, c.model) for c in plan.attempts[:1]):
+                self._budget_gate(g, now)
 
     def _check_limits(self, rc: RouteClass, model: str, now: float) -> None:
         gw, key = self.gw, self.key
@@ -818,6 +864,7 @@ class Gateway:
         self.proxy: ProxyServer | None = None
         self._tick: asyncio.Task[None] | None = None
         self.usage_out: list[dict[str, Any]] = []
+        self.usage_n = 0  # with the replica: each request's id in the usage stream (the ledger's source id)
         self.events_out: list[dict[str, Any]] = []
         self.cooldowns_out: dict[str, float] = {}
         self.captures_out: list[tuple[str, int, dict[str, Any]]] = []  # (class, retention days, record)
@@ -942,8 +989,10 @@ class Gateway:
                 if name in lim:
                     self.limiter.charge(name, tokens, now)
         if len(self.usage_out) < 100_000:  # Redis away for long: keep the newest accounting bounded
+            self.usage_n += 1
             self.usage_out.append(
                 {
+                    "id": f"{self.replica}:{self.usage_n}",
                     "ts": now, "key": key.id, "tenant": ex.tenant, "project": key.project or "", "env": key.env or "",
                     "class": ex.cls, "provider": prov, "model": model, "requested": ex.client_model, "status": status,
                     "prompt": prompt, "completion": completion, "estimated": estimated, "usd": usd,

@@ -227,6 +227,29 @@ class SealedKey(Spec):
     sealed: str
 
 
+class BudgetGate(Spec):
+    """A frozen or slowed-down budget the gateway enforces: requests whose tenant (and the key's project and
+    env, and the candidate's provider and model) fall in its scope are refused (frozen, 429) or limited to
+    ``rpm`` per minute (slowed down)."""
+
+    id: str
+    name: str
+    tenant: str
+    project: str = ""
+    env: str = ""
+    provider: str = ""
+    model: str = ""
+    frozen: bool = False
+    reason: str = ""
+    rpm: int | None = None
+
+    def covers_request(self, tenant: str, project: str, env: str) -> bool:
+        return self.tenant == tenant and self.project in ("", project) and self.env in ("", env)
+
+    def covers_candidate(self, provider: str, model: str) -> bool:
+        return self.provider in ("", provider) and self.model in ("", model)
+
+
 class Snapshot(Spec):
     """Everything a gateway replica routes by, published as one JSON document with a version."""
 
@@ -247,3 +270,4 @@ class Snapshot(Spec):
     limits: dict[str, int] = Field(
         default_factory=dict, description="'tenant:<id>:rpm', 'model:<name>:tpm', …: shared limits beyond the keys' own."
     )
+    budgets: list[BudgetGate] = Field(default_factory=list, description="Frozen and slowed-down budgets with a gateway scope.")

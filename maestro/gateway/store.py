@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from redis import Redis
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, or_, select
 
 from maestro.domain.routing import (
     GatewayKey,
@@ -21,6 +22,7 @@ from maestro.domain.types import utcnow
 from maestro.gateway.publish import publish
 from maestro.gateway.server import VERSION_KEY
 from maestro.gateway.spec import (
+    BudgetGate,
     ClassSpec,
     GatewayKeySpec,
     KillSwitchSpec,
@@ -89,7 +91,32 @@ def build_snapshot(s: Session, version: int, policy_timeout_s: float = 1.0) -> S
         downgraded=[c.name for c in classes if c.downgraded],
         limits={lim.name: lim.value for lim in s.exec(select(RoutingLimit)).all()},
         denied=denied,
+        budgets=_budget_gates(s),
     )
+
+
+def _budget_gates(s: Session) -> list[BudgetGate]:
+    """Frozen and slowed-down budgets that can cover gateway traffic (a pipeline-scoped budget covers runs only)."""
+    from maestro.domain.finops import Budget
+
+    out = []
+    for b in s.exec(select(Budget).where(or_(col(Budget.frozen).is_(True), col(Budget.slowed).is_(True)))).all():
+        sc = b.scope
+        if sc.get("pipeline"):
+            continue
+        out.append(
+            BudgetGate(
+                id=b.id, name=b.name, tenant=b.tenant_id, project=sc.get("project", ""), env=sc.get("env", ""),
+                provider=sc.get("provider", ""), model=sc.get("model", ""), frozen=b.frozen, reason=b.frozen_reason,
+                rpm=_slowdown_rpm(b) if b.slowed else None,
+            )
+        )  # fmt: skip
+    return out
+
+
+def _slowdown_rpm(b: Any) -> int:
+    rpms = [int(a.get("gatewayRpm", 60)) for a in b.actions if a.get("kind") == "slowdown"]
+    return min(rpms) if rpms else 60
 
 
 def _policy_denials(

@@ -4,6 +4,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 # every table module, so autogenerate sees the whole schema
+import maestro.domain.finops
 import maestro.domain.models
 import maestro.domain.rollouts
 import maestro.domain.routing

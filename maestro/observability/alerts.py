@@ -44,6 +44,8 @@ RUNBOOKS = {
     "PolicyDenialSpike": "policy-denial-spike",
     "RolloutRolledBack": "rollout-rolled-back",
     "RolloutStuck": "rollout-stuck",
+    "BudgetWarning": "budget-warning",
+    "BudgetBreach": "budget-breach",
     # raised by Prometheus only (dashboards/prometheus): an outside observer sees these
     "MaestroWorkerDown": "worker-down",
     "MaestroApiErrorRateHigh": "ready-degraded",

@@ -12,6 +12,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from maestro.config import Settings
 from maestro.domain.auditlog import append_audit
 from maestro.domain.runs import Artifact, Pipeline, PipelineVersion, Run, StepRun
+from maestro.finops import service as budgets
 from maestro.pipelines import spec as specmod
 from maestro.pipelines import store
 from maestro.pipelines.shellsafe import make_safe
@@ -65,6 +66,12 @@ async def start_run(
     rerun_of: Run | None = None,
     reuse_succeeded: bool = False,
 ) -> Run:
+    admission = budgets.admit(
+        session,
+        tenant_id=pipeline.tenant_id,
+        dims=budgets.dims_of_run(session, tenant_id=pipeline.tenant_id, env=env, pipeline=pipeline.name),
+        what=f"a run of {pipeline.name} in {env}",
+    )  # a frozen budget raises BudgetFrozen before anything is written
     spec = store.spec_of(version)
     resolved = specmod.resolve_inputs(spec, inputs)
     plans = _plans(spec)
@@ -137,6 +144,7 @@ async def start_run(
             "ref": source_ref,
             "rerun_of": run.rerun_of,
             "reused": sorted(reuse),
+            **({"slowedBy": admission.slowed} if admission.slowed else {}),
         },
     )
     session.commit()
@@ -153,6 +161,7 @@ async def start_run(
         log_max_lines=settings.step_log_max_lines,
         log_max_line_bytes=settings.step_log_max_line_bytes,
         runner_queue_prefix=settings.runner_queue_prefix,
+        permit_from=admission.permit_from,
     )
     try:
         await temporal.start_workflow(

@@ -18,6 +18,8 @@ from maestro.activities.projection import ProjectionActivities
 from maestro.activities.supply import SupplyActivities
 from maestro.config import Settings
 from maestro.db import get_engine
+from maestro.finops.activities import BudgetActivities
+from maestro.finops.ingest import gateway_usage_loop
 from maestro.observability import liveness
 from maestro.observability.alerts import AlertActivities
 from maestro.rollouts.activities import RolloutActivities
@@ -25,6 +27,7 @@ from maestro.rollouts.sync import provider_sync
 from maestro.temporal import connect
 from maestro.workers.legacy import PositionalInputs
 from maestro.workflows.alerts import AlertEvaluatorWorkflow
+from maestro.workflows.budget import BudgetWorkflow
 from maestro.workflows.diagnostics import DiagnosticsWorkflow
 from maestro.workflows.evidence import EvidenceWorkflow
 from maestro.workflows.rollout import RolloutWorkflow
@@ -32,7 +35,14 @@ from maestro.workflows.run import RunWorkflow
 
 log = logging.getLogger("maestro.worker")
 
-WORKFLOWS: list[Any] = [DiagnosticsWorkflow, RunWorkflow, AlertEvaluatorWorkflow, EvidenceWorkflow, RolloutWorkflow]
+WORKFLOWS: list[Any] = [
+    DiagnosticsWorkflow,
+    RunWorkflow,
+    AlertEvaluatorWorkflow,
+    EvidenceWorkflow,
+    RolloutWorkflow,
+    BudgetWorkflow,
+]
 
 
 def build_worker(client: Client, settings: Settings) -> Worker:
@@ -43,6 +53,7 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     supply = SupplyActivities(engine=engine, settings=settings, redis=redis)
     evidence = EvidenceActivities(engine=engine, redis=redis, settings=settings)
     rollouts = RolloutActivities(engine=engine, redis=redis, settings=settings)
+    budgets = BudgetActivities(engine=engine, redis=redis, settings=settings)
     return Worker(
         client,
         task_queue=settings.control_task_queue,
@@ -68,6 +79,10 @@ def build_worker(client: Client, settings: Settings) -> Worker:
             rollouts.rolled_back,
             rollouts.stuck,
             rollouts.gate,
+            budgets.budget_usage,
+            budgets.budget_project,
+            budgets.budget_downgrade,
+            budgets.budget_close_period,
         ],
         activity_executor=_executor(),
         interceptors=[PositionalInputs()],
@@ -155,4 +170,6 @@ async def run_worker(settings: Settings) -> None:
         await ensure_evaluator_schedule(client, s)
         return build_worker(client, s)
 
-    await serve(factory, settings, "worker", kind="worker", pool=settings.control_task_queue, loops=[provider_sync])
+    await serve(
+        factory, settings, "worker", kind="worker", pool=settings.control_task_queue, loops=[provider_sync, gateway_usage_loop]
+    )

@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 with workflow.unsafe.imports_passed_through():
     from maestro.activities.projection import ProjectionActivities
     from maestro.activities.supply import SupplyActivities
+    from maestro.finops.shared import PermitGrant, PermitRequest
     from maestro.pipelines.expr import ExprError, evaluate, evaluate_condition, interpolate
     from maestro.pipelines.shellsafe import make_safe
     from maestro.shared import (
@@ -66,6 +67,7 @@ class RunWorkflow:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.cancelled_unprojected: set[str] = set()
         self._pending: list[ProjectionItem] = []
+        self.permits: set[str] = set()
         self._flusher: asyncio.Task[None] | None = None
 
     # ---- main ----------------------------------------------------------------------------
@@ -76,6 +78,8 @@ class RunWorkflow:
         order = [s.key for s in inp.steps]
         for key in order:
             self.status[key] = "pending"
+        if inp.permit_from:  # a slowed-down budget covers the run: it stays queued until each grants a permit
+            await self._wait_for_permits(inp)
         await self._project_run("running")
         for key, reused in inp.reuse.items():
             if key in plan:
@@ -523,6 +527,21 @@ class RunWorkflow:
                 start_to_close_timeout=PROJECTION_TIMEOUT,
                 retry_policy=PROJECTION_RETRY,
             )
+
+    @workflow.signal
+    def budget_permit(self, grant: PermitGrant) -> None:
+        self.permits.add(grant.budget_id)
+
+    async def _wait_for_permits(self, inp: RunInput) -> None:
+        me = workflow.info().workflow_id
+        asked = 0
+        for wf in inp.permit_from:
+            try:
+                await workflow.get_external_workflow_handle(wf).signal("request_permit", PermitRequest(workflow_id=me))
+                asked += 1
+            except Exception as exc:  # the budget is gone: nothing to wait for
+                workflow.logger.info("budget %s did not take the permit request: %s", wf, exc)
+        await workflow.wait_condition(lambda: len(self.permits) >= asked or self.cancel_requested is not None)
 
     async def _projections_done(self) -> None:
         while self._flusher is not None and not self._flusher.done():

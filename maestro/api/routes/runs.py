@@ -20,6 +20,7 @@ from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, autho
 from maestro.api.gates import enforce
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
+from maestro.api.routes.budgets import frozen_problem
 from maestro.api.schemas import FIRST_ITEM_ID, INT32_MAX, InputModel, TicketCreate, TicketPublic, links
 from maestro.api.search import contains
 from maestro.artifacts import DigestMismatch, make_store
@@ -27,6 +28,8 @@ from maestro.context import current_trace_id
 from maestro.domain.auditlog import append_audit
 from maestro.domain.identity import Principal
 from maestro.domain.runs import Artifact, LogChunk, Run, StepExecution, StepRun, TraceSpan
+from maestro.finops import service as budgets
+from maestro.finops.service import BudgetFrozen
 from maestro.pipelines import launch, store
 from maestro.pipelines.spec import SpecError
 from maestro.pipelines.triage import RunFailure, run_failure
@@ -288,6 +291,9 @@ async def create_run(
         )
     except SpecError as exc:
         raise Problem(422, f"Invalid inputs: {exc}", errors=exc.errors) from exc
+    except BudgetFrozen as exc:
+        session.rollback()
+        raise frozen_problem(rt, principal, exc, path="runs-create") from None
     except launch.StartFailed as exc:
         raise Problem(503, f"The run was recorded but its workflow could not start: {exc}") from exc
     return _detail(rt, session, run)
@@ -385,6 +391,16 @@ async def _promote(
     from maestro.domain.rollouts import Service
 
     svc = session.exec(select(Service).where(Service.tenant_id == principal.tenant_id, Service.name == spec.service)).first()
+    try:  # a promotion spends in the service's environment: a frozen budget there refuses it
+        budgets.admit(
+            session,
+            tenant_id=principal.tenant_id,
+            dims=budgets.dims_of_run(session, tenant_id=principal.tenant_id, env=svc.env if svc else run.env,
+                                     pipeline=run.pipeline_name),
+            what=f"promoting run {run.id} of {run.pipeline_name}",
+        )  # fmt: skip
+    except BudgetFrozen as exc:
+        raise frozen_problem(rt, principal, exc, path="runs-action:promote") from None
     if svc is not None:
         enforce(
             rt,
@@ -432,6 +448,9 @@ async def run_action(
                 rerun_of=run,
                 reuse_succeeded=body.action == "rerun-failed",
             )
+        except BudgetFrozen as exc:
+            session.rollback()
+            raise frozen_problem(rt, principal, exc, path=f"runs-action:{body.action}") from None
         except launch.StartFailed as exc:
             raise Problem(503, f"The rerun was recorded but its workflow could not start: {exc}") from exc
         return RunActionResult(action=body.action, status="started", detail=new.id, run=RunPublic.model_validate(new))

@@ -1,0 +1,1 @@
+"""FinOps: the spend ledger, budgets and their workflows, the cost explorer."""

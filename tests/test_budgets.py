@@ -1,0 +1,303 @@
+"""Budgets (the seed's flow 5 through the API): runs spend, the threshold fires a budget_warning alert that
+reaches a real Alertmanager, the breach freezes the scope and every spending path is refused with a 409
+naming the budget, unfreezing with a reason lets runs start again; slowdown hands out permits at its rate;
+a period close continues the workflow as new and tells finance (signed)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, ClassVar
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from sqlmodel import Session, select
+
+from maestro.config import Settings
+from maestro.domain.finops import Budget, SpendEntry
+from maestro.domain.models import AuditEvent
+from tests.factories import PASSWORD, Caller, login, make_user
+from tests.services import free_port, wait_for
+from tests.test_alerts import alertmanager, am_alerts  # noqa: F401  (the module's Alertmanager)
+
+SPEND = """
+name: {name}
+steps:
+  - id: work
+    run: sleep 0.3
+"""
+TERMINAL = {"succeeded", "failed", "cancelled", "error"}
+
+
+@pytest.fixture
+def settings(settings: Settings, alertmanager: str) -> Settings:  # noqa: F811
+    # a runner-second costs $1: a few short runs cross a $1 cap; budgets re-read the ledger every 0.3 s
+    return settings.model_copy(
+        update={"alertmanager_url": alertmanager, "budget_tick_seconds": 0.3, "rate_card": {"default": 1.0}}
+    )
+
+
+def register(caller: Caller, name: str) -> None:
+    r = caller.post("/api/pipelines", json={"spec": SPEND.format(name=name)})
+    assert r.status_code == 201, r.text
+
+
+def run_to_end(caller: Caller, pipeline: str) -> dict[str, Any]:
+    r = caller.post("/api/runs", json={"pipeline": pipeline, "env": "dev"})
+    assert r.status_code == 201, r.text
+    rid = r.json()["id"]
+    return wait_for(lambda: (b := caller.get(f"/api/runs/{rid}").json()) and b["status"] in TERMINAL and b, 90, 0.1)  # type: ignore[no-any-return]
+
+
+def budget(caller: Caller, bid: str) -> dict[str, Any]:
+    r = caller.get(f"/api/budgets/{bid}")
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def create(caller: Caller, **body: Any) -> dict[str, Any]:
+    r = caller.post("/api/budgets", json=body)
+    assert r.status_code == 201, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def test_threshold_alerts_breach_freezes_every_spending_path_and_unfreeze_lets_runs_start(
+    client: TestClient,
+    workers: Settings,
+    engine: Any,
+    alertmanager: str,  # noqa: F811
+) -> None:
+    admin = login(client)
+    name = f"spendy-{uuid.uuid4().hex[:6]}"
+    other = f"other-{uuid.uuid4().hex[:6]}"
+    register(admin, name)
+    register(admin, other)
+    b = create(
+        admin,
+        name=f"{name}-monthly",
+        scope={"pipeline": name},
+        capUsd=1.0,
+        thresholds=[50, 100],
+        actions=[{"kind": "freeze", "atPercent": 100}],
+    )
+    assert b["frozen"] is False and b["capUsd"] == 1.0 and b["periodStart"] is not None
+
+    spent = 0.0
+    runs: list[dict[str, Any]] = []
+    for _ in range(12):  # each run costs ≥ $0.30 (0.3 s at $1/s): the cap is crossed within a few
+        run = run_to_end(admin, name)
+        assert run["status"] == "succeeded", run
+        runs.append(run)
+        spent += run["costUsd"]
+        seen = wait_for(lambda want=spent: (x := budget(admin, b["id"])) and x["spentUsd"] >= want - 1e-6 and x, 60, 0.1)
+        assert seen["spentUsd"] == pytest.approx(spent, abs=1e-6)  # the ledger holds each step once
+        if spent >= 0.5:
+            assert 50 in wait_for(lambda: budget(admin, b["id"])["firedThresholds"], 30, 0.1)
+        if spent >= 1.0:
+            break
+    assert spent >= 1.0
+
+    frozen = wait_for(lambda: (x := budget(admin, b["id"])) and x["frozen"] and x, 30, 0.1)
+    assert frozen["state"] == "breached" and frozen["frozenBy"] == f"budget:{name}-monthly"
+    kinds = [h["kind"] for h in frozen["history"]]
+    assert {"created", "threshold", "breached", "frozen"} <= set(kinds)
+
+    # the warning reached the real Alertmanager (and the breach too), naming the budget
+    got = wait_for(lambda: am_alerts(alertmanager, alertname="BudgetWarning", budget=f"{name}-monthly"), 60, 0.3)
+    assert got[0]["labels"]["threshold"] == "50" and got[0]["labels"]["pipeline"] == name
+    assert wait_for(lambda: am_alerts(alertmanager, alertname="BudgetBreach", budget=f"{name}-monthly"), 60, 0.3)
+
+    # every path that spends in the scope is refused with budget-frozen (not 403), naming the budget
+    r = admin.post("/api/runs", json={"pipeline": name, "env": "dev"})
+    assert r.status_code == 409, r.text
+    p = r.json()
+    assert p["type"].endswith("/budget-frozen") and f"{name}-monthly" in p["detail"] and "unfreeze" in p["remediation"]
+    r = admin.post(f"/api/runs/{runs[0]['id']}/actions", json={"action": "rerun", "reason": "again"})
+    assert r.status_code == 409 and r.json()["type"].endswith("/budget-frozen"), r.text
+    r = admin.post(
+        f"/api/runs/{runs[0]['id']}/actions",
+        json={"action": "promote", "reason": "ship", "service": "web", "canaryUrl": "http://127.0.0.1:9/"},
+    )
+    assert r.status_code == 409 and r.json()["type"].endswith("/budget-frozen"), r.text
+    # nothing half-written: no run was recorded for the refused starts
+    assert admin.get("/api/runs", params={"pipeline": name, "limit": 100}).json()["items"].__len__() == len(runs)
+    # out of scope: another pipeline still starts
+    assert run_to_end(admin, other)["status"] == "succeeded"
+
+    # each refusal is in the audit log and the budget's history
+    with Session(engine) as s:
+        refusals = s.exec(select(AuditEvent).where(AuditEvent.action == "budget.refused")).all()
+    assert len(refusals) == 3 and all(e.target_id == b["id"] for e in refusals)
+    assert [h["kind"] for h in budget(admin, b["id"])["history"]].count("refused") == 3
+
+    # controls: a reason is required, a viewer may not, a second unfreeze is refused with the reason
+    r = admin.post(f"/api/budgets/{b['id']}/unfreeze", json={"reason": ""})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("reason")
+    make_user(engine, roles=["viewer"], username="bv")
+    viewer_client = TestClient(client.app, base_url="https://testserver")
+    viewer = login(viewer_client, "bv", PASSWORD)
+    assert viewer.post(f"/api/budgets/{b['id']}/unfreeze", json={"reason": "please"}).status_code == 403
+    r = admin.post(f"/api/budgets/{b['id']}/unfreeze", json={"reason": "finance approved the overrun"})
+    assert r.status_code == 200 and r.json()["frozen"] is False, r.text
+    r = admin.post(f"/api/budgets/{b['id']}/unfreeze", json={"reason": "again"})
+    assert r.status_code == 409 and "not frozen" in r.json()["detail"]
+    # runs start again at once, and the automatic freeze does not come back this period
+    assert run_to_end(admin, name)["status"] == "succeeded"
+    with Session(engine) as s:
+        audited = [e.action for e in s.exec(select(AuditEvent).where(AuditEvent.target_id == b["id"])).all()]
+    assert {"budget.create", "budget.frozen", "budget.refused", "budget.unfreeze"} <= set(audited)
+
+    # raise-cap must raise; a manual freeze needs a reason and is refused twice
+    r = admin.post(f"/api/budgets/{b['id']}/raise-cap", json={"reason": "more", "capUsd": 0.5})
+    assert r.status_code == 409 and "above the current" in r.json()["detail"]
+    r = admin.post(f"/api/budgets/{b['id']}/freeze", json={"reason": "quarter-end review"})
+    assert r.status_code == 200 and r.json()["frozen"] and r.json()["frozenBy"] == "admin"
+    assert admin.post(f"/api/budgets/{b['id']}/freeze", json={"reason": "again"}).status_code == 409
+    r = admin.post(f"/api/budgets/{b['id']}/raise-cap", json={"reason": "new quarter plan", "capUsd": 100})
+    assert r.status_code == 200 and r.json()["capUsd"] == 100
+    assert r.json()["frozen"] is True  # a person's freeze is not lifted by a raise
+
+
+def test_a_budget_is_validated_and_tiers_apply_their_documented_caps(client: TestClient, workers: Settings) -> None:
+    admin = login(client)
+    r = admin.post("/api/budgets", json={"name": "nocap"})
+    assert r.status_code == 422 and "cap" in r.text
+    r = admin.post("/api/budgets", json={"name": "ghost", "capUsd": 5, "scope": {"pipeline": "no-such"}})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "scope.pipeline"
+    r = admin.post("/api/budgets", json={"name": "dg", "capUsd": 5, "actions": [{"kind": "downgrade"}]})
+    assert r.status_code == 422 and "classes" in r.text
+    # the tiers as docs/finops.md documents them
+    bronze = create(admin, name="team-bronze", tier="bronze")
+    assert (bronze["capUsd"], bronze["capTokens"], bronze["thresholds"]) == (100.0, 5_000_000, [50, 80, 100])
+    assert [(a["kind"], a["atPercent"]) for a in bronze["actions"]] == [("notify", 80), ("freeze", 100)]
+    silver = create(admin, name="team-silver", tier="silver", capUsd=250)
+    assert silver["capUsd"] == 250 and silver["capTokens"] is None  # a cap given overrides the tier's caps
+    assert [(a["kind"], a["atPercent"]) for a in silver["actions"]] == [("notify", 80), ("slowdown", 100)]
+    gold = create(admin, name="team-gold", tier="gold")
+    assert (gold["capUsd"], gold["capTokens"], gold["thresholds"]) == (10_000.0, 500_000_000, [50, 80, 90, 100])
+    assert admin.post("/api/budgets", json={"name": "team-gold", "tier": "gold"}).status_code == 422
+    tiers = {t["name"]: t for t in admin.get("/api/budgets/tiers").json()["items"]}
+    assert set(tiers) == {"bronze", "silver", "gold"}
+    period = datetime.fromisoformat(bronze["periodEnd"]) - datetime.fromisoformat(bronze["periodStart"])
+    assert timedelta(days=28) <= period <= timedelta(days=31)
+    listed = [b["name"] for b in admin.get("/api/budgets").json()["items"]]
+    assert listed == ["team-bronze", "team-gold", "team-silver"]
+
+
+def test_slowdown_grants_run_permits_at_its_rate(client: TestClient, workers: Settings) -> None:
+    admin = login(client)
+    name = f"slow-{uuid.uuid4().hex[:6]}"
+    register(admin, name)
+    b = create(
+        admin,
+        name=f"{name}-b",
+        scope={"pipeline": name},
+        capUsd=0.2,
+        thresholds=[100],
+        actions=[{"kind": "slowdown", "atPercent": 100, "permitsPerMinute": 30}],
+    )
+    run_to_end(admin, name)  # $0.30 > the cap
+    wait_for(lambda: budget(admin, b["id"])["slowed"], 30, 0.1)
+    ids = []
+    for _ in range(3):
+        r = admin.post("/api/runs", json={"pipeline": name, "env": "dev"})
+        assert r.status_code == 201, r.text  # slowed down, not refused
+        ids.append(r.json()["id"])
+    done = [
+        wait_for(lambda i=i: (x := admin.get(f"/api/runs/{i}").json()) and x["status"] in TERMINAL and x, 120, 0.2) for i in ids
+    ]
+    assert all(d["status"] == "succeeded" for d in done)
+    starts = sorted(datetime.fromisoformat(d["startedAt"]) for d in done)
+    # one permit every 2 s (30 per minute): three runs span at least 4 s (less a second for projection jitter)
+    assert (starts[-1] - starts[0]).total_seconds() >= 3.0, starts
+
+
+class _Finance(BaseHTTPRequestHandler):
+    received: ClassVar[list[tuple[dict[str, str], bytes]]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["content-length"]))
+        _Finance.received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def finance() -> Iterator[str]:
+    _Finance.received = []
+    srv = HTTPServer(("127.0.0.1", free_port()), _Finance)
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield f"http://127.0.0.1:{srv.server_address[1]}/finance"
+    srv.shutdown()
+
+
+class TestPeriodClose:
+    @pytest.fixture
+    def settings(self, settings: Settings, finance: str) -> Settings:
+        return settings.model_copy(
+            update={"finance_webhook_url": finance, "finance_webhook_secret": SecretStr("finance-shared-secret")}
+        )
+
+    def test_period_close_sends_a_signed_summary_lifts_the_freeze_and_continues_as_new(
+        self, client: TestClient, workers: Settings, engine: Any
+    ) -> None:
+        import asyncio
+
+        from maestro.finops import ledger
+        from maestro.finops.shared import BudgetInput
+        from maestro.temporal import connect
+
+        admin = login(client)
+        b = create(admin, name="closing", capUsd=1.0, thresholds=[100], actions=[{"kind": "freeze"}])
+        with Session(engine) as s:
+            row = s.exec(select(Budget).where(Budget.id == b["id"])).one()
+            tenant, workflow_id = row.tenant_id, row.workflow_id
+            ledger.record(s, [{"tenant_id": tenant, "source": "manual", "source_id": "inv-1",
+                               "ts": datetime.now(UTC) - timedelta(seconds=5), "usd": 2.5}])  # fmt: skip
+            s.commit()
+        # the period is the workflow's input: this one ends in a few seconds (a clock through the input)
+        start = (datetime.now(UTC) - timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
+        end = datetime.now(UTC) + timedelta(seconds=4)
+
+        async def restart() -> None:
+            c = await connect(workers)
+            await c.get_workflow_handle(workflow_id).terminate("test: a short period")
+            await c.start_workflow(
+                "BudgetWorkflow",
+                BudgetInput(budget_id=b["id"], period_start=start.isoformat(), period_end=end.isoformat(), tick_seconds=0.3),
+                id=workflow_id,
+                task_queue=workers.control_task_queue,
+            )
+
+        asyncio.run(restart())
+        wait_for(lambda: budget(admin, b["id"])["frozen"], 30, 0.1)
+        closed = wait_for(
+            lambda: (x := budget(admin, b["id"])) and datetime.fromisoformat(x["periodStart"]) == end and x, 60, 0.2
+        )
+        got = wait_for(lambda: _Finance.received, 30, 0.1)
+        headers, body = got[0]
+        ts, sig = headers["x-maestro-timestamp"], headers["x-maestro-signature"]
+        want = hmac.new(b"finance-shared-secret", ts.encode() + b"." + body, hashlib.sha256).hexdigest()
+        assert sig == f"sha256={want}"
+        doc = json.loads(body)
+        assert doc["type"] == "budget_period_closed" and doc["data"]["budget"] == "closing"
+        assert doc["data"]["spentUsd"] == pytest.approx(2.5) and doc["data"]["wasFrozen"] is True
+        # the new period: the freeze its spend caused is lifted and the workflow runs on (continued as new)
+        assert closed["frozen"] is False and closed["firedThresholds"] == []
+        kinds = [h["kind"] for h in closed["history"]]
+        assert "period-closed" in kinds
+        r = admin.post(f"/api/budgets/{b['id']}/freeze", json={"reason": "the new period answers"})
+        assert r.status_code == 200 and r.json()["frozen"] is True
+        with Session(engine) as s:
+            assert s.exec(select(SpendEntry).where(SpendEntry.source_id == "inv-1")).one().usd == 2.5
