@@ -16,6 +16,7 @@ from maestro.domain.rollouts import Rollout, Service
 from maestro.domain.runs import Run, StepRun
 from maestro.domain.supply import Attestation, EvidenceBundle
 from maestro.domain.types import new_id, utcnow
+from maestro.finops import ledger
 from tests.factories import PASSWORD, add_runs, login, make_user
 from tests.test_slo import add_finished_runs
 
@@ -30,6 +31,19 @@ def add(engine: Any, *rows: Any) -> None:
 
 def ago(**kw: float) -> datetime:
     return utcnow() - timedelta(**kw)
+
+
+def spend(engine: Any, tid: str, rows: list[tuple[Run, float, datetime]]) -> None:
+    with Session(engine) as s:
+        ledger.record(
+            s,
+            [
+                {"tenant_id": tid, "source": "run-step", "source_id": f"{r.id}:{i}", "ts": ts, "usd": usd, "run_id": r.id,
+                 "pipeline": r.pipeline_name, "env": r.env}
+                for i, (r, usd, ts) in enumerate(rows)
+            ],
+        )  # fmt: skip
+        s.commit()
 
 
 def the_other_figures(engine: Any) -> None:
@@ -50,6 +64,8 @@ def the_other_figures(engine: Any) -> None:
             {"status": "succeeded", "cost_usd": 0.0, "created_at": ago(days=40), "started_at": ago(days=40)},
         ],
     )
+    # the hub's cost burn reads the spend ledger (what the projection writes as steps finish)
+    spend(engine, tid, [(live, 1.5, ago(hours=5)), (cancelled, 2.25, ago(days=3)), (old, 100.0, ago(days=10))])
     steps = [("a", "succeeded"), ("b", "running"), ("c", "pending")]
     add(engine, *(StepRun(run_id=live.id, key=k, step_id=k, name=k, status=st) for k, st in steps))
     add(engine, StepRun(run_id=cancelled.id, key="x", step_id="x", name="x", status="pending"))  # not an active run
@@ -164,13 +180,14 @@ def test_hub_counts_every_run_not_a_page(client: TestClient, engine) -> None:  #
     n, ok = 1234, 1000
     durations = [10 * i for i in range(1, n + 1)]
     random.Random(13).shuffle(durations)
-    add_runs(
+    runs = add_runs(
         engine,
         [
             {"status": "succeeded" if i < ok else "failed", "duration_ms": d, "cost_usd": 0.01, "started_at": ago(hours=1)}
             for i, d in enumerate(durations)
         ],
     )
+    spend(engine, runs[0].tenant_id, [(r, 0.01, ago(hours=1)) for r in runs])
     h = login(client).get("/api/hub").json()
     k, c = h["kpis"], h["compliance"]
     assert k["runs7d"] == n and k["buildSuccessPct"] == round(100 * ok / n, 2) == 81.04

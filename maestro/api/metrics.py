@@ -10,6 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -17,9 +18,11 @@ from redis import Redis
 from sqlalchemy import Engine, case, func
 from sqlmodel import Session, col, select
 
+from maestro.domain.finops import Budget, SpendRollup
 from maestro.domain.models import Environment
 from maestro.domain.runs import Pipeline, Run, StepRun
 from maestro.domain.supply import Policy, PolicyDecision, counted_denial
+from maestro.finops.budgets import utilisation
 from maestro.observability import liveness
 from maestro.observability.alerts import QUEUES_KEY
 from maestro.states import ACTIVE_RUN, TERMINAL_RUN
@@ -38,6 +41,36 @@ def _histogram(name: str, doc: str, rows: list[tuple[str, ...]], label_names: li
         buckets = [(str(float(b)), c) for b, c in zip(DURATION_BUCKETS_MS, counts, strict=True)] + [("+Inf", total)]
         h.add_metric(labels, buckets, sum_ms)
     return h
+
+
+def _spend_metrics(spend: Any, budgets: Any) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+    """The spend ledger, with the gateway's per-provider series' label names (provider, model, kind)."""
+    labels = ["source", "pipeline", "env", "provider", "model"]
+    cost = CounterMetricFamily(
+        "maestro_budget_spend_usd",
+        "The spend ledger in USD: run steps (runner time at the rate card), gateway requests (tokens at the price card), "
+        "manual and imported costs",
+        labels=labels,
+    )
+    tokens = CounterMetricFamily("maestro_budget_tokens", "Model tokens in the spend ledger", labels=[*labels, "kind"])
+    for source, pipeline, env, provider, model, usd, tin, tout in spend:
+        key = [source, pipeline, env, provider, model]
+        cost.add_metric(key, float(usd or 0))
+        if tin or tout:
+            tokens.add_metric([*key, "prompt"], float(tin or 0))
+            tokens.add_metric([*key, "completion"], float(tout or 0))
+    yield cost
+    yield tokens
+    util = GaugeMetricFamily(
+        "maestro_budget_utilisation_ratio", "Spend this period over the tighter cap (1 = at the cap)", labels=["budget"]
+    )
+    frozen = GaugeMetricFamily("maestro_budget_frozen", "1 while the budget is frozen", labels=["budget"])
+    for b in budgets:
+        pct = utilisation(cap_usd=b.cap_usd, cap_tokens=b.cap_tokens, usd=b.spent_usd, tokens=b.spent_tokens)
+        util.add_metric([b.name], round(pct / 100, 6))
+        frozen.add_metric([b.name], 1.0 if b.frozen else 0.0)
+    yield util
+    yield frozen
 
 
 class ProjectionCollector(Collector):
@@ -69,11 +102,15 @@ class ProjectionCollector(Collector):
                     .where(col(StepRun.duration_ms).is_not(None))
                     .group_by(StepRun.pool)
                 ).all()
+                r = SpendRollup
                 spend = s.exec(
-                    select(Run.pipeline_name, Run.env, func.sum(Run.cost_usd))
-                    .where(col(Run.status).in_(TERMINAL_RUN))
-                    .group_by(Run.pipeline_name, Run.env)
-                ).all()
+                    select(  # type: ignore[call-overload]
+                        r.source, r.pipeline, r.env, r.provider, r.model, func.sum(r.usd), func.sum(r.tokens_in),
+                        func.sum(r.tokens_out),
+                    )
+                    .group_by(col(r.source), col(r.pipeline), col(r.env), col(r.provider), col(r.model))
+                ).all()  # fmt: skip
+                budgets = s.exec(select(Budget)).all()
                 denials = s.exec(
                     select(PolicyDecision.point, PolicyDecision.policy_name, func.count())
                     .where(counted_denial())
@@ -118,14 +155,7 @@ class ProjectionCollector(Collector):
             for state in ("pending", "running", "waiting"):
                 depth.add_metric([pool, state], counts.get((pool, state), 0))
         yield depth
-        cost = CounterMetricFamily(
-            "maestro_budget_spend_usd",
-            "Spend of finished runs in USD (runner time at the rate card), by pipeline and environment",
-            labels=["pipeline", "env"],
-        )
-        for pipeline, env, usd in spend:
-            cost.add_metric([pipeline, env], float(usd or 0))
-        yield cost
+        yield from _spend_metrics(spend, budgets)
         denied = CounterMetricFamily(
             "maestro_policy_denials", "Policy evaluations that denied, by evaluation point and policy", labels=["point", "policy"]
         )

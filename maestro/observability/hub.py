@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from maestro.artifacts import Store
+from maestro.domain.finops import SpendRollup
 from maestro.domain.rollouts import Rollout, Service
 from maestro.domain.runs import Run, StepRun
 from maestro.domain.supply import Attestation, EvidenceBundle, PolicyDecision, counted_denial
@@ -133,15 +134,24 @@ def _p95_build_ms(session: Session, tid: str, now: datetime) -> int | None:
     return int(value) if value is not None else None
 
 
+def _hour(t: datetime) -> datetime:
+    return t.replace(minute=0, second=0, microsecond=0)
+
+
 def _kpis(session: Session, tid: str, now: datetime) -> Kpis:
     week, day = now - timedelta(days=7), now - timedelta(days=1)
-    decided, succeeded, spend_7d, spend_24h = session.exec(
+    decided, succeeded = session.exec(
         select(
             func.count(case((col(Run.status).in_(DECIDED_RUN), 1))),
             func.count(case((col(Run.status) == RunStatus.succeeded, 1))),
-            func.coalesce(func.sum(Run.cost_usd), 0.0),
-            func.coalesce(func.sum(case((col(Run.created_at) >= day, Run.cost_usd), else_=0.0)), 0.0),
         ).where(col(Run.tenant_id) == tid, col(Run.created_at) >= week)
+    ).one()
+    # cost burn: the spend ledger (runner time and gateway tokens alike), from its hourly rollups
+    spend_7d, spend_24h = session.exec(
+        select(
+            func.coalesce(func.sum(SpendRollup.usd), 0.0),
+            func.coalesce(func.sum(case((col(SpendRollup.hour) >= _hour(day), SpendRollup.usd), else_=0.0)), 0.0),
+        ).where(col(SpendRollup.tenant_id) == tid, col(SpendRollup.hour) >= _hour(week))
     ).one()
     lead = session.exec(
         select(func.avg(cast(_hours(session, Run.started_at, Rollout.finished_at), Float)))
