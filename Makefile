@@ -47,6 +47,7 @@ bench: ## benchmarks (not part of make test); figures go to docs/perf.md
 	$(VENV)/python bench/ui_load.py
 	$(VENV)/python bench/runs.py
 	$(VENV)/python bench/runs_list.py
+	$(VENV)/python bench/costs.py
 	$(VENV)/python bench/edge.py
 	$(VENV)/python bench/gateway.py
 
