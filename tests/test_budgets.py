@@ -301,3 +301,67 @@ class TestPeriodClose:
         assert r.status_code == 200 and r.json()["frozen"] is True
         with Session(engine) as s:
             assert s.exec(select(SpendEntry).where(SpendEntry.source_id == "inv-1")).one().usd == 2.5
+
+
+def test_gateway_usage_reaches_the_ledger_once_even_when_a_batch_is_delivered_twice(engine: Any, redis_url: str) -> None:
+    import redis as redis_lib
+
+    from maestro.domain.finops import SpendRollup
+    from maestro.finops import ingest
+
+    r = redis_lib.Redis.from_url(redis_url)
+    r.delete(ingest.USAGE_STREAM)
+    ingest.ensure_group(r)
+    now = datetime.now(UTC).timestamp()
+
+    def usage(rid: str, status: int, prompt: int, completion: int, usd: float) -> None:
+        r.xadd(ingest.USAGE_STREAM, {"u": json.dumps({"id": rid, "ts": now, "tenant": "t1", "env": "prod", "class": "chat",
+              "provider": "prov-a", "model": "sim-small", "status": status, "prompt": prompt, "completion": completion,
+              "usd": usd, "key": "k1"})})  # fmt: skip
+
+    usage("gw:1", 200, 100, 50, 0.25)
+    usage("gw:2", 200, 10, 5, 0.5)
+    usage("gw:3", 429, 10, 0, 0.01)  # refused before any provider: no spend
+    # a worker read the batch and died before it acknowledged it: the entries stay pending
+    r.xreadgroup(ingest.GROUP, "dead-worker", {ingest.USAGE_STREAM: ">"}, count=10)
+    assert ingest.consume_once(r, engine, "dead-worker", block_ms=10) == 3  # its restart takes its pending entries
+    usage("gw:1", 200, 100, 50, 0.25)  # the same request delivered again (a flush retried)
+    assert ingest.consume_once(r, engine, "w2", block_ms=10) == 1
+    assert ingest.consume_once(r, engine, "w2", block_ms=10) == 0
+    with Session(engine) as s:
+        rows = s.exec(select(SpendEntry).where(SpendEntry.source == "gateway")).all()
+        roll = s.exec(select(SpendRollup).where(SpendRollup.source == "gateway")).all()
+    assert sorted((e.source_id, e.usd, e.tokens_in, e.tokens_out) for e in rows) == [
+        ("gw:1", 0.25, 100, 50),
+        ("gw:2", 0.5, 10, 5),
+    ]
+    assert len(roll) == 1 and roll[0].usd == pytest.approx(0.75) and roll[0].entries == 2 and roll[0].tokens_in == 110
+    assert r.xpending(ingest.USAGE_STREAM, ingest.GROUP)["pending"] == 0
+
+
+def test_period_bounds_are_calendar_months_and_quarters() -> None:
+    from maestro.finops.budgets import period_bounds
+
+    def d(*a: int) -> datetime:
+        return datetime(*a, tzinfo=UTC)
+
+    assert period_bounds("monthly", d(2026, 11, 30, 23, 59)) == (d(2026, 11, 1), d(2026, 12, 1))
+    assert period_bounds("monthly", d(2026, 12, 31, 23)) == (d(2026, 12, 1), d(2027, 1, 1))
+    assert period_bounds("quarterly", d(2026, 11, 30)) == (d(2026, 10, 1), d(2027, 1, 1))
+    assert period_bounds("quarterly", d(2026, 2, 1)) == (d(2026, 1, 1), d(2026, 4, 1))
+    assert period_bounds("quarterly", d(2026, 4, 1)) == (d(2026, 4, 1), d(2026, 7, 1))
+
+
+def test_a_frozen_budget_reaches_the_gateway_snapshot(client: TestClient, workers: Settings, engine: Any) -> None:
+    from maestro.gateway.store import build_snapshot
+
+    admin = login(client)
+    b = create(admin, name="llm-spend", capUsd=50, scope={"env": "dev"}, thresholds=[100], actions=[{"kind": "freeze"}])
+    create(admin, name="not-frozen", capUsd=50, thresholds=[100])  # a budget that is not frozen is not a gate
+    with Session(engine) as s:
+        assert build_snapshot(s, 1).budgets == []
+    r = admin.post(f"/api/budgets/{b['id']}/freeze", json={"reason": "provider invoice dispute"})
+    assert r.status_code == 200, r.text
+    with Session(engine) as s:
+        gates = build_snapshot(s, 2).budgets
+    assert [(g.name, g.env, g.frozen, g.reason) for g in gates] == [("llm-spend", "dev", True, "provider invoice dispute")]

@@ -562,3 +562,36 @@ def test_tpm_limits_count_the_model_the_alias_stands_for_and_expired_keys_are_re
     with pytest.raises(openai.AuthenticationError) as expired:
         chat(gw, model="fast", messages=MSG)
     assert "expired" in str(expired.value)
+
+
+def test_budgets_freeze_and_slow_down_requests_in_their_scope(
+    r: redis.Redis, gw: tuple[str, Gateway], sim_a: Sim, sim_b: Sim, ring: KeyRing
+) -> None:
+    """A frozen budget of the key's tenant refuses with 429 naming it; another tenant's does nothing; a
+    provider budget only takes its candidates out; a slowed-down one holds the scope to its RPM."""
+    doc = snapshot(sim_a, sim_b, ring)
+    doc["budgets"] = [{"id": "b2", "name": "other-team", "tenant": "t2", "frozen": True, "reason": "cap"}]
+    configure(r, gw, doc)
+    assert route_of(raw_chat(gw, model="fast", messages=MSG).headers)["provider"] == "prov-a"
+    doc["budgets"].append({"id": "b1", "name": "team-ai", "tenant": "t1", "frozen": True, "reason": "100% of the cap used"})
+    configure(r, gw, doc)
+    with pytest.raises(openai.RateLimitError) as refused:
+        chat(gw, model="fast", messages=MSG)
+    assert refused.value.status_code == 429 and "team-ai" in str(refused.value) and "frozen" in str(refused.value)
+    assert refused.value.code == "budget_frozen"
+    # a budget on one provider: its candidates are out, the class answers from the other
+    doc["budgets"] = [{"id": "b3", "name": "openai-spend", "tenant": "t1", "provider": "prov-a", "frozen": True}]
+    configure(r, gw, doc)
+    assert route_of(raw_chat(gw, model="fast", messages=MSG).headers)["provider"] == "prov-b"
+    # slowed down: 2 requests a minute for the tenant (5 tries cross at least one window's limit)
+    doc["budgets"] = [{"id": "b4", "name": "slow-team", "tenant": "t1", "rpm": 2}]
+    configure(r, gw, doc)
+    codes = []
+    for _ in range(5):
+        try:
+            chat(gw, model="fast", messages=MSG)
+            codes.append(200)
+        except openai.RateLimitError as exc:
+            codes.append(exc.status_code)
+            assert "slow-team" in str(exc) and exc.code == "budget_slowdown"
+    assert 429 in codes and codes.count(200) <= 4
