@@ -63,7 +63,8 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with running_stack(tmp_path_factory.mktemp("durability")) as running:
+    # budgets re-read the ledger twice a second (the budget test below waits on them)
+    with running_stack(tmp_path_factory.mktemp("durability"), extra_env={"MAESTRO_BUDGET_TICK_SECONDS": "0.5"}) as running:
         yield Stack(running)
 
 
@@ -186,3 +187,42 @@ def test_a_worker_kill_mid_rollout_changes_nothing_visible(stack: Stack) -> None
         traffic.close()
         stable.close()
         canary.close()
+
+
+def test_a_worker_kill_during_a_freeze_loses_nothing(stack: Stack) -> None:
+    """The freeze holds while the worker is dead and after it restarts; no ledger row is counted twice or lost
+    when the worker dies while a run in the budget's scope finishes its steps."""
+    spec = "name: budgeted\nsteps:\n  - id: work\n    run: 'sleep 0.3'\n"
+    assert stack.api.post("/api/pipelines", json={"spec": spec}).status_code == 201
+    b = stack.api.post(
+        "/api/budgets",
+        json={"name": "budgeted-cap", "scope": {"pipeline": "budgeted"}, "capUsd": 1e-6, "thresholds": [100],
+              "actions": [{"kind": "freeze"}]},
+    ).json()  # fmt: skip
+
+    def finished(rid: str) -> dict:  # type: ignore[type-arg]
+        return wait_for(lambda: (d := stack.get(f"/api/runs/{rid}").json())["status"] in {"succeeded", "failed"} and d, 90, 0.2)  # type: ignore[no-any-return]
+
+    first = finished(stack.api.post("/api/runs", json={"pipeline": "budgeted"}).json()["id"])
+    wait_for(lambda: stack.get(f"/api/budgets/{b['id']}").json()["frozen"], 60, 0.2)
+    stack.kill("worker")
+    refused = stack.api.post("/api/runs", json={"pipeline": "budgeted"})
+    assert refused.status_code == 409 and "budgeted-cap" in refused.json()["detail"]  # holds while the worker is down
+    r = wait_for(
+        lambda: (x := stack.api.post(f"/api/budgets/{b['id']}/unfreeze", json={"reason": "approved"})).status_code != 503 and x,
+        90,
+        0.5,
+    )  # the restarted worker's BudgetWorkflow answers: it was frozen all along
+    assert r.status_code == 200 and r.json()["frozen"] is False, r.text
+    # a run in scope, its worker killed while the step runs: its cost reaches the ledger exactly once
+    spec2 = "name: budgeted\nsteps:\n  - id: work\n    run: 'sleep 2'\n"
+    assert stack.api.post("/api/pipelines", json={"spec": spec2}).status_code in (200, 201)
+    second = stack.api.post("/api/runs", json={"pipeline": "budgeted"}).json()
+    wait_for(lambda: stack.get(f"/api/runs/{second['id']}").json()["steps"][0]["status"] == "running", 60, 0.1)
+    stack.kill("worker")
+    done = finished(second["id"])
+    assert done["status"] == "succeeded"
+    total = first["costUsd"] + done["costUsd"]
+    got = wait_for(lambda: (x := stack.get(f"/api/budgets/{b['id']}").json())["spentUsd"] >= total - 1e-12 and x, 60, 0.2)
+    assert got["spentUsd"] == pytest.approx(total, rel=1e-9, abs=1e-12)  # once each: not lost, not doubled
+    assert got["frozen"] is False  # unfrozen for the period: the automatic freeze did not come back

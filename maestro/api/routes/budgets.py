@@ -3,6 +3,7 @@ raise-cap are Temporal updates (refusals are 409s with the workflow's reason), a
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -26,26 +27,13 @@ from maestro.domain.runs import Pipeline
 from maestro.domain.types import utcnow
 from maestro.finops import analytics, ledger
 from maestro.finops.budgets import TIERS, BudgetAction, BudgetCreate, utilisation
-from maestro.finops.service import PROBLEM_TYPE, BudgetFrozen, record_refusal, start_budget
+from maestro.finops.service import start_budget
 from maestro.finops.shared import BudgetControl, BudgetState
 
 router = APIRouter(prefix="/budgets", tags=["budgets"])
+CONTROL_TIMEOUT_S = 15.0
 Reader = Annotated[Principal, Require("budgets:read")]
 Writer = Annotated[Principal, Require("budgets:write")]
-
-
-def frozen_problem(rt: Any, principal: Principal, exc: BudgetFrozen, *, path: str) -> Problem:
-    """The 409 a frozen budget answers with (recorded first in the audit log and the budget's history)."""
-    record_refusal(rt.engine, rt.redis_sync, exc, actor=principal.actor, path=path, maxlen=rt.settings.stream_maxlen)
-    b = exc.budgets[0]
-    return Problem(
-        409,
-        str(exc),
-        title="Budget frozen",
-        type=PROBLEM_TYPE,
-        remediation=f"Ask a FinOps owner to unfreeze budget {b.name!r} with a reason (POST /api/budgets/{b.id}/unfreeze) "
-        "or to raise its cap (POST /api/budgets/{id}/raise-cap).".replace("{id}", b.id),
-    )
 
 
 class BudgetPublic(ApiModel):
@@ -281,7 +269,14 @@ async def _control(
 ) -> BudgetPublic:
     handle = temporal.get_workflow_handle(b.workflow_id)
     try:
-        await handle.execute_update(update, c, result_type=BudgetState)
+        await asyncio.wait_for(handle.execute_update(update, c, result_type=BudgetState), CONTROL_TIMEOUT_S)
+    except TimeoutError:
+        raise Problem(
+            503,
+            f"The budget's workflow did not answer within {CONTROL_TIMEOUT_S:g} s (is the worker running?).",
+            remediation="Check GET /api/ready; reload the budget before retrying: the control may still apply when the "
+            "worker answers.",
+        ) from None
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         msg = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)

@@ -15,12 +15,12 @@ from starlette.background import BackgroundTask
 from temporalio.client import Client
 
 from maestro.api import tickets
+from maestro.api.budget_gate import frozen_problem
 from maestro.api.controls import execute_control
 from maestro.api.deps import Require, RuntimeDep, SessionDep, TemporalDep, authorize, readable_envs, run_or_404
 from maestro.api.gates import enforce
 from maestro.api.pagination import ApiModel, Items, Page, PageParams, page_params, paginate
 from maestro.api.problems import Problem
-from maestro.api.routes.budgets import frozen_problem
 from maestro.api.schemas import FIRST_ITEM_ID, INT32_MAX, InputModel, TicketCreate, TicketPublic, links
 from maestro.api.search import contains
 from maestro.artifacts import DigestMismatch, make_store
