@@ -284,6 +284,29 @@ RECORDINGS = [
             Keep("diagnostics", "test_api_starts_diagnostics", "DiagnosticsWorkflow", "the diagnostics workflow", [], []),
         ],
     ),
+    Recording(
+        "budgets",
+        None,
+        ["tests/test_budgets.py", "-k", "slowdown or threshold_alerts"],
+        [
+            Keep(
+                "budget-freeze-controls",
+                "test_threshold_alerts",
+                "BudgetWorkflow",
+                "thresholds fire, a breach freezes, unfreeze/freeze/raise-cap updates (and their refusals)",
+                [],
+                [],
+            ),
+            Keep(
+                "budget-slowdown-permits",
+                "test_slowdown",
+                "BudgetWorkflow",
+                "a breach slows the scope down; run permits granted at the slowdown's rate",
+                [],
+                [],
+            ),
+        ],
+    ),
 ]
 
 
