@@ -21,7 +21,7 @@ from pydantic import SecretStr
 from sqlmodel import Session, select
 
 from maestro.config import Settings
-from maestro.domain.finops import Budget, SpendEntry
+from maestro.domain.finops import Budget, BudgetEvent, SpendEntry
 from maestro.domain.models import AuditEvent
 from tests.factories import PASSWORD, Caller, login, make_user
 from tests.services import free_port, wait_for
@@ -365,3 +365,12 @@ def test_a_frozen_budget_reaches_the_gateway_snapshot(client: TestClient, worker
     with Session(engine) as s:
         gates = build_snapshot(s, 2).budgets
     assert [(g.name, g.env, g.frozen, g.reason) for g in gates] == [("llm-spend", "dev", True, "provider invoice dispute")]
+    # deleting the budget lifts its freeze everywhere; its history and audit entries stay
+    assert admin.delete(f"/api/budgets/{b['id']}").status_code == 422  # a reason is required
+    assert admin.delete(f"/api/budgets/{b['id']}", params={"reason": "moved to the team budget"}).status_code == 204
+    assert admin.get(f"/api/budgets/{b['id']}").status_code == 404
+    with Session(engine) as s:
+        assert build_snapshot(s, 3).budgets == []
+        kinds = [e.kind for e in s.exec(select(BudgetEvent).where(BudgetEvent.budget_id == b["id"])).all()]
+        deleted = s.exec(select(AuditEvent).where(AuditEvent.action == "budget.delete")).one()
+    assert {"created", "frozen", "retired"} <= set(kinds) and deleted.target_id == b["id"]

@@ -53,7 +53,7 @@ class BudgetWorkflow:
         self.usage: BudgetUsage | None = None
         self.lock = asyncio.Lock()
         self.seq = 0
-        self.granted_now: list[str] = []
+        self.retired = False
 
     # -- signals, queries, updates
     @workflow.signal
@@ -140,6 +140,30 @@ class BudgetWorkflow:
             if c.cap_tokens is not None and u.cap_tokens is not None and c.cap_tokens <= u.cap_tokens:
                 raise ApplicationError(f"The new token cap must be above the current {u.cap_tokens}.", type="NotARaise")
 
+    @workflow.update
+    async def retire(self, c: BudgetControl) -> BudgetState:
+        """The budget is deleted: lift what it applies (freeze, slowdown, downgrade), let waiting runs go, end."""
+        async with self.lock:
+            if self.s.downgraded and self.usage is not None:
+                await self._downgrade(self.usage, on=False, reason=f"budget deleted: {c.reason}", actor=c.by)
+            self.s.frozen, self.s.frozen_by, self.s.frozen_reason, self.s.frozen_at = False, "", "", ""
+            self.s.slowed = False
+            for wf in list(self.s.waiting):
+                try:
+                    await workflow.get_external_workflow_handle(wf).signal("budget_permit", PermitGrant(budget_id=self._id()))
+                except Exception as exc:
+                    workflow.logger.info("permit for %s not delivered: %s", wf, exc)
+            self.s.waiting = []
+            await self._project([BudgetNote(kind="retired", actor=c.by, reason=c.reason)])
+            self.retired = True
+        return self.s
+
+    @retire.validator
+    def validate_retire(self, c: BudgetControl) -> None:
+        _need_reason(c)
+        if self.retired:
+            raise ApplicationError("The budget is already being deleted.", type="Retired")
+
     # -- the period
     @workflow.run
     async def run(self, inp: BudgetInput) -> str:
@@ -149,7 +173,7 @@ class BudgetWorkflow:
         end = datetime.fromisoformat(inp.period_end)
         permits = asyncio.ensure_future(self._grant_permits())
         ticks = 0
-        while workflow.now() < end:
+        while workflow.now() < end and not self.retired:
             async with self.lock:
                 await self._evaluate()
             ticks += 1
@@ -159,10 +183,12 @@ class BudgetWorkflow:
             if left <= 0:
                 break
             with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self.poked, timeout=min(inp.tick_seconds, left))
+                await workflow.wait_condition(lambda: self.poked or self.retired, timeout=min(inp.tick_seconds, left))
             self.poked = False
         permits.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
+        if self.retired:
+            return "retired"
         if workflow.now() < end:
             workflow.continue_as_new(self._carry(inp.period_start, inp.period_end))
         async with self.lock:

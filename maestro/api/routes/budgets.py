@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import Field
 from sqlmodel import Session, col, select
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -270,7 +270,7 @@ async def _control(
     handle = temporal.get_workflow_handle(b.workflow_id)
     try:
         await asyncio.wait_for(handle.execute_update(update, c, result_type=BudgetState), CONTROL_TIMEOUT_S)
-    except TimeoutError:
+    except (TimeoutError, WorkflowUpdateRPCTimeoutOrCancelledError):
         raise Problem(
             503,
             f"The budget's workflow did not answer within {CONTROL_TIMEOUT_S:g} s (is the worker running?).",
@@ -334,3 +334,29 @@ async def raise_cap(
     b = _budget(session, principal, budget_id)
     c = BudgetControl(by=principal.actor, reason=body.reason, cap_usd=body.cap_usd, cap_tokens=body.cap_tokens)
     return await _control(rt, temporal, session, principal, b, "raise_cap", c)
+
+
+@router.delete("/{budget_id}", operation_id="budgets-delete", status_code=204)
+async def delete_budget(
+    *,
+    budget_id: str,
+    reason: Annotated[str, Query(min_length=1, max_length=500, description="Why (recorded in the audit log).")],
+    rt: RuntimeDep,
+    temporal: TemporalDep,
+    session: SessionDep,
+    principal: Writer,
+) -> None:
+    """Delete a budget: its workflow lifts what it applied (freeze, slowdown, downgrade), lets runs waiting for
+    a permit go, and ends; the budget's history and audit entries stay."""
+    b = _budget(session, principal, budget_id)
+    await _control(rt, temporal, session, principal, b, "retire", BudgetControl(by=principal.actor, reason=reason))
+    session.delete(b)
+    append_audit(
+        session,
+        actor=principal.actor,
+        action="budget.delete",
+        target_type="budget",
+        target_id=b.id,
+        change={"reason": reason, "budget": b.name},
+    )
+    session.commit()
