@@ -122,6 +122,19 @@ def timed(fn: Callable[[], Any], samples: int, warmup: int = 3) -> list[float]:
     return xs
 
 
+def http_timings(app: Any, secret: str, now: datetime, samples: int) -> tuple[list[float], list[float]]:
+    """The same question through the HTTP app (auth, session, validation, JSON), and /api/auth/me alone."""
+    h = {"Authorization": f"Bearer {secret}"}
+    q = f"/api/costs?group_by=pipeline,env&step=1d&from={START:%Y-%m-%dT%H:%M:%SZ}&to={now:%Y-%m-%dT%H:%M:%SZ}&limit=1000"
+    with TestClient(app) as web:
+
+        def http() -> None:
+            r = web.get(q, headers=h)
+            assert r.status_code == 200, r.text
+
+        return timed(http, samples), timed(lambda: web.get("/api/auth/me", headers=h), samples)
+
+
 @contextmanager
 def postgres_database() -> Iterator[str]:
     base = make_url(os.environ.get("MAESTRO_TEST_POSTGRES_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -141,8 +154,8 @@ def postgres_database() -> Iterator[str]:
 
 @contextmanager
 def sqlite_database() -> Iterator[str]:
-    tmp = Path(tempfile.mkdtemp(prefix="maestro-bench-costs-"))
-    yield f"sqlite:///{tmp / 'maestro.db'}"
+    with tempfile.TemporaryDirectory(prefix="maestro-bench-costs-") as tmp:  # ~450 MB: never left behind
+        yield f"sqlite:///{Path(tmp) / 'maestro.db'}"
 
 
 def run(backend: str, url: str, rows: int, samples: int) -> dict[str, float]:
@@ -174,23 +187,11 @@ def run(backend: str, url: str, rows: int, samples: int) -> dict[str, float]:
         base_rows = s.connection().execute(sql, {"t": tenant, "lo": lo, "hi": hi}).all()
         assert len(base_rows) == DAYS * len(PIPELINES) * len(ENVS), len(base_rows)
         baseline_ms = timed(lambda: s.connection().execute(sql, {"t": tenant, "lo": lo, "hi": hi}).all(), max(5, samples // 3), 1)
-    settings = Settings(
-        data_dir=Path(tempfile.mkdtemp(prefix="maestro-bench-costs-app-")),
-        database_url=url,
-        redis_url="redis://127.0.0.1:1/0",
-        temporal_address="127.0.0.1:1",
-    )
-    app = create_app(settings, start_background=False)
-    h = {"Authorization": f"Bearer {secret}"}
-    q = f"/api/costs?group_by=pipeline,env&step=1d&from={START:%Y-%m-%dT%H:%M:%SZ}&to={now:%Y-%m-%dT%H:%M:%SZ}&limit=1000"
-    with TestClient(app) as web:
-
-        def http() -> None:
-            r = web.get(q, headers=h)
-            assert r.status_code == 200, r.text
-
-        http_ms = timed(http, samples)
-        auth_ms = timed(lambda: web.get("/api/auth/me", headers=h), samples)
+    with tempfile.TemporaryDirectory(prefix="maestro-bench-costs-app-") as data:
+        settings = Settings(
+            data_dir=Path(data), database_url=url, redis_url="redis://127.0.0.1:1/0", temporal_address="127.0.0.1:1"
+        )
+        http_ms, auth_ms = http_timings(create_app(settings, start_background=False), secret, now, samples)
     engine.dispose()
     for name, xs in (
         ("baseline: plain GROUP BY over the ledger", baseline_ms),
