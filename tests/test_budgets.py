@@ -374,3 +374,58 @@ def test_a_frozen_budget_reaches_the_gateway_snapshot(client: TestClient, worker
         kinds = [e.kind for e in s.exec(select(BudgetEvent).where(BudgetEvent.budget_id == b["id"])).all()]
         deleted = s.exec(select(AuditEvent).where(AuditEvent.action == "budget.delete")).one()
     assert {"created", "frozen", "retired"} <= set(kinds) and deleted.target_id == b["id"]
+
+
+def test_downgrade_before_the_breach_from_the_forecast_and_restored_by_a_raised_cap(
+    client: TestClient, workers: Settings, engine: Any
+) -> None:
+    """A steady $1/h burn: the forecast reaches the cap before the period ends while utilisation is below
+    100%, so the class switches to its cheaper path pre-emptively; raising the cap past the forecast's need
+    (and the action's percent) restores it."""
+    from maestro.domain.models import Tenant
+    from maestro.finops import ledger
+
+    admin = login(client)
+    with Session(engine) as s:
+        tenant = s.exec(select(Tenant).where(Tenant.slug == "default")).one().id
+    for name, kind, url in (("cheap", "openai", "http://127.0.0.1:9/v1"), ("dear", "openai", "http://127.0.0.1:10/v1")):
+        assert admin.put(f"/api/routing/providers/{name}", json={"kind": kind, "baseUrl": url}).status_code == 200
+    r = admin.put(
+        "/api/routing/classes/assist",
+        json={
+            "match": {"models": ["assist"], "tenants": [tenant]},
+            "candidates": [{"provider": "dear", "model": "big"}, {"provider": "cheap", "model": "small"}],
+            "downgradeTo": "cheap/small",
+        },
+    )
+    assert r.status_code == 200, r.text
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    hours = [now - timedelta(hours=h) for h in range(1, 49)]  # 48 hours of $1 an hour, ending an hour ago
+    with Session(engine) as s:
+        ledger.record(s, [{"tenant_id": tenant, "source": "gateway", "source_id": f"burn-{t.isoformat()}", "ts": t,
+                           "usd": 1.0, "provider": "dear", "model": "big"} for t in hours])  # fmt: skip
+        s.commit()
+    probe = create(admin, name="probe", capUsd=1e9, thresholds=[100])  # learns the period's bounds
+    start, end = datetime.fromisoformat(probe["periodStart"]), datetime.fromisoformat(probe["periodEnd"])
+    spent = sum(1.0 for t in hours if start <= t < end)
+    left_h = (end - datetime.now(UTC)).total_seconds() / 3600
+    cap = spent + max(left_h, 2) / 2  # at $1/h the cap is hit halfway to the period's end
+    b = create(
+        admin,
+        name="assist-spend",
+        scope={"provider": "dear"},
+        capUsd=cap,
+        thresholds=[100],
+        actions=[{"kind": "downgrade", "atPercent": 100, "classes": ["assist"]}],
+        forecastDowngrade=True,
+    )
+    got = wait_for(lambda: (x := budget(admin, b["id"])) and x["downgraded"] and x, 60, 0.2)
+    assert got["percent"] < 100 and got["capEta"] is not None and got["spentUsd"] == pytest.approx(spent)
+    assert datetime.fromisoformat(got["capEta"]) < end
+    cls = admin.get("/api/routing/classes/assist").json()
+    assert cls["downgraded"] is True and "forecast" in cls["downgradeReason"] and "assist-spend" in cls["downgradeReason"]
+    assert any(h["kind"] == "downgraded" and "forecast" in h["reason"] for h in got["history"])
+    # a cap the burn cannot reach this period: the pre-emptive downgrade is lifted
+    r = admin.post(f"/api/budgets/{b['id']}/raise-cap", json={"reason": "approved", "capUsd": cap * 1000})
+    assert r.status_code == 200, r.text
+    assert admin.get("/api/routing/classes/assist").json()["downgraded"] is False
