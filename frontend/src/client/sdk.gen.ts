@@ -2,7 +2,7 @@
 
 import type { Client, Options as Options2, TDataShape } from './client';
 import { client } from './client.gen';
-import type { AlertsAckData, AlertsAckErrors, AlertsAckResponses, AlertsAssignData, AlertsAssignErrors, AlertsAssignResponses, AlertsEvaluateData, AlertsEvaluateErrors, AlertsEvaluateResponses, AlertsGetData, AlertsGetErrors, AlertsGetResponses, AlertsListData, AlertsListErrors, AlertsListResponses, AlertsSyntheticData, AlertsSyntheticErrors, AlertsSyntheticResponses, ArtifactsDownloadData, ArtifactsDownloadErrors, ArtifactsDownloadResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthMeData, AuthMeErrors, AuthMeResponses, EnvironmentsListData, EnvironmentsListErrors, EnvironmentsListResponses, EvidenceCreateData, EvidenceCreateErrors, EvidenceCreateResponses, EvidenceDownloadData, EvidenceDownloadErrors, EvidenceDownloadResponses, EvidenceGetData, EvidenceGetErrors, EvidenceGetResponses, HealthGetData, HealthGetErrors, HealthGetResponses, HubGetData, HubGetErrors, HubGetResponses, InsightsGetData, InsightsGetErrors, InsightsGetResponses, KeysExportData, KeysExportErrors, KeysExportResponses, KeysListData, KeysListErrors, KeysListResponses, PermissionsListData, PermissionsListErrors, PermissionsListResponses, PipelinesCreateData, PipelinesCreateErrors, PipelinesCreateResponses, PipelinesDiffData, PipelinesDiffErrors, PipelinesDiffResponses, PipelinesGetData, PipelinesGetErrors, PipelinesGetResponses, PipelinesListData, PipelinesListErrors, PipelinesListResponses, PipelinesSimulateData, PipelinesSimulateErrors, PipelinesSimulateResponses, PipelinesUpdateData, PipelinesUpdateErrors, PipelinesUpdateResponses, PipelinesValidateData, PipelinesValidateErrors, PipelinesValidateResponses, PipelinesVersionsGetData, PipelinesVersionsGetErrors, PipelinesVersionsGetResponses, PipelinesVersionsListData, PipelinesVersionsListErrors, PipelinesVersionsListResponses, PoliciesCreateData, PoliciesCreateErrors, PoliciesCreateResponses, PoliciesDecisionsData, PoliciesDecisionsErrors, PoliciesDecisionsResponses, PoliciesEvaluateData, PoliciesEvaluateErrors, PoliciesEvaluateResponses, PoliciesGetData, PoliciesGetErrors, PoliciesGetResponses, PoliciesListData, PoliciesListErrors, PoliciesListResponses, PoliciesRevisionData, PoliciesRevisionErrors, PoliciesRevisionResponses, PoliciesUpdateData, PoliciesUpdateErrors, PoliciesUpdateResponses, ReadyGetData, ReadyGetErrors, ReadyGetResponses, RoleBindingsDeleteData, RoleBindingsDeleteErrors, RoleBindingsDeleteResponses, RolesListData, RolesListErrors, RolesListResponses, RolloutsActionData, RolloutsActionErrors, RolloutsActionResponses, RolloutsCreateData, RolloutsCreateErrors, RolloutsCreateResponses, RolloutsGetData, RolloutsGetErrors, RolloutsGetResponses, RolloutsListData, RolloutsListErrors, RolloutsListResponses, RolloutsTicketsCreateData, RolloutsTicketsCreateErrors, RolloutsTicketsCreateResponses, RoutingAliasesDeleteData, RoutingAliasesDeleteErrors, RoutingAliasesDeleteResponses, RoutingAliasesListData, RoutingAliasesListErrors, RoutingAliasesListResponses, RoutingAliasesPutData, RoutingAliasesPutErrors, RoutingAliasesPutResponses, RoutingCandidatesData, RoutingCandidatesErrors, RoutingCandidatesResponses, RoutingCapturesData, RoutingCapturesErrors, RoutingCapturesResponses, RoutingClassesDeleteData, RoutingClassesDeleteErrors, RoutingClassesDeleteResponses, RoutingClassesDowngradeData, RoutingClassesDowngradeErrors, RoutingClassesDowngradeResponses, RoutingClassesGetData, RoutingClassesGetErrors, RoutingClassesGetResponses, RoutingClassesListData, RoutingClassesListErrors, RoutingClassesListResponses, RoutingClassesPutData, RoutingClassesPutErrors, RoutingClassesPutResponses, RoutingEventsData, RoutingEventsErrors, RoutingEventsResponses, RoutingGatewayInfoData, RoutingGatewayInfoErrors, RoutingGatewayInfoResponses, RoutingKeysCreateData, RoutingKeysCreateErrors, RoutingKeysCreateResponses, RoutingKeysListData, RoutingKeysListErrors, RoutingKeysListResponses, RoutingKeysRevokeData, RoutingKeysRevokeErrors, RoutingKeysRevokeResponses, RoutingKillsCreateData, RoutingKillsCreateErrors, RoutingKillsCreateResponses, RoutingKillsDeleteData, RoutingKillsDeleteErrors, RoutingKillsDeleteResponses, RoutingKillsListData, RoutingKillsListErrors, RoutingKillsListResponses, RoutingLimitsDeleteData, RoutingLimitsDeleteErrors, RoutingLimitsDeleteResponses, RoutingLimitsListData, RoutingLimitsListErrors, RoutingLimitsListResponses, RoutingLimitsPutData, RoutingLimitsPutErrors, RoutingLimitsPutResponses, RoutingPinData, RoutingPinErrors, RoutingPinResponses, RoutingPinsListData, RoutingPinsListErrors, RoutingPinsListResponses, RoutingProvidersDeleteData, RoutingProvidersDeleteErrors, RoutingProvidersDeleteResponses, RoutingProvidersListData, RoutingProvidersListErrors, RoutingProvidersListResponses, RoutingProvidersPutData, RoutingProvidersPutErrors, RoutingProvidersPutResponses, RoutingProvidersRotateKeysData, RoutingProvidersRotateKeysErrors, RoutingProvidersRotateKeysResponses, RoutingRequestsData, RoutingRequestsErrors, RoutingRequestsResponses, RoutingUnpinData, RoutingUnpinErrors, RoutingUnpinResponses, RunbooksGetData, RunbooksGetErrors, RunbooksGetResponses, RunbooksListData, RunbooksListErrors, RunbooksListResponses, RunsActionData, RunsActionErrors, RunsActionResponses, RunsArtifactsListData, RunsArtifactsListErrors, RunsArtifactsListResponses, RunsAttestationsData, RunsAttestationsErrors, RunsAttestationsResponses, RunsCreateData, RunsCreateErrors, RunsCreateResponses, RunsEvidenceData, RunsEvidenceErrors, RunsEvidenceResponses, RunsGetData, RunsGetErrors, RunsGetResponses, RunsListData, RunsListErrors, RunsListResponses, RunsLogsData, RunsLogsErrors, RunsLogsResponses, RunsProvenanceData, RunsProvenanceErrors, RunsProvenanceResponses, RunsSbomData, RunsSbomDiffData, RunsSbomDiffErrors, RunsSbomDiffResponses, RunsSbomErrors, RunsSbomResponses, RunsTicketsCreateData, RunsTicketsCreateErrors, RunsTicketsCreateResponses, RunsTraceData, RunsTraceErrors, RunsTraceResponses, SchemasPipelineData, SchemasPipelineErrors, SchemasPipelineResponses, ScopesListData, ScopesListErrors, ScopesListResponses, SearchData, SearchErrors, SearchResponses, ServicesCreateData, ServicesCreateErrors, ServicesCreateResponses, ServicesListData, ServicesListErrors, ServicesListResponses, ServicesProvidersData, ServicesProvidersErrors, ServicesProvidersResponses, SloCreateData, SloCreateErrors, SloCreateResponses, SloDeleteData, SloDeleteErrors, SloDeleteResponses, SloListData, SloListErrors, SloListResponses, StreamsGetData, StreamsGetErrors, StreamsGetResponse, StreamsGetResponses, SystemDiagnosticsGetData, SystemDiagnosticsGetErrors, SystemDiagnosticsGetResponses, SystemDiagnosticsStartData, SystemDiagnosticsStartErrors, SystemDiagnosticsStartResponses, SystemInfoData, SystemInfoErrors, SystemInfoResponses, TokensCreateData, TokensCreateErrors, TokensCreateResponses, TokensListData, TokensListErrors, TokensListResponses, TokensRevokeData, TokensRevokeErrors, TokensRevokeResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersRoleBindingsCreateData, UsersRoleBindingsCreateErrors, UsersRoleBindingsCreateResponses, UsersRoleBindingsListData, UsersRoleBindingsListErrors, UsersRoleBindingsListResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
+import type { AlertsAckData, AlertsAckErrors, AlertsAckResponses, AlertsAssignData, AlertsAssignErrors, AlertsAssignResponses, AlertsEvaluateData, AlertsEvaluateErrors, AlertsEvaluateResponses, AlertsGetData, AlertsGetErrors, AlertsGetResponses, AlertsListData, AlertsListErrors, AlertsListResponses, AlertsSyntheticData, AlertsSyntheticErrors, AlertsSyntheticResponses, ArtifactsDownloadData, ArtifactsDownloadErrors, ArtifactsDownloadResponses, AuditListData, AuditListErrors, AuditListResponses, AuditVerifyData, AuditVerifyErrors, AuditVerifyResponses, AuthLoginData, AuthLoginErrors, AuthLoginResponses, AuthLogoutData, AuthLogoutErrors, AuthLogoutResponses, AuthMeData, AuthMeErrors, AuthMeResponses, BudgetsCreateData, BudgetsCreateErrors, BudgetsCreateResponses, BudgetsDeleteData, BudgetsDeleteErrors, BudgetsDeleteResponses, BudgetsFreezeData, BudgetsFreezeErrors, BudgetsFreezeResponses, BudgetsGetData, BudgetsGetErrors, BudgetsGetResponses, BudgetsListData, BudgetsListErrors, BudgetsListResponses, BudgetsRaiseCapData, BudgetsRaiseCapErrors, BudgetsRaiseCapResponses, BudgetsTiersData, BudgetsTiersErrors, BudgetsTiersResponses, BudgetsUnfreezeData, BudgetsUnfreezeErrors, BudgetsUnfreezeResponses, CostsAnomaliesData, CostsAnomaliesErrors, CostsAnomaliesResponses, CostsEntriesRecordData, CostsEntriesRecordErrors, CostsEntriesRecordResponses, CostsExportData, CostsExportErrors, CostsExportResponses, CostsForecastData, CostsForecastErrors, CostsForecastResponses, CostsPerArtifactData, CostsPerArtifactErrors, CostsPerArtifactResponses, CostsSeriesData, CostsSeriesErrors, CostsSeriesResponses, CostsTopData, CostsTopErrors, CostsTopResponses, EnvironmentsListData, EnvironmentsListErrors, EnvironmentsListResponses, EvidenceCreateData, EvidenceCreateErrors, EvidenceCreateResponses, EvidenceDownloadData, EvidenceDownloadErrors, EvidenceDownloadResponses, EvidenceGetData, EvidenceGetErrors, EvidenceGetResponses, HealthGetData, HealthGetErrors, HealthGetResponses, HubGetData, HubGetErrors, HubGetResponses, InsightsGetData, InsightsGetErrors, InsightsGetResponses, KeysExportData, KeysExportErrors, KeysExportResponses, KeysListData, KeysListErrors, KeysListResponses, PermissionsListData, PermissionsListErrors, PermissionsListResponses, PipelinesCreateData, PipelinesCreateErrors, PipelinesCreateResponses, PipelinesDiffData, PipelinesDiffErrors, PipelinesDiffResponses, PipelinesGetData, PipelinesGetErrors, PipelinesGetResponses, PipelinesListData, PipelinesListErrors, PipelinesListResponses, PipelinesSimulateData, PipelinesSimulateErrors, PipelinesSimulateResponses, PipelinesUpdateData, PipelinesUpdateErrors, PipelinesUpdateResponses, PipelinesValidateData, PipelinesValidateErrors, PipelinesValidateResponses, PipelinesVersionsGetData, PipelinesVersionsGetErrors, PipelinesVersionsGetResponses, PipelinesVersionsListData, PipelinesVersionsListErrors, PipelinesVersionsListResponses, PoliciesCreateData, PoliciesCreateErrors, PoliciesCreateResponses, PoliciesDecisionsData, PoliciesDecisionsErrors, PoliciesDecisionsResponses, PoliciesEvaluateData, PoliciesEvaluateErrors, PoliciesEvaluateResponses, PoliciesGetData, PoliciesGetErrors, PoliciesGetResponses, PoliciesListData, PoliciesListErrors, PoliciesListResponses, PoliciesRevisionData, PoliciesRevisionErrors, PoliciesRevisionResponses, PoliciesUpdateData, PoliciesUpdateErrors, PoliciesUpdateResponses, ReadyGetData, ReadyGetErrors, ReadyGetResponses, RoleBindingsDeleteData, RoleBindingsDeleteErrors, RoleBindingsDeleteResponses, RolesListData, RolesListErrors, RolesListResponses, RolloutsActionData, RolloutsActionErrors, RolloutsActionResponses, RolloutsCreateData, RolloutsCreateErrors, RolloutsCreateResponses, RolloutsGetData, RolloutsGetErrors, RolloutsGetResponses, RolloutsListData, RolloutsListErrors, RolloutsListResponses, RolloutsTicketsCreateData, RolloutsTicketsCreateErrors, RolloutsTicketsCreateResponses, RoutingAliasesDeleteData, RoutingAliasesDeleteErrors, RoutingAliasesDeleteResponses, RoutingAliasesListData, RoutingAliasesListErrors, RoutingAliasesListResponses, RoutingAliasesPutData, RoutingAliasesPutErrors, RoutingAliasesPutResponses, RoutingCandidatesData, RoutingCandidatesErrors, RoutingCandidatesResponses, RoutingCapturesData, RoutingCapturesErrors, RoutingCapturesResponses, RoutingClassesDeleteData, RoutingClassesDeleteErrors, RoutingClassesDeleteResponses, RoutingClassesDowngradeData, RoutingClassesDowngradeErrors, RoutingClassesDowngradeResponses, RoutingClassesGetData, RoutingClassesGetErrors, RoutingClassesGetResponses, RoutingClassesListData, RoutingClassesListErrors, RoutingClassesListResponses, RoutingClassesPutData, RoutingClassesPutErrors, RoutingClassesPutResponses, RoutingEventsData, RoutingEventsErrors, RoutingEventsResponses, RoutingGatewayInfoData, RoutingGatewayInfoErrors, RoutingGatewayInfoResponses, RoutingKeysCreateData, RoutingKeysCreateErrors, RoutingKeysCreateResponses, RoutingKeysListData, RoutingKeysListErrors, RoutingKeysListResponses, RoutingKeysRevokeData, RoutingKeysRevokeErrors, RoutingKeysRevokeResponses, RoutingKillsCreateData, RoutingKillsCreateErrors, RoutingKillsCreateResponses, RoutingKillsDeleteData, RoutingKillsDeleteErrors, RoutingKillsDeleteResponses, RoutingKillsListData, RoutingKillsListErrors, RoutingKillsListResponses, RoutingLimitsDeleteData, RoutingLimitsDeleteErrors, RoutingLimitsDeleteResponses, RoutingLimitsListData, RoutingLimitsListErrors, RoutingLimitsListResponses, RoutingLimitsPutData, RoutingLimitsPutErrors, RoutingLimitsPutResponses, RoutingPinData, RoutingPinErrors, RoutingPinResponses, RoutingPinsListData, RoutingPinsListErrors, RoutingPinsListResponses, RoutingProvidersDeleteData, RoutingProvidersDeleteErrors, RoutingProvidersDeleteResponses, RoutingProvidersListData, RoutingProvidersListErrors, RoutingProvidersListResponses, RoutingProvidersPutData, RoutingProvidersPutErrors, RoutingProvidersPutResponses, RoutingProvidersRotateKeysData, RoutingProvidersRotateKeysErrors, RoutingProvidersRotateKeysResponses, RoutingRequestsData, RoutingRequestsErrors, RoutingRequestsResponses, RoutingUnpinData, RoutingUnpinErrors, RoutingUnpinResponses, RunbooksGetData, RunbooksGetErrors, RunbooksGetResponses, RunbooksListData, RunbooksListErrors, RunbooksListResponses, RunsActionData, RunsActionErrors, RunsActionResponses, RunsArtifactsListData, RunsArtifactsListErrors, RunsArtifactsListResponses, RunsAttestationsData, RunsAttestationsErrors, RunsAttestationsResponses, RunsCreateData, RunsCreateErrors, RunsCreateResponses, RunsEvidenceData, RunsEvidenceErrors, RunsEvidenceResponses, RunsGetData, RunsGetErrors, RunsGetResponses, RunsListData, RunsListErrors, RunsListResponses, RunsLogsData, RunsLogsErrors, RunsLogsResponses, RunsProvenanceData, RunsProvenanceErrors, RunsProvenanceResponses, RunsSbomData, RunsSbomDiffData, RunsSbomDiffErrors, RunsSbomDiffResponses, RunsSbomErrors, RunsSbomResponses, RunsTicketsCreateData, RunsTicketsCreateErrors, RunsTicketsCreateResponses, RunsTraceData, RunsTraceErrors, RunsTraceResponses, SchemasPipelineData, SchemasPipelineErrors, SchemasPipelineResponses, ScopesListData, ScopesListErrors, ScopesListResponses, SearchData, SearchErrors, SearchResponses, ServicesCreateData, ServicesCreateErrors, ServicesCreateResponses, ServicesListData, ServicesListErrors, ServicesListResponses, ServicesProvidersData, ServicesProvidersErrors, ServicesProvidersResponses, SloCreateData, SloCreateErrors, SloCreateResponses, SloDeleteData, SloDeleteErrors, SloDeleteResponses, SloListData, SloListErrors, SloListResponses, StreamsGetData, StreamsGetErrors, StreamsGetResponse, StreamsGetResponses, SystemDiagnosticsGetData, SystemDiagnosticsGetErrors, SystemDiagnosticsGetResponses, SystemDiagnosticsStartData, SystemDiagnosticsStartErrors, SystemDiagnosticsStartResponses, SystemInfoData, SystemInfoErrors, SystemInfoResponses, TokensCreateData, TokensCreateErrors, TokensCreateResponses, TokensListData, TokensListErrors, TokensListResponses, TokensRevokeData, TokensRevokeErrors, TokensRevokeResponses, UsersCreateData, UsersCreateErrors, UsersCreateResponses, UsersGetData, UsersGetErrors, UsersGetResponses, UsersListData, UsersListErrors, UsersListResponses, UsersRoleBindingsCreateData, UsersRoleBindingsCreateErrors, UsersRoleBindingsCreateResponses, UsersRoleBindingsListData, UsersRoleBindingsListErrors, UsersRoleBindingsListResponses, UsersUpdateData, UsersUpdateErrors, UsersUpdateResponses } from './types.gen';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -1732,4 +1732,252 @@ export const routingGatewayInfo = <ThrowOnError extends boolean = true>(options?
         }],
     url: '/api/routing/gateway',
     ...options
+});
+
+/**
+ * List Tiers
+ *
+ * The tier presets and what they set when a budget names a tier and leaves caps/thresholds/actions out.
+ */
+export const budgetsTiers = <ThrowOnError extends boolean = true>(options?: Options<BudgetsTiersData, ThrowOnError>) => (options?.client ?? client).get<BudgetsTiersResponses, BudgetsTiersErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/budgets/tiers',
+    ...options
+});
+
+/**
+ * List Budgets
+ *
+ * Your tenant's budgets with their spend this period, burn rate, ETA to cap and state.
+ */
+export const budgetsList = <ThrowOnError extends boolean = true>(options?: Options<BudgetsListData, ThrowOnError>) => (options?.client ?? client).get<BudgetsListResponses, BudgetsListErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/budgets',
+    ...options
+});
+
+/**
+ * Create Budget
+ *
+ * A budget on a scope of your tenant for the current calendar month or quarter; its BudgetWorkflow starts
+ * at once. A tier (bronze, silver, gold) fills in what is not given.
+ */
+export const budgetsCreate = <ThrowOnError extends boolean = true>(options: Options<BudgetsCreateData, ThrowOnError>) => (options.client ?? client).post<BudgetsCreateResponses, BudgetsCreateErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/budgets',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete Budget
+ *
+ * Delete a budget: its workflow lifts what it applied (freeze, slowdown, downgrade), lets runs waiting for
+ * a permit go, and ends; the budget's history and audit entries stay.
+ */
+export const budgetsDelete = <ThrowOnError extends boolean = true>(options: Options<BudgetsDeleteData, ThrowOnError>) => (options.client ?? client).delete<BudgetsDeleteResponses, BudgetsDeleteErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/budgets/{budget_id}',
+    ...options
+});
+
+/**
+ * Get Budget
+ *
+ * A budget with its history (newest first), the period's burndown and the forecast band.
+ */
+export const budgetsGet = <ThrowOnError extends boolean = true>(options: Options<BudgetsGetData, ThrowOnError>) => (options.client ?? client).get<BudgetsGetResponses, BudgetsGetErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/budgets/{budget_id}',
+    ...options
+});
+
+/**
+ * Freeze
+ *
+ * Freeze now: new runs (and gateway requests) in the budget's scope are refused until unfrozen.
+ */
+export const budgetsFreeze = <ThrowOnError extends boolean = true>(options: Options<BudgetsFreezeData, ThrowOnError>) => (options.client ?? client).post<BudgetsFreezeResponses, BudgetsFreezeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/budgets/{budget_id}/freeze',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Unfreeze
+ *
+ * Lift a freeze (manual or automatic) for the rest of the period; runs start again at once.
+ */
+export const budgetsUnfreeze = <ThrowOnError extends boolean = true>(options: Options<BudgetsUnfreezeData, ThrowOnError>) => (options.client ?? client).post<BudgetsUnfreezeResponses, BudgetsUnfreezeErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/budgets/{budget_id}/unfreeze',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Raise Cap
+ *
+ * Raise the USD and/or token cap; thresholds and actions no longer reached re-arm, and automatic
+ * freeze/slowdown/downgrade that the new cap no longer justifies are lifted.
+ */
+export const budgetsRaiseCap = <ThrowOnError extends boolean = true>(options: Options<BudgetsRaiseCapData, ThrowOnError>) => (options.client ?? client).post<BudgetsRaiseCapResponses, BudgetsRaiseCapErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/budgets/{budget_id}/raise-cap',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Get Series
+ *
+ * Spend over time, per group. Default range: the current month so far (at most 400 days).
+ */
+export const costsSeries = <ThrowOnError extends boolean = true>(options?: Options<CostsSeriesData, ThrowOnError>) => (options?.client ?? client).get<CostsSeriesResponses, CostsSeriesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/costs',
+    ...options
+});
+
+/**
+ * Get Top
+ *
+ * The top-K cost drivers of one dimension, with their share and change vs the previous period.
+ */
+export const costsTop = <ThrowOnError extends boolean = true>(options?: Options<CostsTopData, ThrowOnError>) => (options?.client ?? client).get<CostsTopResponses, CostsTopErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/costs/top',
+    ...options
+});
+
+/**
+ * Get Per Artifact
+ *
+ * $ per artifact per pipeline: run-step spend divided by the artifacts the runs produced.
+ */
+export const costsPerArtifact = <ThrowOnError extends boolean = true>(options?: Options<CostsPerArtifactData, ThrowOnError>) => (options?.client ?? client).get<CostsPerArtifactResponses, CostsPerArtifactErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/costs/per-artifact',
+    ...options
+});
+
+/**
+ * Get Anomalies
+ *
+ * Hours whose spend departs from that group's usual hour (robust z-score, seasonal from 3 days on).
+ */
+export const costsAnomalies = <ThrowOnError extends boolean = true>(options?: Options<CostsAnomaliesData, ThrowOnError>) => (options?.client ?? client).get<CostsAnomaliesResponses, CostsAnomaliesErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/costs/anomalies',
+    ...options
+});
+
+/**
+ * Get Forecast
+ *
+ * Actual cumulative spend per hour against the forecast band to the period's end.
+ */
+export const costsForecast = <ThrowOnError extends boolean = true>(options?: Options<CostsForecastData, ThrowOnError>) => (options?.client ?? client).get<CostsForecastResponses, CostsForecastErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/costs/forecast',
+    ...options
+});
+
+/**
+ * Export
+ *
+ * Every ledger row of the range (and filters), streamed as CSV or Parquet.
+ */
+export const costsExport = <ThrowOnError extends boolean = true>(options?: Options<CostsExportData, ThrowOnError>) => (options?.client ?? client).get<CostsExportResponses, CostsExportErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/costs/export',
+    ...options
+});
+
+/**
+ * Record Entries
+ *
+ * Record manual or imported costs in the caller's tenant ledger, with an audit entry (idempotent by id).
+ */
+export const costsEntriesRecord = <ThrowOnError extends boolean = true>(options: Options<CostsEntriesRecordData, ThrowOnError>) => (options.client ?? client).post<CostsEntriesRecordResponses, CostsEntriesRecordErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }, {
+            in: 'cookie',
+            name: 'maestro_session',
+            type: 'apiKey'
+        }],
+    url: '/api/costs/entries',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });

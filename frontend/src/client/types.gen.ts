@@ -15,6 +15,22 @@ export type AckInput = {
 };
 
 /**
+ * ActualPoint
+ */
+export type ActualPoint = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Usd
+     *
+     * Cumulative spend from the period start to ts
+     */
+    usd: number;
+};
+
+/**
  * AlertEvent
  */
 export type AlertEvent = {
@@ -336,6 +352,78 @@ export type AnalysisSpec = {
 };
 
 /**
+ * AnomalyDriver
+ */
+export type AnomalyDriver = {
+    /**
+     * Dimension
+     */
+    dimension: string;
+    /**
+     * Value
+     */
+    value: string;
+    /**
+     * Usd
+     *
+     * Its spend in the anomaly's hour (within the group)
+     */
+    usd: number;
+    /**
+     * Expected
+     *
+     * Its median hourly spend over the range
+     */
+    expected: number;
+    /**
+     * Excess
+     *
+     * usd - expected
+     */
+    excess: number;
+    /**
+     * Share
+     *
+     * Share of the group's spend in that hour, 0..1
+     */
+    share: number;
+};
+
+/**
+ * ArtifactCostPublic
+ */
+export type ArtifactCostPublic = {
+    /**
+     * Pipeline
+     */
+    pipeline: string;
+    /**
+     * Usd
+     *
+     * Run-step spend of the pipeline in the range
+     */
+    usd: number;
+    /**
+     * Runs
+     *
+     * Runs that spent
+     */
+    runs: number;
+    /**
+     * Artifacts
+     *
+     * Artifacts those runs produced
+     */
+    artifacts: number;
+    /**
+     * Usdperartifact
+     *
+     * usd / artifacts; null when they produced none
+     */
+    usdPerArtifact: number | null;
+};
+
+/**
  * ArtifactPublic
  */
 export type ArtifactPublic = {
@@ -547,6 +635,566 @@ export type AuditVerifyPublic = {
 };
 
 /**
+ * BudgetAction
+ *
+ * What happens when utilisation reaches ``atPercent`` of the cap.
+ */
+export type BudgetAction = {
+    /**
+     * Kind
+     */
+    kind: 'freeze' | 'slowdown' | 'downgrade' | 'notify';
+    /**
+     * Atpercent
+     */
+    atPercent?: number;
+    /**
+     * Permitsperminute
+     */
+    permitsPerMinute?: number;
+    /**
+     * Gatewayrpm
+     */
+    gatewayRpm?: number;
+    /**
+     * Classes
+     */
+    classes?: Array<string>;
+};
+
+/**
+ * BudgetControlInput
+ */
+export type BudgetControlInput = {
+    /**
+     * Reason
+     *
+     * Why (recorded in the audit log and the budget's history).
+     */
+    reason: string;
+};
+
+/**
+ * BudgetCreate
+ *
+ * A new budget. A tier fills in caps, thresholds and actions that are not given.
+ */
+export type BudgetCreate = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Description
+     */
+    description?: string;
+    /**
+     * Tier
+     */
+    tier?: 'bronze' | 'silver' | 'gold' | 'custom';
+    scope?: BudgetScope;
+    /**
+     * Period
+     */
+    period?: 'monthly' | 'quarterly';
+    /**
+     * Capusd
+     */
+    capUsd?: number | null;
+    /**
+     * Captokens
+     */
+    capTokens?: number | null;
+    /**
+     * Thresholds
+     */
+    thresholds?: Array<number> | null;
+    /**
+     * Actions
+     */
+    actions?: Array<BudgetAction> | null;
+    /**
+     * Forecastdowngrade
+     */
+    forecastDowngrade?: boolean | null;
+};
+
+/**
+ * BudgetDetail
+ */
+export type BudgetDetail = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Tier
+     */
+    tier: string;
+    /**
+     * Scope
+     *
+     * project, env, pipeline, provider, model it covers; absent = any
+     */
+    scope: {
+        [key: string]: string;
+    };
+    /**
+     * Period
+     */
+    period: string;
+    /**
+     * Capusd
+     */
+    capUsd: number | null;
+    /**
+     * Captokens
+     */
+    capTokens: number | null;
+    /**
+     * Thresholds
+     */
+    thresholds: Array<number>;
+    /**
+     * Actions
+     */
+    actions: Array<BudgetAction>;
+    /**
+     * Forecastdowngrade
+     */
+    forecastDowngrade: boolean;
+    /**
+     * State
+     *
+     * ok | warning (a threshold fired) | breached (at or over the cap)
+     */
+    state: string;
+    /**
+     * Percent
+     *
+     * Utilisation of the tighter cap this period, in percent
+     */
+    percent: number;
+    /**
+     * Frozen
+     */
+    frozen: boolean;
+    /**
+     * Frozenreason
+     */
+    frozenReason: string;
+    /**
+     * Frozenby
+     */
+    frozenBy: string;
+    /**
+     * Frozenat
+     */
+    frozenAt: string | null;
+    /**
+     * Slowed
+     */
+    slowed: boolean;
+    /**
+     * Downgraded
+     */
+    downgraded: boolean;
+    /**
+     * Periodstart
+     */
+    periodStart: string | null;
+    /**
+     * Periodend
+     */
+    periodEnd: string | null;
+    /**
+     * Spentusd
+     */
+    spentUsd: number;
+    /**
+     * Spenttokens
+     */
+    spentTokens: number;
+    /**
+     * Burnperhour
+     *
+     * Recent burn rate (USD per hour) the forecast uses
+     */
+    burnPerHour: number;
+    /**
+     * Forecasttotal
+     *
+     * Expected spend at the period's end; null: not enough history
+     */
+    forecastTotal: number | null;
+    /**
+     * Forecastnote
+     */
+    forecastNote: string;
+    /**
+     * Capeta
+     *
+     * When the forecast reaches the USD cap (null: not this period)
+     */
+    capEta: string | null;
+    /**
+     * Firedthresholds
+     */
+    firedThresholds: Array<number>;
+    /**
+     * Workflowid
+     */
+    workflowId: string;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+    /**
+     * Createdat
+     */
+    createdAt: string;
+    /**
+     * Updatedat
+     */
+    updatedAt: string;
+    /**
+     * History
+     */
+    history: Array<BudgetHistoryEntry>;
+    /**
+     * Burndown
+     */
+    burndown: Array<BurnPoint>;
+    /**
+     * Forecast
+     */
+    forecast: Array<MaestroApiRoutesBudgetsForecastPointPublic>;
+    /**
+     * Forecastmethod
+     */
+    forecastMethod: string;
+};
+
+/**
+ * BudgetEventPayload
+ *
+ * A budget's state after something happened to it (a threshold, an action, a control, a period close).
+ */
+export type BudgetEventPayload = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Scope
+     *
+     * project, env, pipeline, provider, model it covers (unset: any)
+     */
+    scope: {
+        [key: string]: string;
+    };
+    /**
+     * Percent
+     *
+     * Utilisation of the tighter cap, in percent
+     */
+    percent: number;
+    /**
+     * Spentusd
+     */
+    spentUsd: number;
+    /**
+     * Capusd
+     */
+    capUsd: number | null;
+    /**
+     * Frozen
+     */
+    frozen: boolean;
+    /**
+     * Slowed
+     */
+    slowed: boolean;
+    /**
+     * Downgraded
+     */
+    downgraded: boolean;
+    /**
+     * Kind
+     *
+     * The history entry this event records: threshold, breached, frozen, unfrozen, ...
+     */
+    kind?: string;
+    /**
+     * Actor
+     */
+    actor?: string;
+    /**
+     * Reason
+     */
+    reason?: string;
+};
+
+/**
+ * BudgetHistoryEntry
+ */
+export type BudgetHistoryEntry = {
+    /**
+     * Id
+     */
+    id: number;
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Kind
+     *
+     * created, threshold, breached, frozen, unfrozen, slowed, downgraded, refused, ...
+     */
+    kind: string;
+    /**
+     * Actor
+     */
+    actor: string;
+    /**
+     * Reason
+     */
+    reason: string;
+    /**
+     * Detail
+     */
+    detail: {
+        [key: string]: unknown;
+    };
+};
+
+/**
+ * BudgetPublic
+ */
+export type BudgetPublic = {
+    /**
+     * Id
+     */
+    id: string;
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Description
+     */
+    description: string;
+    /**
+     * Tier
+     */
+    tier: string;
+    /**
+     * Scope
+     *
+     * project, env, pipeline, provider, model it covers; absent = any
+     */
+    scope: {
+        [key: string]: string;
+    };
+    /**
+     * Period
+     */
+    period: string;
+    /**
+     * Capusd
+     */
+    capUsd: number | null;
+    /**
+     * Captokens
+     */
+    capTokens: number | null;
+    /**
+     * Thresholds
+     */
+    thresholds: Array<number>;
+    /**
+     * Actions
+     */
+    actions: Array<BudgetAction>;
+    /**
+     * Forecastdowngrade
+     */
+    forecastDowngrade: boolean;
+    /**
+     * State
+     *
+     * ok | warning (a threshold fired) | breached (at or over the cap)
+     */
+    state: string;
+    /**
+     * Percent
+     *
+     * Utilisation of the tighter cap this period, in percent
+     */
+    percent: number;
+    /**
+     * Frozen
+     */
+    frozen: boolean;
+    /**
+     * Frozenreason
+     */
+    frozenReason: string;
+    /**
+     * Frozenby
+     */
+    frozenBy: string;
+    /**
+     * Frozenat
+     */
+    frozenAt: string | null;
+    /**
+     * Slowed
+     */
+    slowed: boolean;
+    /**
+     * Downgraded
+     */
+    downgraded: boolean;
+    /**
+     * Periodstart
+     */
+    periodStart: string | null;
+    /**
+     * Periodend
+     */
+    periodEnd: string | null;
+    /**
+     * Spentusd
+     */
+    spentUsd: number;
+    /**
+     * Spenttokens
+     */
+    spentTokens: number;
+    /**
+     * Burnperhour
+     *
+     * Recent burn rate (USD per hour) the forecast uses
+     */
+    burnPerHour: number;
+    /**
+     * Forecasttotal
+     *
+     * Expected spend at the period's end; null: not enough history
+     */
+    forecastTotal: number | null;
+    /**
+     * Forecastnote
+     */
+    forecastNote: string;
+    /**
+     * Capeta
+     *
+     * When the forecast reaches the USD cap (null: not this period)
+     */
+    capEta: string | null;
+    /**
+     * Firedthresholds
+     */
+    firedThresholds: Array<number>;
+    /**
+     * Workflowid
+     */
+    workflowId: string;
+    /**
+     * Createdby
+     */
+    createdBy: string;
+    /**
+     * Createdat
+     */
+    createdAt: string;
+    /**
+     * Updatedat
+     */
+    updatedAt: string;
+};
+
+/**
+ * BudgetScope
+ *
+ * Which spend a budget covers: the budget's tenant, narrowed by every dimension set here.
+ */
+export type BudgetScope = {
+    /**
+     * Project
+     */
+    project?: string;
+    /**
+     * Env
+     */
+    env?: string;
+    /**
+     * Pipeline
+     */
+    pipeline?: string;
+    /**
+     * Provider
+     */
+    provider?: string;
+    /**
+     * Model
+     */
+    model?: string;
+};
+
+/**
+ * BudgetStreamEvent
+ */
+export type BudgetStreamEvent = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Id
+     *
+     * The entity's id (a run's, an alert's, ...).
+     */
+    id: string;
+    /**
+     * Entity
+     */
+    entity: string;
+    /**
+     * Traceid
+     */
+    traceId?: string;
+    /**
+     * Tenant
+     *
+     * Tenant id of the entity; empty for installation-wide events (health, audit).
+     */
+    tenant?: string;
+    /**
+     * Env
+     *
+     * Environment name of the entity when it lives in one (runs, rollouts, services).
+     */
+    env?: string;
+    /**
+     * Type
+     */
+    type: 'budget_warning' | 'budget_breached' | 'budget_frozen' | 'budget_unfrozen' | 'budget_slowed' | 'budget_slowdown_lifted' | 'budget_downgraded' | 'budget_restored' | 'budget_cap_raised' | 'budget_refused' | 'budget_period_closed';
+    payload: BudgetEventPayload;
+};
+
+/**
  * BurnAlert
  */
 export type BurnAlert = {
@@ -570,6 +1218,26 @@ export type BurnAlert = {
      * Firing
      */
     firing: boolean;
+};
+
+/**
+ * BurnPoint
+ */
+export type BurnPoint = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Spentusd
+     *
+     * Cumulative spend of the period at this hour
+     */
+    spentUsd: number;
+    /**
+     * Remainingusd
+     */
+    remainingUsd: number | null;
 };
 
 /**
@@ -901,6 +1569,70 @@ export type Compliance = {
 };
 
 /**
+ * CostAnomaliesPublic
+ */
+export type CostAnomaliesPublic = {
+    /**
+     * From
+     */
+    from: string;
+    /**
+     * To
+     */
+    to: string;
+    /**
+     * Groupby
+     */
+    groupBy: Array<string>;
+    /**
+     * Items
+     */
+    items: Array<CostAnomaly>;
+};
+
+/**
+ * CostAnomaly
+ */
+export type CostAnomaly = {
+    /**
+     * Key
+     */
+    key: {
+        [key: string]: string;
+    };
+    /**
+     * Ts
+     *
+     * Hour start (UTC)
+     */
+    ts: string;
+    /**
+     * Value
+     */
+    value: number;
+    /**
+     * Expected
+     */
+    expected: number;
+    /**
+     * Score
+     *
+     * Robust z-score; positive above the baseline
+     */
+    score: number;
+    /**
+     * Direction
+     */
+    direction: 'spike' | 'drop';
+    /**
+     * Drivers
+     *
+     * The 3 pipeline/env/provider/model values that explain it most
+     */
+    drivers: Array<AnomalyDriver>;
+};
+
+/**
  * CostCenter
  */
 export type CostCenter = {
@@ -918,6 +1650,332 @@ export type CostCenter = {
      * Costusd
      */
     costUsd: number;
+};
+
+/**
+ * CostDriver
+ */
+export type CostDriver = {
+    /**
+     * Value
+     *
+     * The dimension's value ('' = spend without one)
+     */
+    value: string;
+    /**
+     * Usd
+     */
+    usd: number;
+    /**
+     * Tokens
+     */
+    tokens: number;
+    /**
+     * Share
+     *
+     * Share of the range's total spend, 0..1
+     */
+    share: number;
+    /**
+     * Previoususd
+     *
+     * Its spend in the period of the same length just before
+     */
+    previousUsd: number;
+    /**
+     * Changeusd
+     */
+    changeUsd: number;
+    /**
+     * Changeratio
+     *
+     * (usd - previousUsd) / previousUsd; null when it spent nothing before
+     */
+    changeRatio: number | null;
+};
+
+/**
+ * CostEntryInput
+ */
+export type CostEntryInput = {
+    /**
+     * Id
+     *
+     * The source's event id: a re-sent id is recorded once
+     */
+    id: string;
+    /**
+     * Ts
+     *
+     * When the cost was incurred (UTC when no offset; at most 5 minutes ahead)
+     */
+    ts: string;
+    /**
+     * Usd
+     */
+    usd: number;
+    /**
+     * Tokensin
+     */
+    tokensIn?: number;
+    /**
+     * Tokensout
+     */
+    tokensOut?: number;
+    /**
+     * Project
+     */
+    project?: string;
+    /**
+     * Env
+     */
+    env?: string;
+    /**
+     * Pipeline
+     */
+    pipeline?: string;
+    /**
+     * Provider
+     */
+    provider?: string;
+    /**
+     * Model
+     */
+    model?: string;
+    /**
+     * Artifact
+     */
+    artifact?: string;
+    /**
+     * Labels
+     */
+    labels?: {
+        [key: string]: string;
+    };
+    /**
+     * Description
+     */
+    description?: string;
+};
+
+/**
+ * CostExplorerPublic
+ */
+export type CostExplorerPublic = {
+    /**
+     * From
+     */
+    from: string;
+    /**
+     * To
+     */
+    to: string;
+    /**
+     * Step
+     */
+    step: '1h' | '1d';
+    /**
+     * Groupby
+     */
+    groupBy: Array<string>;
+    /**
+     * Series
+     *
+     * Groups by total spend, largest first
+     */
+    series: Array<CostSeries>;
+    /**
+     * Totalusd
+     *
+     * All spend of the range and filters (every group, also past `limit`)
+     */
+    totalUsd: number;
+    /**
+     * Totaltokens
+     */
+    totalTokens: number;
+    /**
+     * Truncated
+     *
+     * More groups than `limit`: the smallest are left out of `series`
+     */
+    truncated: boolean;
+};
+
+/**
+ * CostForecastPublic
+ */
+export type CostForecastPublic = {
+    /**
+     * From
+     */
+    from: string;
+    /**
+     * To
+     */
+    to: string;
+    /**
+     * Now
+     */
+    now: string;
+    /**
+     * Method
+     *
+     * linear, seasonal or none
+     */
+    method: string;
+    /**
+     * Enoughhistory
+     */
+    enoughHistory: boolean;
+    /**
+     * Reason
+     *
+     * How the forecast was made, or why there is none
+     */
+    reason: string;
+    /**
+     * Spent
+     */
+    spent: number;
+    /**
+     * Projectedtotal
+     */
+    projectedTotal: number;
+    /**
+     * Burnperhour
+     */
+    burnPerHour: number;
+    /**
+     * Capusd
+     */
+    capUsd: number | null;
+    /**
+     * Caphitat
+     */
+    capHitAt: string | null;
+    /**
+     * Actual
+     */
+    actual: Array<ActualPoint>;
+    /**
+     * Forecast
+     */
+    forecast: Array<MaestroApiRoutesCostsForecastPointPublic>;
+};
+
+/**
+ * CostImportInput
+ */
+export type CostImportInput = {
+    /**
+     * Source
+     */
+    source: 'manual' | 'import';
+    /**
+     * Entries
+     */
+    entries: Array<CostEntryInput>;
+};
+
+/**
+ * CostImportResult
+ */
+export type CostImportResult = {
+    /**
+     * Received
+     */
+    received: number;
+    /**
+     * Recorded
+     *
+     * New ledger rows
+     */
+    recorded: number;
+    /**
+     * Duplicates
+     *
+     * Entries whose id was already recorded (or repeated): not counted again
+     */
+    duplicates: number;
+};
+
+/**
+ * CostPoint
+ */
+export type CostPoint = {
+    /**
+     * Ts
+     *
+     * Bucket start (UTC)
+     */
+    ts: string;
+    /**
+     * Usd
+     */
+    usd: number;
+    /**
+     * Tokens
+     */
+    tokens: number;
+};
+
+/**
+ * CostSeries
+ */
+export type CostSeries = {
+    /**
+     * Key
+     *
+     * The group's value of each group_by dimension ('' = none)
+     */
+    key: {
+        [key: string]: string;
+    };
+    /**
+     * Points
+     *
+     * Buckets with spend, oldest first (buckets without spend are left out)
+     */
+    points: Array<CostPoint>;
+    /**
+     * Totalusd
+     */
+    totalUsd: number;
+    /**
+     * Totaltokens
+     */
+    totalTokens: number;
+};
+
+/**
+ * CostTopPublic
+ */
+export type CostTopPublic = {
+    /**
+     * From
+     */
+    from: string;
+    /**
+     * To
+     */
+    to: string;
+    /**
+     * Dimension
+     */
+    dimension: string;
+    /**
+     * Totalusd
+     */
+    totalUsd: number;
+    /**
+     * Previoustotalusd
+     */
+    previousTotalUsd: number;
+    /**
+     * Drivers
+     */
+    drivers: Array<CostDriver>;
 };
 
 /**
@@ -1822,6 +2880,16 @@ export type ItemsArtifactPublic = {
 };
 
 /**
+ * Items[BudgetPublic]
+ */
+export type ItemsBudgetPublic = {
+    /**
+     * Items
+     */
+    items: Array<BudgetPublic>;
+};
+
+/**
  * Items[CaptureRecord]
  */
 export type ItemsCaptureRecord = {
@@ -2059,6 +3127,16 @@ export type ItemsSloPublic = {
      * Items
      */
     items: Array<SloPublic>;
+};
+
+/**
+ * Items[TierPublic]
+ */
+export type ItemsTierPublic = {
+    /**
+     * Items
+     */
+    items: Array<TierPublic>;
 };
 
 /**
@@ -2673,6 +3751,24 @@ export type ParamChange = {
      * To
      */
     to: unknown;
+};
+
+/**
+ * PerArtifactPublic
+ */
+export type PerArtifactPublic = {
+    /**
+     * From
+     */
+    from: string;
+    /**
+     * To
+     */
+    to: string;
+    /**
+     * Items
+     */
+    items: Array<ArtifactCostPublic>;
 };
 
 /**
@@ -3321,6 +4417,26 @@ export type ProviderPublic = {
      * Docs
      */
     docs: string;
+};
+
+/**
+ * RaiseCapInput
+ */
+export type RaiseCapInput = {
+    /**
+     * Reason
+     *
+     * Why (recorded in the audit log and the budget's history).
+     */
+    reason: string;
+    /**
+     * Capusd
+     */
+    capUsd?: number | null;
+    /**
+     * Captokens
+     */
+    capTokens?: number | null;
 };
 
 /**
@@ -5631,7 +6747,9 @@ export type StreamEvent = ({
     type: 'health_changed';
 } & HealthChangedEvent) | ({
     type: 'routing_cooldown' | 'routing_decision' | 'routing_downgraded' | 'routing_failover' | 'routing_killed' | 'routing_pinned' | 'routing_restored' | 'routing_revived' | 'routing_stream_broken' | 'routing_unpinned';
-} & RoutingEvent);
+} & RoutingEvent) | ({
+    type: 'budget_breached' | 'budget_cap_raised' | 'budget_downgraded' | 'budget_frozen' | 'budget_period_closed' | 'budget_refused' | 'budget_restored' | 'budget_slowdown_lifted' | 'budget_slowed' | 'budget_unfrozen' | 'budget_warning';
+} & BudgetStreamEvent);
 
 /**
  * SystemInfo
@@ -5693,6 +6811,36 @@ export type TicketPublic = {
      * The `temporal workflow update execute` command that uses it; add --address and --namespace for your Temporal, and a reason.
      */
     command: string;
+};
+
+/**
+ * TierPublic
+ */
+export type TierPublic = {
+    /**
+     * Name
+     */
+    name: string;
+    /**
+     * Capusd
+     */
+    capUsd: number;
+    /**
+     * Captokens
+     */
+    capTokens: number;
+    /**
+     * Thresholds
+     */
+    thresholds: Array<number>;
+    /**
+     * Actions
+     */
+    actions: Array<BudgetAction>;
+    /**
+     * Forecastdowngrade
+     */
+    forecastDowngrade: boolean;
 };
 
 /**
@@ -6006,6 +7154,52 @@ export type MaestroApiRoutesAlertsEvaluationPublic = {
      * Firing
      */
     firing: number;
+};
+
+/**
+ * ForecastPointPublic
+ */
+export type MaestroApiRoutesBudgetsForecastPointPublic = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Expected
+     */
+    expected: number;
+    /**
+     * Low
+     */
+    low: number;
+    /**
+     * High
+     */
+    high: number;
+};
+
+/**
+ * ForecastPointPublic
+ */
+export type MaestroApiRoutesCostsForecastPointPublic = {
+    /**
+     * Ts
+     */
+    ts: string;
+    /**
+     * Expected
+     *
+     * Expected cumulative spend at ts
+     */
+    expected: number;
+    /**
+     * Low
+     */
+    low: number;
+    /**
+     * High
+     */
+    high: number;
 };
 
 /**
@@ -9813,3 +11007,713 @@ export type RoutingGatewayInfoResponses = {
 };
 
 export type RoutingGatewayInfoResponse = RoutingGatewayInfoResponses[keyof RoutingGatewayInfoResponses];
+
+export type BudgetsTiersData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/budgets/tiers';
+};
+
+export type BudgetsTiersErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type BudgetsTiersResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsTierPublic;
+};
+
+export type BudgetsTiersResponse = BudgetsTiersResponses[keyof BudgetsTiersResponses];
+
+export type BudgetsListData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/budgets';
+};
+
+export type BudgetsListErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type BudgetsListResponses = {
+    /**
+     * Successful Response
+     */
+    200: ItemsBudgetPublic;
+};
+
+export type BudgetsListResponse = BudgetsListResponses[keyof BudgetsListResponses];
+
+export type BudgetsCreateData = {
+    body: BudgetCreate;
+    path?: never;
+    query?: never;
+    url: '/api/budgets';
+};
+
+export type BudgetsCreateErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type BudgetsCreateResponses = {
+    /**
+     * Successful Response
+     */
+    201: BudgetPublic;
+};
+
+export type BudgetsCreateResponse = BudgetsCreateResponses[keyof BudgetsCreateResponses];
+
+export type BudgetsDeleteData = {
+    body?: never;
+    path: {
+        /**
+         * Budget Id
+         */
+        budget_id: string;
+    };
+    query: {
+        /**
+         * Reason
+         *
+         * Why (recorded in the audit log).
+         */
+        reason: string;
+    };
+    url: '/api/budgets/{budget_id}';
+};
+
+export type BudgetsDeleteErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type BudgetsDeleteResponses = {
+    /**
+     * Successful Response
+     */
+    204: void;
+};
+
+export type BudgetsDeleteResponse = BudgetsDeleteResponses[keyof BudgetsDeleteResponses];
+
+export type BudgetsGetData = {
+    body?: never;
+    path: {
+        /**
+         * Budget Id
+         */
+        budget_id: string;
+    };
+    query?: {
+        /**
+         * History
+         */
+        history?: number;
+    };
+    url: '/api/budgets/{budget_id}';
+};
+
+export type BudgetsGetErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type BudgetsGetResponses = {
+    /**
+     * Successful Response
+     */
+    200: BudgetDetail;
+};
+
+export type BudgetsGetResponse = BudgetsGetResponses[keyof BudgetsGetResponses];
+
+export type BudgetsFreezeData = {
+    body: BudgetControlInput;
+    path: {
+        /**
+         * Budget Id
+         */
+        budget_id: string;
+    };
+    query?: never;
+    url: '/api/budgets/{budget_id}/freeze';
+};
+
+export type BudgetsFreezeErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type BudgetsFreezeResponses = {
+    /**
+     * Successful Response
+     */
+    200: BudgetPublic;
+};
+
+export type BudgetsFreezeResponse = BudgetsFreezeResponses[keyof BudgetsFreezeResponses];
+
+export type BudgetsUnfreezeData = {
+    body: BudgetControlInput;
+    path: {
+        /**
+         * Budget Id
+         */
+        budget_id: string;
+    };
+    query?: never;
+    url: '/api/budgets/{budget_id}/unfreeze';
+};
+
+export type BudgetsUnfreezeErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type BudgetsUnfreezeResponses = {
+    /**
+     * Successful Response
+     */
+    200: BudgetPublic;
+};
+
+export type BudgetsUnfreezeResponse = BudgetsUnfreezeResponses[keyof BudgetsUnfreezeResponses];
+
+export type BudgetsRaiseCapData = {
+    body: RaiseCapInput;
+    path: {
+        /**
+         * Budget Id
+         */
+        budget_id: string;
+    };
+    query?: never;
+    url: '/api/budgets/{budget_id}/raise-cap';
+};
+
+export type BudgetsRaiseCapErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type BudgetsRaiseCapResponses = {
+    /**
+     * Successful Response
+     */
+    200: BudgetPublic;
+};
+
+export type BudgetsRaiseCapResponse = BudgetsRaiseCapResponses[keyof BudgetsRaiseCapResponses];
+
+export type CostsSeriesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Group By
+         *
+         * Comma-separated: source, project, env, pipeline, provider, model (from hourly rollups: fast); run, step, artifact, label:<key> (from the ledger rows of the range: slower).
+         */
+        group_by?: string;
+        /**
+         * From
+         *
+         * Range start (UTC when no offset; rounded down to the hour). Default: this month's start.
+         */
+        from?: string | null;
+        /**
+         * To
+         *
+         * Range end, exclusive (rounded up to the hour). Default: now.
+         */
+        to?: string | null;
+        /**
+         * Step
+         *
+         * Bucket: 1h or 1d (UTC). Default: 1d when the range spans more than 3 days.
+         */
+        step?: '1h' | '1d' | null;
+        /**
+         * Limit
+         *
+         * Most groups returned
+         */
+        limit?: number;
+        /**
+         * Source
+         *
+         * run-step, gateway, manual or import
+         */
+        source?: string | null;
+        /**
+         * Project
+         */
+        project?: string | null;
+        /**
+         * Env
+         */
+        env?: string | null;
+        /**
+         * Pipeline
+         */
+        pipeline?: string | null;
+        /**
+         * Provider
+         */
+        provider?: string | null;
+        /**
+         * Model
+         */
+        model?: string | null;
+    };
+    url: '/api/costs';
+};
+
+export type CostsSeriesErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type CostsSeriesResponses = {
+    /**
+     * Successful Response
+     */
+    200: CostExplorerPublic;
+};
+
+export type CostsSeriesResponse = CostsSeriesResponses[keyof CostsSeriesResponses];
+
+export type CostsTopData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Dimension
+         *
+         * One group_by dimension
+         */
+        dimension?: string;
+        /**
+         * K
+         */
+        k?: number;
+        /**
+         * From
+         *
+         * Range start (UTC when no offset; rounded down to the hour). Default: this month's start.
+         */
+        from?: string | null;
+        /**
+         * To
+         *
+         * Range end, exclusive (rounded up to the hour). Default: now.
+         */
+        to?: string | null;
+        /**
+         * Source
+         *
+         * run-step, gateway, manual or import
+         */
+        source?: string | null;
+        /**
+         * Project
+         */
+        project?: string | null;
+        /**
+         * Env
+         */
+        env?: string | null;
+        /**
+         * Pipeline
+         */
+        pipeline?: string | null;
+        /**
+         * Provider
+         */
+        provider?: string | null;
+        /**
+         * Model
+         */
+        model?: string | null;
+    };
+    url: '/api/costs/top';
+};
+
+export type CostsTopErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type CostsTopResponses = {
+    /**
+     * Successful Response
+     */
+    200: CostTopPublic;
+};
+
+export type CostsTopResponse = CostsTopResponses[keyof CostsTopResponses];
+
+export type CostsPerArtifactData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Pipeline
+         */
+        pipeline?: string | null;
+        /**
+         * From
+         *
+         * Range start (UTC when no offset; rounded down to the hour). Default: this month's start.
+         */
+        from?: string | null;
+        /**
+         * To
+         *
+         * Range end, exclusive (rounded up to the hour). Default: now.
+         */
+        to?: string | null;
+    };
+    url: '/api/costs/per-artifact';
+};
+
+export type CostsPerArtifactErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type CostsPerArtifactResponses = {
+    /**
+     * Successful Response
+     */
+    200: PerArtifactPublic;
+};
+
+export type CostsPerArtifactResponse = CostsPerArtifactResponses[keyof CostsPerArtifactResponses];
+
+export type CostsAnomaliesData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Group By
+         *
+         * Comma-separated rollup dimensions; '' scores the total
+         */
+        group_by?: string;
+        /**
+         * From
+         *
+         * Default: 14 days before now
+         */
+        from?: string | null;
+        /**
+         * To
+         *
+         * Range end, exclusive (rounded up to the hour). Default: now.
+         */
+        to?: string | null;
+        /**
+         * Threshold
+         *
+         * Robust z-score above which an hour is listed
+         */
+        threshold?: number;
+        /**
+         * Drops
+         *
+         * List drops too, not only spikes
+         */
+        drops?: boolean;
+        /**
+         * Source
+         *
+         * run-step, gateway, manual or import
+         */
+        source?: string | null;
+        /**
+         * Project
+         */
+        project?: string | null;
+        /**
+         * Env
+         */
+        env?: string | null;
+        /**
+         * Pipeline
+         */
+        pipeline?: string | null;
+        /**
+         * Provider
+         */
+        provider?: string | null;
+        /**
+         * Model
+         */
+        model?: string | null;
+    };
+    url: '/api/costs/anomalies';
+};
+
+export type CostsAnomaliesErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type CostsAnomaliesResponses = {
+    /**
+     * Successful Response
+     */
+    200: CostAnomaliesPublic;
+};
+
+export type CostsAnomaliesResponse = CostsAnomaliesResponses[keyof CostsAnomaliesResponses];
+
+export type CostsForecastData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * From
+         *
+         * Period start; default: this month's start
+         */
+        from?: string | null;
+        /**
+         * To
+         *
+         * Period end; default: next month's start
+         */
+        to?: string | null;
+        /**
+         * Cap
+         *
+         * USD cap: when it would be reached
+         */
+        cap?: number | null;
+        /**
+         * Source
+         *
+         * run-step, gateway, manual or import
+         */
+        source?: string | null;
+        /**
+         * Project
+         */
+        project?: string | null;
+        /**
+         * Env
+         */
+        env?: string | null;
+        /**
+         * Pipeline
+         */
+        pipeline?: string | null;
+        /**
+         * Provider
+         */
+        provider?: string | null;
+        /**
+         * Model
+         */
+        model?: string | null;
+    };
+    url: '/api/costs/forecast';
+};
+
+export type CostsForecastErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type CostsForecastResponses = {
+    /**
+     * Successful Response
+     */
+    200: CostForecastPublic;
+};
+
+export type CostsForecastResponse = CostsForecastResponses[keyof CostsForecastResponses];
+
+export type CostsExportData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Format
+         */
+        format?: 'csv' | 'parquet';
+        /**
+         * From
+         *
+         * Range start (UTC when no offset; rounded down to the hour). Default: this month's start.
+         */
+        from?: string | null;
+        /**
+         * To
+         *
+         * Range end, exclusive (rounded up to the hour). Default: now.
+         */
+        to?: string | null;
+        /**
+         * Source
+         *
+         * run-step, gateway, manual or import
+         */
+        source?: string | null;
+        /**
+         * Project
+         */
+        project?: string | null;
+        /**
+         * Env
+         */
+        env?: string | null;
+        /**
+         * Pipeline
+         */
+        pipeline?: string | null;
+        /**
+         * Provider
+         */
+        provider?: string | null;
+        /**
+         * Model
+         */
+        model?: string | null;
+    };
+    url: '/api/costs/export';
+};
+
+export type CostsExportErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type CostsExportResponses = {
+    /**
+     * Every ledger row of the range: id, ts, source, sourceId, project, env, pipeline, runId, step, provider, model, artifact, labels, usd, tokensIn, tokensOut, runnerSeconds, description
+     */
+    200: string;
+};
+
+export type CostsExportResponse = CostsExportResponses[keyof CostsExportResponses];
+
+export type CostsEntriesRecordData = {
+    body: CostImportInput;
+    path?: never;
+    query?: never;
+    url: '/api/costs/entries';
+};
+
+export type CostsEntriesRecordErrors = {
+    /**
+     * Client error (problem+json)
+     */
+    '4XX': unknown;
+    /**
+     * Server error (problem+json)
+     */
+    '5XX': unknown;
+};
+
+export type CostsEntriesRecordResponses = {
+    /**
+     * Successful Response
+     */
+    200: CostImportResult;
+};
+
+export type CostsEntriesRecordResponse = CostsEntriesRecordResponses[keyof CostsEntriesRecordResponses];

@@ -10,6 +10,14 @@ export const zAckInput = z.object({
 });
 
 /**
+ * ActualPoint
+ */
+export const zActualPoint = z.object({
+    ts: z.iso.datetime(),
+    usd: z.number()
+});
+
+/**
  * AlertState
  */
 export const zAlertState = z.enum(['firing', 'resolved']);
@@ -139,6 +147,29 @@ export const zAnalysisSpec = z.object({
 });
 
 /**
+ * AnomalyDriver
+ */
+export const zAnomalyDriver = z.object({
+    dimension: z.string(),
+    value: z.string(),
+    usd: z.number(),
+    expected: z.number(),
+    excess: z.number(),
+    share: z.number()
+});
+
+/**
+ * ArtifactCostPublic
+ */
+export const zArtifactCostPublic = z.object({
+    pipeline: z.string(),
+    usd: z.number(),
+    runs: z.int(),
+    artifacts: z.int(),
+    usdPerArtifact: z.nullable(z.number())
+});
+
+/**
  * ArtifactPublic
  */
 export const zArtifactPublic = z.object({
@@ -211,6 +242,162 @@ export const zAuditVerifyPublic = z.object({
 });
 
 /**
+ * BudgetAction
+ *
+ * What happens when utilisation reaches ``atPercent`` of the cap.
+ */
+export const zBudgetAction = z.object({
+    kind: z.enum([
+        'freeze',
+        'slowdown',
+        'downgrade',
+        'notify'
+    ]),
+    atPercent: z._default(z.optional(z.int().check(z.gte(1), z.lte(1000))), 100),
+    permitsPerMinute: z._default(z.optional(z.int().check(z.gte(1), z.lte(6000))), 6),
+    gatewayRpm: z._default(z.optional(z.int().check(z.gte(1), z.lte(1000000))), 60),
+    classes: z.optional(z.array(z.string()).check(z.maxLength(50)))
+});
+
+/**
+ * BudgetControlInput
+ */
+export const zBudgetControlInput = z.object({
+    reason: z.string().check(z.minLength(1), z.maxLength(500))
+});
+
+/**
+ * BudgetEventPayload
+ *
+ * A budget's state after something happened to it (a threshold, an action, a control, a period close).
+ */
+export const zBudgetEventPayload = z.object({
+    name: z.string(),
+    scope: z.record(z.string(), z.string()),
+    percent: z.number(),
+    spentUsd: z.number(),
+    capUsd: z.nullable(z.number()),
+    frozen: z.boolean(),
+    slowed: z.boolean(),
+    downgraded: z.boolean(),
+    kind: z._default(z.optional(z.string()), ''),
+    actor: z._default(z.optional(z.string()), ''),
+    reason: z._default(z.optional(z.string()), '')
+});
+
+/**
+ * BudgetHistoryEntry
+ */
+export const zBudgetHistoryEntry = z.object({
+    id: z.int(),
+    ts: z.iso.datetime(),
+    kind: z.string(),
+    actor: z.string(),
+    reason: z.string(),
+    detail: z.record(z.string(), z.unknown())
+});
+
+/**
+ * BudgetPublic
+ */
+export const zBudgetPublic = z.object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    tier: z.string(),
+    scope: z.record(z.string(), z.string()),
+    period: z.string(),
+    capUsd: z.nullable(z.number()),
+    capTokens: z.nullable(z.int()),
+    thresholds: z.array(z.int()),
+    actions: z.array(zBudgetAction),
+    forecastDowngrade: z.boolean(),
+    state: z.string(),
+    percent: z.number(),
+    frozen: z.boolean(),
+    frozenReason: z.string(),
+    frozenBy: z.string(),
+    frozenAt: z.nullable(z.iso.datetime()),
+    slowed: z.boolean(),
+    downgraded: z.boolean(),
+    periodStart: z.nullable(z.iso.datetime()),
+    periodEnd: z.nullable(z.iso.datetime()),
+    spentUsd: z.number(),
+    spentTokens: z.int(),
+    burnPerHour: z.number(),
+    forecastTotal: z.nullable(z.number()),
+    forecastNote: z.string(),
+    capEta: z.nullable(z.iso.datetime()),
+    firedThresholds: z.array(z.int()),
+    workflowId: z.string(),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime()
+});
+
+/**
+ * BudgetScope
+ *
+ * Which spend a budget covers: the budget's tenant, narrowed by every dimension set here.
+ */
+export const zBudgetScope = z.object({
+    project: z._default(z.optional(z.string().check(z.maxLength(63))), ''),
+    env: z._default(z.optional(z.string().check(z.maxLength(63))), ''),
+    pipeline: z._default(z.optional(z.string().check(z.maxLength(63))), ''),
+    provider: z._default(z.optional(z.string().check(z.maxLength(63))), ''),
+    model: z._default(z.optional(z.string().check(z.maxLength(200))), '')
+});
+
+/**
+ * BudgetCreate
+ *
+ * A new budget. A tier fills in caps, thresholds and actions that are not given.
+ */
+export const zBudgetCreate = z.object({
+    name: z.string().check(z.maxLength(63), z.regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/)),
+    description: z._default(z.optional(z.string().check(z.maxLength(500))), ''),
+    tier: z.optional(z.enum([
+        'bronze',
+        'silver',
+        'gold',
+        'custom'
+    ])),
+    scope: z.optional(zBudgetScope),
+    period: z.optional(z.enum(['monthly', 'quarterly'])),
+    capUsd: z.nullish(z.number().check(z.gt(0), z.lte(1000000000000))),
+    capTokens: z.nullish(z.int().check(z.gt(0), z.lte(1000000000000000))),
+    thresholds: z.nullish(z.array(z.int()).check(z.maxLength(10))),
+    actions: z.nullish(z.array(zBudgetAction).check(z.maxLength(10))),
+    forecastDowngrade: z.nullish(z.boolean())
+});
+
+/**
+ * BudgetStreamEvent
+ */
+export const zBudgetStreamEvent = z.object({
+    ts: z.iso.datetime(),
+    id: z.string(),
+    entity: z.string(),
+    traceId: z._default(z.optional(z.string()), ''),
+    tenant: z._default(z.optional(z.string()), ''),
+    env: z._default(z.optional(z.string()), ''),
+    type: z.enum([
+        'budget_warning',
+        'budget_breached',
+        'budget_frozen',
+        'budget_unfrozen',
+        'budget_slowed',
+        'budget_slowdown_lifted',
+        'budget_downgraded',
+        'budget_restored',
+        'budget_cap_raised',
+        'budget_refused',
+        'budget_period_closed'
+    ]),
+    payload: zBudgetEventPayload
+});
+
+/**
  * BurnAlert
  */
 export const zBurnAlert = z.object({
@@ -219,6 +406,15 @@ export const zBurnAlert = z.object({
     threshold: z.number(),
     severity: z.string(),
     firing: z.boolean()
+});
+
+/**
+ * BurnPoint
+ */
+export const zBurnPoint = z.object({
+    ts: z.iso.datetime(),
+    spentUsd: z.number(),
+    remainingUsd: z.nullable(z.number())
 });
 
 /**
@@ -311,12 +507,129 @@ export const zCompliance = z.object({
 });
 
 /**
+ * CostAnomaly
+ */
+export const zCostAnomaly = z.object({
+    key: z.record(z.string(), z.string()),
+    ts: z.iso.datetime(),
+    value: z.number(),
+    expected: z.number(),
+    score: z.number(),
+    direction: z.enum(['spike', 'drop']),
+    drivers: z.array(zAnomalyDriver)
+});
+
+/**
+ * CostAnomaliesPublic
+ */
+export const zCostAnomaliesPublic = z.object({
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    groupBy: z.array(z.string()),
+    items: z.array(zCostAnomaly)
+});
+
+/**
  * CostCenter
  */
 export const zCostCenter = z.object({
     dimension: z.string(),
     value: z.string(),
     costUsd: z.number()
+});
+
+/**
+ * CostDriver
+ */
+export const zCostDriver = z.object({
+    value: z.string(),
+    usd: z.number(),
+    tokens: z.int(),
+    share: z.number(),
+    previousUsd: z.number(),
+    changeUsd: z.number(),
+    changeRatio: z.nullable(z.number())
+});
+
+/**
+ * CostEntryInput
+ */
+export const zCostEntryInput = z.object({
+    id: z.string().check(z.minLength(1), z.maxLength(200)),
+    ts: z.iso.datetime(),
+    usd: z.number().check(z.gte(0), z.lte(1000000000000)),
+    tokensIn: z._default(z.optional(z.int().check(z.gte(0), z.lte(1000000000000000))), 0),
+    tokensOut: z._default(z.optional(z.int().check(z.gte(0), z.lte(1000000000000000))), 0),
+    project: z._default(z.optional(z.string().check(z.maxLength(63))), ''),
+    env: z._default(z.optional(z.string().check(z.maxLength(63))), ''),
+    pipeline: z._default(z.optional(z.string().check(z.maxLength(63))), ''),
+    provider: z._default(z.optional(z.string().check(z.maxLength(63))), ''),
+    model: z._default(z.optional(z.string().check(z.maxLength(200))), ''),
+    artifact: z._default(z.optional(z.string().check(z.maxLength(300))), ''),
+    labels: z.optional(z.record(z.string(), z.string())),
+    description: z._default(z.optional(z.string().check(z.maxLength(500))), '')
+});
+
+/**
+ * CostImportInput
+ */
+export const zCostImportInput = z.object({
+    source: z.enum(['manual', 'import']),
+    entries: z.array(zCostEntryInput).check(z.minLength(1), z.maxLength(5000))
+});
+
+/**
+ * CostImportResult
+ */
+export const zCostImportResult = z.object({
+    received: z.int(),
+    recorded: z.int(),
+    duplicates: z.int()
+});
+
+/**
+ * CostPoint
+ */
+export const zCostPoint = z.object({
+    ts: z.iso.datetime(),
+    usd: z.number(),
+    tokens: z.int()
+});
+
+/**
+ * CostSeries
+ */
+export const zCostSeries = z.object({
+    key: z.record(z.string(), z.string()),
+    points: z.array(zCostPoint),
+    totalUsd: z.number(),
+    totalTokens: z.int()
+});
+
+/**
+ * CostExplorerPublic
+ */
+export const zCostExplorerPublic = z.object({
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    step: z.enum(['1h', '1d']),
+    groupBy: z.array(z.string()),
+    series: z.array(zCostSeries),
+    totalUsd: z.number(),
+    totalTokens: z.int(),
+    truncated: z.boolean()
+});
+
+/**
+ * CostTopPublic
+ */
+export const zCostTopPublic = z.object({
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    dimension: z.string(),
+    totalUsd: z.number(),
+    previousTotalUsd: z.number(),
+    drivers: z.array(zCostDriver)
 });
 
 /**
@@ -626,6 +939,13 @@ export const zItemsArtifactPublic = z.object({
 });
 
 /**
+ * Items[BudgetPublic]
+ */
+export const zItemsBudgetPublic = z.object({
+    items: z.array(zBudgetPublic)
+});
+
+/**
  * Items[CaptureRecord]
  */
 export const zItemsCaptureRecord = z.object({
@@ -908,6 +1228,15 @@ export const zParamChange = z.object({
 });
 
 /**
+ * PerArtifactPublic
+ */
+export const zPerArtifactPublic = z.object({
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    items: z.array(zArtifactCostPublic)
+});
+
+/**
  * PermissionPublic
  */
 export const zPermissionPublic = z.object({
@@ -1167,6 +1496,15 @@ export const zProviderPublic = z.object({
  */
 export const zItemsProviderPublic = z.object({
     items: z.array(zProviderPublic)
+});
+
+/**
+ * RaiseCapInput
+ */
+export const zRaiseCapInput = z.object({
+    reason: z.string().check(z.minLength(1), z.maxLength(500)),
+    capUsd: z.nullish(z.number().check(z.gt(0), z.lte(1000000000000))),
+    capTokens: z.nullish(z.int().check(z.gt(0), z.lte(1000000000000000)))
 });
 
 /**
@@ -2238,6 +2576,25 @@ export const zTicketPublic = z.object({
 });
 
 /**
+ * TierPublic
+ */
+export const zTierPublic = z.object({
+    name: z.string(),
+    capUsd: z.number(),
+    capTokens: z.int(),
+    thresholds: z.array(z.int()),
+    actions: z.array(zBudgetAction),
+    forecastDowngrade: z.boolean()
+});
+
+/**
+ * Items[TierPublic]
+ */
+export const zItemsTierPublic = z.object({
+    items: z.array(zTierPublic)
+});
+
+/**
  * TokenCreate
  */
 export const zTokenCreate = z.object({
@@ -2540,7 +2897,22 @@ export const zStreamEvent = z.union([
             z.literal('routing_stream_broken'),
             z.literal('routing_unpinned')
         ])
-    }), zRoutingEvent)
+    }), zRoutingEvent),
+    z.intersection(z.object({
+        type: z.union([
+            z.literal('budget_breached'),
+            z.literal('budget_cap_raised'),
+            z.literal('budget_downgraded'),
+            z.literal('budget_frozen'),
+            z.literal('budget_period_closed'),
+            z.literal('budget_refused'),
+            z.literal('budget_restored'),
+            z.literal('budget_slowdown_lifted'),
+            z.literal('budget_slowed'),
+            z.literal('budget_unfrozen'),
+            z.literal('budget_warning')
+        ])
+    }), zBudgetStreamEvent)
 ]);
 
 /**
@@ -2551,6 +2923,87 @@ export const zMaestroApiRoutesAlertsEvaluationPublic = z.object({
     fired: z.array(z.string()),
     resolved: z.array(z.string()),
     firing: z.int()
+});
+
+/**
+ * ForecastPointPublic
+ */
+export const zMaestroApiRoutesBudgetsForecastPointPublic = z.object({
+    ts: z.iso.datetime(),
+    expected: z.number(),
+    low: z.number(),
+    high: z.number()
+});
+
+/**
+ * BudgetDetail
+ */
+export const zBudgetDetail = z.object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    tier: z.string(),
+    scope: z.record(z.string(), z.string()),
+    period: z.string(),
+    capUsd: z.nullable(z.number()),
+    capTokens: z.nullable(z.int()),
+    thresholds: z.array(z.int()),
+    actions: z.array(zBudgetAction),
+    forecastDowngrade: z.boolean(),
+    state: z.string(),
+    percent: z.number(),
+    frozen: z.boolean(),
+    frozenReason: z.string(),
+    frozenBy: z.string(),
+    frozenAt: z.nullable(z.iso.datetime()),
+    slowed: z.boolean(),
+    downgraded: z.boolean(),
+    periodStart: z.nullable(z.iso.datetime()),
+    periodEnd: z.nullable(z.iso.datetime()),
+    spentUsd: z.number(),
+    spentTokens: z.int(),
+    burnPerHour: z.number(),
+    forecastTotal: z.nullable(z.number()),
+    forecastNote: z.string(),
+    capEta: z.nullable(z.iso.datetime()),
+    firedThresholds: z.array(z.int()),
+    workflowId: z.string(),
+    createdBy: z.string(),
+    createdAt: z.iso.datetime(),
+    updatedAt: z.iso.datetime(),
+    history: z.array(zBudgetHistoryEntry),
+    burndown: z.array(zBurnPoint),
+    forecast: z.array(zMaestroApiRoutesBudgetsForecastPointPublic),
+    forecastMethod: z.string()
+});
+
+/**
+ * ForecastPointPublic
+ */
+export const zMaestroApiRoutesCostsForecastPointPublic = z.object({
+    ts: z.iso.datetime(),
+    expected: z.number(),
+    low: z.number(),
+    high: z.number()
+});
+
+/**
+ * CostForecastPublic
+ */
+export const zCostForecastPublic = z.object({
+    from: z.iso.datetime(),
+    to: z.iso.datetime(),
+    now: z.iso.datetime(),
+    method: z.string(),
+    enoughHistory: z.boolean(),
+    reason: z.string(),
+    spent: z.number(),
+    projectedTotal: z.number(),
+    burnPerHour: z.number(),
+    capUsd: z.nullable(z.number()),
+    capHitAt: z.nullable(z.iso.datetime()),
+    actual: z.array(zActualPoint),
+    forecast: z.array(zMaestroApiRoutesCostsForecastPointPublic)
 });
 
 /**
@@ -3580,3 +4033,187 @@ export const zRoutingEventsResponse = zItemsDictStrAny;
  * Successful Response
  */
 export const zRoutingGatewayInfoResponse = zGatewayInfo;
+
+/**
+ * Successful Response
+ */
+export const zBudgetsTiersResponse = zItemsTierPublic;
+
+/**
+ * Successful Response
+ */
+export const zBudgetsListResponse = zItemsBudgetPublic;
+
+export const zBudgetsCreateBody = zBudgetCreate;
+
+/**
+ * Successful Response
+ */
+export const zBudgetsCreateResponse = zBudgetPublic;
+
+export const zBudgetsDeletePath = z.object({
+    budget_id: z.string()
+});
+
+export const zBudgetsDeleteQuery = z.object({
+    reason: z.string().check(z.minLength(1), z.maxLength(500))
+});
+
+/**
+ * Successful Response
+ */
+export const zBudgetsDeleteResponse = z.void();
+
+export const zBudgetsGetPath = z.object({
+    budget_id: z.string()
+});
+
+export const zBudgetsGetQuery = z.object({
+    history: z._default(z.optional(z.int().check(z.gte(1), z.lte(1000))), 200)
+});
+
+/**
+ * Successful Response
+ */
+export const zBudgetsGetResponse = zBudgetDetail;
+
+export const zBudgetsFreezeBody = zBudgetControlInput;
+
+export const zBudgetsFreezePath = z.object({
+    budget_id: z.string()
+});
+
+/**
+ * Successful Response
+ */
+export const zBudgetsFreezeResponse = zBudgetPublic;
+
+export const zBudgetsUnfreezeBody = zBudgetControlInput;
+
+export const zBudgetsUnfreezePath = z.object({
+    budget_id: z.string()
+});
+
+/**
+ * Successful Response
+ */
+export const zBudgetsUnfreezeResponse = zBudgetPublic;
+
+export const zBudgetsRaiseCapBody = zRaiseCapInput;
+
+export const zBudgetsRaiseCapPath = z.object({
+    budget_id: z.string()
+});
+
+/**
+ * Successful Response
+ */
+export const zBudgetsRaiseCapResponse = zBudgetPublic;
+
+export const zCostsSeriesQuery = z.object({
+    group_by: z._default(z.optional(z.string().check(z.maxLength(300))), ''),
+    from: z.nullish(z.iso.datetime()),
+    to: z.nullish(z.iso.datetime()),
+    step: z.nullish(z.enum(['1h', '1d'])),
+    limit: z._default(z.optional(z.int().check(z.gte(1), z.lte(1000))), 100),
+    source: z.nullish(z.string().check(z.maxLength(16))),
+    project: z.nullish(z.string().check(z.maxLength(63))),
+    env: z.nullish(z.string().check(z.maxLength(63))),
+    pipeline: z.nullish(z.string().check(z.maxLength(63))),
+    provider: z.nullish(z.string().check(z.maxLength(63))),
+    model: z.nullish(z.string().check(z.maxLength(200)))
+});
+
+/**
+ * Successful Response
+ */
+export const zCostsSeriesResponse = zCostExplorerPublic;
+
+export const zCostsTopQuery = z.object({
+    dimension: z._default(z.optional(z.string().check(z.maxLength(80))), 'pipeline'),
+    k: z._default(z.optional(z.int().check(z.gte(1), z.lte(100))), 10),
+    from: z.nullish(z.iso.datetime()),
+    to: z.nullish(z.iso.datetime()),
+    source: z.nullish(z.string().check(z.maxLength(16))),
+    project: z.nullish(z.string().check(z.maxLength(63))),
+    env: z.nullish(z.string().check(z.maxLength(63))),
+    pipeline: z.nullish(z.string().check(z.maxLength(63))),
+    provider: z.nullish(z.string().check(z.maxLength(63))),
+    model: z.nullish(z.string().check(z.maxLength(200)))
+});
+
+/**
+ * Successful Response
+ */
+export const zCostsTopResponse = zCostTopPublic;
+
+export const zCostsPerArtifactQuery = z.object({
+    pipeline: z.nullish(z.string().check(z.maxLength(63))),
+    from: z.nullish(z.iso.datetime()),
+    to: z.nullish(z.iso.datetime())
+});
+
+/**
+ * Successful Response
+ */
+export const zCostsPerArtifactResponse = zPerArtifactPublic;
+
+export const zCostsAnomaliesQuery = z.object({
+    group_by: z._default(z.optional(z.string().check(z.maxLength(200))), 'pipeline'),
+    from: z.nullish(z.iso.datetime()),
+    to: z.nullish(z.iso.datetime()),
+    threshold: z._default(z.optional(z.number().check(z.gte(1), z.lte(1000))), 3.5),
+    drops: z._default(z.optional(z.boolean()), false),
+    source: z.nullish(z.string().check(z.maxLength(16))),
+    project: z.nullish(z.string().check(z.maxLength(63))),
+    env: z.nullish(z.string().check(z.maxLength(63))),
+    pipeline: z.nullish(z.string().check(z.maxLength(63))),
+    provider: z.nullish(z.string().check(z.maxLength(63))),
+    model: z.nullish(z.string().check(z.maxLength(200)))
+});
+
+/**
+ * Successful Response
+ */
+export const zCostsAnomaliesResponse = zCostAnomaliesPublic;
+
+export const zCostsForecastQuery = z.object({
+    from: z.nullish(z.iso.datetime()),
+    to: z.nullish(z.iso.datetime()),
+    cap: z.nullish(z.number().check(z.gte(0), z.lte(1000000000000))),
+    source: z.nullish(z.string().check(z.maxLength(16))),
+    project: z.nullish(z.string().check(z.maxLength(63))),
+    env: z.nullish(z.string().check(z.maxLength(63))),
+    pipeline: z.nullish(z.string().check(z.maxLength(63))),
+    provider: z.nullish(z.string().check(z.maxLength(63))),
+    model: z.nullish(z.string().check(z.maxLength(200)))
+});
+
+/**
+ * Successful Response
+ */
+export const zCostsForecastResponse = zCostForecastPublic;
+
+export const zCostsExportQuery = z.object({
+    format: z.optional(z.enum(['csv', 'parquet'])),
+    from: z.nullish(z.iso.datetime()),
+    to: z.nullish(z.iso.datetime()),
+    source: z.nullish(z.string().check(z.maxLength(16))),
+    project: z.nullish(z.string().check(z.maxLength(63))),
+    env: z.nullish(z.string().check(z.maxLength(63))),
+    pipeline: z.nullish(z.string().check(z.maxLength(63))),
+    provider: z.nullish(z.string().check(z.maxLength(63))),
+    model: z.nullish(z.string().check(z.maxLength(200)))
+});
+
+/**
+ * Every ledger row of the range: id, ts, source, sourceId, project, env, pipeline, runId, step, provider, model, artifact, labels, usd, tokensIn, tokensOut, runnerSeconds, description
+ */
+export const zCostsExportResponse = z.string();
+
+export const zCostsEntriesRecordBody = zCostImportInput;
+
+/**
+ * Successful Response
+ */
+export const zCostsEntriesRecordResponse = zCostImportResult;

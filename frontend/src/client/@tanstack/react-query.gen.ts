@@ -3,8 +3,8 @@
 import { type DefaultError, type InfiniteData, infiniteQueryOptions, queryOptions, type UseMutationOptions } from '@tanstack/react-query';
 
 import { client } from '../client.gen';
-import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, environmentsList, evidenceCreate, evidenceDownload, evidenceGet, healthGet, hubGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, rolloutsAction, rolloutsCreate, rolloutsGet, rolloutsList, rolloutsTicketsCreate, routingAliasesDelete, routingAliasesList, routingAliasesPut, routingCandidates, routingCaptures, routingClassesDelete, routingClassesDowngrade, routingClassesGet, routingClassesList, routingClassesPut, routingEvents, routingGatewayInfo, routingKeysCreate, routingKeysList, routingKeysRevoke, routingKillsCreate, routingKillsDelete, routingKillsList, routingLimitsDelete, routingLimitsList, routingLimitsPut, routingPin, routingPinsList, routingProvidersDelete, routingProvidersList, routingProvidersPut, routingProvidersRotateKeys, routingRequests, routingUnpin, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsEvidence, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTicketsCreate, runsTrace, schemasPipeline, scopesList, search, servicesCreate, servicesList, servicesProviders, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
-import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, EnvironmentsListData, EnvironmentsListResponse, EvidenceCreateData, EvidenceCreateResponse, EvidenceDownloadData, EvidenceDownloadResponse, EvidenceGetData, EvidenceGetResponse, HealthGetData, HealthGetResponse, HubGetData, HubGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RolloutsActionData, RolloutsActionResponse, RolloutsCreateData, RolloutsCreateResponse, RolloutsGetData, RolloutsGetResponse, RolloutsListData, RolloutsListResponse, RolloutsTicketsCreateData, RolloutsTicketsCreateResponse, RoutingAliasesDeleteData, RoutingAliasesDeleteResponse, RoutingAliasesListData, RoutingAliasesListResponse, RoutingAliasesPutData, RoutingAliasesPutResponse, RoutingCandidatesData, RoutingCandidatesResponse, RoutingCapturesData, RoutingCapturesResponse, RoutingClassesDeleteData, RoutingClassesDeleteResponse, RoutingClassesDowngradeData, RoutingClassesDowngradeResponse, RoutingClassesGetData, RoutingClassesGetResponse, RoutingClassesListData, RoutingClassesListResponse, RoutingClassesPutData, RoutingClassesPutResponse, RoutingEventsData, RoutingEventsResponse, RoutingGatewayInfoData, RoutingGatewayInfoResponse, RoutingKeysCreateData, RoutingKeysCreateResponse, RoutingKeysListData, RoutingKeysListResponse, RoutingKeysRevokeData, RoutingKeysRevokeResponse, RoutingKillsCreateData, RoutingKillsCreateResponse, RoutingKillsDeleteData, RoutingKillsDeleteResponse, RoutingKillsListData, RoutingKillsListResponse, RoutingLimitsDeleteData, RoutingLimitsDeleteResponse, RoutingLimitsListData, RoutingLimitsListResponse, RoutingLimitsPutData, RoutingLimitsPutResponse, RoutingPinData, RoutingPinResponse, RoutingPinsListData, RoutingPinsListResponse, RoutingProvidersDeleteData, RoutingProvidersDeleteResponse, RoutingProvidersListData, RoutingProvidersListResponse, RoutingProvidersPutData, RoutingProvidersPutResponse, RoutingProvidersRotateKeysData, RoutingProvidersRotateKeysResponse, RoutingRequestsData, RoutingRequestsResponse, RoutingUnpinData, RoutingUnpinResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsEvidenceData, RunsEvidenceResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsLogsResponse, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTicketsCreateData, RunsTicketsCreateResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, ServicesCreateData, ServicesCreateResponse, ServicesListData, ServicesListResponse, ServicesProvidersData, ServicesProvidersResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
+import { alertsAck, alertsAssign, alertsEvaluate, alertsGet, alertsList, alertsSynthetic, artifactsDownload, auditList, auditVerify, authLogin, authLogout, authMe, budgetsCreate, budgetsDelete, budgetsFreeze, budgetsGet, budgetsList, budgetsRaiseCap, budgetsTiers, budgetsUnfreeze, costsAnomalies, costsEntriesRecord, costsExport, costsForecast, costsPerArtifact, costsSeries, costsTop, environmentsList, evidenceCreate, evidenceDownload, evidenceGet, healthGet, hubGet, insightsGet, keysExport, keysList, type Options, permissionsList, pipelinesCreate, pipelinesDiff, pipelinesGet, pipelinesList, pipelinesSimulate, pipelinesUpdate, pipelinesValidate, pipelinesVersionsGet, pipelinesVersionsList, policiesCreate, policiesDecisions, policiesEvaluate, policiesGet, policiesList, policiesRevision, policiesUpdate, readyGet, roleBindingsDelete, rolesList, rolloutsAction, rolloutsCreate, rolloutsGet, rolloutsList, rolloutsTicketsCreate, routingAliasesDelete, routingAliasesList, routingAliasesPut, routingCandidates, routingCaptures, routingClassesDelete, routingClassesDowngrade, routingClassesGet, routingClassesList, routingClassesPut, routingEvents, routingGatewayInfo, routingKeysCreate, routingKeysList, routingKeysRevoke, routingKillsCreate, routingKillsDelete, routingKillsList, routingLimitsDelete, routingLimitsList, routingLimitsPut, routingPin, routingPinsList, routingProvidersDelete, routingProvidersList, routingProvidersPut, routingProvidersRotateKeys, routingRequests, routingUnpin, runbooksGet, runbooksList, runsAction, runsArtifactsList, runsAttestations, runsCreate, runsEvidence, runsGet, runsList, runsLogs, runsProvenance, runsSbom, runsSbomDiff, runsTicketsCreate, runsTrace, schemasPipeline, scopesList, search, servicesCreate, servicesList, servicesProviders, sloCreate, sloDelete, sloList, systemDiagnosticsGet, systemDiagnosticsStart, systemInfo, tokensCreate, tokensList, tokensRevoke, usersCreate, usersGet, usersList, usersRoleBindingsCreate, usersRoleBindingsList, usersUpdate } from '../sdk.gen';
+import type { AlertsAckData, AlertsAckResponse, AlertsAssignData, AlertsAssignResponse, AlertsEvaluateData, AlertsEvaluateResponse, AlertsGetData, AlertsGetResponse, AlertsListData, AlertsListResponse, AlertsSyntheticData, AlertsSyntheticResponse, ArtifactsDownloadData, ArtifactsDownloadResponse, AuditListData, AuditListResponse, AuditVerifyData, AuditVerifyResponse, AuthLoginData, AuthLoginResponse, AuthLogoutData, AuthLogoutResponse, AuthMeData, AuthMeResponse, BudgetsCreateData, BudgetsCreateResponse, BudgetsDeleteData, BudgetsDeleteResponse, BudgetsFreezeData, BudgetsFreezeResponse, BudgetsGetData, BudgetsGetResponse, BudgetsListData, BudgetsListResponse, BudgetsRaiseCapData, BudgetsRaiseCapResponse, BudgetsTiersData, BudgetsTiersResponse, BudgetsUnfreezeData, BudgetsUnfreezeResponse, CostsAnomaliesData, CostsAnomaliesResponse, CostsEntriesRecordData, CostsEntriesRecordResponse, CostsExportData, CostsExportResponse, CostsForecastData, CostsForecastResponse, CostsPerArtifactData, CostsPerArtifactResponse, CostsSeriesData, CostsSeriesResponse, CostsTopData, CostsTopResponse, EnvironmentsListData, EnvironmentsListResponse, EvidenceCreateData, EvidenceCreateResponse, EvidenceDownloadData, EvidenceDownloadResponse, EvidenceGetData, EvidenceGetResponse, HealthGetData, HealthGetResponse, HubGetData, HubGetResponse, InsightsGetData, InsightsGetResponse, KeysExportData, KeysExportResponse, KeysListData, KeysListResponse, PermissionsListData, PermissionsListResponse, PipelinesCreateData, PipelinesCreateResponse, PipelinesDiffData, PipelinesDiffResponse, PipelinesGetData, PipelinesGetResponse, PipelinesListData, PipelinesListResponse, PipelinesSimulateData, PipelinesSimulateResponse, PipelinesUpdateData, PipelinesUpdateResponse, PipelinesValidateData, PipelinesValidateResponse, PipelinesVersionsGetData, PipelinesVersionsGetResponse, PipelinesVersionsListData, PipelinesVersionsListResponse, PoliciesCreateData, PoliciesCreateResponse, PoliciesDecisionsData, PoliciesDecisionsResponse, PoliciesEvaluateData, PoliciesEvaluateResponse, PoliciesGetData, PoliciesGetResponse, PoliciesListData, PoliciesListResponse, PoliciesRevisionData, PoliciesRevisionResponse, PoliciesUpdateData, PoliciesUpdateResponse, ReadyGetData, ReadyGetError, ReadyGetResponse, RoleBindingsDeleteData, RoleBindingsDeleteResponse, RolesListData, RolesListResponse, RolloutsActionData, RolloutsActionResponse, RolloutsCreateData, RolloutsCreateResponse, RolloutsGetData, RolloutsGetResponse, RolloutsListData, RolloutsListResponse, RolloutsTicketsCreateData, RolloutsTicketsCreateResponse, RoutingAliasesDeleteData, RoutingAliasesDeleteResponse, RoutingAliasesListData, RoutingAliasesListResponse, RoutingAliasesPutData, RoutingAliasesPutResponse, RoutingCandidatesData, RoutingCandidatesResponse, RoutingCapturesData, RoutingCapturesResponse, RoutingClassesDeleteData, RoutingClassesDeleteResponse, RoutingClassesDowngradeData, RoutingClassesDowngradeResponse, RoutingClassesGetData, RoutingClassesGetResponse, RoutingClassesListData, RoutingClassesListResponse, RoutingClassesPutData, RoutingClassesPutResponse, RoutingEventsData, RoutingEventsResponse, RoutingGatewayInfoData, RoutingGatewayInfoResponse, RoutingKeysCreateData, RoutingKeysCreateResponse, RoutingKeysListData, RoutingKeysListResponse, RoutingKeysRevokeData, RoutingKeysRevokeResponse, RoutingKillsCreateData, RoutingKillsCreateResponse, RoutingKillsDeleteData, RoutingKillsDeleteResponse, RoutingKillsListData, RoutingKillsListResponse, RoutingLimitsDeleteData, RoutingLimitsDeleteResponse, RoutingLimitsListData, RoutingLimitsListResponse, RoutingLimitsPutData, RoutingLimitsPutResponse, RoutingPinData, RoutingPinResponse, RoutingPinsListData, RoutingPinsListResponse, RoutingProvidersDeleteData, RoutingProvidersDeleteResponse, RoutingProvidersListData, RoutingProvidersListResponse, RoutingProvidersPutData, RoutingProvidersPutResponse, RoutingProvidersRotateKeysData, RoutingProvidersRotateKeysResponse, RoutingRequestsData, RoutingRequestsResponse, RoutingUnpinData, RoutingUnpinResponse, RunbooksGetData, RunbooksGetResponse, RunbooksListData, RunbooksListResponse, RunsActionData, RunsActionResponse, RunsArtifactsListData, RunsArtifactsListResponse, RunsAttestationsData, RunsAttestationsResponse, RunsCreateData, RunsCreateResponse, RunsEvidenceData, RunsEvidenceResponse, RunsGetData, RunsGetResponse, RunsListData, RunsListResponse, RunsLogsData, RunsLogsResponse, RunsProvenanceData, RunsProvenanceResponse, RunsSbomData, RunsSbomDiffData, RunsSbomDiffResponse, RunsSbomResponse, RunsTicketsCreateData, RunsTicketsCreateResponse, RunsTraceData, RunsTraceResponse, SchemasPipelineData, SchemasPipelineResponse, ScopesListData, ScopesListResponse, SearchData, SearchResponse, ServicesCreateData, ServicesCreateResponse, ServicesListData, ServicesListResponse, ServicesProvidersData, ServicesProvidersResponse, SloCreateData, SloCreateResponse, SloDeleteData, SloDeleteResponse, SloListData, SloListResponse, SystemDiagnosticsGetData, SystemDiagnosticsGetResponse, SystemDiagnosticsStartData, SystemDiagnosticsStartResponse, SystemInfoData, SystemInfoResponse, TokensCreateData, TokensCreateResponse, TokensListData, TokensListResponse, TokensRevokeData, TokensRevokeResponse, UsersCreateData, UsersCreateResponse, UsersGetData, UsersGetResponse, UsersListData, UsersListResponse, UsersRoleBindingsCreateData, UsersRoleBindingsCreateResponse, UsersRoleBindingsListData, UsersRoleBindingsListResponse, UsersUpdateData, UsersUpdateResponse } from '../types.gen';
 
 export type QueryKey<TOptions extends Options> = [
     Pick<TOptions, 'baseUrl' | 'body' | 'headers' | 'path' | 'query'> & {
@@ -2439,3 +2439,300 @@ export const routingGatewayInfoOptions = (options?: Options<RoutingGatewayInfoDa
     },
     queryKey: routingGatewayInfoQueryKey(options)
 });
+
+export const budgetsTiersQueryKey = (options?: Options<BudgetsTiersData>) => createQueryKey('budgetsTiers', options);
+
+/**
+ * List Tiers
+ *
+ * The tier presets and what they set when a budget names a tier and leaves caps/thresholds/actions out.
+ */
+export const budgetsTiersOptions = (options?: Options<BudgetsTiersData>) => queryOptions<BudgetsTiersResponse, DefaultError, BudgetsTiersResponse, ReturnType<typeof budgetsTiersQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await budgetsTiers({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: budgetsTiersQueryKey(options)
+});
+
+export const budgetsListQueryKey = (options?: Options<BudgetsListData>) => createQueryKey('budgetsList', options);
+
+/**
+ * List Budgets
+ *
+ * Your tenant's budgets with their spend this period, burn rate, ETA to cap and state.
+ */
+export const budgetsListOptions = (options?: Options<BudgetsListData>) => queryOptions<BudgetsListResponse, DefaultError, BudgetsListResponse, ReturnType<typeof budgetsListQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await budgetsList({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: budgetsListQueryKey(options)
+});
+
+/**
+ * Create Budget
+ *
+ * A budget on a scope of your tenant for the current calendar month or quarter; its BudgetWorkflow starts
+ * at once. A tier (bronze, silver, gold) fills in what is not given.
+ */
+export const budgetsCreateMutation = (options?: Partial<Options<BudgetsCreateData>>): UseMutationOptions<BudgetsCreateResponse, DefaultError, Options<BudgetsCreateData>> => {
+    const mutationOptions: UseMutationOptions<BudgetsCreateResponse, DefaultError, Options<BudgetsCreateData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await budgetsCreate({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Delete Budget
+ *
+ * Delete a budget: its workflow lifts what it applied (freeze, slowdown, downgrade), lets runs waiting for
+ * a permit go, and ends; the budget's history and audit entries stay.
+ */
+export const budgetsDeleteMutation = (options?: Partial<Options<BudgetsDeleteData>>): UseMutationOptions<BudgetsDeleteResponse, DefaultError, Options<BudgetsDeleteData>> => {
+    const mutationOptions: UseMutationOptions<BudgetsDeleteResponse, DefaultError, Options<BudgetsDeleteData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await budgetsDelete({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const budgetsGetQueryKey = (options: Options<BudgetsGetData>) => createQueryKey('budgetsGet', options);
+
+/**
+ * Get Budget
+ *
+ * A budget with its history (newest first), the period's burndown and the forecast band.
+ */
+export const budgetsGetOptions = (options: Options<BudgetsGetData>) => queryOptions<BudgetsGetResponse, DefaultError, BudgetsGetResponse, ReturnType<typeof budgetsGetQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await budgetsGet({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: budgetsGetQueryKey(options)
+});
+
+/**
+ * Freeze
+ *
+ * Freeze now: new runs (and gateway requests) in the budget's scope are refused until unfrozen.
+ */
+export const budgetsFreezeMutation = (options?: Partial<Options<BudgetsFreezeData>>): UseMutationOptions<BudgetsFreezeResponse, DefaultError, Options<BudgetsFreezeData>> => {
+    const mutationOptions: UseMutationOptions<BudgetsFreezeResponse, DefaultError, Options<BudgetsFreezeData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await budgetsFreeze({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Unfreeze
+ *
+ * Lift a freeze (manual or automatic) for the rest of the period; runs start again at once.
+ */
+export const budgetsUnfreezeMutation = (options?: Partial<Options<BudgetsUnfreezeData>>): UseMutationOptions<BudgetsUnfreezeResponse, DefaultError, Options<BudgetsUnfreezeData>> => {
+    const mutationOptions: UseMutationOptions<BudgetsUnfreezeResponse, DefaultError, Options<BudgetsUnfreezeData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await budgetsUnfreeze({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+/**
+ * Raise Cap
+ *
+ * Raise the USD and/or token cap; thresholds and actions no longer reached re-arm, and automatic
+ * freeze/slowdown/downgrade that the new cap no longer justifies are lifted.
+ */
+export const budgetsRaiseCapMutation = (options?: Partial<Options<BudgetsRaiseCapData>>): UseMutationOptions<BudgetsRaiseCapResponse, DefaultError, Options<BudgetsRaiseCapData>> => {
+    const mutationOptions: UseMutationOptions<BudgetsRaiseCapResponse, DefaultError, Options<BudgetsRaiseCapData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await budgetsRaiseCap({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};
+
+export const costsSeriesQueryKey = (options?: Options<CostsSeriesData>) => createQueryKey('costsSeries', options);
+
+/**
+ * Get Series
+ *
+ * Spend over time, per group. Default range: the current month so far (at most 400 days).
+ */
+export const costsSeriesOptions = (options?: Options<CostsSeriesData>) => queryOptions<CostsSeriesResponse, DefaultError, CostsSeriesResponse, ReturnType<typeof costsSeriesQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await costsSeries({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: costsSeriesQueryKey(options)
+});
+
+export const costsTopQueryKey = (options?: Options<CostsTopData>) => createQueryKey('costsTop', options);
+
+/**
+ * Get Top
+ *
+ * The top-K cost drivers of one dimension, with their share and change vs the previous period.
+ */
+export const costsTopOptions = (options?: Options<CostsTopData>) => queryOptions<CostsTopResponse, DefaultError, CostsTopResponse, ReturnType<typeof costsTopQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await costsTop({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: costsTopQueryKey(options)
+});
+
+export const costsPerArtifactQueryKey = (options?: Options<CostsPerArtifactData>) => createQueryKey('costsPerArtifact', options);
+
+/**
+ * Get Per Artifact
+ *
+ * $ per artifact per pipeline: run-step spend divided by the artifacts the runs produced.
+ */
+export const costsPerArtifactOptions = (options?: Options<CostsPerArtifactData>) => queryOptions<CostsPerArtifactResponse, DefaultError, CostsPerArtifactResponse, ReturnType<typeof costsPerArtifactQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await costsPerArtifact({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: costsPerArtifactQueryKey(options)
+});
+
+export const costsAnomaliesQueryKey = (options?: Options<CostsAnomaliesData>) => createQueryKey('costsAnomalies', options);
+
+/**
+ * Get Anomalies
+ *
+ * Hours whose spend departs from that group's usual hour (robust z-score, seasonal from 3 days on).
+ */
+export const costsAnomaliesOptions = (options?: Options<CostsAnomaliesData>) => queryOptions<CostsAnomaliesResponse, DefaultError, CostsAnomaliesResponse, ReturnType<typeof costsAnomaliesQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await costsAnomalies({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: costsAnomaliesQueryKey(options)
+});
+
+export const costsForecastQueryKey = (options?: Options<CostsForecastData>) => createQueryKey('costsForecast', options);
+
+/**
+ * Get Forecast
+ *
+ * Actual cumulative spend per hour against the forecast band to the period's end.
+ */
+export const costsForecastOptions = (options?: Options<CostsForecastData>) => queryOptions<CostsForecastResponse, DefaultError, CostsForecastResponse, ReturnType<typeof costsForecastQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await costsForecast({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: costsForecastQueryKey(options)
+});
+
+export const costsExportQueryKey = (options?: Options<CostsExportData>) => createQueryKey('costsExport', options);
+
+/**
+ * Export
+ *
+ * Every ledger row of the range (and filters), streamed as CSV or Parquet.
+ */
+export const costsExportOptions = (options?: Options<CostsExportData>) => queryOptions<CostsExportResponse, DefaultError, CostsExportResponse, ReturnType<typeof costsExportQueryKey>>({
+    queryFn: async ({ queryKey, signal }) => {
+        const { data } = await costsExport({
+            ...options,
+            ...queryKey[0],
+            signal,
+            throwOnError: true
+        });
+        return data;
+    },
+    queryKey: costsExportQueryKey(options)
+});
+
+/**
+ * Record Entries
+ *
+ * Record manual or imported costs in the caller's tenant ledger, with an audit entry (idempotent by id).
+ */
+export const costsEntriesRecordMutation = (options?: Partial<Options<CostsEntriesRecordData>>): UseMutationOptions<CostsEntriesRecordResponse, DefaultError, Options<CostsEntriesRecordData>> => {
+    const mutationOptions: UseMutationOptions<CostsEntriesRecordResponse, DefaultError, Options<CostsEntriesRecordData>> = {
+        mutationFn: async (fnOptions) => {
+            const { data } = await costsEntriesRecord({
+                ...options,
+                ...fnOptions,
+                throwOnError: true
+            });
+            return data;
+        }
+    };
+    return mutationOptions;
+};

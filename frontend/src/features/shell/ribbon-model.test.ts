@@ -1,5 +1,5 @@
 import type { RolloutStatus } from "@/client/types.gen";
-import { alertsLevel, budgetLevel, newestActiveRollout, worstLevel, worstSlo } from "./ribbon-model";
+import { alertsLevel, budgetLevel, frozenBudgetsHere, newestActiveRollout, worstLevel, worstSlo } from "./ribbon-model";
 
 const burn = (firing: boolean, severity = "ticket") => ({ long: "1h", short: "5m", threshold: 14.4, severity, firing });
 const slo = (name: string, errorBudgetRemaining: number | null, burnAlerts = [burn(false)]) => ({ name, errorBudgetRemaining, burnAlerts });
@@ -48,5 +48,18 @@ describe("status ribbon levels", () => {
       ])?.id,
     ).toBe("new");
     expect(newestActiveRollout([r("done", "aborted", "2025-06-03T10:00:00Z")])).toBeNull();
+  });
+});
+
+describe("frozenBudgetsHere", () => {
+  const b = (name: string, frozen: boolean, env?: string) => ({ name, frozen, scope: (env ? { env } : {}) as Record<string, string> });
+  const all = [b("prod-cap", true, "prod"), b("tenant-cap", true), b("dev-cap", true, "dev"), b("open", false, "prod")];
+
+  it("shows the frozen budgets of the current environment and those without one", () => {
+    expect(frozenBudgetsHere(all, "prod").map((x) => x.name)).toEqual(["prod-cap", "tenant-cap"]);
+  });
+
+  it("shows every frozen budget when no environment is chosen", () => {
+    expect(frozenBudgetsHere(all, null).map((x) => x.name)).toEqual(["prod-cap", "tenant-cap", "dev-cap"]);
   });
 });

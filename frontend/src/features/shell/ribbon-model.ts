@@ -1,4 +1,4 @@
-import type { AlertPublic, RolloutPublic, SloPublic } from "@/client/types.gen";
+import type { AlertPublic, BudgetPublic, RolloutPublic, SloPublic } from "@/client/types.gen";
 import type { HealthLevel } from "./readiness";
 
 /**
@@ -62,4 +62,14 @@ export function newestActiveRollout<T extends Pick<RolloutPublic, "status" | "cr
     if (!newest || r.createdAt > newest.createdAt) newest = r;
   }
   return newest;
+}
+
+type FrozenBudget = Pick<BudgetPublic, "frozen" | "scope">;
+
+/**
+ * The frozen budgets that stop runs in the environment on screen: those whose scope names it and
+ * those with no environment (they cover every one). With no environment chosen, every frozen one.
+ */
+export function frozenBudgetsHere<T extends FrozenBudget>(budgets: readonly T[] | undefined, env: string | null): T[] {
+  return (budgets ?? []).filter((b) => b.frozen && (!env || !b.scope.env || b.scope.env === env));
 }

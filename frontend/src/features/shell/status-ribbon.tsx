@@ -9,7 +9,9 @@ import { EnvLink } from "@/components/env-link";
 import { budgetView } from "@/features/observability/format";
 import { firingAlertsQueryOptions, sloQueryOptions, useAlertsLiveUpdates } from "@/features/observability/queries";
 import { downChecks, healthLevel, readinessQueryOptions, type HealthLevel } from "./readiness";
-import { alertsLevel, budgetLevel, newestActiveRollout, worstLevel, worstSlo } from "./ribbon-model";
+import { useCurrentEnv } from "@/lib/env";
+import { budgetsQueryOptions } from "@/features/finops/queries";
+import { alertsLevel, budgetLevel, frozenBudgetsHere, newestActiveRollout, worstLevel, worstSlo } from "./ribbon-model";
 
 const LEVEL_STYLE = {
   green: "bg-emerald-50 text-emerald-950 dark:bg-emerald-950 dark:text-emerald-50",
@@ -45,6 +47,7 @@ export function StatusRibbon() {
   const queryClient = useQueryClient();
   const live = useCan("system:read");
   const mayReadRollouts = useCan("rollouts:read");
+  const mayReadBudgets = useCan("budgets:read");
   const stream = useEventStream(
     "system",
     {
@@ -111,6 +114,7 @@ export function StatusRibbon() {
           Lowest error budget: {budgetView(slo.errorBudgetRemaining).label.toLowerCase()} ({slo.name})
         </RibbonItem>
       ) : null}
+      {mayReadBudgets ? <FrozenBudget /> : null}
       {mayReadRollouts ? <CurrentRelease /> : null}
       <span className="ml-auto hidden shrink-0 whitespace-nowrap md:inline">
         {stream === "open" ? "Live" : "Polling"}
@@ -141,6 +145,29 @@ function RibbonItem({
       <span className={cn("inline-block size-2 shrink-0 rounded-full", DOT_STYLE[level])} aria-hidden="true" />
       <span className="truncate">{children}</span>
     </EnvLink>
+  );
+}
+
+/**
+ * A frozen budget that stops runs in the current environment (its scope names it, or no env):
+ * red, linking to the budget (to the list when several are frozen).
+ */
+function FrozenBudget() {
+  const env = useCurrentEnv();
+  const budgets = useQuery(budgetsQueryOptions());
+  const frozen = frozenBudgetsHere(budgets.data?.items, env);
+  const first = frozen[0];
+  if (!first) return null;
+  const more = frozen.length - 1;
+  return (
+    <RibbonItem
+      to={more ? "/finops" : `/finops/budgets/${encodeURIComponent(first.id)}`}
+      level="red"
+      title={`Budget ${first.name} is frozen: ${first.frozenReason || "cap reached"} (new runs in its scope are refused)`}
+      data-testid="ribbon-frozen-budget"
+    >
+      Budget {first.name} frozen{more ? ` (+${more} more)` : ""}
+    </RibbonItem>
   );
 }
 
