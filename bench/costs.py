@@ -50,7 +50,7 @@ GOAL_MS = 300.0
 
 def seed(engine: Engine, n: int) -> tuple[str, str]:
     """1M ledger rows over 30 days (30% run steps, 70% gateway requests over 3 providers × 2 models), bulk
-    inserted; then the hourly rollups built in one INSERT … SELECT … GROUP BY (what ``record`` maintains
+    inserted; then the hourly and daily rollups built by INSERT … SELECT … GROUP BY (what ``record`` maintains
     row by row)."""
     boot = bootstrap(engine, admin_username="admin", admin_password="bench-password-123")
     tenant = boot.tenant_id
@@ -96,6 +96,21 @@ def seed(engine: Engine, n: int) -> tuple[str, str]:
                 f" SELECT tenant_id, {hour}, source, project, env, pipeline, provider, model, sum(usd), sum(tokens_in),"
                 " sum(tokens_out), sum(runner_seconds), count(*) FROM spend_entry"
                 f" GROUP BY tenant_id, {hour}, source, project, env, pipeline, provider, model"
+            )
+        )
+        day = (
+            "date_trunc('day', hour AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+            if engine.dialect.name == "postgresql"
+            else "substr(hour, 1, 10) || ' 00:00:00.000000'"
+        )
+        c.execute(text("DELETE FROM spend_rollup_day"))
+        c.execute(
+            text(
+                "INSERT INTO spend_rollup_day (tenant_id, day, source, project, env, pipeline, provider, model, usd,"
+                " tokens_in, tokens_out, runner_seconds, entries)"
+                f" SELECT tenant_id, {day}, source, project, env, pipeline, provider, model, sum(usd), sum(tokens_in),"
+                " sum(tokens_out), sum(runner_seconds), sum(entries) FROM spend_rollup"
+                f" GROUP BY tenant_id, {day}, source, project, env, pipeline, provider, model"
             )
         )
         c.execute(text("ANALYZE"))

@@ -28,7 +28,7 @@ from sqlalchemy import distinct, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from maestro.domain.finops import ROLLUP_DIMS, SpendEntry, SpendRollup
+from maestro.domain.finops import ROLLUP_DIMS, SpendEntry, SpendRollup, SpendRollupDay
 from maestro.domain.runs import Artifact
 from maestro.finops import analytics, ledger
 
@@ -152,16 +152,20 @@ def _dim_column(model: Any, dim: str) -> Any:
     return getattr(model, ENTRY_DIMS.get(dim, dim))
 
 
+def _ts(model: Any) -> Any:
+    return model.day if model is SpendRollupDay else model.hour if model is SpendRollup else model.ts
+
+
 def _where(model: Any, tenant_id: str, filters: dict[str, str], lo: datetime, hi: datetime) -> list[Any]:
-    ts = model.hour if model is SpendRollup else model.ts
+    ts = _ts(model)
     return [model.tenant_id == tenant_id, col(ts) >= lo, col(ts) < hi, *ledger.scope_filter(model, filters)]
 
 
 def _bucket(model: Any, dialect: str, step: Step) -> Any:
     """The bucket of a row in SQL. Rollups are hourly already; a day (or a ledger row's hour) is cut
     from the stored timestamp: SQLite stores 'YYYY-MM-DD HH:MM:SS', PostgreSQL truncates in UTC."""
-    ts = model.hour if model is SpendRollup else model.ts
-    if step == "1h" and model is SpendRollup:
+    ts = _ts(model)
+    if (step == "1h" and model is SpendRollup) or model is SpendRollupDay:
         return ts
     if dialect == "postgresql":
         return func.date_trunc("day" if step == "1d" else "hour", func.timezone("UTC", ts))
@@ -221,7 +225,7 @@ class Group:
 @dataclass
 class Series:
     window: Window
-    group_by: tuple[str, ...]
+    dimensions: tuple[str, ...]
     groups: list[Group]
     total_usd: float
     total_tokens: int
@@ -241,22 +245,74 @@ def series(
     count every group). Buckets without spend are left out."""
     model: Any = SpendRollup if _from_rollups(group_by) else SpendEntry
     dialect = session.get_bind().dialect.name
+    groups: dict[tuple[str, ...], Group] = {}
+    parts: list[tuple[Any, datetime, datetime]] = [(model, window.start, window.end)]
+    if model is SpendRollup and window.step == "1d":
+        # whole days from the daily rollups (one small query), the partial days at the edges from the hourly
+        first_day = window.start if window.start.hour == 0 else window.start.replace(hour=0) + DAY
+        last_day = window.end.replace(hour=0)
+        if first_day < last_day:
+            parts = [
+                (SpendRollup, window.start, first_day),
+                (SpendRollupDay, first_day, last_day),
+                (SpendRollup, last_day, window.end),
+            ]
+    for m, lo, hi in parts:
+        if lo < hi:
+            _accumulate(
+                session,
+                groups,
+                model=m,
+                dialect=dialect,
+                tenant_id=tenant_id,
+                step=window.step,
+                group_by=group_by,
+                filters=filters,
+                lo=lo,
+                hi=hi,
+            )
+    ordered = sorted(groups.values(), key=lambda g: (-g.total_usd, tuple(g.key.values())))
+    for g in ordered:
+        g.points.sort(key=lambda p: p.ts)
+    return Series(
+        window=window,
+        dimensions=tuple(group_by),
+        groups=ordered[:limit],
+        total_usd=sum(g.total_usd for g in ordered),
+        total_tokens=sum(g.total_tokens for g in ordered),
+        truncated=len(ordered) > limit,
+    )
+
+
+def _accumulate(
+    session: Session,
+    groups: dict[tuple[str, ...], Group],
+    *,
+    model: Any,
+    dialect: str,
+    tenant_id: str,
+    step: Step,
+    group_by: Sequence[str],
+    filters: dict[str, str],
+    lo: datetime,
+    hi: datetime,
+) -> None:
     # Asked a day at a time (SQLite), a daily bucket is the day asked: no per-row date arithmetic.
-    day_at_a_time = dialect == "sqlite" and window.step == "1d"
-    buckets = [] if day_at_a_time else [_bucket(model, dialect, window.step).label("bucket")]
+    day_at_a_time = dialect == "sqlite" and step == "1d" and model is not SpendRollupDay
+    buckets = [] if day_at_a_time else [_bucket(model, dialect, step).label("bucket")]
     dims = [_dim_column(model, d).label(f"d{i}") for i, d in enumerate(group_by)]
     tokens = func.sum(model.tokens_in) + func.sum(model.tokens_out)
 
-    def stmt(lo: datetime, hi: datetime) -> Any:
+    def stmt(a: datetime, b: datetime) -> Any:
         return (
             select(*buckets, *dims, func.sum(model.usd), tokens)  # type: ignore[call-overload]
-            .where(*_where(model, tenant_id, filters, lo, hi))
+            .where(*_where(model, tenant_id, filters, a, b))
             .group_by(*buckets, *dims)
         )
 
-    groups: dict[tuple[str, ...], Group] = {}
     first = len(buckets)
-    for day, row in _chunked(session, stmt, window.start, window.end):
+    rows = ((lo, r) for r in session.exec(stmt(lo, hi))) if model is SpendRollupDay else _chunked(session, stmt, lo, hi)
+    for day, row in rows:
         key = tuple(str(v or "") for v in row[first : first + len(dims)])
         g = groups.get(key)
         if g is None:
@@ -265,17 +321,6 @@ def series(
         g.points.append(Point(day.replace(hour=0) if day_at_a_time else _bucket_value(row[0]), usd, tok))
         g.total_usd += usd
         g.total_tokens += tok
-    ordered = sorted(groups.values(), key=lambda g: (-g.total_usd, tuple(g.key.values())))
-    for g in ordered:
-        g.points.sort(key=lambda p: p.ts)
-    return Series(
-        window=window,
-        group_by=tuple(group_by),
-        groups=ordered[:limit],
-        total_usd=sum(g.total_usd for g in ordered),
-        total_tokens=sum(g.total_tokens for g in ordered),
-        truncated=len(ordered) > limit,
-    )
 
 
 def _totals(

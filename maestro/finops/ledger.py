@@ -13,7 +13,7 @@ from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from maestro.domain.finops import ROLLUP_DIMS, SpendEntry, SpendRollup
+from maestro.domain.finops import ROLLUP_DIMS, SpendEntry, SpendRollup, SpendRollupDay
 
 SOURCES = ("run-step", "gateway", "manual", "import")
 _FIELDS = set(SpendEntry.model_fields) - {"id", "created_at"}
@@ -48,17 +48,27 @@ def record(session: Session, rows: Iterable[dict[str, Any]]) -> list[dict[str, A
 
 
 def add_to_rollups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Add rows to their hourly rollups (one upsert per hour × dimensions)."""
+    """Add rows to their hourly and daily rollups (one upsert per hour or day × dimensions)."""
+    _upsert(session, SpendRollup, "hour", rows, hour_of)
+    _upsert(session, SpendRollupDay, "day", rows, day_of)
+
+
+def day_of(ts: datetime) -> datetime:
+    return hour_of(ts).replace(hour=0)
+
+
+def _upsert(session: Session, table: Any, grain: str, rows: Sequence[dict[str, Any]], cut: Any) -> None:
     acc: dict[tuple[Any, ...], dict[str, float]] = defaultdict(lambda: dict.fromkeys((*_SUMS, "entries"), 0.0))
     for r in rows:
-        key = (r["tenant_id"], hour_of(r["ts"]), *(r.get(d, "") or "" for d in ROLLUP_DIMS))
+        key = (r["tenant_id"], cut(r["ts"]), *(r.get(d, "") or "" for d in ROLLUP_DIMS))
         a = acc[key]
         for f in _SUMS:
             a[f] += float(r.get(f, 0) or 0)
         a["entries"] += 1
+    t = table.__table__.c
     for key, a in acc.items():
-        values = dict(zip(("tenant_id", "hour", *ROLLUP_DIMS), key, strict=True))
-        ins = _insert(session, SpendRollup).values(
+        values = dict(zip(("tenant_id", grain, *ROLLUP_DIMS), key, strict=True))
+        ins = _insert(session, table).values(
             **values,
             usd=a["usd"],
             tokens_in=int(a["tokens_in"]),
@@ -66,12 +76,11 @@ def add_to_rollups(session: Session, rows: Sequence[dict[str, Any]]) -> None:
             runner_seconds=a["runner_seconds"],
             entries=int(a["entries"]),
         )
-        t = SpendRollup.__table__.c  # type: ignore[attr-defined]
         stmt = ins.on_conflict_do_update(
-            index_elements=["tenant_id", "hour", *ROLLUP_DIMS],
+            index_elements=["tenant_id", grain, *ROLLUP_DIMS],
             set_={f: t[f] + ins.excluded[f] for f in (*_SUMS, "entries")},
         )
-        session.exec(stmt)  # type: ignore[call-overload]
+        session.exec(stmt)
 
 
 def rebuild_rollups(session: Session, tenant_id: str | None = None) -> int:
@@ -81,10 +90,11 @@ def rebuild_rollups(session: Session, tenant_id: str | None = None) -> int:
         stmt = stmt.where(SpendEntry.tenant_id == tenant_id)
     from sqlalchemy import delete
 
-    wipe = delete(SpendRollup)
-    if tenant_id:
-        wipe = wipe.where(col(SpendRollup.tenant_id) == tenant_id)
-    session.exec(wipe)  # type: ignore[call-overload]
+    for table in (SpendRollup, SpendRollupDay):
+        wipe = delete(table)
+        if tenant_id:
+            wipe = wipe.where(col(table.tenant_id) == tenant_id)
+        session.exec(wipe)  # type: ignore[call-overload]
     n = 0
     batch: list[dict[str, Any]] = []
     for e in session.exec(stmt.execution_options(yield_per=5000)):

@@ -124,7 +124,7 @@ def get_series(
         from_=w.start,
         to=w.end,
         step=w.step,
-        group_by=list(s.group_by),
+        group_by=list(s.dimensions),
         series=[
             CostSeries(
                 key=g.key,
