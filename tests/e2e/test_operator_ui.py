@@ -266,6 +266,9 @@ def test_axe_clean_on_every_route_in_both_themes(page: Page, stack: Stack, color
         assert prov.status_code == 200, prov.text
         made = api.put(f"/api/routing/classes/{axe_cls}", json={"candidates": [{"provider": axe_cls, "model": "m"}]})
         assert made.status_code == 200, made.text
+        # a whole-tenant budget far above what these tests spend (it never freezes anything)
+        axe_budget = api.post("/api/budgets", json={"name": _name("e2e-axe-budget"), "capUsd": 100000, "thresholds": [90]})
+        assert axe_budget.status_code == 201, axe_budget.text
 
         samples = {
             "/": "/",
@@ -279,6 +282,9 @@ def test_axe_clean_on_every_route_in_both_themes(page: Page, stack: Stack, color
             "/rollouts/:rolloutId": f"/rollouts/{rollout_id}",
             "/routing": "/routing",
             "/routing/classes/:name": f"/routing/classes/{axe_cls}",
+            "/finops": "/finops",
+            "/finops/budgets/:budgetId": f"/finops/budgets/{axe_budget.json()['id']}",
+            "/finops/costs": "/finops/costs",
             "/observability": "/observability",
             "/observability/alerts": "/observability/alerts",
             "/observability/alerts/:alertId": f"/observability/alerts/{alert_id}",
@@ -313,6 +319,7 @@ def test_axe_clean_on_every_route_in_both_themes(page: Page, stack: Stack, color
             ("/rollouts", "Start rollout", "dialog"),
             ("/rollouts", "Register service", "dialog"),
             ("/admin/tokens", "Create token", "dialog"),
+            ("/finops", "New budget", "dialog"),
             (f"/rollouts/{rollout_id}", "Abort", "alertdialog"),
         ]
         for path, button, role in dialogs:

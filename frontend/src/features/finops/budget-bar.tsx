@@ -57,14 +57,14 @@ export function BudgetBar({ budget, mayWrite }: { budget: BudgetPublic; mayWrite
     <article className="grid gap-3 rounded-lg border bg-card p-4" aria-labelledby={`budget-${budget.id}`} data-testid="budget-bar">
       <div className="flex flex-wrap items-start justify-between gap-2">
         <div className="grid gap-0.5">
-          <h3 id={`budget-${budget.id}`} className="flex flex-wrap items-center gap-2 font-semibold">
+          <h2 id={`budget-${budget.id}`} className="flex flex-wrap items-center gap-2 font-semibold">
             <EnvLink to={`/finops/budgets/${encodeURIComponent(budget.id)}`} className="underline underline-offset-4 hover:no-underline">
               {budget.name}
             </EnvLink>
             <Badge variant="outline" className="capitalize">
               {budget.tier}
             </Badge>
-          </h3>
+          </h2>
           <p className="text-sm text-muted-foreground">
             {scopeText(budget.scope)} · {budget.period}
           </p>

@@ -49,7 +49,7 @@ export function BurndownChart({ budget }: { budget: BudgetDetail }) {
     <figure className="grid gap-2" aria-label="Burndown: cumulative spend, cap and forecast">
       <div className="h-72 w-full" aria-hidden="true">
         <ResponsiveContainer width="100%" height="100%">
-          <ComposedChart data={data} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
+          <ComposedChart accessibilityLayer={false} data={data} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
             <CartesianGrid strokeDasharray="3 3" className="stroke-border" />
             <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={tick} fontSize={12} />
             <YAxis tickFormatter={(v: number) => formatUsd(v)} width={80} fontSize={12} />

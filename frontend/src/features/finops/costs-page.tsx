@@ -62,7 +62,7 @@ function SeriesChart({ data, anomalies }: { data: CostExplorerPublic; anomalies:
   return (
     <div className="h-80 w-full" aria-hidden="true">
       <ResponsiveContainer width="100%" height="100%">
-        <BarChart data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
+        <BarChart accessibilityLayer={false} data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
           <CartesianGrid strokeDasharray="3 3" className="stroke-border" />
           <XAxis dataKey="t" tickFormatter={(t: number) => tickDay(t, data.step)} fontSize={12} />
           <YAxis tickFormatter={(v: number) => formatUsd(v)} width={80} fontSize={12} />
@@ -102,7 +102,7 @@ function ForecastChart({ data }: { data: CostForecastPublic }) {
       {rows.length ? (
         <div className="h-64 w-full" aria-hidden="true">
           <ResponsiveContainer width="100%" height="100%">
-            <ComposedChart data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
+            <ComposedChart accessibilityLayer={false} data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
               <CartesianGrid strokeDasharray="3 3" className="stroke-border" />
               <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={(t: number) => tickDay(t, "1d")} fontSize={12} />
               <YAxis tickFormatter={(v: number) => formatUsd(v)} width={80} fontSize={12} />
