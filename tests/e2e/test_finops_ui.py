@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pyarrow
+import pyarrow.parquet
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -147,3 +149,10 @@ def test_flow_5_budget_threshold_freeze_unfreeze_and_csv_export_in_the_ui(page: 
     csv_sum = sum(float(r["usd"]) for r in rows)
     assert csv_sum == pytest.approx(spent, abs=1e-6)
     assert shown == pytest.approx(csv_sum, abs=0.005)  # the UI shows cents
+    # the Parquet button's file reads back with pyarrow to the same rows
+    pq_href = page.get_by_role("link", name="Export Parquet").get_attribute("href")
+    assert pq_href and "format=parquet" in pq_href and f"pipeline={name}" in pq_href
+    pq = page.request.get(pq_href)
+    assert pq.ok, pq.text()
+    table = pyarrow.parquet.read_table(pyarrow.BufferReader(pq.body())).to_pylist()
+    assert sorted((t["runId"], t["usd"]) for t in table) == sorted((r["runId"], float(r["usd"])) for r in rows)
