@@ -298,7 +298,7 @@ class TestPeriodClose:
         kinds = [h["kind"] for h in closed["history"]]
         assert "period-closed" in kinds
         r = admin.post(f"/api/budgets/{b['id']}/freeze", json={"reason": "the new period answers"})
-        assert r.status_code == 200 and r.json()["frozen"] is True
+        assert r.status_code == 200 and r.json()["frozen"] is True, r.text
         with Session(engine) as s:
             assert s.exec(select(SpendEntry).where(SpendEntry.source_id == "inv-1")).one().usd == 2.5
 
@@ -314,14 +314,14 @@ def test_gateway_usage_reaches_the_ledger_once_even_when_a_batch_is_delivered_tw
     ingest.ensure_group(r)
     now = datetime.now(UTC).timestamp()
 
-    def usage(rid: str, status: int, prompt: int, completion: int, usd: float) -> None:
+    def usage(rid: str, status: int, prompt: int, completion: int, usd: float, failed: bool = False) -> None:
         r.xadd(ingest.USAGE_STREAM, {"u": json.dumps({"id": rid, "ts": now, "tenant": "t1", "env": "prod", "class": "chat",
               "provider": "prov-a", "model": "sim-small", "status": status, "prompt": prompt, "completion": completion,
-              "usd": usd, "key": "k1"})})  # fmt: skip
+              "usd": usd, "key": "k1", "failed": failed})})  # fmt: skip
 
     usage("gw:1", 200, 100, 50, 0.25)
     usage("gw:2", 200, 10, 5, 0.5)
-    usage("gw:3", 429, 10, 0, 0.01)  # refused before any provider: no spend
+    usage("gw:3", 429, 10, 0, 0.01, failed=True)  # the provider refused the attempt: no answer, no spend
     # a worker read the batch and died before it acknowledged it: the entries stay pending
     r.xreadgroup(ingest.GROUP, "dead-worker", {ingest.USAGE_STREAM: ">"}, count=10)
     assert ingest.consume_once(r, engine, "dead-worker", block_ms=10) == 3  # its restart takes its pending entries
@@ -337,6 +337,50 @@ def test_gateway_usage_reaches_the_ledger_once_even_when_a_batch_is_delivered_tw
     ]
     assert len(roll) == 1 and roll[0].usd == pytest.approx(0.75) and roll[0].entries == 2 and roll[0].tokens_in == 110
     assert r.xpending(ingest.USAGE_STREAM, ingest.GROUP)["pending"] == 0
+    # a client streaming past the end it closed (499) or a stream the provider broke (502) still spent
+    r.xadd(ingest.USAGE_STREAM, {"u": json.dumps({"id": "gw:4", "ts": now, "tenant": "t1", "provider": "prov-a", "model": "m",
+           "status": 499, "prompt": 40, "completion": 60, "usd": 0.1, "failed": False})})  # fmt: skip
+    r.xadd(ingest.USAGE_STREAM, {"u": json.dumps({"id": "gw:5", "ts": now, "tenant": "t1", "provider": "prov-a", "model": "m",
+           "status": 503, "prompt": 40, "completion": 0, "usd": 0.01, "failed": True})})  # fmt: skip
+    assert ingest.consume_once(r, engine, "w2", block_ms=10) == 2
+    with Session(engine) as s:
+        got = {e.source_id for e in s.exec(select(SpendEntry).where(SpendEntry.source == "gateway")).all()}
+    assert got == {"gw:1", "gw:2", "gw:4"}  # the failed attempt (no answer) is not spend
+
+
+def test_gateway_refusals_reach_the_budget_history_and_the_audit_log_once(engine: Any, redis_url: str) -> None:
+    import redis as redis_lib
+
+    from maestro.domain.models import Tenant
+    from maestro.finops import ingest
+
+    with Session(engine) as s:
+        tenant_row = s.exec(select(Tenant)).first()
+        assert tenant_row is not None
+        tid = tenant_row.id
+        b = Budget(tenant_id=tid, name="llm", workflow_id="budget-x", created_by="t", frozen=True, cap_usd=1.0)
+        s.add(b)
+        s.commit()
+        bid = b.id
+    r = redis_lib.Redis.from_url(redis_url)
+    ingest.ensure_group(r)
+    record = {
+        "budget": bid,
+        "name": "llm",
+        "tenant": tid,
+        "why": "frozen",
+        "count": 7,
+        "ts": 1.0,
+        "id": "gw-a:refusals:1:0",
+    }
+    for _ in range(2):  # the same flush record delivered twice
+        r.xadd(ingest.REFUSALS_STREAM, {"r": json.dumps(record)})
+    assert ingest.consume_once(r, engine, "w", block_ms=10) == 2
+    with Session(engine) as s:
+        notes = s.exec(select(BudgetEvent).where(BudgetEvent.budget_id == bid)).all()
+        audits = s.exec(select(AuditEvent).where(AuditEvent.action == "budget.refused")).all()
+    assert [(n.kind, n.actor, n.detail["count"]) for n in notes] == [("refused", "gateway", 7)]
+    assert len(audits) == 1 and audits[0].target_id == bid and audits[0].actor == "gateway"
 
 
 def test_period_bounds_are_calendar_months_and_quarters() -> None:

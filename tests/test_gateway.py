@@ -579,6 +579,9 @@ def test_budgets_freeze_and_slow_down_requests_in_their_scope(
         chat(gw, model="fast", messages=MSG)
     assert refused.value.status_code == 429 and "team-ai" in str(refused.value) and "frozen" in str(refused.value)
     assert refused.value.code == "budget_frozen"
+    # the refusal is reported (one record per budget and flush) for the budget's history and the audit log
+    got = wait_for(lambda: entries(r, "maestro:gateway:budget-refusals", b"r"), 30, 0.05)
+    assert got[0]["budget"] == "b1" and got[0]["count"] >= 1 and got[0]["why"] == "frozen" and got[0]["tenant"] == "t1"
     # a budget on one provider: its candidates are out, the class answers from the other
     doc["budgets"] = [{"id": "b3", "name": "openai-spend", "tenant": "t1", "provider": "prov-a", "frozen": True}]
     configure(r, gw, doc)

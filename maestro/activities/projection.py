@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -108,7 +109,8 @@ def step_spend(run: Run, st: StepRun, project: str) -> dict[str, Any]:
     return {
         "tenant_id": run.tenant_id,
         "source": "run-step",
-        "source_id": f"{run.id}:{st.key}",
+        # a long matrix key is hashed: the source id stays within its column and is still one per step
+        "source_id": f"{run.id}:{st.key}" if len(st.key) <= 160 else f"{run.id}:{hashlib.sha256(st.key.encode()).hexdigest()}",
         "ts": st.finished_at or datetime.now(UTC),
         "project": project,
         "env": run.env,

@@ -62,13 +62,15 @@ def _spend_metrics(spend: Any, budgets: Any) -> Iterator[CounterMetricFamily | G
     yield cost
     yield tokens
     util = GaugeMetricFamily(
-        "maestro_budget_utilisation_ratio", "Spend this period over the tighter cap (1 = at the cap)", labels=["budget"]
+        "maestro_budget_utilisation_ratio",
+        "Spend this period over the tighter cap (1 = at the cap)",
+        labels=["tenant", "budget"],
     )
-    frozen = GaugeMetricFamily("maestro_budget_frozen", "1 while the budget is frozen", labels=["budget"])
+    frozen = GaugeMetricFamily("maestro_budget_frozen", "1 while the budget is frozen", labels=["tenant", "budget"])
     for b in budgets:
         pct = utilisation(cap_usd=b.cap_usd, cap_tokens=b.cap_tokens, usd=b.spent_usd, tokens=b.spent_tokens)
-        util.add_metric([b.name], round(pct / 100, 6))
-        frozen.add_metric([b.name], 1.0 if b.frozen else 0.0)
+        util.add_metric([b.tenant_id, b.name], round(pct / 100, 6))
+        frozen.add_metric([b.tenant_id, b.name], 1.0 if b.frozen else 0.0)
     yield util
     yield frozen
 

@@ -165,6 +165,8 @@ class BudgetActivities:
             b = s.get(Budget, p.budget_id)
             if b is None:
                 raise ApplicationError(f"budget {p.budget_id} no longer exists", type="BudgetMissing", non_retryable=True)
+            # a retry of a projection that committed may have failed to publish: publish again to be sure
+            gateway_changed = p.seq == b.projected_seq
             if p.seq > b.projected_seq:
                 st = p.state
                 gateway_changed = (b.frozen, b.slowed) != (st.frozen, st.slowed)
@@ -297,9 +299,9 @@ class BudgetActivities:
                 )
                 changed.append(c)
             s.commit()
-        if not changed:
+        if not inp.classes:
             return
-        self._publish_gateway()
+        self._publish_gateway()  # also when a previous attempt switched the classes and then failed to publish
         for c in changed:
             target = c.spec.get("downgradeTo") or ""
             env = make_envelope(
@@ -321,40 +323,47 @@ class BudgetActivities:
 
     @activity.defn(name="budget_close_period")
     def budget_close_period(self, inp: ClosePeriodInput) -> NextPeriod:
-        """Record the period's summary, resolve its alerts, lift what its spend triggered and tell finance."""
+        """Record the period's summary (once: a retry reuses it), resolve its alerts, lift what its spend
+        triggered, then tell finance (at least once, with an idempotency id)."""
         start, end = datetime.fromisoformat(inp.period_start), datetime.fromisoformat(inp.period_end)
+        dedupe = f"close:{inp.period_start}"
         resolved: list[Alert] = []
         with Session(self.engine, expire_on_commit=False) as s:
             publish_audit_with(s, audit_publisher(self.redis, self.settings.stream_maxlen))
             b = s.get(Budget, inp.budget_id)
             if b is None:
                 raise ApplicationError(f"budget {inp.budget_id} no longer exists", type="BudgetMissing", non_retryable=True)
-            usd, tokens = ledger.consumed(s, tenant_id=b.tenant_id, scope=dict(b.scope), start=start, end=end)
-            summary = {
-                "budget": b.name,
-                "budgetId": b.id,
-                "tenant": b.tenant_id,
-                "scope": dict(b.scope),
-                "tier": b.tier,
-                "period": b.period,
-                "periodStart": inp.period_start,
-                "periodEnd": inp.period_end,
-                "spentUsd": round(usd, 6),
-                "tokens": tokens,
-                "capUsd": b.cap_usd,
-                "capTokens": b.cap_tokens,
-                "percent": round(utilisation(cap_usd=b.cap_usd, cap_tokens=b.cap_tokens, usd=usd, tokens=tokens), 2),
-                "wasFrozen": b.frozen,
-                "thresholdsFired": list(b.fired_thresholds),
-            }
-            delivery = self._finance_webhook(summary)
-            note = BudgetNote(
-                kind="period-closed",
-                actor="budget:period",
-                reason=f"period {inp.period_start[:10]} – {inp.period_end[:10]} closed",
-                detail={**summary, "webhook": delivery},
-            )
-            if add_note(s, b.id, note, f"close:{inp.period_start}"):
+            nxt_start, nxt_end = end, period_bounds(b.period, end)[1]  # calendar periods: end is the next start
+            event = s.exec(select(BudgetEvent).where(BudgetEvent.budget_id == b.id, BudgetEvent.dedupe == dedupe)).first()
+            if event is None:
+                usd, tokens = ledger.consumed(s, tenant_id=b.tenant_id, scope=dict(b.scope), start=start, end=end)
+                summary = {
+                    "budget": b.name,
+                    "budgetId": b.id,
+                    "tenant": b.tenant_id,
+                    "scope": dict(b.scope),
+                    "tier": b.tier,
+                    "period": b.period,
+                    "periodStart": inp.period_start,
+                    "periodEnd": inp.period_end,
+                    "spentUsd": round(usd, 6),
+                    "tokens": tokens,
+                    "capUsd": b.cap_usd,
+                    "capTokens": b.cap_tokens,
+                    "percent": round(utilisation(cap_usd=b.cap_usd, cap_tokens=b.cap_tokens, usd=usd, tokens=tokens), 2),
+                    "wasFrozen": b.frozen,
+                    "thresholdsFired": list(b.fired_thresholds),
+                }
+                reason = f"period {inp.period_start[:10]} to {inp.period_end[:10]} closed"
+                event = BudgetEvent(
+                    budget_id=b.id,
+                    kind="period-closed",
+                    actor="budget:period",
+                    reason=reason,
+                    detail={**summary, "webhook": "pending"},
+                    dedupe=dedupe,
+                )
+                s.add(event)
                 append_audit(
                     s,
                     actor=f"budget:{b.name}",
@@ -363,22 +372,32 @@ class BudgetActivities:
                     target_id=b.id,
                     change=summary,
                 )
-            now = utcnow()
-            for a in self._budget_alerts(s, b):
-                resolve_alert(a, now, "a new budget period started")
-                s.add(a)
-                resolved.append(a)
-            nxt_start, nxt_end = end, period_bounds(b.period, end)[1]  # calendar periods: end is the next start
-            was_gated = b.frozen or b.slowed
-            b.frozen, b.frozen_by, b.frozen_reason, b.frozen_at = False, "", "", None
-            b.slowed, b.downgraded, b.fired_thresholds, b.state = False, False, [], "ok"
-            b.spent_usd, b.spent_tokens, b.burn_per_hour, b.cap_eta, b.forecast_total = 0.0, 0, 0.0, None, None
-            b.period_start, b.period_end, b.projected_seq, b.updated_at = nxt_start, nxt_end, max(b.projected_seq, inp.seq), now
-            s.add(b)
-            s.commit()
-        if was_gated:
+                now = utcnow()
+                for a in self._budget_alerts(s, b):
+                    resolve_alert(a, now, "a new budget period started")
+                    s.add(a)
+                    resolved.append(a)
+                if not inp.keep_freeze:
+                    b.frozen, b.frozen_by, b.frozen_reason, b.frozen_at = False, "", "", None
+                b.slowed, b.downgraded, b.fired_thresholds, b.state = False, False, [], "ok"
+                b.spent_usd, b.spent_tokens, b.burn_per_hour, b.cap_eta, b.forecast_total = 0.0, 0, 0.0, None, None
+                b.period_start, b.period_end, b.updated_at = nxt_start, nxt_end, now
+                b.projected_seq = max(b.projected_seq, inp.seq)
+                s.add(b)
+                s.commit()
+            summary = {k: v for k, v in event.detail.items() if k != "webhook"}
+            note = BudgetNote(kind="period-closed", actor=event.actor, reason=event.reason, detail=summary)
+        if inp.gated:
             self._publish_gateway()
         self._publish(b, [("budget_period_closed", note)], [], resolved)
+        if event.detail.get("webhook") == "pending":
+            delivery = self._finance_webhook(summary)
+            with Session(self.engine) as s:
+                ev = s.get(BudgetEvent, event.id)
+                if ev is not None:
+                    ev.detail = {**ev.detail, "webhook": delivery}
+                    s.add(ev)
+                    s.commit()
         return NextPeriod(period_start=nxt_start.isoformat(), period_end=nxt_end.isoformat())
 
     def _finance_webhook(self, summary: dict[str, Any]) -> str:
@@ -394,6 +413,7 @@ class BudgetActivities:
         headers = {
             "content-type": "application/json",
             "x-maestro-event": "budget_period_closed",
+            "x-maestro-delivery": f"{summary['budgetId']}:{summary['periodStart']}",  # the same on a redelivery
             "x-maestro-timestamp": ts,
             "x-maestro-signature": f"sha256={sig}",
         }

@@ -34,6 +34,7 @@ from maestro.finops import analytics, ledger
 
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
+EARLIEST, LATEST = datetime(1970, 1, 2), datetime(9000, 1, 1)  # naive bounds: far from datetime's own limits
 Step = Literal["1h", "1d"]
 MAX_RANGE = timedelta(days=400)
 # A range longer than this is shown daily unless the caller asks for hours.
@@ -97,12 +98,19 @@ def _aware(ts: datetime) -> datetime:
     return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
 
 
+def _in_range(start: datetime | None, end: datetime | None) -> None:
+    for name, t in (("query.from", start), ("query.to", end)):
+        if t is not None and not (EARLIEST <= t.replace(tzinfo=None) <= LATEST):
+            raise QueryError(name, f"must be between {EARLIEST.year} and {LATEST.year}")
+
+
 def window(
     *, start: datetime | None, end: datetime | None, step: Step | None, now: datetime, default_start: datetime | None = None
 ) -> Window:
     """The range a request covers, in whole UTC hours: by default the current month so far (the month
     of `to` when only `to` is given); at most 400 days; daily buckets by default when it spans more than
     three days, else hourly."""
+    _in_range(start, end)
     hi = ceil_hour(_aware(end)) if end is not None else ceil_hour(now)
     month = month_start(now) if end is None else month_start(hi - HOUR)
     lo = floor_hour(_aware(start)) if start is not None else (default_start or month)
@@ -313,6 +321,8 @@ def _accumulate(
     first = len(buckets)
     rows = ((lo, r) for r in session.exec(stmt(lo, hi))) if model is SpendRollupDay else _chunked(session, stmt, lo, hi)
     for day, row in rows:
+        if row[-2] is None and row[-1] is None:  # an aggregate without GROUP BY over no rows (SQLite, a day asked)
+            continue
         key = tuple(str(v or "") for v in row[first : first + len(dims)])
         g = groups.get(key)
         if g is None:
@@ -538,6 +548,7 @@ def forecast_vs_actual(
 ) -> ForecastVsActual:
     """The period's actual cumulative spend per hour and the forecast band to its end (by default the
     current calendar month). The fit reads up to a week before the period too (``analytics.forecast``)."""
+    _in_range(start, end)
     lo = floor_hour(_aware(start)) if start is not None else month_start(now)
     hi = ceil_hour(_aware(end)) if end is not None else next_month(lo)
     if lo >= hi:

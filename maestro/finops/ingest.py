@@ -28,79 +28,127 @@ from maestro.finops import ledger
 
 log = logging.getLogger("maestro.finops.ingest")
 
-USAGE_STREAM = "maestro:gateway:usage"  # maestro.gateway.server writes it
+USAGE_STREAM = "maestro:gateway:usage"  # maestro.gateway.server writes them
+REFUSALS_STREAM = "maestro:gateway:budget-refusals"
+STREAMS = (USAGE_STREAM, REFUSALS_STREAM)
 GROUP = "maestro-ledger"
 CLAIM_IDLE_MS = 60_000
 BATCH = 500
 
 
+def _text(v: Any, n: int) -> str:
+    return str(v or "").replace("\x00", "")[:n]
+
+
 def usage_row(entry_id: str, u: dict[str, Any]) -> dict[str, Any] | None:
-    """The ledger row of one gateway request; None for a request that was refused or failed (no spend)."""
-    status = int(u.get("status") or 0)
+    """The ledger row of one gateway request; None for an attempt that failed before any answer (no spend).
+    A stream the client closed (499) or the provider broke (502) still spent its tokens: it counts."""
     prompt, completion = int(u.get("prompt") or 0), int(u.get("completion") or 0)
-    if status >= 400 or status == 0:
+    usd = float(u.get("usd") or 0.0)
+    if u.get("failed") or (usd <= 0 and prompt + completion == 0):
         return None
     return {
-        "tenant_id": str(u.get("tenant") or ""),
+        "tenant_id": _text(u.get("tenant"), 32),
         "source": "gateway",
-        "source_id": str(u.get("id") or entry_id)[:200],
+        "source_id": _text(u.get("id") or entry_id, 200),
         "ts": datetime.fromtimestamp(float(u.get("ts") or 0), UTC),
-        "project": str(u.get("project") or "")[:63],
-        "env": str(u.get("env") or "")[:63],
-        "provider": str(u.get("provider") or "")[:63],
-        "model": str(u.get("model") or "")[:200],
-        "labels": {"class": str(u.get("class") or "")[:63], "key": str(u.get("key") or "")[:63]},
-        "usd": float(u.get("usd") or 0.0),
+        "project": _text(u.get("project"), 63),
+        "env": _text(u.get("env"), 63),
+        "provider": _text(u.get("provider"), 63),
+        "model": _text(u.get("model"), 200),
+        "labels": {"class": _text(u.get("class"), 63), "key": _text(u.get("key"), 63)},
+        "usd": usd,
         "tokens_in": prompt,
         "tokens_out": completion,
-        "description": f"{u.get('class', '')} → {u.get('provider', '')}/{u.get('model', '')}"
-        + (" (tokens estimated)" if u.get("estimated") else ""),
+        "description": _text(f"{u.get('class', '')} → {u.get('provider', '')}/{u.get('model', '')}", 480)
+        + (" (tokens estimated)" if u.get("estimated") else "")
+        + (f" (HTTP {u.get('status')})" if int(u.get("status") or 0) >= 400 else ""),
     }
 
 
-def ingest_batch(engine: Engine, entries: list[tuple[str, dict[bytes, bytes]]]) -> int:
-    """Write a batch to the ledger (one transaction); returns the rows that were new."""
-    rows = []
-    for entry_id, fields in entries:
-        raw = fields.get(b"u")
+def ingest_batch(engine: Engine, entries: list[tuple[str, str, dict[bytes, bytes]]]) -> int:
+    """Write a batch to the ledger and the budgets' histories (one transaction); returns the ledger rows
+    that were new."""
+    rows, refusals = [], []
+    for stream, entry_id, fields in entries:
+        raw = fields.get(b"u") or fields.get(b"r")
         try:
             u = json.loads(raw) if raw else None
         except ValueError:
-            log.warning("gateway usage entry %s is not JSON; skipped", entry_id)
+            log.warning("gateway entry %s is not JSON; skipped", entry_id)
             continue
-        if isinstance(u, dict) and u.get("tenant"):
+        if not isinstance(u, dict):
+            continue
+        if stream == REFUSALS_STREAM:
+            refusals.append(u)
+        elif u.get("tenant"):
             row = usage_row(entry_id, u)
             if row is not None:
                 rows.append(row)
-    if not rows:
+    if not rows and not refusals:
         return 0
     with Session(engine) as s:
         new = ledger.record(s, rows)
+        for r in refusals:
+            _refusal(s, r)
         s.commit()
     return len(new)
 
 
+def _refusal(s: Session, r: dict[str, Any]) -> None:
+    """Requests a frozen (or slowed-down) budget refused at the gateway, one history entry and one audit
+    entry per budget and gateway flush (not per request: a client retrying in a loop writes no more)."""
+    from maestro.domain.auditlog import append_audit
+    from maestro.domain.finops import Budget
+    from maestro.finops.activities import add_note
+    from maestro.finops.shared import BudgetNote
+
+    b = s.get(Budget, _text(r.get("budget"), 32))
+    if b is None:
+        return
+    count, why = int(r.get("count") or 0), _text(r.get("why"), 40)
+    note = BudgetNote(
+        kind="refused",
+        actor="gateway",
+        reason=f"{count} gateway request(s) refused: {why}",
+        detail={"path": "gateway", "count": count},
+    )
+    if add_note(s, b.id, note, _text(r.get("id"), 200)):
+        append_audit(
+            s,
+            actor="gateway",
+            action="budget.refused",
+            target_type="budget",
+            target_id=b.id,
+            change={"what": f"{count} gateway request(s)", "path": "gateway", "budget": b.name, "why": why},
+        )
+
+
 def ensure_group(redis: Redis) -> None:
-    try:
-        redis.xgroup_create(USAGE_STREAM, GROUP, id="0", mkstream=True)
-    except ResponseError as exc:
-        if "BUSYGROUP" not in str(exc):
-            raise
+    for stream in STREAMS:
+        try:
+            redis.xgroup_create(stream, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
 
 
 def consume_once(redis: Redis, engine: Engine, consumer: str, *, block_ms: int = 1000) -> int:
     """One round: this consumer's own pending entries first (a restart), then others' stale ones, then new."""
-    mine = redis.xreadgroup(GROUP, consumer, {USAGE_STREAM: "0"}, count=BATCH)
-    entries = _entries(mine)
+    entries = _entries(redis.xreadgroup(GROUP, consumer, dict.fromkeys(STREAMS, "0"), count=BATCH))
     if not entries:
-        claimed = redis.xautoclaim(USAGE_STREAM, GROUP, consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=BATCH)
-        entries = [(_s(i), f) for i, f in claimed[1] if f] if claimed and len(claimed) > 1 else []
+        for stream in STREAMS:
+            claimed = redis.xautoclaim(stream, GROUP, consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=BATCH)
+            entries += [(stream, _s(i), f) for i, f in claimed[1] if f] if claimed and len(claimed) > 1 else []
     if not entries:
-        entries = _entries(redis.xreadgroup(GROUP, consumer, {USAGE_STREAM: ">"}, count=BATCH, block=block_ms))
+        entries = _entries(redis.xreadgroup(GROUP, consumer, dict.fromkeys(STREAMS, ">"), count=BATCH, block=block_ms))
     if not entries:
         return 0
     ingest_batch(engine, entries)
-    redis.xack(USAGE_STREAM, GROUP, *[i for i, _ in entries])
+    for stream in STREAMS:
+        ids = [i for st, i, _ in entries if st == stream]
+        if ids:
+            redis.xack(stream, GROUP, *ids)
     return len(entries)
 
 
@@ -108,10 +156,10 @@ def _s(v: bytes | str) -> str:
     return v.decode() if isinstance(v, bytes) else v
 
 
-def _entries(resp: Any) -> list[tuple[str, dict[bytes, bytes]]]:
-    out: list[tuple[str, dict[bytes, bytes]]] = []
-    for _stream, items in resp or []:
-        out.extend((_s(i), f) for i, f in items if f)
+def _entries(resp: Any) -> list[tuple[str, str, dict[bytes, bytes]]]:
+    out: list[tuple[str, str, dict[bytes, bytes]]] = []
+    for stream, items in resp or []:
+        out.extend((_s(stream), _s(i), f) for i, f in items if f)
     return out
 
 

@@ -32,6 +32,7 @@ class BudgetInput:
     tick_seconds: float = 10.0
     state: BudgetState = field(default_factory=BudgetState)
     seq: int = 0
+    last_usage: BudgetUsage | None = None  # the previous run's last reading (validators need the caps at once)
 
 
 @dataclass
@@ -123,6 +124,8 @@ class ClosePeriodInput:
     period_end: str
     seq: int
     waiting: int = 0
+    gated: bool = False  # frozen or slowed at the close: the gateway's snapshot must learn the lift
+    keep_freeze: bool = False  # a person's freeze outlives the period (only what the spend triggered is lifted)
 
 
 @dataclass

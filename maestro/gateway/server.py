@@ -57,6 +57,7 @@ SNAPSHOT_KEY = "maestro:gateway:config"
 VERSION_KEY = "maestro:gateway:config:version"
 COOLDOWNS_KEY = "maestro:gateway:cooldowns"
 USAGE_STREAM = "maestro:gateway:usage"
+REFUSALS_STREAM = "maestro:gateway:budget-refusals"  # per budget and flush: how many requests a budget refused
 CAPTURES_STREAM = "maestro:gateway:captures:{cls}"  # per class: each has its own retention
 CAPTURE_BYTES = 64 * 1024  # of each body kept in a capture
 EVENTS_STREAM = "maestro:stream:routing"  # the `routing` topic of /api/streams (envelopes)
@@ -400,6 +401,7 @@ class GatewayExchange(Exchange):
 
     def _budget_gate(self, g: BudgetGate, now: float) -> None:
         if g.frozen:
+            self.gw.refused(g, "frozen")
             raise ClientError(
                 429, f"Budget {g.name} is frozen ({g.reason or 'no reason given'}): requests in its scope are refused until "
                 "it is unfrozen or its cap is raised.", type_="rate_limit_error" if self.anthropic_in else "insufficient_quota",
@@ -409,6 +411,7 @@ class GatewayExchange(Exchange):
             name = f"budget:{g.id}:rpm"
             wait = self.gw.limiter.over(name, g.rpm, now)
             if wait is not None:
+                self.gw.refused(g, "slowed down")
                 raise ClientError(
                     429, f"Budget {g.name} is slowed down to {g.rpm} requests per minute. Retry after the window resets.",
                     type_="rate_limit_error" if self.anthropic_in else "requests", code="budget_slowdown", retry_after=wait,
@@ -865,6 +868,7 @@ class Gateway:
         self._tick: asyncio.Task[None] | None = None
         self.usage_out: list[dict[str, Any]] = []
         self.usage_n = 0  # with the replica: each request's id in the usage stream (the ledger's source id)
+        self.refusals: dict[str, dict[str, Any]] = {}  # budget id → what it refused since the last flush
         self.events_out: list[dict[str, Any]] = []
         self.cooldowns_out: dict[str, float] = {}
         self.captures_out: list[tuple[str, int, dict[str, Any]]] = []  # (class, retention days, record)
@@ -998,6 +1002,7 @@ class Gateway:
                     "prompt": prompt, "completion": completion, "estimated": estimated, "usd": usd,
                     "upstreamMs": round(up_ms, 3), "addedMs": round(max(total_ms - up_ms, 0.0), 3),
                     "attempts": ex.attempt + 1, "reason": ex.plan.reason if ex.plan else "", "broken": broken,
+                    "failed": failed,
                     "failovers": ex.failovers[:-1] if failed else ex.failovers,
                     "trace": ex.traceparent.decode()[3:35],
                 }
@@ -1010,6 +1015,10 @@ class Gateway:
         if now - last >= self.settings.gateway_refresh_seconds:
             self.sampled[ex.cls] = now
             self.event("routing_decision", ex, c, status=status, message=ex.plan.reason if ex.plan else "", to="")
+
+    def refused(self, g: BudgetGate, why: str) -> None:
+        r = self.refusals.setdefault(g.id, {"budget": g.id, "name": g.name, "tenant": g.tenant, "why": why, "count": 0})
+        r["count"] += 1
 
     def capture(self, ex: GatewayExchange, c: Candidate, status: int, now: float) -> None:
         """A sampled request and what the client got, redacted here (before anything leaves the process)."""
@@ -1141,19 +1150,25 @@ class Gateway:
         writing thousands of records is ~20 µs each: done in a thread with its own client, so the event
         loop keeps serving (the process's GIL switch interval is short, see run())."""
         scores = self.scores() if with_scores else None
-        if self.redis_sync is None or not (self.usage_out or self.events_out or self.captures_out or scores):
+        if self.redis_sync is None or not (self.usage_out or self.events_out or self.captures_out or scores or self.refusals):
             return
         usage, events, captures = self.usage_out, self.events_out, self.captures_out
         self.usage_out, self.events_out, self.captures_out = [], [], []
+        refusals, self.refusals = self.refusals, {}
+        stamp = time.time()
+        for n, r in enumerate(refusals.values()):
+            r.update(ts=stamp, id=f"{self.replica}:refusals:{int(stamp * 1000)}:{n}")
         trims = [
             (CAPTURES_STREAM.format(cls=rc.spec.name), int((time.time() - rc.spec.capture.retention_days * 86400) * 1000))
             for rc in self.router.classes  # also when capture was turned off: what was captured still expires
         ]
         try:
-            await asyncio.to_thread(self._write, usage, events, captures, scores, trims)
+            await asyncio.to_thread(self._write, usage, events, captures, scores, trims, list(refusals.values()))
         except Exception:
             log.warning("gateway: usage flush failed; kept for the next tick", exc_info=True)
             self.usage_out = (usage + self.usage_out)[-100_000:]  # bounded while Redis is away
+            for k, r in refusals.items():
+                self.refusals.setdefault(k, r)
             self.events_out = (events + self.events_out)[-10_000:]
 
     def _write(
@@ -1163,6 +1178,7 @@ class Gateway:
         captures: list[tuple[str, int, dict[str, Any]]],
         scores: str | None,
         trims: list[tuple[str, int]],
+        refusals: list[dict[str, Any]] | None = None,
     ) -> None:
         assert self.redis_sync is not None
         maxlen = self.settings.gateway_usage_stream_maxlen
@@ -1170,6 +1186,8 @@ class Gateway:
         dumps = json.dumps
         for u in usage:
             pipe.xadd(USAGE_STREAM, {"u": dumps(u)}, maxlen=maxlen, approximate=True)
+        for r in refusals or []:
+            pipe.xadd(REFUSALS_STREAM, {"r": dumps(r)}, maxlen=100_000, approximate=True)
         for e in events:
             payload = {k: v for k, v in e.items() if k not in ("type", "tenant")}
             env = make_envelope(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -54,6 +55,7 @@ class BudgetWorkflow:
         self.lock = asyncio.Lock()
         self.seq = 0
         self.retired = False
+        self.closing = False
 
     # -- signals, queries, updates
     @workflow.signal
@@ -81,12 +83,14 @@ class BudgetWorkflow:
     @freeze.validator
     def validate_freeze(self, c: BudgetControl) -> None:
         _need_reason(c)
-        if self.s.frozen:
+        if self.s.frozen and not self.closing:
             raise ApplicationError(f"The budget is already frozen ({self.s.frozen_reason}).", type="AlreadyFrozen")
 
     @workflow.update
     async def unfreeze(self, c: BudgetControl) -> BudgetState:
         async with self.lock:
+            if not self.s.frozen:  # accepted while the period closed, and the close lifted the freeze already
+                return self.s
             self.s.frozen, self.s.frozen_by, self.s.frozen_reason, self.s.frozen_at = False, "", "", ""
             # an automatic freeze stays applied for the period: it does not come back at the next tick
             await self._project([BudgetNote(kind="unfrozen", actor=c.by, reason=c.reason)])
@@ -95,7 +99,7 @@ class BudgetWorkflow:
     @unfreeze.validator
     def validate_unfreeze(self, c: BudgetControl) -> None:
         _need_reason(c)
-        if not self.s.frozen:
+        if not self.s.frozen and not self.closing:
             raise ApplicationError("The budget is not frozen.", type="NotFrozen")
 
     @workflow.update
@@ -154,7 +158,7 @@ class BudgetWorkflow:
                 except Exception as exc:
                     workflow.logger.info("permit for %s not delivered: %s", wf, exc)
             self.s.waiting = []
-            await self._project([BudgetNote(kind="retired", actor=c.by, reason=c.reason)])
+            await self._project([BudgetNote(kind="retired", actor=c.by, reason=c.reason)], resolve_alerts_below=-1.0)
             self.retired = True
         return self.s
 
@@ -170,6 +174,7 @@ class BudgetWorkflow:
         self.inp = inp
         self.s = inp.state
         self.seq = inp.seq
+        self.usage = inp.last_usage
         end = datetime.fromisoformat(inp.period_end)
         permits = asyncio.ensure_future(self._grant_permits())
         ticks = 0
@@ -188,18 +193,30 @@ class BudgetWorkflow:
         permits.cancel()
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self.retired:
+            for wf in self.s.waiting:  # asked after the retire: let them go too
+                try:
+                    await workflow.get_external_workflow_handle(wf).signal("budget_permit", PermitGrant(budget_id=self._id()))
+                except Exception as exc:
+                    workflow.logger.info("permit for %s not delivered: %s", wf, exc)
             return "retired"
         if workflow.now() < end:
             workflow.continue_as_new(self._carry(inp.period_start, inp.period_end))
         async with self.lock:
+            self.closing = True  # controls arriving now are judged after the close, on the new period's state
             nxt = await self._close_period()
-        workflow.continue_as_new(self._carry(nxt.period_start, nxt.period_end, fresh=True))
+            # the new period: what the last one's spend triggered is lifted (close_period recorded it)
+            fresh = BudgetState(waiting=list(self.s.waiting))
+            if self._manual_freeze():  # a person's freeze is theirs to lift
+                fresh.frozen, fresh.frozen_by = True, self.s.frozen_by
+                fresh.frozen_reason, fresh.frozen_at = self.s.frozen_reason, self.s.frozen_at
+            self.s = fresh
+            self.inp = dataclasses.replace(self.inp, period_start=nxt.period_start, period_end=nxt.period_end)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(self._carry(nxt.period_start, nxt.period_end))
 
-    def _carry(self, start: str, end: str, *, fresh: bool = False) -> BudgetInput:
+    def _carry(self, start: str, end: str) -> BudgetInput:
         assert self.inp is not None
         s = self.s
-        if fresh:  # a new period: what the last period's spend triggered is lifted (close_period recorded it)
-            s = BudgetState(waiting=list(self.s.waiting))
         return BudgetInput(
             budget_id=self.inp.budget_id,
             period_start=start,
@@ -207,6 +224,7 @@ class BudgetWorkflow:
             tick_seconds=self.inp.tick_seconds,
             state=s,
             seq=self.seq,
+            last_usage=self.usage,
         )
 
     async def _usage(self, c: BudgetControl | None = None) -> BudgetUsage:
@@ -280,7 +298,8 @@ class BudgetWorkflow:
         kind = a["kind"]
         why = f"{pct:.1f}% of the cap used (action at {a.get('atPercent', 100)}%)"
         if kind == "freeze":
-            if self.s.frozen:
+            if self.s.frozen:  # a person's freeze already holds: the automatic one stays due (an unfreeze won't skip it)
+                self.s.applied.remove(i)
                 return []
             self.s.frozen, self.s.frozen_by, self.s.frozen_reason = True, actor, why
             self.s.frozen_at = workflow.now().isoformat()
@@ -361,6 +380,8 @@ class BudgetWorkflow:
                 period_end=self.inp.period_end,
                 seq=self.seq,
                 waiting=len(self.s.waiting),
+                gated=self.s.frozen or self.s.slowed,
+                keep_freeze=self._manual_freeze(),
             ),
             result_type=NextPeriod,
             start_to_close_timeout=TIMEOUT,
@@ -372,7 +393,7 @@ class BudgetWorkflow:
         """Runs in a slowed-down scope wait for a permit; this grants them in order, at the slowdown's rate
         (at once when the budget is not slowed down: a run that asked just before a lift goes straight on)."""
         while True:
-            await workflow.wait_condition(lambda: bool(self.s.waiting))
+            await workflow.wait_condition(lambda: bool(self.s.waiting) and not self.s.frozen)
             wf = self.s.waiting[0]
             try:
                 await workflow.get_external_workflow_handle(wf).signal("budget_permit", PermitGrant(budget_id=self._id()))
@@ -383,6 +404,9 @@ class BudgetWorkflow:
             if self.s.slowed:
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(lambda: not self.s.slowed, timeout=60 / max(self.s.permits_per_minute, 1))
+
+    def _manual_freeze(self) -> bool:
+        return self.s.frozen and not self.s.frozen_by.startswith("budget:")
 
     def _id(self) -> str:
         return self.inp.budget_id if self.inp else ""

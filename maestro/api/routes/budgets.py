@@ -9,8 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
-from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -229,6 +235,9 @@ async def create_budget(
         )
     except RPCError as exc:
         raise Problem(503, f"The budget's workflow could not start, so no budget was created: {exc}") from exc
+    except IntegrityError:  # created meanwhile by another request
+        session.rollback()
+        raise Problem(409, f"A budget named {body.name!r} exists.", errors=[{"field": "name", "message": "taken"}]) from None
     return _public(b)
 
 
@@ -349,7 +358,13 @@ async def delete_budget(
     """Delete a budget: its workflow lifts what it applied (freeze, slowdown, downgrade), lets runs waiting for
     a permit go, and ends; the budget's history and audit entries stay."""
     b = _budget(session, principal, budget_id)
-    await _control(rt, temporal, session, principal, b, "retire", BudgetControl(by=principal.actor, reason=reason))
+    try:
+        running = (await temporal.get_workflow_handle(b.workflow_id).describe()).status == WorkflowExecutionStatus.RUNNING
+    except RPCError:
+        running = False
+    if running:
+        await _control(rt, temporal, session, principal, b, "retire", BudgetControl(by=principal.actor, reason=reason))
+    gated = b.frozen or b.slowed  # its workflow is gone (a retire that answered late): the row goes all the same
     session.delete(b)
     append_audit(
         session,
@@ -360,3 +375,7 @@ async def delete_budget(
         change={"reason": reason, "budget": b.name},
     )
     session.commit()
+    if gated and not running:  # the workflow could not lift it: the gateway learns from the new snapshot
+        from maestro.gateway.store import publish_from_sql
+
+        publish_from_sql(rt.engine, rt.redis_sync)

@@ -60,6 +60,9 @@ def filters(
 ) -> dict[str, str]:
     """The dimension filters every cost query takes (each narrows to one value)."""
     given = {"source": source, "project": project, "env": env, "pipeline": pipeline, "provider": provider, "model": model}
+    for k, v in given.items():
+        if v and "\x00" in v:
+            raise Problem(422, f"query.{k}: a NUL character is not allowed", errors=[{"field": f"query.{k}", "message": "NUL"}])
     return {k: v for k, v in given.items() if v}
 
 
@@ -418,15 +421,26 @@ class CostEntryInput(InputModel):
     @field_validator("ts")
     @classmethod
     def _not_ahead(cls, v: datetime) -> datetime:
+        if not (explorer.EARLIEST <= v.replace(tzinfo=None) <= explorer.LATEST):
+            raise ValueError(f"must be between {explorer.EARLIEST.year} and {explorer.LATEST.year}")
         v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
         if v > utcnow() + FUTURE_SLACK:
             raise ValueError("is more than 5 minutes in the future")
+        return v
+
+    @field_validator("id", "project", "env", "pipeline", "provider", "model", "artifact", "description")
+    @classmethod
+    def _no_nul(cls, v: str) -> str:
+        if "\x00" in v:
+            raise ValueError("a NUL character is not allowed")
         return v
 
     @field_validator("labels")
     @classmethod
     def _bounded_labels(cls, v: dict[str, str]) -> dict[str, str]:
         for k, val in v.items():
+            if "\x00" in val:
+                raise ValueError(f"label {k!r}: a NUL character is not allowed")
             if not explorer.LABEL_KEY.match(k):
                 raise ValueError(f"label key {k[:70]!r}: 1-63 letters, digits or _.-/")
             if len(val) > 200:
