@@ -43,7 +43,7 @@ describe("BudgetDetailPage", () => {
     mockApi([{ path: "/api/budgets/bud-1", body: budgetDetail({ forecastTotal: null, capEta: null, forecastNote: "not enough history (2 h of 24)", forecast: [] }) }]);
     renderPage();
     expect(await screen.findByText("Forecast: not enough history (2 h of 24)")).toBeInTheDocument();
-    expect(screen.getByTestId("budget-numbers")).toHaveTextContent("Cap reachednot enough history (2 h of 24)");
+    expect(screen.getByTestId("budget-numbers")).toHaveTextContent("Cap reachedNo forecast yet");
   });
 
   it("raises the cap with a reason", async () => {

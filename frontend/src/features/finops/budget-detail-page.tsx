@@ -51,7 +51,7 @@ function Stat({ label, value, hint }: { label: string; value: string; hint?: str
 }
 
 function Numbers({ b }: { b: BudgetDetail }) {
-  const eta = b.state === "breached" ? "Reached" : b.capEta ? formatDateTime(b.capEta) : b.forecastTotal === null ? b.forecastNote || "Not enough history" : "Not this period";
+  const eta = b.state === "breached" ? "Reached" : b.capEta ? formatDateTime(b.capEta) : b.forecastTotal === null ? "No forecast yet" : "Not this period";
   return (
     <dl className="grid grid-cols-2 gap-4 sm:grid-cols-3 lg:grid-cols-6" data-testid="budget-numbers">
       <Stat label="Spent" value={formatUsd(b.spentUsd)} />

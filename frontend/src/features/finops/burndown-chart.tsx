@@ -1,4 +1,4 @@
-import { Area, CartesianGrid, ComposedChart, Legend, Line, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { Area, CartesianGrid, ComposedChart, Legend, Line, ReferenceDot, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { BudgetDetail } from "@/client/types.gen";
 import { formatDateTime } from "@/lib/format";
 import { formatUsd } from "./model";
@@ -39,9 +39,14 @@ export function BurndownChart({ budget }: { budget: BudgetDetail }) {
   const data = burndownPoints(budget);
   const cap = budget.capUsd;
   const last = budget.burndown.at(-1);
+  // the whole period on the axis, so "now" sits where it is in the period and the forecast has room
+  const domain: [number | "dataMin", number | "dataMax"] = [
+    budget.periodStart ? new Date(budget.periodStart).getTime() : "dataMin",
+    budget.periodEnd ? new Date(budget.periodEnd).getTime() : "dataMax",
+  ];
   const summary = `Spent ${formatUsd(budget.spentUsd)}${cap !== null ? ` of a ${formatUsd(cap)} cap` : ""}${
     budget.forecastTotal !== null ? `; forecast ${formatUsd(budget.forecastTotal)} by the period's end` : ""
-  }${last ? ` (last point ${formatDateTime(last.ts)})` : ""}.`;
+  }. The chart counts whole hours: spend of the hour in progress shows once it has ended${last ? ` (last point ${formatDateTime(last.ts)})` : ""}.`;
   if (!data.length) {
     return <p className="text-sm text-muted-foreground">No spend recorded in this period yet.</p>;
   }
@@ -51,13 +56,14 @@ export function BurndownChart({ budget }: { budget: BudgetDetail }) {
         <ResponsiveContainer width="100%" height="100%">
           <ComposedChart accessibilityLayer={false} data={data} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
             <CartesianGrid strokeDasharray="3 3" className="stroke-border" />
-            <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={tick} fontSize={12} />
+            <XAxis dataKey="t" type="number" scale="time" domain={domain} tickFormatter={tick} fontSize={12} />
             <YAxis tickFormatter={(v: number) => formatUsd(v)} width={80} fontSize={12} />
             <Tooltip labelFormatter={(t) => formatDateTime(new Date(Number(t)).toISOString())} formatter={(v) => (Array.isArray(v) ? v.map((x) => formatUsd(Number(x))).join(" – ") : formatUsd(Number(v)))} />
             <Legend />
             <Area dataKey="band" name="Forecast range" stroke="none" fill="var(--color-chart-2, #60a5fa)" fillOpacity={0.25} isAnimationActive={false} connectNulls />
             <Line dataKey="expected" name="Forecast" stroke="var(--color-chart-2, #2563eb)" strokeDasharray="6 3" dot={false} isAnimationActive={false} connectNulls />
             <Line dataKey="spent" name="Spent" stroke="var(--color-chart-1, #0f766e)" strokeWidth={2} dot={false} isAnimationActive={false} connectNulls />
+            {last ? <ReferenceDot x={new Date(last.ts).getTime()} y={last.spentUsd} r={4} fill="var(--color-chart-1, #0f766e)" stroke="none" /> : null}
             {cap !== null ? <ReferenceLine y={cap} stroke="#dc2626" strokeWidth={2} label={{ value: `Cap ${formatUsd(cap)}`, position: "insideTopLeft", fontSize: 12 }} /> : null}
             {cap !== null
               ? budget.thresholds

@@ -9,6 +9,7 @@ import {
   ComposedChart,
   Legend,
   Line,
+  ReferenceDot,
   ReferenceLine,
   ResponsiveContainer,
   Tooltip,
@@ -40,10 +41,18 @@ const SERIES_LIMIT = 10;
 const tickDay = (t: number, step: string) =>
   new Date(t).toLocaleString(undefined, step === "1d" ? { month: "short", day: "numeric" } : { month: "short", day: "numeric", hour: "2-digit" });
 
-/** Series → one row per bucket with a column per group (the stacked chart's data). */
+const MAX_BUCKETS = 2000;
+
+/**
+ * Series → one row per bucket of the range with a column per group (the stacked chart's data);
+ * buckets without spend are rows too, so the time axis is continuous.
+ */
 function pivot(data: CostExplorerPublic): { rows: Record<string, number>[]; labels: string[] } {
   const labels = data.series.map((s) => seriesLabel(s.key));
   const byTs = new Map<number, Record<string, number>>();
+  const size = data.step === "1d" ? 24 * 3_600_000 : 3_600_000;
+  const end = new Date(data.to).getTime();
+  for (let t = bucketOf(data.from, data.step), n = 0; t < end && n < MAX_BUCKETS; t += size, n++) byTs.set(t, { t });
   data.series.forEach((s, i) => {
     for (const p of s.points) {
       const t = new Date(p.ts).getTime();
@@ -58,7 +67,7 @@ function pivot(data: CostExplorerPublic): { rows: Record<string, number>[]; labe
 function SeriesChart({ data, anomalies }: { data: CostExplorerPublic; anomalies: CostAnomaly[] }) {
   const { rows, labels } = pivot(data);
   const marks = [...new Set(anomalies.map((a) => bucketOf(a.ts, data.step)))];
-  if (!rows.length) return <p className="text-sm text-muted-foreground">No spend in this range.</p>;
+  if (!data.series.length) return <p className="text-sm text-muted-foreground">No spend in this range.</p>;
   return (
     <div className="h-80 w-full" aria-hidden="true">
       <ResponsiveContainer width="100%" height="100%">
@@ -97,6 +106,7 @@ function ForecastChart({ data }: { data: CostForecastPublic }) {
     }
     return [...m.values()].sort((a, b) => a.t - b.t);
   }, [data]);
+  const lastActual = data.actual.at(-1);
   return (
     <figure className="grid gap-2" aria-label="Forecast versus actual spend this period">
       {rows.length ? (
@@ -104,20 +114,21 @@ function ForecastChart({ data }: { data: CostForecastPublic }) {
           <ResponsiveContainer width="100%" height="100%">
             <ComposedChart accessibilityLayer={false} data={rows} margin={{ top: 8, right: 16, bottom: 0, left: 8 }}>
               <CartesianGrid strokeDasharray="3 3" className="stroke-border" />
-              <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={(t: number) => tickDay(t, "1d")} fontSize={12} />
+              <XAxis dataKey="t" type="number" scale="time" domain={[new Date(data.from).getTime(), new Date(data.to).getTime()]} tickFormatter={(t: number) => tickDay(t, "1d")} fontSize={12} />
               <YAxis tickFormatter={(v: number) => formatUsd(v)} width={80} fontSize={12} />
               <Tooltip labelFormatter={(t) => formatDateTime(new Date(Number(t)).toISOString())} formatter={(v) => (Array.isArray(v) ? v.map((x) => formatUsd(Number(x))).join(" – ") : formatUsd(Number(v)))} />
               <Legend />
               <Area dataKey="band" name="Forecast range" stroke="none" fill="#60a5fa" fillOpacity={0.25} isAnimationActive={false} connectNulls />
               <Line dataKey="expected" name="Forecast" stroke="#2563eb" strokeDasharray="6 3" dot={false} isAnimationActive={false} connectNulls />
               <Line dataKey="actual" name="Actual" stroke="#0f766e" strokeWidth={2} dot={false} isAnimationActive={false} connectNulls />
+              {lastActual ? <ReferenceDot x={new Date(lastActual.ts).getTime()} y={lastActual.usd} r={4} fill="#0f766e" stroke="none" /> : null}
             </ComposedChart>
           </ResponsiveContainer>
         </div>
       ) : null}
       <figcaption className="text-sm text-muted-foreground" data-testid="forecast-summary">
         Spent {formatUsd(data.spent)} since {formatDateTime(data.from)}
-        {data.enoughHistory ? `; at ${formatUsd(data.burnPerHour)}/h the period ends near ${formatUsd(data.projectedTotal)} (${data.method}).` : `; no forecast: ${data.reason}.`}
+        {data.enoughHistory ? `; at ${formatUsd(data.burnPerHour)}/h the period ends near ${formatUsd(data.projectedTotal)} (${data.method}).` : `; no forecast: ${data.reason}.`} The chart counts whole hours: the hour in progress shows once it has ended.
       </figcaption>
     </figure>
   );
