@@ -208,6 +208,14 @@ def test_a_worker_kill_during_a_freeze_loses_nothing(stack: Stack) -> None:
     stack.kill("worker")
     refused = stack.api.post("/api/runs", json={"pipeline": "budgeted"})
     assert refused.status_code == 409 and "budgeted-cap" in refused.json()["detail"]  # holds while the worker is down
+    cli = subprocess.run(  # the CLI (CI's path) is refused the same way, naming the budget and the remedy
+        [sys.executable, "-m", "maestro.cli", "run", "budgeted"],
+        env={**os.environ, "MAESTRO_URL": stack.base, "MAESTRO_TOKEN": stack.token},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert cli.returncode == 1 and "409" in cli.stderr and "budgeted-cap" in cli.stderr and "unfreeze" in cli.stderr
     r = wait_for(
         lambda: (x := stack.api.post(f"/api/budgets/{b['id']}/unfreeze", json={"reason": "approved"})).status_code != 503 and x,
         90,
