@@ -1,13 +1,15 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { PlusIcon, Trash2Icon } from "lucide-react";
-import { useEffect, useRef, useState, type FormEvent } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent } from "react";
 import { budgetsCreateMutation } from "@/client/@tanstack/react-query.gen";
 import type { BudgetPublic } from "@/client/types.gen";
 import { ErrorState } from "@/components/error-state";
 import { FormField } from "@/components/form-field";
 import { Button } from "@/components/ui/button";
+import { Checkbox } from "@/components/ui/checkbox";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { Input } from "@/components/ui/input";
+import { Label } from "@/components/ui/label";
 import { NativeSelect } from "@/components/ui/native-select";
 import type { FieldErrors } from "@/lib/form";
 import { toast } from "@/lib/toast";
@@ -97,6 +99,7 @@ function BudgetForm({ onDone, onSaved }: { onDone: () => void; onSaved?: (b: Bud
   const [errors, setErrors] = useState<FieldErrors>({});
   const [checked, setChecked] = useState(0);
   const formRef = useRef<HTMLFormElement>(null);
+  const forecastId = useId();
 
   useEffect(() => {
     if (!checked) return;
@@ -224,6 +227,20 @@ function BudgetForm({ onDone, onSaved }: { onDone: () => void; onSaved?: (b: Bud
             </Button>
           </div>
         </section>
+        <div className="flex items-start gap-2">
+          <Checkbox
+            id={forecastId}
+            checked={draft.forecastDowngrade}
+            onCheckedChange={(c) => set("forecastDowngrade", c === true)}
+            aria-describedby={`${forecastId}-hint`}
+          />
+          <div className="grid gap-1">
+            <Label htmlFor={forecastId}>Downgrade before the breach</Label>
+            <p id={`${forecastId}-hint`} className="text-sm text-muted-foreground">
+              When the forecast reaches the cap this period, the downgrade actions apply early.
+            </p>
+          </div>
+        </div>
         {otherError ? <ErrorState error={save.error} title="Could not create the budget" compact /> : null}
         <DialogFooter>
           <Button variant="outline" onClick={onDone}>

@@ -112,6 +112,7 @@ describe("BudgetsPage", () => {
     expect(within(dialog).getByLabelText("Thresholds (% of the cap)")).toHaveValue("50, 80, 100");
     expect(within(dialog).getAllByTestId("action-row")).toHaveLength(3);
     expect(within(dialog).getByLabelText("Runs per minute")).toHaveValue(3);
+    await user.click(within(dialog).getByRole("checkbox", { name: "Downgrade before the breach" }));
     await user.type(within(dialog).getByLabelText("Pipeline"), "nope");
     await user.click(within(dialog).getByRole("button", { name: "Create budget" }));
     const field = within(dialog).getByLabelText("Pipeline");
@@ -129,6 +130,7 @@ describe("BudgetsPage", () => {
         { kind: "slowdown", atPercent: 90, permitsPerMinute: 3 },
         { kind: "freeze", atPercent: 100 },
       ],
+      forecastDowngrade: true,
     });
   });
 });

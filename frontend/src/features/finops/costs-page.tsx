@@ -304,7 +304,8 @@ function Explorer() {
         }
       />
       <div className="grid gap-6">
-        <Filters values={values} set={set} />
+        {/* remounted when the URL's filters change (back/forward, links), so the fields show them */}
+        <Filters key={FILTER_DIMS.map((d) => values[d]).join("|")} values={values} set={set} />
         <section aria-labelledby="series-h" className="grid gap-2">
           <div className="flex flex-wrap items-baseline justify-between gap-2">
             <h2 id="series-h" className="text-base font-semibold">

@@ -73,6 +73,7 @@ export interface BudgetDraft {
   capTokens: string;
   thresholds: string;
   actions: ActionDraft[];
+  forecastDowngrade: boolean;
 }
 
 export function emptyDraft(): BudgetDraft {
@@ -86,6 +87,7 @@ export function emptyDraft(): BudgetDraft {
     capTokens: "",
     thresholds: "50, 80, 100",
     actions: [{ kind: "freeze", atPercent: "100", permitsPerMinute: "6", classes: "" }],
+    forecastDowngrade: false,
   };
 }
 
@@ -108,6 +110,7 @@ export function applyTier(draft: BudgetDraft, tier: TierPublic | undefined, name
     capTokens: String(tier.capTokens),
     thresholds: tier.thresholds.join(", "),
     actions: tier.actions.map(actionDraft),
+    forecastDowngrade: tier.forecastDowngrade,
   };
 }
 
@@ -168,6 +171,7 @@ export function buildBudgetBody(d: BudgetDraft): { body: BudgetCreate; errors: F
     capTokens,
     thresholds,
     actions,
+    forecastDowngrade: d.forecastDowngrade,
   };
   return { body, errors };
 }
