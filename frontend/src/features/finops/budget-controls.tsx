@@ -1,6 +1,13 @@
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
-import { budgetsFreezeMutation, budgetsRaiseCapMutation, budgetsUnfreezeMutation } from "@/client/@tanstack/react-query.gen";
+import { useNavigate } from "react-router";
+import {
+  budgetsDeleteMutation,
+  budgetsFreezeMutation,
+  budgetsRaiseCapMutation,
+  budgetsUnfreezeMutation,
+} from "@/client/@tanstack/react-query.gen";
+import { useEnvHref } from "@/lib/env";
 import type { BudgetPublic } from "@/client/types.gen";
 import { ConfirmDialog } from "@/components/confirm-dialog";
 import { FormField } from "@/components/form-field";
@@ -100,5 +107,32 @@ export function RaiseCapDialog({ budget, open, onOpenChange }: { budget: Budget;
         </FormField>
       </div>
     </ConfirmDialog>
+  );
+}
+
+/**
+ * Delete a budget, with a reason: its workflow lifts what it applied (freeze, slowdown, downgrade),
+ * resolves its alerts and ends; the history and audit entries stay.
+ */
+export function DeleteBudgetDialog({ budget, open, onOpenChange }: { budget: Budget; open: boolean; onOpenChange: (open: boolean) => void }) {
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const href = useEnvHref();
+  const remove = useMutation({ ...budgetsDeleteMutation(), onSettled: () => invalidateBudgets(queryClient) });
+  return (
+    <ConfirmDialog
+      open={open}
+      onOpenChange={onOpenChange}
+      title={`Delete budget ${budget.name}?`}
+      description="Its freeze, slowdown and downgrade are lifted at once and its alerts resolve. The budget's history and audit entries stay."
+      confirmLabel="Delete budget"
+      destructive
+      requireReason
+      onConfirm={async (reason) => {
+        await remove.mutateAsync({ path: { budget_id: budget.id }, query: { reason } });
+        toast({ title: "Budget deleted", description: budget.name, variant: "success" });
+        navigate(href("/finops"));
+      }}
+    />
   );
 }

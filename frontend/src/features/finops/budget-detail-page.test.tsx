@@ -9,6 +9,7 @@ function renderPage() {
   return renderWithProviders(
     <Routes>
       <Route path="/finops/budgets/:budgetId" element={<BudgetDetailPage />} />
+      <Route path="/finops" element={<p>The budgets list</p>} />
     </Routes>,
     { route: "/finops/budgets/bud-1", session: adminSession },
   );
@@ -62,6 +63,24 @@ describe("BudgetDetailPage", () => {
     await user.click(within(dialog).getByRole("button", { name: "Raise cap" }));
     await vi.waitFor(() => expect(screen.queryByRole("alertdialog")).not.toBeInTheDocument());
     expect(await calls.find((c) => c.method === "POST")!.json()).toEqual({ reason: "quarter-end release", capUsd: 250, capTokens: null });
+  });
+
+  it("deletes the budget with a reason and goes back to the list", async () => {
+    const user = userEvent.setup();
+    const { calls } = mockApi([
+      { path: "/api/budgets/bud-1", body: budgetDetail() },
+      { method: "DELETE", path: "/api/budgets/bud-1", status: 204, body: null },
+    ]);
+    renderPage();
+    await user.click(await screen.findByRole("button", { name: "Delete" }));
+    const dialog = await screen.findByRole("alertdialog", { name: "Delete budget build-monthly?" });
+    expect(within(dialog).getByRole("button", { name: "Delete budget" })).toBeInTheDocument();
+    await user.type(within(dialog).getByLabelText("Reason (required)"), "merged into the team budget");
+    await user.click(within(dialog).getByRole("button", { name: "Delete budget" }));
+    await vi.waitFor(() => expect(calls.some((c) => c.method === "DELETE")).toBe(true));
+    const del = calls.find((c) => c.method === "DELETE")!;
+    expect(new URL(del.url).searchParams.get("reason")).toBe("merged into the team budget");
+    expect(await screen.findByText("The budgets list")).toBeInTheDocument();
   });
 
   it("says when the budget does not exist", async () => {

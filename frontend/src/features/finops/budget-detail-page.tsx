@@ -15,7 +15,7 @@ import { RequirePermission } from "@/features/auth/require-permission";
 import { useCan } from "@/features/auth/session";
 import { StreamBadge } from "@/features/routing/event-feed";
 import { BudgetBadges, UtilisationBar } from "./budget-bar";
-import { FreezeButton, RaiseCapDialog } from "./budget-controls";
+import { DeleteBudgetDialog, FreezeButton, RaiseCapDialog } from "./budget-controls";
 import { BurndownChart } from "./burndown-chart";
 import { actionText, formatPercent, formatTokens, formatUsd, scopeText } from "./model";
 import { budgetQueryOptions, useBudgetsLiveUpdates } from "./queries";
@@ -69,6 +69,7 @@ function DetailView({ id }: { id: string }) {
   const stream = useBudgetsLiveUpdates();
   const q = useQuery(budgetQueryOptions(id));
   const [raising, setRaising] = useState(false);
+  const [deleting, setDeleting] = useState(false);
   const back = (
     <Button variant="ghost" size="sm" asChild>
       <EnvLink to="/finops">
@@ -111,6 +112,9 @@ function DetailView({ id }: { id: string }) {
                 <FreezeButton budget={b} size="default" />
                 <Button variant="outline" onClick={() => setRaising(true)}>
                   Raise cap
+                </Button>
+                <Button variant="outline" className="text-destructive" onClick={() => setDeleting(true)}>
+                  Delete
                 </Button>
               </>
             ) : null}
@@ -183,6 +187,7 @@ function DetailView({ id }: { id: string }) {
         </section>
       </div>
       {mayWrite ? <RaiseCapDialog key={String(raising)} budget={b} open={raising} onOpenChange={setRaising} /> : null}
+      {mayWrite ? <DeleteBudgetDialog budget={b} open={deleting} onOpenChange={setDeleting} /> : null}
     </>
   );
 }
