@@ -473,3 +473,11 @@ def test_downgrade_before_the_breach_from_the_forecast_and_restored_by_a_raised_
     r = admin.post(f"/api/budgets/{b['id']}/raise-cap", json={"reason": "approved", "capUsd": cap * 1000})
     assert r.status_code == 200, r.text
     assert admin.get("/api/routing/classes/assist").json()["downgraded"] is False
+
+
+def test_utilisation_is_a_finite_percent_whatever_the_caps() -> None:
+    from maestro.finops.budgets import utilisation
+
+    assert utilisation(cap_usd=200.0, cap_tokens=1000, usd=50.0, tokens=500) == 50.0  # the tighter of the two
+    assert utilisation(cap_usd=None, cap_tokens=None, usd=5.0, tokens=5) == 0.0
+    assert utilisation(cap_usd=5e-324, cap_tokens=None, usd=1.0, tokens=0) == 1e12  # bounded, never inf (JSON)

@@ -3,6 +3,7 @@ BudgetWorkflow applies: calendar periods, which spend a budget covers, what is d
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -96,7 +97,7 @@ class BudgetCreate(_Spec):
     tier: Literal["bronze", "silver", "gold", "custom"] = "custom"
     scope: BudgetScope = Field(default_factory=BudgetScope)
     period: Period = "monthly"
-    cap_usd: float | None = Field(None, gt=0, le=1e12)
+    cap_usd: float | None = Field(None, ge=0.000001, le=1e12, allow_inf_nan=False)
     cap_tokens: int | None = Field(None, gt=0, le=10**15)
     thresholds: list[int] | None = Field(None, max_length=10)
     actions: list[BudgetAction] | None = Field(None, max_length=10)
@@ -154,13 +155,14 @@ def covers(scope: dict[str, str], dims: dict[str, str]) -> bool:
 
 
 def utilisation(*, cap_usd: float | None, cap_tokens: int | None, usd: float, tokens: int) -> float:
-    """Percent of the tighter cap used."""
+    """Percent of the tighter cap used (bounded: a finite number whatever the caps)."""
     pcts = [0.0]
     if cap_usd:
         pcts.append(usd / cap_usd * 100)
     if cap_tokens:
         pcts.append(tokens / cap_tokens * 100)
-    return max(pcts)
+    pct = max(pcts)
+    return pct if math.isfinite(pct) and pct < 1e12 else 1e12
 
 
 @dataclass

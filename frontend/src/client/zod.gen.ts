@@ -364,7 +364,7 @@ export const zBudgetCreate = z.object({
     ])),
     scope: z.optional(zBudgetScope),
     period: z.optional(z.enum(['monthly', 'quarterly'])),
-    capUsd: z.nullish(z.number().check(z.gt(0), z.lte(1000000000000))),
+    capUsd: z.nullish(z.number().check(z.gte(0.000001), z.lte(1000000000000))),
     capTokens: z.nullish(z.int().check(z.gt(0), z.lte(1000000000000000))),
     thresholds: z.nullish(z.array(z.int()).check(z.maxLength(10))),
     actions: z.nullish(z.array(zBudgetAction).check(z.maxLength(10))),
@@ -1503,7 +1503,7 @@ export const zItemsProviderPublic = z.object({
  */
 export const zRaiseCapInput = z.object({
     reason: z.string().check(z.minLength(1), z.maxLength(500)),
-    capUsd: z.nullish(z.number().check(z.gt(0), z.lte(1000000000000))),
+    capUsd: z.nullish(z.number().check(z.gte(0.000001), z.lte(1000000000000))),
     capTokens: z.nullish(z.int().check(z.gt(0), z.lte(1000000000000000)))
 });
 

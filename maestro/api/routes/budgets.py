@@ -120,7 +120,7 @@ class BudgetControlInput(InputModel):
 
 
 class RaiseCapInput(BudgetControlInput):
-    cap_usd: float | None = Field(None, gt=0, le=1e12)
+    cap_usd: float | None = Field(None, ge=0.000001, le=1e12, allow_inf_nan=False)
     cap_tokens: int | None = Field(None, gt=0, le=10**15)
 
 
