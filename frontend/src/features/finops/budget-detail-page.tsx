@@ -113,7 +113,7 @@ function DetailView({ id }: { id: string }) {
                 <Button variant="outline" onClick={() => setRaising(true)}>
                   Raise cap
                 </Button>
-                <Button variant="outline" className="text-destructive" onClick={() => setDeleting(true)}>
+                <Button variant="outline" onClick={() => setDeleting(true)}>
                   Delete
                 </Button>
               </>
