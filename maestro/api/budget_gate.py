@@ -19,5 +19,5 @@ def frozen_problem(rt: Any, principal: Principal, exc: BudgetFrozen, *, path: st
         title="Budget frozen",
         type=PROBLEM_TYPE,
         remediation=f"Ask a FinOps owner to unfreeze budget {b.name!r} with a reason (POST /api/budgets/{b.id}/unfreeze) "
-        "or to raise its cap (POST /api/budgets/{id}/raise-cap).".replace("{id}", b.id),
+        f"or to raise its cap (POST /api/budgets/{b.id}/raise-cap).",
     )

@@ -153,10 +153,7 @@ class BudgetWorkflow:
             self.s.frozen, self.s.frozen_by, self.s.frozen_reason, self.s.frozen_at = False, "", "", ""
             self.s.slowed = False
             for wf in list(self.s.waiting):
-                try:
-                    await workflow.get_external_workflow_handle(wf).signal("budget_permit", PermitGrant(budget_id=self._id()))
-                except Exception as exc:
-                    workflow.logger.info("permit for %s not delivered: %s", wf, exc)
+                await self._grant(wf)
             self.s.waiting = []
             await self._project([BudgetNote(kind="retired", actor=c.by, reason=c.reason)], resolve_alerts_below=-1.0)
             self.retired = True
@@ -194,10 +191,7 @@ class BudgetWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self.retired:
             for wf in self.s.waiting:  # asked after the retire: let them go too
-                try:
-                    await workflow.get_external_workflow_handle(wf).signal("budget_permit", PermitGrant(budget_id=self._id()))
-                except Exception as exc:
-                    workflow.logger.info("permit for %s not delivered: %s", wf, exc)
+                await self._grant(wf)
             return "retired"
         if workflow.now() < end:
             workflow.continue_as_new(self._carry(inp.period_start, inp.period_end))
@@ -395,15 +389,18 @@ class BudgetWorkflow:
         while True:
             await workflow.wait_condition(lambda: bool(self.s.waiting) and not self.s.frozen)
             wf = self.s.waiting[0]
-            try:
-                await workflow.get_external_workflow_handle(wf).signal("budget_permit", PermitGrant(budget_id=self._id()))
-            except Exception as exc:  # the run is gone (cancelled, finished): nothing to grant
-                workflow.logger.info("permit for %s not delivered: %s", wf, exc)
+            await self._grant(wf)
             if self.s.waiting and self.s.waiting[0] == wf:
                 self.s.waiting.pop(0)
             if self.s.slowed:
                 with contextlib.suppress(TimeoutError):
                     await workflow.wait_condition(lambda: not self.s.slowed, timeout=60 / max(self.s.permits_per_minute, 1))
+
+    async def _grant(self, wf: str) -> None:
+        try:
+            await workflow.get_external_workflow_handle(wf).signal("budget_permit", PermitGrant(budget_id=self._id()))
+        except Exception as exc:  # the run is gone (cancelled, finished): nothing to grant
+            workflow.logger.info("permit for %s not delivered: %s", wf, exc)
 
     def _manual_freeze(self) -> bool:
         return self.s.frozen and not self.s.frozen_by.startswith("budget:")
